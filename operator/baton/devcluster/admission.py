@@ -1,0 +1,104 @@
+"""What the apiserver checks on every write before storing: metadata rules and, for custom
+resources, the CRD's structural schema (unknown fields, defaults, validation).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import errors
+from .resources import ResourceType
+from .schema import apply_defaults, prune, validate
+from .store import Obj
+
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE_HELP = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used "
+    "for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+_QUALIFIED_NAME_HELP = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+_ANNOTATIONS_LIMIT = 256 * 1024
+
+
+def _qualified_name_errors(field: str, key: str) -> list[tuple[str, str, str]]:
+    prefix, _, name = key.rpartition("/")
+    out = []
+    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+        out.append((field, "FieldValueInvalid", f'Invalid value: "{key}": prefix part a lowercase RFC 1123 '
+                    "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
+                    "and end with an alphanumeric character"))
+    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
+        detail = "name part must be no more than 63 characters" if len(name) > 63 else _QUALIFIED_NAME_HELP
+        out.append((field, "FieldValueInvalid", f'Invalid value: "{key}": {detail}'))
+    return out
+
+
+def metadata_causes(obj: Obj) -> list[tuple[str, str, str]]:
+    meta = obj.get("metadata") or {}
+    causes: list[tuple[str, str, str]] = []
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, dict):
+        return [("metadata.labels", "FieldValueTypeInvalid", "Invalid value: must be a map of strings")]
+    for key, value in labels.items():
+        causes += _qualified_name_errors("metadata.labels", str(key))
+        if not isinstance(value, str):
+            causes.append((f"metadata.labels[{key}]", "FieldValueTypeInvalid",
+                           f"Invalid value: {value!r}: must be a string"))
+        elif len(value) > 63:
+            causes.append(("metadata.labels", "FieldValueInvalid",
+                           f'Invalid value: "{value}": must be no more than 63 characters'))
+        elif value and not _LABEL_NAME.match(value):
+            causes.append(("metadata.labels", "FieldValueInvalid", f'Invalid value: "{value}": {_LABEL_VALUE_HELP}'))
+    annotations = meta.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        return [*causes, ("metadata.annotations", "FieldValueTypeInvalid", "Invalid value: must be a map")]
+    for key in annotations:
+        causes += _qualified_name_errors("metadata.annotations", str(key))
+    if sum(len(k) + len(str(v)) for k, v in annotations.items()) > _ANNOTATIONS_LIMIT:
+        causes.append(("metadata.annotations", "FieldValueTooLong",
+                       "Too long: must have at most 262144 bytes"))
+    return causes
+
+
+def admit(rt: ResourceType, obj: Obj, *, field_validation: str) -> list[str]:
+    """Check (and for custom resources prune and default) `obj` in place; return warnings to send back.
+
+    Raises a 400 under fieldValidation=Strict for unknown fields and a 422 for invalid values.
+    """
+    warnings: list[str] = []
+    causes = metadata_causes(obj)
+    if rt.custom and rt.schema is not None:
+        unknown = prune(obj, rt.schema)
+        if unknown:
+            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+            if field_validation == "Strict":
+                raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                                         f"{rt.kind}: strict decoding error: {listed}")
+            if field_validation != "Ignore":
+                warnings += [f'unknown field "{path}"' for path in unknown]
+        apply_defaults(obj, rt.schema)
+        causes += [(e.field, e.type, e.message) for e in validate(obj, rt.schema)]
+    if causes:
+        raise errors.invalid(rt.kind, (obj.get("metadata") or {}).get("name", ""), causes, rt.group)
+    return warnings
+
+
+def field_validation_of(value: str | None) -> str:
+    if value in (None, ""):
+        return "Warn"
+    if value not in ("Strict", "Warn", "Ignore"):
+        raise errors.bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", got "{value}"')
+    return str(value)
+
+
+def warning_header(warnings: list[str]) -> dict[str, Any]:
+    if not warnings:
+        return {}
+    return {"Warning": ", ".join('299 - "' + w.replace('"', '\\"') + '"' for w in warnings)}

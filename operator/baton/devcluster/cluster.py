@@ -1,0 +1,206 @@
+"""`DevCluster`: the API server, its controllers and the kubelet, in one process.
+
+Use it from asyncio (`async with DevCluster() as cluster:`), or from synchronous code and tests in a
+background thread (`with DevCluster().running() as cluster:`), and point clients at the kubeconfig it
+writes. It listens on 127.0.0.1 only and every request needs its bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import contextlib
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import yaml
+from aiohttp import web
+
+from .audit import AuditLog
+from .crds import CRD_RESOURCE, CrdController, admit_crd
+from .defaults import default_object
+from .gc import GarbageCollector
+from .jobs import JobController
+from .kubelet import Kubelet
+from .resources import Registry, ResourceType
+from .rest import Rest
+from .server import build_app
+from .store import Obj, Store
+from .tls import issue
+from .watching import WatchServer
+
+T = TypeVar("T")
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+
+
+def _admit(rt: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+    if rt.group_resource == CRD_RESOURCE:
+        obj = admit_crd(obj, old)
+        if old is None:
+            finalizers = obj["metadata"].setdefault("finalizers", [])
+            if CRD_CLEANUP_FINALIZER not in finalizers:
+                finalizers.append(CRD_CLEANUP_FINALIZER)
+        return obj
+    if rt.custom:
+        return obj
+    return default_object(rt, obj, old)
+
+
+class DevCluster:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        token: str | None = None,
+        workdir: Path | None = None,
+        instant: bool = False,
+        history_limit: int = 100_000,
+        bookmark_interval: float = 5.0,
+    ) -> None:
+        self.requested_port = port
+        self.port = 0
+        self.token = token or secrets.token_urlsafe(32)
+        self.instant = instant
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="baton-devcluster-"))
+        self.registry = Registry.with_builtins()
+        self.audit = AuditLog()
+        self.store = Store(self.registry, history_limit=history_limit, admit=_admit)
+        self.crds = CrdController(self.store)
+        self.rest = Rest(self.store)
+        self.watches = WatchServer(self.store, bookmark_interval)
+        self.certificate = issue()
+        self._runner: web.AppRunner | None = None
+        self.gc: GarbageCollector | None = None
+        self.kubelet: Kubelet
+        self.jobs: JobController | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    async def start(self) -> DevCluster:
+        self.loop = asyncio.get_running_loop()
+        ns_type = self.registry.storage("", "namespaces")
+        assert ns_type is not None
+        for name in SYSTEM_NAMESPACES:
+            if self.store.find(("", "namespaces"), "", name) is None:
+                self.store.create(ns_type, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        self.gc = GarbageCollector(self.store)
+        self.gc.start()
+        self.kubelet = Kubelet(self.store, self.audit, self.workdir)
+        if not self.instant:
+            self.kubelet.start()
+        self.jobs = JobController(self.store, self.audit, instant=self.instant)
+        self.jobs.start()
+        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port, shutdown_timeout=1.0,
+                           ssl_context=self.certificate.server_context(self.workdir / "pki"))
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        self.store.close_watches()
+        if self.jobs is not None:
+            await self.jobs.stop()
+        if hasattr(self, "kubelet"):
+            await self.kubelet.stop()
+        if self.gc is not None:
+            await self.gc.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    async def __aenter__(self) -> DevCluster:
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    # -- client configuration ---------------------------------------------------------------------
+
+    def kubeconfig(self, namespace: str = "default") -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "baton-dev", "cluster": {
+                "server": self.url,
+                "certificate-authority-data": base64.b64encode(self.certificate.ca_pem).decode(),
+            }}],
+            "users": [{"name": "baton-dev", "user": {"token": self.token}}],
+            "contexts": [{"name": "baton-dev", "context": {"cluster": "baton-dev", "user": "baton-dev",
+                                                           "namespace": namespace}}],
+            "current-context": "baton-dev",
+            "preferences": {},
+        }
+
+    def write_kubeconfig(self, path: Path, namespace: str = "default") -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.kubeconfig(namespace), sort_keys=False))
+        path.chmod(0o600)  # it holds the bearer token
+        return path
+
+    # -- running in a background thread (synchronous callers, pytest fixtures) ----------------------
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[DevCluster]:
+        started = threading.Event()
+        failure: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as error:
+                failure.append(error)
+                loop.run_until_complete(self.stop())
+                loop.close()
+                started.set()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        thread = threading.Thread(target=serve, name="baton-devcluster", daemon=True)
+        thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=30)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the cluster's loop from another thread (to inspect or change state safely)."""
+        assert self.loop is not None
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout)
+
+    def sync(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call a plain function on the cluster's loop and return its result."""
+
+        async def run() -> Any:
+            return fn(*args, **kwargs)
+
+        return self.call(run())

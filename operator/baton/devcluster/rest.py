@@ -1,0 +1,303 @@
+"""Resource endpoints: get, list, create, update, patch (four kinds), delete, deletecollection.
+
+Handlers receive a parsed `Target` (which kind, namespace, name, subresource) and return plain dicts;
+the server turns them into responses. Watches and logs stream and live in their own modules.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from multidict import MultiDictProxy
+
+from . import errors, tables
+from .admission import admit, field_validation_of
+from .patching import PatchError, apply_patch, fields_v1, json_patch, merge_patch, strategic_merge_patch
+from .resources import ResourceType
+from .selectors import FieldSelector, LabelSelector, SelectorError, parse_field_selector, parse_label_selector
+from .store import Obj, Store, rfc3339
+
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+    "application/apply-patch+cbor": "apply",
+}
+
+
+@dataclass
+class Target:
+    rt: ResourceType
+    namespace: str
+    name: str = ""
+    subresource: str = ""
+
+
+@dataclass
+class Outcome:
+    body: Any
+    status: int = 200
+    warnings: list[str] = field(default_factory=list)
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    if "protobuf" in content_type or "cbor" in content_type:
+        raise errors.ApiError(415, "UnsupportedMediaType", (
+            f'the Baton dev cluster accepts JSON and YAML bodies only, not "{content_type}"; kubectl\'s '
+            "imperative generators (kubectl create configmap/secret/job ...) send protobuf: use "
+            "`kubectl create ... --dry-run=client -o yaml | kubectl apply -f -` or a manifest instead"))
+    if not raw.strip():
+        raise errors.bad_request("the request body is empty")
+    try:
+        if "yaml" in content_type:
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError) as error:
+        raise errors.bad_request(f"the body of the request could not be decoded: {error}") from None
+
+
+def selectors(rt: ResourceType, query: MultiDictProxy[str]) -> tuple[LabelSelector | None, FieldSelector | None]:
+    try:
+        labels = parse_label_selector(query["labelSelector"]) if query.get("labelSelector") else None
+        supported = ("metadata.name", "metadata.namespace", *rt.field_selectors)
+        fields = parse_field_selector(query["fieldSelector"], supported) if query.get("fieldSelector") else None
+    except SelectorError as error:
+        raise errors.bad_request(str(error)) from None
+    return labels, fields
+
+
+def as_version(rt: ResourceType, obj: Obj) -> Obj:
+    # Every served version of a CRD shares one storage; only apiVersion differs ("None" conversion).
+    if obj.get("apiVersion") == rt.api_version:
+        return obj
+    return {**obj, "apiVersion": rt.api_version}
+
+
+def _encode_continue(rv: int, after: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": list(after)}).encode()).decode()
+
+
+def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise errors.bad_request("continue key is not valid: illegal base64 data") from None
+
+
+class Rest:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # Each field manager's last applied configuration, so a later apply can remove what it dropped.
+        self._applied: dict[tuple[str, str, str, str, str], Obj] = {}
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def get(self, target: Target) -> Obj:
+        return as_version(target.rt, self.store.get(target.rt, target.namespace, target.name))
+
+    def list(self, target: Target, query: MultiDictProxy[str], accept: str) -> Obj:
+        rt = target.rt
+        labels, fields = selectors(rt, query)
+        items = [o for o in self.store.list(rt, target.namespace or None)
+                 if (labels is None or labels.matches(o["metadata"].get("labels") or {}))
+                 and (fields is None or fields.matches(o))]
+        rv = self.store.resource_version
+        token = query.get("continue", "")
+        if token:
+            token_rv, after = _decode_continue(token)
+            if token_rv < self.store.oldest_watchable:
+                raise errors.gone("The provided continue parameter is too old to display a consistent list "
+                                  "result. You can start a new list without the continue parameter.")
+            items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
+            rv = token_rv
+        limit = int(query.get("limit") or 0)
+        next_token, remaining = "", 0
+        if limit > 0 and len(items) > limit:
+            remaining = len(items) - limit
+            items = items[:limit]
+            last = items[-1]["metadata"]
+            next_token = _encode_continue(rv, (last.get("namespace", ""), last["name"]))
+        if tables.wants_table(accept):
+            return tables.table(rt, items, resource_version=str(rv), include=query.get("includeObject",
+                                "Metadata"), continue_token=next_token, now=self.store.clock())
+        metadata: dict[str, Any] = {"resourceVersion": str(rv)}
+        if next_token:
+            metadata["continue"] = next_token
+            metadata["remainingItemCount"] = remaining
+        return {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": metadata,
+                "items": [as_version(rt, o) for o in items]}
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def create(self, target: Target, body: Any, query: MultiDictProxy[str]) -> Outcome:
+        rt = target.rt
+        obj = self._check_kind(rt, body)
+        warnings = admit(rt, obj, field_validation=field_validation_of(query.get("fieldValidation")))
+        created = self.store.create(rt, target.namespace, obj, dry_run=_dry_run(query))
+        return Outcome(as_version(rt, created), 201, warnings)
+
+    def update(self, target: Target, body: Any, query: MultiDictProxy[str]) -> Outcome:
+        rt = target.rt
+        obj = self._check_kind(rt, body)
+        old = self.store.get(rt, target.namespace, target.name)
+        validation = field_validation_of(query.get("fieldValidation"))
+        merged = self._as_written(target, old, obj)
+        warnings = admit(rt, merged, field_validation=validation)
+        written = self.store.update(rt, target.namespace, target.name, merged,
+                                    subresource=target.subresource or None, dry_run=_dry_run(query))
+        return Outcome(as_version(rt, written), 200, warnings)
+
+    def patch(self, target: Target, raw: bytes, content_type: str, query: MultiDictProxy[str]) -> Outcome:
+        rt = target.rt
+        kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
+        if kind is None:
+            raise errors.unsupported_media_type(content_type)
+        if kind == "strategic" and rt.custom:
+            raise errors.unsupported_media_type(content_type)
+        body = decode_body(raw, "yaml" if kind == "apply" else "json")
+        if kind == "apply":
+            return self._apply(target, body, query)
+        old = self.store.get(rt, target.namespace, target.name)
+        try:
+            if kind == "merge":
+                if not isinstance(body, dict):
+                    raise errors.bad_request("a merge patch must be a JSON object")
+                new = merge_patch(old, body)
+            elif kind == "json":
+                if not isinstance(body, list):
+                    raise errors.bad_request("a JSON patch must be a list of operations")
+                new = json_patch(old, body)
+            else:
+                if not isinstance(body, dict):
+                    raise errors.bad_request("a strategic merge patch must be a JSON object")
+                new = strategic_merge_patch(old, body, kind=rt.kind)
+        except PatchError as error:
+            if error.reason == "Invalid":
+                raise errors.ApiError(422, "Invalid", str(error)) from None
+            raise errors.bad_request(str(error)) from None
+        if not isinstance(new, dict):
+            raise errors.bad_request("the patch produced something other than an object")
+        merged = self._as_written(target, old, new)
+        warnings = admit(rt, merged, field_validation=field_validation_of(query.get("fieldValidation")))
+        written = self.store.update(rt, target.namespace, target.name, merged,
+                                    subresource=target.subresource or None, dry_run=_dry_run(query))
+        return Outcome(as_version(rt, written), 200, warnings)
+
+    def delete(self, target: Target, body: Any, query: MultiDictProxy[str]) -> Outcome:
+        options = body if isinstance(body, dict) else {}
+        propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
+        if options.get("orphanDependents") is True or query.get("orphanDependents") == "true":
+            propagation = propagation or "Orphan"
+        if propagation not in (None, "Orphan", "Background", "Foreground"):
+            raise errors.bad_request(f'propagationPolicy: Unsupported value: "{propagation}": supported values: '
+                                     '"Foreground", "Background", "Orphan"')
+        deleted = self.store.delete(target.rt, target.namespace, target.name, propagation=propagation,
+                                    preconditions=options.get("preconditions"),
+                                    dry_run=_dry_run(query) or options.get("dryRun") == ["All"])
+        return Outcome(as_version(target.rt, deleted))
+
+    def delete_collection(self, target: Target, body: Any, query: MultiDictProxy[str]) -> Outcome:
+        rt = target.rt
+        labels, fields = selectors(rt, query)
+        deleted = []
+        for obj in self.store.list(rt, target.namespace or None):
+            if (labels is None or labels.matches(obj["metadata"].get("labels") or {})) and (
+                    fields is None or fields.matches(obj)):
+                one = Target(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+                try:
+                    deleted.append(self.delete(one, body, query).body)
+                except errors.ApiError as error:
+                    if error.code != 404:
+                        raise
+        return Outcome({"kind": rt.list_kind, "apiVersion": rt.api_version,
+                        "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _apply(self, target: Target, body: Any, query: MultiDictProxy[str]) -> Outcome:
+        rt = target.rt
+        manager = query.get("fieldManager")
+        if not manager:
+            raise errors.bad_request("PATCH /apply requires fieldManager to be set")
+        applied = self._check_kind(rt, body)
+        if applied.get("metadata", {}).get("name", target.name) != target.name:
+            raise errors.bad_request("the name of the object does not match the name on the URL")
+        key = (rt.group, rt.plural, target.namespace, target.name, manager)
+        live = self.store.find(rt.group_resource, target.namespace if rt.namespaced else "", target.name)
+        validation = field_validation_of(query.get("fieldValidation") or "Strict")
+        new = apply_patch(copy.deepcopy(live) if live is not None else None, applied, self._applied.get(key))
+        entry = {"manager": manager, "operation": "Apply", "apiVersion": rt.api_version,
+                 "time": rfc3339(self.store.clock()), "fieldsType": "FieldsV1", "fieldsV1": fields_v1(applied)}
+        if target.subresource:
+            entry["subresource"] = target.subresource
+        others = [m for m in (new.get("metadata", {}).get("managedFields") or [])
+                  if not (m.get("manager") == manager and m.get("operation") == "Apply")]
+        new.setdefault("metadata", {})["managedFields"] = [*others, entry]
+        new["metadata"]["name"] = target.name
+        if live is None:
+            if target.subresource:
+                raise errors.not_found(rt.plural, target.name, rt.group)
+            warnings = admit(rt, new, field_validation=validation)
+            written = self.store.create(rt, target.namespace, new, dry_run=_dry_run(query))
+            status = 201
+        else:
+            merged = self._as_written(target, live, new)
+            warnings = admit(rt, merged, field_validation=validation)
+            written = self.store.update(rt, target.namespace, target.name, merged,
+                                        subresource=target.subresource or None, dry_run=_dry_run(query))
+            status = 200
+        if not _dry_run(query):
+            self._applied[key] = applied
+        return Outcome(as_version(rt, written), status, warnings)
+
+    def _as_written(self, target: Target, old: Obj, new: Obj) -> Obj:
+        """The object as the store will keep it, so admission validates what will really be stored."""
+        rt = target.rt
+        if rt.has_status and target.subresource == "status":
+            merged = copy.deepcopy(old)
+            if "status" in new:
+                merged["status"] = new["status"]
+            else:
+                merged.pop("status", None)
+            return merged
+        if rt.has_status:
+            merged = dict(new)
+            if "status" in old:
+                merged["status"] = old["status"]
+            else:
+                merged.pop("status", None)
+            return merged
+        return new
+
+    @staticmethod
+    def _check_kind(rt: ResourceType, body: Any) -> Obj:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        kind, api_version = body.get("kind"), body.get("apiVersion")
+        if kind and kind != rt.kind:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({rt.api_version})" if api_version != rt.api_version else
+                                     f'kind "{kind}" does not match the expected kind "{rt.kind}"')
+        if api_version and api_version != rt.api_version:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({rt.api_version})")
+        obj = copy.deepcopy(body)
+        meta = obj.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        return obj
+
+
+def _dry_run(query: MultiDictProxy[str]) -> bool:
+    values = query.getall("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise errors.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
