@@ -21,6 +21,18 @@ def _lint(args: argparse.Namespace) -> int:
     return lint.main(args.files)
 
 
+def _dev(args: argparse.Namespace) -> int:
+    from baton.cli.dev import main as dev_main
+
+    return dev_main(args)
+
+
+def _operator(args: argparse.Namespace) -> int:
+    from baton.cli.operator import main as operator_main
+
+    return operator_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baton", description="Baton: Kubernetes-native data pipelines.")
     parser.add_argument("--version", action="version", version=f"baton {__version__}")
@@ -38,6 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="validate Pipeline and PipelineRun manifests offline")
     lint.add_argument("files", nargs="+", metavar="FILE")
     lint.set_defaults(handler=_lint)
+
+    dev = commands.add_parser("dev", help="run pipeline manifests end to end on the embedded dev cluster")
+    dev.add_argument("files", nargs="+", metavar="FILE")
+    dev.add_argument("-n", "--namespace", default="default", help="namespace for objects that name none")
+    dev.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    dev.set_defaults(handler=_dev)
+
+    operator = commands.add_parser("operator", help="run the Baton operator against the current cluster")
+    operator.add_argument("-n", "--namespace", action="append", default=[], dest="namespaces",
+                          help="watch only this namespace (repeatable; default: all namespaces)")
+    operator.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics here")
+    operator.add_argument("--liveness", default="http://0.0.0.0:8080/healthz",
+                          help="liveness endpoint URL (empty to disable)")
+    operator.add_argument("--log-format", choices=("json", "text", "auto"), default="auto")
+    operator.add_argument("-v", "--verbose", action="store_true")
+    operator.set_defaults(handler=_operator)
     return parser
 
 

@@ -103,9 +103,10 @@ class DevCluster:
             self.kubelet.start()
         self.jobs = JobController(self.store, self.audit, instant=self.instant)
         self.jobs.start()
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port, shutdown_timeout=1.0,
+        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port,
                            ssl_context=self.certificate.server_context(self.workdir / "pki"))
         await site.start()
         server = site._server

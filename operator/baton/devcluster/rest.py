@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from .patching import PatchError, apply_patch, fields_v1, json_patch, merge_patc
 from .resources import ResourceType
 from .selectors import FieldSelector, LabelSelector, SelectorError, parse_field_selector, parse_label_selector
 from .store import Obj, Store, rfc3339
+
+log = logging.getLogger(__name__)
 
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
@@ -113,8 +116,9 @@ class Rest:
         if token:
             token_rv, after = _decode_continue(token)
             if token_rv < self.store.oldest_watchable:
-                raise errors.gone("The provided continue parameter is too old to display a consistent list "
-                                  "result. You can start a new list without the continue parameter.")
+                # Reason Expired, as the apiserver says it: client-go's pager re-lists only on that reason.
+                raise errors.expired("The provided continue parameter is too old to display a consistent list "
+                                     "result. You can start a new list without the continue parameter.")
             items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
             rv = token_rv
         limit = int(query.get("limit") or 0)
@@ -179,6 +183,12 @@ class Rest:
                     raise errors.bad_request("a strategic merge patch must be a JSON object")
                 new = strategic_merge_patch(old, body, kind=rt.kind)
         except PatchError as error:
+            if error.reason == "Invalid" and kind == "json":
+                # kube-apiserver 1.37 answers every JSON patch that does not apply (a failed test, a missing
+                # path) with this generic 422 and no details; clients (kopf) only look at the code.
+                log.debug("JSON patch of %s/%s not applied: %s", rt.plural, target.name, error)
+                raise errors.ApiError(422, "Invalid", "the server rejected our request due to an error in our "
+                                      "request", details={}) from None
             if error.reason == "Invalid":
                 raise errors.ApiError(422, "Invalid", str(error)) from None
             raise errors.bad_request(str(error)) from None

@@ -23,6 +23,8 @@ _PUBLIC = ("/healthz", "/livez", "/readyz")
 _DUMPS_KW: dict[str, Any] = {"separators": (",", ":")}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What the audit middleware records about a request, filled in by the handlers.
+AUDIT = web.RequestKey("audit", dict[str, Any])
 
 
 def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -41,7 +43,7 @@ def _client_of(request: web.Request) -> str:
 def build_app(cluster: DevCluster) -> web.Application:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request["audit"] = {}
+        request[AUDIT] = {}
         code = 500
         try:
             if request.path not in _PUBLIC:
@@ -58,15 +60,16 @@ def build_app(cluster: DevCluster) -> web.Application:
         except web.HTTPException as error:
             code = error.status
             if error.status == 404:
-                return _json(errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-                             .status(), 404)
+                missing = errors.ApiError(404, "NotFound", "the server could not find the requested resource",
+                                          details={})
+                return _json(missing.status(), 404)
             raise
         except Exception as error:  # the server must answer, not die, on a bug in one handler
             log.exception("request %s %s failed", request.method, request.path)
             code = 500
             return _json(errors.internal(f"an internal error occurred: {error}").status(), 500)
         finally:
-            info = request["audit"]
+            info = request[AUDIT]
             if not info.get("recorded"):
                 cluster.audit.request(client=_client_of(request), verb=info.get("verb", request.method.lower()),
                                       resource=info.get("resource", ""), namespace=info.get("namespace", ""),
@@ -151,7 +154,7 @@ class _Routes:
         return _json(doc)
 
     async def audit(self, request: web.Request) -> web.Response:
-        request["audit"]["recorded"] = True  # reading the audit log is not itself audited
+        request[AUDIT]["recorded"] = True  # reading the audit log is not itself audited
         since = int(request.query.get("since", "0") or 0)
         records = self.cluster.audit.records(since)
         return _json({"lastSeq": self.cluster.audit.last_seq, "records": as_dicts(records)})
@@ -185,7 +188,7 @@ class _Routes:
     async def _resource(self, request: web.Request, group: str, version: str, rest: str) -> web.StreamResponse:
         target, legacy_watch = self._target(group, version, rest)
         rt, query, method = target.rt, request.query, request.method
-        info = request["audit"]
+        info = request[AUDIT]
         info.update(resource=f"{rt.plural}.{rt.group}" if rt.group else rt.plural, namespace=target.namespace,
                     name=target.name, subresource=target.subresource)
         api = self.cluster.rest

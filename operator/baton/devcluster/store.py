@@ -174,6 +174,9 @@ class Store:
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if rt.has_status and rt.custom:
             obj.pop("status", None)  # status is written through /status only
+        # As in the apiserver, the uid exists before validation: a Job's selector is built from it.
+        uid, created = str(uuid.uuid4()), rfc3339(self.clock())
+        meta["uid"], meta["creationTimestamp"] = uid, created
         if self.admit is not None:
             obj = self.admit(rt, obj, None)
             meta = obj["metadata"]
@@ -182,8 +185,7 @@ class Store:
             raise errors.already_exists(rt.plural, meta["name"], rt.group)
         for system in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"):
             meta.pop(system, None)
-        meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = rfc3339(self.clock())
+        meta["uid"], meta["creationTimestamp"] = uid, created
         if rt.has_generation:
             meta["generation"] = 1
         else:
@@ -234,6 +236,14 @@ class Store:
             else:
                 meta.pop(system, None)
         meta["name"] = name
+        if old["metadata"].get("deletionTimestamp"):
+            added = sorted(set(meta.get("finalizers") or ()) - set(old["metadata"].get("finalizers") or ()))
+            if added:
+                listed = ", ".join(f'"{f}"' for f in added)
+                raise errors.invalid(rt.kind, name, [(
+                    "metadata.finalizers", "FieldValueForbidden",
+                    "Forbidden: no new finalizers can be added if the object is being deleted, found new "
+                    f"finalizers []string{{{listed}}}")], rt.group)
         if rt.namespaced:
             meta["namespace"] = key[0]
         else:

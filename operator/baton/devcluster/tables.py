@@ -119,13 +119,17 @@ def _pod_ready(pod: Obj) -> str:
 
 
 def _job_status(job: Obj) -> str:
-    for condition in (job.get("status") or {}).get("conditions") or ():
-        if condition.get("status") != "True":
-            continue
-        if condition.get("type") in ("Complete", "Failed", "Suspended"):
-            return str(condition["type"])
-        if condition.get("type") == "FailureTarget":
-            return "FailureTarget"
+    # The precedence of the apiserver's printJob: a Failed Job also carries FailureTarget.
+    true = {c.get("type") for c in (job.get("status") or {}).get("conditions") or () if c.get("status") == "True"}
+    if "Complete" in true:
+        return "Complete"
+    if "Failed" in true:
+        return "Failed"
+    if job["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    for condition in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if condition in true:
+            return condition
     return "Running"
 
 

@@ -1,0 +1,214 @@
+"""`baton dev FILE...`: run pipeline manifests end to end on the embedded dev cluster.
+
+One process holds the dev cluster and the real operator (the same code as in production). The CRDs
+are installed, the manifests applied (server-side), a run started for every Pipeline that has none in
+the files, progress shown live, and the exit code is 0 only if every run succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+from multidict import MultiDict, MultiDictProxy
+
+from baton import GROUP, VERSION
+from baton.api.crdgen import pipeline_crd, pipelinerun_crd
+from baton.devcluster.cluster import DevCluster
+from baton.devcluster.rest import Target
+
+FINISHED = ("Succeeded", "Failed")
+
+
+class ManifestError(Exception):
+    pass
+
+
+def load_manifests(paths: Sequence[str]) -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as error:
+            raise ManifestError(f"{path}: {error.strerror or error}") from None
+        try:
+            loaded = [d for d in yaml.safe_load_all(text) if d is not None]
+        except yaml.YAMLError as error:
+            raise ManifestError(f"{path}: not valid YAML: {error}") from None
+        for i, doc in enumerate(loaded):
+            if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
+                raise ManifestError(f"{path}: document {i + 1} is not a Kubernetes object (no kind/apiVersion)")
+            documents.append(doc)
+    return documents
+
+
+def _plural(cluster: DevCluster, doc: dict[str, Any]) -> Any:
+    rt = cluster.registry.by_kind(doc["apiVersion"], doc["kind"])
+    if rt is None:
+        raise ManifestError(f'{doc["kind"]} ({doc["apiVersion"]}) is not a kind the dev cluster serves')
+    return rt
+
+
+class Session:
+    def __init__(self, cluster: DevCluster, namespace: str, out: TextIO) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.out = out
+
+    def install_crds(self) -> None:
+        rt = self.cluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
+        assert rt is not None
+        for crd in (pipeline_crd(), pipelinerun_crd()):
+            self.cluster.store.create(rt, "", crd)
+
+    def apply(self, docs: Sequence[dict[str, Any]]) -> list[str]:
+        """Apply every document through the API's own admission; return the names of runs created."""
+        runs: list[str] = []
+        for doc in docs:
+            rt = _plural(self.cluster, doc)
+            namespace = (doc.get("metadata") or {}).get("namespace") or self.namespace
+            query = MultiDictProxy(MultiDict({"fieldValidation": "Strict", "fieldManager": "baton-dev"}))
+            name = (doc.get("metadata") or {}).get("name")
+            if rt.kind == "PipelineRun" or not name:
+                created = self.cluster.rest.create(Target(rt, namespace), doc, query).body
+            else:
+                created = self.cluster.rest.patch(Target(rt, namespace, name), json.dumps(doc).encode(),
+                                                  "application/apply-patch+yaml", query).body
+            if rt.kind == "PipelineRun":
+                runs.append(created["metadata"]["name"])
+            print(f"{rt.singular}.{rt.group}/{created['metadata']['name']} applied", file=self.out)
+        return runs
+
+    def start_missing_runs(self, docs: Sequence[dict[str, Any]]) -> list[str]:
+        referenced = {((d.get("spec") or {}).get("pipelineRef") or {}).get("name")
+                      for d in docs if d["kind"] == "PipelineRun"}
+        runs = []
+        rt = self.cluster.registry.get(GROUP, VERSION, "pipelineruns")
+        assert rt is not None
+        for doc in docs:
+            if doc["kind"] != "Pipeline" or doc["metadata"]["name"] in referenced:
+                continue
+            namespace = doc["metadata"].get("namespace") or self.namespace
+            run = self.cluster.store.create(rt, namespace, {
+                "apiVersion": f"{GROUP}/{VERSION}", "kind": "PipelineRun",
+                "metadata": {"generateName": f"{doc['metadata']['name']}-", "namespace": namespace},
+                "spec": {"pipelineRef": {"name": doc["metadata"]["name"]}}})
+            print(f"pipelinerun.{GROUP}/{run['metadata']['name']} created", file=self.out)
+            runs.append(run["metadata"]["name"])
+        return runs
+
+    def runs(self, names: Sequence[str]) -> list[dict[str, Any]]:
+        found = []
+        for name in names:
+            run = self.cluster.store.find((GROUP, "pipelineruns"), self.namespace, name)
+            if run is not None:
+                found.append(run)
+        return found
+
+
+def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for run in runs:
+        status = run.get("status") or {}
+        lines.append(f"{run['metadata']['name']}  {status.get('phase', 'Pending')}  {status.get('progress', '')}")
+        for task in _tasks(status):
+            detail = f"  exit {task['exitCode']}" if task.get("exitCode") not in (None, 0) else ""
+            lines.append(f"  {task['name']:<28} {task.get('phase', 'Pending'):<10}{detail}")
+    return lines
+
+
+def _tasks(status: dict[str, Any]) -> list[dict[str, Any]]:
+    if status.get("compressedTasks"):
+        from baton.api.codec import load_run_status
+
+        return [t.model_dump(by_alias=True, exclude_none=True) for t in load_run_status(status).tasks]
+    return list(status.get("tasks") or [])
+
+
+def summary(runs: Sequence[dict[str, Any]]) -> list[str]:
+    rows = [("NAME", "PIPELINE", "STATUS", "PROGRESS", "DURATION", "MESSAGE")]
+    for run in runs:
+        status = run.get("status") or {}
+        message = next((c.get("message", "") for c in status.get("conditions") or () if c.get("type") == "Succeeded"),
+                       "")
+        rows.append((run["metadata"]["name"], status.get("pipeline") or "", status.get("phase", "Pending"),
+                     status.get("progress", ""), status.get("duration", ""), message))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+    return ["   ".join(str(v).ljust(widths[i]) for i, v in enumerate(r[:5])) + "   " + r[5] for r in rows]
+
+
+async def _follow(session: Session, names: list[str], timeout: float, out: TextIO) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    last: list[str] = []
+    while True:
+        runs = session.runs(names)
+        table = progress_table(runs)
+        if table != last:
+            changed = [line for line in table if line not in last]
+            for line in changed:
+                print(line, file=out, flush=True)
+            last = table
+        if runs and len(runs) == len(names) and all((r.get("status") or {}).get("phase") in FINISHED for r in runs):
+            return runs
+        if time.monotonic() > deadline:
+            print(f"baton dev: timed out after {timeout:.0f}s", file=sys.stderr)
+            return runs
+        await asyncio.sleep(0.2)
+
+
+async def run_dev(files: Sequence[str], *, namespace: str, timeout: float, out: TextIO) -> int:
+    from baton.controller.operator import run_operator
+
+    docs = load_manifests(files)
+    workdir = Path(tempfile.mkdtemp(prefix="baton-dev-"))
+    async with DevCluster(workdir=workdir / "cluster") as cluster:
+        kubeconfig = cluster.write_kubeconfig(workdir / "kubeconfig", namespace)
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        session = Session(cluster, namespace, out)
+        if namespace not in ("default",):
+            ns_type = cluster.registry.storage("", "namespaces")
+            assert ns_type is not None
+            with contextlib.suppress(Exception):
+                cluster.store.create(ns_type, "", {"metadata": {"name": namespace}})
+        session.install_crds()
+        stop, ready = asyncio.Event(), asyncio.Event()
+        operator = asyncio.create_task(run_operator(namespaces=[namespace], stop_flag=stop, ready_flag=ready))
+        try:
+            names = session.apply(docs)
+            names += session.start_missing_runs(docs)
+            if not names:
+                print("baton dev: no Pipeline or PipelineRun in the files", file=sys.stderr)
+                return 1
+            runs = await _follow(session, names, timeout, out)
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(operator, 10)
+        print("", file=out)
+        for line in summary(runs):
+            print(line, file=out)
+        ok = len(runs) == len(names) and all((r.get("status") or {}).get("phase") == "Succeeded" for r in runs)
+        return 0 if ok else 1
+
+
+def main(args: argparse.Namespace) -> int:
+    from baton.devcluster.errors import ApiError
+
+    try:
+        return asyncio.run(run_dev(args.files, namespace=args.namespace, timeout=args.timeout, out=sys.stdout))
+    except ManifestError as error:
+        print(f"baton dev: {error}", file=sys.stderr)
+        return 2
+    except ApiError as error:
+        print(f"baton dev: {error.message}", file=sys.stderr)
+        return 2

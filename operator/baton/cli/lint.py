@@ -1,0 +1,218 @@
+"""`baton lint FILE...`: check Pipeline and PipelineRun manifests offline, for CI.
+
+Every Baton object in the (multi-document) YAML files is checked against the same models the CRDs are
+generated from and by the same semantic checks the operator runs, so a manifest that passes here is
+neither rejected by the API server nor failed by the operator for a reason lint could have seen. A
+PipelineRun with a pipelineRef is checked against that Pipeline when one of the files defines it.
+Directories are searched for *.yaml and *.yml files. Objects of other kinds are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import ValidationError
+
+from baton import GROUP, VERSION
+from baton.api.pipeline import Pipeline, PipelineSpec
+from baton.api.run import PipelineRun
+from baton.core.validation import pipeline_errors, run_errors, schema_errors
+
+API_VERSION = f"{GROUP}/{VERSION}"
+KINDS = ("Pipeline", "PipelineRun")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str
+    kind: str
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.kind}/{self.name}: " if self.kind else ""
+        return f"{self.path}: {where}{self.message}"
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    checked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    unresolved_refs: int = 0
+
+
+class _KubectlLoader(yaml.SafeLoader):
+    """Reads YAML as kubectl does: a date-like scalar (date: 2025-01-31) stays a string."""
+
+
+_KubectlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    path: str
+    obj: Mapping[str, Any]
+
+
+def lint_paths(paths: Sequence[str]) -> list[Finding]:
+    """All findings for the files (or directories) in ``paths``; empty when everything is valid."""
+    return lint(paths).findings
+
+
+def lint(paths: Sequence[str]) -> Report:
+    report = Report()
+    docs: list[_Doc] = []
+    for path in _expand(paths, report):
+        report.files += 1
+        docs.extend(_load(path, report))
+    pipelines: dict[tuple[str | None, str], PipelineSpec | None] = {}
+    runs: list[tuple[_Doc, PipelineRun]] = []
+    for doc in docs:
+        kind = doc.obj.get("kind")
+        if doc.obj.get("apiVersion") != API_VERSION:
+            report.findings.append(_finding(doc, f'unsupported apiVersion "{doc.obj.get("apiVersion")}"'))
+        elif kind == "Pipeline":
+            report.checked["Pipeline"] += 1
+            ns, name, spec = _check_pipeline(doc, report)
+            if name is not None:
+                pipelines[(ns, name)] = spec
+        elif kind == "PipelineRun":
+            report.checked["PipelineRun"] += 1
+            run = _parse(PipelineRun, doc, report)
+            if run is not None:
+                runs.append((doc, run))
+        else:
+            report.findings.append(
+                _finding(doc, f'unknown kind "{kind}" (expected one of {", ".join(KINDS)})')
+            )
+    for doc, run in runs:
+        _check_run(doc, run, pipelines, report)
+    return report
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of `baton lint`; ``argv`` are the arguments after "lint". Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="baton lint", description=__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories")
+    args = parser.parse_args(list(argv))
+    report = lint(args.files)
+    for finding in report.findings:
+        print(finding, file=sys.stderr)
+    counts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in report.checked.items())
+    if report.findings:
+        files = len({finding.path for finding in report.findings})
+        print(f"baton lint: {len(report.findings)} problem(s) in {files} file(s)", file=sys.stderr)
+        return 1
+    note = (
+        f"; {report.unresolved_refs} run(s) reference a Pipeline not in these files (params not checked)"
+        if report.unresolved_refs
+        else ""
+    )
+    print(f"OK: {report.files} file(s), {counts}{note}")
+    return 0
+
+
+def _expand(paths: Sequence[str], report: Report) -> Iterator[str]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(
+                str(p) for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            )
+        elif path.exists() or raw == "-":
+            yield raw
+        else:
+            report.findings.append(Finding(raw, "", "", "no such file or directory"))
+
+
+def _load(path: str, report: Report) -> Iterator[_Doc]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        documents = list(yaml.load_all(text, Loader=_KubectlLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        report.findings.append(Finding(path, "", "", f"cannot read: {error}"))
+        return
+    for number, document in enumerate(documents, start=1):
+        if document is None:
+            continue
+        if not isinstance(document, Mapping):
+            report.findings.append(Finding(path, "", "", f"document {number} is not a mapping"))
+            continue
+        if document.get("kind") == "List" and isinstance(document.get("items"), list):
+            yield from (_Doc(path, item) for item in document["items"] if isinstance(item, Mapping))
+        elif str(document.get("apiVersion", "")).split("/")[0] == GROUP:
+            yield _Doc(path, document)
+
+
+def _check_pipeline(doc: _Doc, report: Report) -> tuple[str | None, str | None, PipelineSpec | None]:
+    pipeline = _parse(Pipeline, doc, report)
+    if pipeline is None:
+        metadata = doc.obj.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        return None, name if isinstance(name, str) else None, None
+    errors = pipeline_errors(pipeline.spec)
+    report.findings.extend(_finding(doc, error) for error in errors)
+    return pipeline.metadata.namespace, pipeline.metadata.name, None if errors else pipeline.spec
+
+
+def _check_run(
+    doc: _Doc,
+    run: PipelineRun,
+    pipelines: Mapping[tuple[str | None, str], PipelineSpec | None],
+    report: Report,
+) -> None:
+    run_name = run.metadata.name or (
+        f"{run.metadata.generate_name}xxxxx" if run.metadata.generate_name else None
+    )
+    if run.spec.pipeline_spec is not None:
+        errors = pipeline_errors(run.spec.pipeline_spec)
+        if not errors:
+            errors = run_errors(run.spec.pipeline_spec, run.spec.params, run_name)
+    else:
+        assert run.spec.pipeline_ref is not None
+        ref = run.spec.pipeline_ref.name
+        key = next(
+            (k for k in ((run.metadata.namespace, ref), (None, ref)) if k in pipelines),
+            next((k for k in pipelines if k[1] == ref and run.metadata.namespace is None), None),
+        )
+        if key is None:
+            report.unresolved_refs += 1
+            return
+        spec = pipelines[key]
+        if spec is None:
+            errors = [f'runs Pipeline "{ref}", which is invalid (see its findings)']
+        else:
+            errors = run_errors(spec, run.spec.params, run_name)
+    report.findings.extend(_finding(doc, error) for error in errors)
+
+
+_M = TypeVar("_M", Pipeline, PipelineRun)
+
+
+def _parse(model: type[_M], doc: _Doc, report: Report) -> _M | None:
+    try:
+        return model.model_validate(doc.obj)
+    except ValidationError as error:
+        report.findings.extend(_finding(doc, message) for message in schema_errors(error, prefix=""))
+        return None
+
+
+def _finding(doc: _Doc, message: str) -> Finding:
+    metadata = doc.obj.get("metadata")
+    name = "<unnamed>"
+    if isinstance(metadata, Mapping):
+        if metadata.get("name"):
+            name = str(metadata["name"])
+        elif metadata.get("generateName"):
+            name = f"{metadata['generateName']}*"
+    return Finding(doc.path, str(doc.obj.get("kind") or "<no kind>"), name, message)

@@ -1,0 +1,112 @@
+"""What the operator has observed, as informers keep it: runs, Pipelines, Jobs by run, Pods by Job.
+
+Everything here is rebuilt from watches after a restart; nothing in it is the only copy of anything.
+Writes the operator makes are folded in from their responses so the next plan does not act on a view
+older than its own last write (the watch event that confirms the write may come later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Obj = Mapping[str, Any]
+Key = tuple[str, str]  # (namespace, name)
+
+
+def key_of(obj: Obj) -> Key:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+def _rv(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+def newer(candidate: Obj, current: Obj | None) -> bool:
+    """Whether `candidate` is at least as new as `current` (resourceVersions compared as numbers where they
+    are numbers, as with etcd; otherwise the candidate wins)."""
+    if current is None:
+        return True
+    a, b = _rv(candidate), _rv(current)
+    return a == 0 or b == 0 or a >= b
+
+
+def owner_name(obj: Obj, kind: str) -> str | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("kind") == kind and ref.get("controller", True):
+            return str(ref.get("name"))
+    return None
+
+
+@dataclass
+class ClusterCache:
+    runs: dict[Key, Obj] = field(default_factory=dict)
+    pipelines: dict[Key, Obj] = field(default_factory=dict)
+    jobs: dict[Key, dict[str, Obj]] = field(default_factory=dict)  # run key → job name → Job
+    pods: dict[Key, dict[str, Obj]] = field(default_factory=dict)  # job key → pod name → Pod
+    job_runs: dict[Key, Key] = field(default_factory=dict)  # job key → run key
+
+    def observe_run(self, event_type: str | None, obj: Obj) -> Key:
+        key = key_of(obj)
+        if event_type == "DELETED":
+            self.runs.pop(key, None)
+            for job in self.jobs.pop(key, {}):
+                self.job_runs.pop((key[0], job), None)
+        elif newer(obj, self.runs.get(key)):
+            self.runs[key] = obj
+        return key
+
+    def observe_pipeline(self, event_type: str | None, obj: Obj) -> Key:
+        key = key_of(obj)
+        if event_type == "DELETED":
+            self.pipelines.pop(key, None)
+        elif newer(obj, self.pipelines.get(key)):
+            self.pipelines[key] = obj
+        return key
+
+    def observe_job(self, event_type: str | None, obj: Obj) -> Key | None:
+        run = owner_name(obj, "PipelineRun")
+        if run is None:
+            return None
+        namespace, name = key_of(obj)
+        run_key = (namespace, run)
+        jobs = self.jobs.setdefault(run_key, {})
+        if event_type == "DELETED":
+            jobs.pop(name, None)
+            self.pods.pop((namespace, name), None)
+            self.job_runs.pop((namespace, name), None)
+        elif newer(obj, jobs.get(name)):
+            jobs[name] = obj
+            self.job_runs[(namespace, name)] = run_key
+        return run_key
+
+    def observe_pod(self, event_type: str | None, obj: Obj) -> Key | None:
+        job = owner_name(obj, "Job")
+        if job is None:
+            return None
+        namespace, name = key_of(obj)
+        job_key = (namespace, job)
+        pods = self.pods.setdefault(job_key, {})
+        if event_type == "DELETED":
+            pods.pop(name, None)
+        elif newer(obj, pods.get(name)):
+            pods[name] = obj
+        return job_key
+
+    def run_of_job(self, job_key: Key) -> Key | None:
+        return self.job_runs.get(job_key)
+
+    def jobs_of(self, run_key: Key) -> list[Obj]:
+        return list(self.jobs.get(run_key, {}).values())
+
+    def pods_of(self, namespace: str, job: str) -> list[Obj]:
+        return list(self.pods.get((namespace, job), {}).values())
+
+    def runs_of_pipeline(self, key: Key) -> list[Key]:
+        return [run_key for run_key, run in self.runs.items()
+                if run_key[0] == key[0] and ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == key[1]]

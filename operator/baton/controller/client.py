@@ -1,0 +1,123 @@
+"""A small async Kubernetes client for the operator's writes.
+
+kopf watches for us; what Baton writes (Jobs, run status, Events) goes through this one aiohttp
+session, so every request is async, counted, and made with the same credentials kopf logged in with.
+The official client is synchronous and would block the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import ssl
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import kopf
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "baton-operator"
+
+# (verb, resource, status code) of each request, for the request-count metric.
+RequestObserver = Callable[[str, str, int], None]
+
+
+@dataclass
+class ApiFailure(Exception):
+    code: int
+    reason: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.reason}: {self.message}"
+
+
+def _ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext | bool:
+    if info.insecure:
+        return False
+    context = ssl.create_default_context()
+    if info.ca_path:
+        context.load_verify_locations(cafile=str(info.ca_path))
+    elif info.ca_data:
+        data = info.ca_data if isinstance(info.ca_data, bytes) else info.ca_data.encode()
+        try:
+            pem = base64.b64decode(data, validate=True).decode()
+        except ValueError:
+            pem = data.decode()
+        context.load_verify_locations(cadata=pem)
+    cert, key = info.certificate_path, info.private_key_path
+    if info.certificate_data and info.private_key_data:
+        # ssl wants files for client certificates; keep them private to this process.
+        folder = Path(tempfile.mkdtemp(prefix="baton-client-"))
+        cert, key = folder / "tls.crt", folder / "tls.key"
+        for path, value in ((cert, info.certificate_data), (key, info.private_key_data)):
+            raw = value if isinstance(value, bytes) else value.encode()
+            path.touch(mode=0o600)
+            path.write_bytes(base64.b64decode(raw) if not raw.lstrip().startswith(b"-----") else raw)
+    if cert and key:
+        context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+def connection_info() -> kopf.ConnectionInfo:
+    """In-cluster credentials when running in a Pod, else the kubeconfig (KUBECONFIG or ~/.kube/config)."""
+    settings = kopf.OperatorSettings()
+    info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+    if info is None:
+        raise kopf.LoginError("no Kubernetes credentials: neither a service account nor a kubeconfig was found")
+    return info
+
+
+class KubeClient:
+    def __init__(self, info: kopf.ConnectionInfo, observe: RequestObserver | None = None) -> None:
+        self.server = info.server.rstrip("/")
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if info.token:
+            headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
+        self._session = aiohttp.ClientSession(
+            headers=headers,
+            connector=aiohttp.TCPConnector(ssl=_ssl_context(info), limit=32),
+            timeout=aiohttp.ClientTimeout(total=30),
+        )
+        self._observe = observe
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json",
+                      params: Mapping[str, str] | None = None, verb: str, resource: str) -> dict[str, Any]:
+        data = json.dumps(body, separators=(",", ":")) if body is not None else None
+        async with self._session.request(method, self.server + path, data=data, params=params,
+                                         headers={"Content-Type": content_type}) as response:
+            text = await response.text()
+            if self._observe is not None:
+                self._observe(verb, resource, response.status)
+            try:
+                payload = json.loads(text) if text else {}
+            except ValueError:
+                payload = {"message": text}
+            if response.status >= 400:
+                raise ApiFailure(response.status, str(payload.get("reason", response.reason or "")),
+                                 str(payload.get("message", text)))
+            return payload if isinstance(payload, dict) else {}
+
+    async def create(self, path: str, obj: Mapping[str, Any], *, resource: str) -> dict[str, Any]:
+        return await self.request("POST", path, body=obj, verb="create", resource=resource)
+
+    async def merge_patch(self, path: str, patch: Mapping[str, Any], *, resource: str) -> dict[str, Any]:
+        return await self.request("PATCH", path, body=patch, content_type="application/merge-patch+json",
+                                  verb="patch", resource=resource)
+
+    async def delete(self, path: str, *, resource: str, propagation: str = "Background") -> dict[str, Any]:
+        return await self.request("DELETE", path, body={"kind": "DeleteOptions", "apiVersion": "v1",
+                                                        "propagationPolicy": propagation},
+                                  verb="delete", resource=resource)
+
+    async def get(self, path: str, *, resource: str) -> dict[str, Any]:
+        return await self.request("GET", path, verb="get", resource=resource)

@@ -1,0 +1,170 @@
+"""`baton operator`: kopf's watches feed the cache and a keyed work queue; reconcilers apply plans.
+
+Only low-level kopf handlers (`on.event`, `on.probe`) are used: they keep no progress annotations and
+add no finalizers, so kopf itself makes no request per event. Every write is Baton's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from baton import GROUP, VERSION
+from baton.kube.labels import RUN as RUN_LABEL
+
+from . import metrics
+from .cache import ClusterCache, Key
+from .client import KubeClient, connection_info
+from .reconciler import RunReconciler
+from .recorder import EventRecorder
+from .statuses import PipelineStatusWriter
+from .workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+WorkKey = tuple[str, str, str]  # ("run" | "pipeline", namespace, name)
+
+
+class Operator:
+    def __init__(self, client: KubeClient, *, workers: int = 4) -> None:
+        self.cache = ClusterCache()
+        self.client = client
+        self.recorder = EventRecorder(client)
+        self.pipelines = PipelineStatusWriter(self.cache, client, self.recorder)
+        self.queue: WorkQueue[WorkKey] = WorkQueue(self._dispatch, workers=workers)
+        self.runs = RunReconciler(self.cache, client, self.recorder, self.pipelines,
+                                  requeue=lambda key, delay: self.queue.add_after(("run", *key), delay))
+
+    async def _dispatch(self, key: WorkKey) -> None:
+        kind, namespace, name = key
+        started = asyncio.get_running_loop().time()
+        try:
+            if kind == "run":
+                await self.runs.reconcile((namespace, name))
+            else:
+                await self.pipelines.reconcile((namespace, name))
+        except Exception:
+            metrics.RECONCILE_ERRORS.labels(kind=kind).inc()
+            raise
+        finally:
+            metrics.RECONCILE_SECONDS.labels(kind=kind).observe(asyncio.get_running_loop().time() - started)
+
+    def enqueue_run(self, key: Key) -> None:
+        self.queue.add(("run", *key))
+
+    # -- what the watches tell -------------------------------------------------------------------
+
+    def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        key = self.cache.observe_run(event_type, obj)
+        if event_type == "DELETED":
+            self.runs.statuses.forget(obj["metadata"].get("uid", ""))
+            return
+        meta = obj["metadata"]
+        if self.runs.statuses.get(meta.get("uid", ""), meta.get("resourceVersion", "")) is not None:
+            return  # the echo of our own status write: that reconcile already saw all it knew
+        self.enqueue_run(key)
+
+    def on_pipeline(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        key = self.cache.observe_pipeline(event_type, obj)
+        if event_type == "DELETED":
+            return
+        self.queue.add(("pipeline", *key))
+        for run_key in self.cache.runs_of_pipeline(key):
+            if not (self.cache.runs[run_key].get("status") or {}).get("phase"):
+                self.enqueue_run(run_key)  # it was waiting for this Pipeline to appear
+
+    def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        run_key = self.cache.observe_job(event_type, obj)
+        if run_key is not None:
+            self.enqueue_run(run_key)
+
+    def on_pod(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        job_key = self.cache.observe_pod(event_type, obj)
+        if job_key is None:
+            return
+        run_key = self.cache.run_of_job(job_key)
+        if run_key is not None and ((obj.get("status") or {}).get("phase") in ("Failed", "Succeeded")
+                                    or event_type == "DELETED"):
+            self.enqueue_run(run_key)
+
+    def register(self, registry: kopf.OperatorRegistry, info: kopf.ConnectionInfo) -> None:
+        @kopf.on.login(registry=registry)
+        def login(**_: Any) -> kopf.ConnectionInfo:
+            return info
+
+        @kopf.on.startup(registry=registry)
+        async def startup(**_: Any) -> None:
+            self.queue.start()
+
+        @kopf.on.cleanup(registry=registry)
+        async def cleanup(**_: Any) -> None:
+            await self.queue.stop()
+
+        @kopf.on.event(GROUP, VERSION, "pipelineruns", registry=registry)
+        def run_event(event: dict[str, Any], **_: Any) -> None:
+            self.on_run(event.get("type"), event["object"])
+
+        @kopf.on.event(GROUP, VERSION, "pipelines", registry=registry)
+        def pipeline_event(event: dict[str, Any], **_: Any) -> None:
+            self.on_pipeline(event.get("type"), event["object"])
+
+        @kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
+        def job_event(event: dict[str, Any], **_: Any) -> None:
+            self.on_job(event.get("type"), event["object"])
+
+        @kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
+        def pod_event(event: dict[str, Any], **_: Any) -> None:
+            self.on_pod(event.get("type"), event["object"])
+
+        @kopf.on.probe(id="queue", registry=registry)
+        def queue_probe(**_: Any) -> dict[str, int]:
+            return {"queued": len(self.queue), "runs": len(self.cache.runs)}
+
+
+def operator_settings() -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.posting.enabled = False  # Baton posts its own few Events; kopf's would be per-handler chatter
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.error_backoffs = [1, 2, 5, 10]
+    return settings
+
+
+async def run_operator(
+    *,
+    namespaces: Sequence[str] = (),
+    metrics_port: int | None = None,
+    liveness_endpoint: str | None = None,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+) -> None:
+    """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some."""
+    info = connection_info()
+    client = KubeClient(info, observe=metrics.observe_request)
+    operator = Operator(client)
+    registry = kopf.OperatorRegistry()
+    operator.register(registry, info)
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=operator_settings(),
+            clusterwide=not namespaces,
+            namespaces=list(namespaces),
+            standalone=True,
+            liveness_endpoint=liveness_endpoint,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        await client.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,202 @@
+"""Reconcile one PipelineRun: observe (cache), decide (`baton.core`), apply (API calls).
+
+Order of application, so that a crash at any point loses nothing and duplicates nothing: create the
+planned Jobs first (deterministic names: a 409 means it exists and is adopted), then patch the status
+with the run's resourceVersion as a precondition, then post one Event, then schedule the wake-up.
+A crash between the creates and the patch leaves Jobs the next plan adopts from the Job watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from baton import GROUP, VERSION
+from baton.api.codec import StatusCache, dump_run_status, load_run_status
+from baton.api.run import PipelineRunStatus
+from baton.core.events import Event
+from baton.core.plan import JobToCreate, plan
+from baton.core.start import start_run
+from baton.core.state import RunMeta, RunState
+from baton.core.status import parse_time
+from baton.kube.observe import observe_job
+
+from .cache import ClusterCache, Key
+from .client import ApiFailure, KubeClient
+from .recorder import EventRecorder
+from .statuses import PipelineStatusWriter
+
+log = logging.getLogger(__name__)
+
+PIPELINE_GRACE_SECONDS = 15.0
+"""How long a run waits for the Pipeline it names to appear (GitOps tools may apply the run first)."""
+CREATE_CONCURRENCY = 16
+
+
+def runs_path(namespace: str, name: str | None = None, status: bool = False) -> str:
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelineruns"
+    if name:
+        path += f"/{name}"
+    return path + "/status" if status else path
+
+
+def jobs_path(namespace: str, name: str | None = None) -> str:
+    path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
+    return f"{path}/{name}" if name else path
+
+
+class RunReconciler:
+    def __init__(
+        self,
+        cache: ClusterCache,
+        client: KubeClient,
+        recorder: EventRecorder,
+        pipelines: PipelineStatusWriter,
+        requeue: Callable[[Key, float], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.recorder = recorder
+        self.pipelines = pipelines
+        self.requeue = requeue
+        self.clock = clock
+        self.statuses = StatusCache()
+        self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
+        self.reconciles = 0
+
+    async def reconcile(self, key: Key) -> None:
+        run = self.cache.runs.get(key)
+        if run is None:
+            return
+        self.reconciles += 1
+        now = self.clock()
+        meta = RunMeta.from_metadata(run["metadata"])
+        raw_status = run.get("status") or {}
+        events: list[Event] = []
+        if not raw_status.get("phase"):
+            start = self._start(run, meta, now)
+            if start is None:
+                return
+            status, events = start.status, list(start.events)
+            if not start.started:
+                await self._write(key, run, status, None, events)
+                return
+        else:
+            status = self._load(run, raw_status)
+        before = status if raw_status.get("phase") else None
+        decision = plan(RunState(meta, status), self._observed(key), now)
+        created = await self._create_jobs(decision.create_jobs)
+        if not created:
+            self.requeue(key, 2.0)  # a create failed: write nothing that claims its Job, plan again soon
+            return
+        for name in decision.delete_jobs:
+            await self._delete_job(meta.namespace, name)
+        new_status = decision.status if decision.status is not None else (status if before is None else None)
+        if new_status is not None:
+            await self._write(key, run, new_status, before, [*events, *decision.events])
+        if decision.wake_at is not None:
+            self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
+
+    # -- observe ----------------------------------------------------------------------------------
+
+    def _start(self, run: dict[str, Any], meta: RunMeta, now: datetime) -> Any:
+        spec = run.get("spec") or {}
+        pipeline_spec = None
+        ref = (spec.get("pipelineRef") or {}).get("name") if isinstance(spec, dict) else None
+        if ref and not spec.get("pipelineSpec"):
+            pipeline = self.cache.pipelines.get((meta.namespace, str(ref)))
+            if pipeline is None:
+                created = run["metadata"].get("creationTimestamp")
+                waited = (now - parse_time(created)).total_seconds() if created else PIPELINE_GRACE_SECONDS
+                if waited < PIPELINE_GRACE_SECONDS:
+                    self.requeue((meta.namespace, meta.name), PIPELINE_GRACE_SECONDS - waited)
+                    return None
+            else:
+                pipeline_spec = pipeline.get("spec") or {}
+        return start_run(meta, spec, pipeline_spec, now)
+
+    def _load(self, run: dict[str, Any], raw_status: dict[str, Any]) -> PipelineRunStatus:
+        meta = run["metadata"]
+        cached = self.statuses.get(meta.get("uid", ""), meta.get("resourceVersion", ""))
+        if cached is not None:
+            return cached
+        status = load_run_status(raw_status)
+        self.statuses.put(meta.get("uid", ""), meta.get("resourceVersion", ""), status)
+        return status
+
+    def _observed(self, key: Key) -> list[Any]:
+        observed = []
+        for job in self.cache.jobs_of(key):
+            seen = observe_job(dict(job), self.cache.pods_of(key[0], job["metadata"]["name"]))
+            if seen is not None:
+                observed.append(seen)
+        return observed
+
+    # -- apply ------------------------------------------------------------------------------------
+
+    async def _create_jobs(self, jobs: Sequence[JobToCreate]) -> bool:
+        async def create(job: JobToCreate) -> bool:
+            namespace = job.body["metadata"]["namespace"]
+            async with self._creating:
+                try:
+                    created = await self.client.create(jobs_path(namespace), job.body, resource="jobs.batch")
+                except ApiFailure as failure:
+                    if failure.code == 409:
+                        return True  # it exists (an earlier attempt of this reconcile): adopt it
+                    log.error("creating Job %s/%s failed: %s", namespace, job.name, failure)
+                    return False
+            self.cache.observe_job("ADDED", created)
+            return True
+
+        results = await asyncio.gather(*(create(job) for job in jobs))
+        return all(results)
+
+    async def _delete_job(self, namespace: str, name: str) -> None:
+        try:
+            await self.client.delete(jobs_path(namespace, name), resource="jobs.batch")
+        except ApiFailure as failure:
+            if failure.code != 404:
+                raise
+
+    async def _write(self, key: Key, run: dict[str, Any], status: PipelineRunStatus,
+                     before: PipelineRunStatus | None, events: list[Event]) -> None:
+        meta = run["metadata"]
+        body = dump_run_status(status)
+        old = run.get("status") or {}
+        # Only the top-level fields that changed, with nulls for those that went away: the frozen spec
+        # and params never change after the start, and a 10,000-task run should not resend them.
+        delta: dict[str, Any] = {k: v for k, v in body.items() if old.get(k) != v}
+        delta.update({k: None for k in old if k not in body})
+        patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": delta}
+        try:
+            written = await self.client.merge_patch(runs_path(key[0], key[1], status=True), patch,
+                                                    resource="pipelineruns.baton.dev")
+        except ApiFailure as failure:
+            if failure.code == 409:  # our view was stale: re-read and plan again
+                await self._refresh(key)
+                return
+            if failure.code == 404:
+                return
+            raise
+        self.cache.observe_run("MODIFIED", written)
+        self.statuses.put(meta.get("uid", ""), written["metadata"].get("resourceVersion", ""), status)
+        if events:
+            await self.recorder.record(written, events)
+        if status.phase is not None and (before is None or before.phase is not status.phase):
+            await self.pipelines.record_run(key[0], status.pipeline, key[1], status.phase,
+                                            started=before is None)
+
+    async def _refresh(self, key: Key) -> None:
+        try:
+            fresh = await self.client.get(runs_path(key[0], key[1]), resource="pipelineruns.baton.dev")
+        except ApiFailure as failure:
+            if failure.code == 404:
+                self.cache.observe_run("DELETED", {"metadata": {"namespace": key[0], "name": key[1]}})
+                return
+            raise
+        self.cache.observe_run("MODIFIED", fresh)
+        self.requeue(key, 0.0)

@@ -1,0 +1,105 @@
+"""A keyed work queue, as controller-runtime has: bursts of events for one run coalesce into one
+reconcile, a key is never reconciled twice at once, and delayed re-adds wake a run at a given time
+(a retry's next attempt, a deadline) without anything polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self, reconcile: Callable[[K], Awaitable[None]], *, workers: int = 4,
+                 clock: Callable[[], float] | None = None) -> None:
+        self._reconcile = reconcile
+        self._workers = workers
+        self._ready: asyncio.Queue[K] = asyncio.Queue()
+        self._queued: set[K] = set()
+        self._active: set[K] = set()
+        self._dirty: set[K] = set()
+        self._timers: list[tuple[float, int, K]] = []
+        self._timer_seq = 0
+        self._timer_wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._clock = clock
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def add(self, key: K) -> None:
+        if key in self._active:
+            self._dirty.add(key)  # reconcile again once the running one ends, with what it missed
+            return
+        if key not in self._queued:
+            self._queued.add(key)
+            self._ready.put_nowait(key)
+
+    def add_after(self, key: K, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (self._now() + delay, self._timer_seq, key))
+        self._timer_wakeup.set()
+
+    def __len__(self) -> int:
+        return len(self._queued)
+
+    @property
+    def depth(self) -> int:
+        return self._ready.qsize()
+
+    def start(self) -> None:
+        for i in range(self._workers):
+            self._tasks.append(asyncio.create_task(self._work(), name=f"baton-reconcile-{i}"))
+        self._tasks.append(asyncio.create_task(self._fire_timers(), name="baton-requeue-timers"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._ready.get()
+            self._queued.discard(key)
+            self._active.add(key)
+            try:
+                await self._reconcile(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one run's failure must not stop the others; it is retried with a delay
+                log.exception("reconcile of %s failed; retrying in 5s", key)
+                self.add_after(key, 5.0)
+            finally:
+                self._active.discard(key)
+                if key in self._dirty:
+                    self._dirty.discard(key)
+                    self.add(key)
+
+    async def _fire_timers(self) -> None:
+        while True:
+            if not self._timers:
+                self._timer_wakeup.clear()
+                await self._timer_wakeup.wait()
+                continue
+            due, _, key = self._timers[0]
+            delay = due - self._now()
+            if delay > 0:
+                self._timer_wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._timer_wakeup.wait(), delay)
+                except TimeoutError:
+                    pass
+                continue
+            heapq.heappop(self._timers)
+            self.add(key)

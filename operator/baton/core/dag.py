@@ -1,0 +1,244 @@
+"""The task graph: build and validate it, order it, and find what is ready to run.
+
+Edges point the way work flows: from a dependency to the task that depends on it. Everything here is
+O(V + E); a built ``Dag`` is immutable and is cached per spec object (``dag_of``), so a reconcile of a
+10,000-task run does not rebuild it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from baton.api.run import TaskPhase
+
+if TYPE_CHECKING:
+    from baton.api.pipeline import PipelineSpec
+
+# (task name, names of the tasks it depends on)
+Node = tuple[str, Sequence[str]]
+
+
+class InvalidGraph(ValueError):
+    """The tasks do not form a DAG; ``errors`` says why, one user-actionable message each."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = tuple(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Dag:
+    """Tasks as indices in spec order, with their edges both ways and a topological order."""
+
+    names: tuple[str, ...]
+    index: Mapping[str, int]
+    parents: tuple[tuple[int, ...], ...]
+    children: tuple[tuple[int, ...], ...]
+    order: tuple[int, ...]
+    """Topological order; among tasks whose dependencies are met, the earlier in the spec comes first."""
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def ready(self, phases: Sequence[TaskPhase]) -> list[int]:
+        """Indices of Pending tasks whose dependencies all succeeded, in spec order."""
+        succeeded = TaskPhase.SUCCEEDED
+        return [
+            i
+            for i, phase in enumerate(phases)
+            if phase is TaskPhase.PENDING and all(phases[p] is succeeded for p in self.parents[i])
+        ]
+
+    def upstream(self, names: Iterable[str]) -> set[str]:
+        """All tasks the given ones transitively depend on (not including themselves)."""
+        return self._closure(names, self.parents)
+
+    def downstream(self, names: Iterable[str]) -> set[str]:
+        """All tasks that transitively depend on the given ones (not including themselves)."""
+        return self._closure(names, self.children)
+
+    def _closure(self, names: Iterable[str], edges: tuple[tuple[int, ...], ...]) -> set[str]:
+        start = [self.index[name] for name in names]
+        seen: set[int] = set()
+        queue = deque(start)
+        while queue:
+            for nxt in edges[queue.popleft()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return {self.names[i] for i in seen}
+
+
+def ready_tasks(dag: Dag, phases: Mapping[str, TaskPhase]) -> list[str]:
+    """Names of the tasks that may start now: Pending, with every dependency Succeeded; in spec order."""
+    by_index = [phases.get(name, TaskPhase.PENDING) for name in dag.names]
+    return [dag.names[i] for i in dag.ready(by_index)]
+
+
+def graph_errors(nodes: Sequence[Node]) -> list[str]:
+    """Everything wrong with the graph, in a stable order: duplicates, unknown or repeated dependencies,
+    self-dependencies, then one cycle per strongly connected component."""
+    errors: list[str] = []
+    index: dict[str, int] = {}
+    for i, (name, _) in enumerate(nodes):
+        if name in index:
+            errors.append(f'task name "{name}" is used more than once')
+        else:
+            index[name] = i
+    parents: list[list[int]] = [[] for _ in nodes]
+    for i, (name, deps) in enumerate(nodes):
+        if index[name] != i:
+            continue  # a duplicate: its edges would be ambiguous
+        seen: set[str] = set()
+        for dep in deps:
+            if dep in seen:
+                errors.append(f'task "{name}" lists dependency "{dep}" more than once')
+            elif dep == name:
+                errors.append(f'task "{name}" depends on itself')
+            elif dep not in index:
+                errors.append(f'task "{name}" depends on unknown task "{dep}"{_did_you_mean(dep, index)}')
+            else:
+                parents[i].append(index[dep])
+            seen.add(dep)
+    names = [name for name, _ in nodes]
+    errors.extend(f"dependency cycle: {' -> '.join(names[i] for i in cycle)}" for cycle in _cycles(parents))
+    return errors
+
+
+def build_dag(nodes: Sequence[Node]) -> Dag:
+    """The DAG of ``nodes``; raises ``InvalidGraph`` with every problem when they are not one."""
+    errors = graph_errors(nodes)
+    if errors:
+        raise InvalidGraph(errors)
+    names = tuple(name for name, _ in nodes)
+    index = {name: i for i, name in enumerate(names)}
+    parents = tuple(tuple(index[dep] for dep in deps) for _, deps in nodes)
+    children_lists: list[list[int]] = [[] for _ in names]
+    for child, ps in enumerate(parents):
+        for parent in ps:
+            children_lists[parent].append(child)
+    children = tuple(tuple(cs) for cs in children_lists)
+    return Dag(names, index, parents, children, _topological_order(parents, children))
+
+
+def _topological_order(
+    parents: Sequence[Sequence[int]], children: Sequence[Sequence[int]]
+) -> tuple[int, ...]:
+    indegree = [len(ps) for ps in parents]
+    heap = [i for i, d in enumerate(indegree) if d == 0]  # already sorted: a valid heap
+    order: list[int] = []
+    while heap:
+        node = heapq.heappop(heap)
+        order.append(node)
+        for child in children[node]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                heapq.heappush(heap, child)
+    return tuple(order)
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _cycles(parents: Sequence[Sequence[int]]) -> list[list[int]]:
+    """One cycle per strongly connected component, as a closed walk along the flow of work
+    (dependency -> dependent), starting and ending at the component's first task in spec order."""
+    children: list[list[int]] = [[] for _ in parents]
+    for child, ps in enumerate(parents):
+        for parent in ps:
+            children[parent].append(child)
+    cycles = []
+    for component in _strongly_connected(children):
+        if len(component) > 1:
+            cycles.append(_shortest_cycle(min(component), set(component), children))
+    cycles.sort(key=lambda cycle: cycle[0])
+    return cycles
+
+
+def _shortest_cycle(start: int, component: set[int], children: Sequence[Sequence[int]]) -> list[int]:
+    came_from: dict[int, int] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in sorted(children[node]):
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return [*reversed(path), start]
+            if nxt in component and nxt not in came_from:
+                came_from[nxt] = node
+                queue.append(nxt)
+    raise AssertionError("a strongly connected component of more than one node has a cycle")
+
+
+def _strongly_connected(children: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Tarjan's algorithm without recursion (a 10,000-task chain would overflow Python's stack)."""
+    n = len(children)
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    stack: list[int] = []
+    components: list[list[int]] = []
+    counter = 0
+    for root in range(n):
+        if index[root] != -1:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child_pos = work[-1]
+            if child_pos == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack[node] = True
+            if child_pos < len(children[node]):
+                work[-1] = (node, child_pos + 1)
+                child = children[node][child_pos]
+                if index[child] == -1:
+                    work.append((child, 0))
+                elif on_stack[child]:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack[member] = False
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+_CACHE: dict[int, tuple[PipelineSpec, Dag]] = {}
+_CACHE_SIZE = 256
+
+
+def dag_of(spec: PipelineSpec) -> Dag:
+    """The DAG of a (valid) spec, built once per spec object.
+
+    Specs are frozen models, so the object identity is a safe key as long as the cache holds the object
+    (it does: the id cannot be reused while the entry lives). The shell keeps one parsed spec per run.
+    """
+    key = id(spec)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    dag = build_dag([(task.name, task.depends_on) for task in spec.tasks])
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (spec, dag)
+    return dag

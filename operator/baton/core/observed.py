@@ -1,0 +1,35 @@
+"""What the core knows about a Job: the few facts ``baton.kube.observe`` extracts from a Job and its Pods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class JobState(StrEnum):
+    ACTIVE = "Active"
+    """Created and not finished (including Pods waiting to be scheduled or pulling their image)."""
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedJob:
+    task: str
+    attempt: int
+    name: str
+    state: JobState
+    reason: str | None = None
+    """Why it failed (OOMKilled, Evicted, DeadlineExceeded, Error, BackoffLimitExceeded, …) or, while
+    active, why its container waits (ImagePullBackOff, CreateContainerConfigError, …)."""
+    exit_code: int | None = None
+    """Exit code of the main container, once terminated."""
+    message: str | None = None
+    """The container's termination message (or log tail), or the Pod's/Job's message."""
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state is not JobState.ACTIVE

@@ -1,0 +1,65 @@
+"""The Pipeline side: is the spec valid (the Ready condition), how many tasks, what ran last."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from baton.api.common import Condition, ConditionStatus
+from baton.api.pipeline import PipelineSpec, PipelineStatus
+from baton.api.run import RunPhase
+from baton.core.status import format_time, set_condition
+from baton.core.validation import check_pipeline_spec, join_errors, pipeline_errors
+
+READY = "Ready"
+VALID = "Valid"
+INVALID = "Invalid"
+
+
+def pipeline_status(
+    spec: Mapping[str, Any] | PipelineSpec,
+    generation: int,
+    current: PipelineStatus | None,
+    now: datetime,
+) -> PipelineStatus | None:
+    """The Pipeline's status for ``spec``; None when ``current`` already says the same."""
+    if isinstance(spec, PipelineSpec):
+        errors = pipeline_errors(spec)
+        task_count: int | None = len(spec.tasks)
+    else:
+        parsed, errors = check_pipeline_spec(spec)
+        tasks = spec.get("tasks")
+        task_count = len(parsed.tasks) if parsed else len(tasks) if isinstance(tasks, list) else None
+    condition = Condition(
+        type=READY,
+        status=ConditionStatus.FALSE if errors else ConditionStatus.TRUE,
+        reason=INVALID if errors else VALID,
+        message=join_errors(errors) if errors else f"{task_count} tasks, valid",
+        last_transition_time=format_time(now),
+        observed_generation=generation,
+    )
+    current = current or PipelineStatus()
+    new = current.model_copy(
+        update={
+            "observed_generation": generation,
+            "task_count": task_count,
+            "conditions": set_condition(current.conditions, condition),
+        }
+    )
+    return None if new == current else new
+
+
+def record_run(
+    current: PipelineStatus | None, run: str, phase: RunPhase, *, started: bool = False
+) -> PipelineStatus | None:
+    """The Pipeline's status after ``run`` started (``started``) or changed phase; None if unchanged.
+
+    A newly started run becomes the last run (even one that failed at once); a phase change of an
+    older run does not touch it.
+    """
+    current = current or PipelineStatus()
+    if not started and current.last_run != run:
+        return None
+    new = current.model_copy(update={"last_run": run, "last_run_status": phase.value})
+    return None if new == current else new

@@ -1,0 +1,105 @@
+"""Starting a run: resolve and freeze its spec and params, or fail it at once when it cannot run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from baton.api.pipeline import PipelineSpec
+from baton.api.run import PipelineRunSpec, PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
+from baton.core.dag import dag_of
+from baton.core.events import Event, EventType
+from baton.core.params import resolve_params
+from baton.core.state import RunMeta
+from baton.core.status import format_time, invalid_condition, run_condition
+from baton.core.validation import (
+    check_pipeline_spec,
+    check_run_spec,
+    join_errors,
+    pipeline_errors,
+    run_errors,
+)
+
+INVALID = "Invalid"
+PIPELINE_NOT_FOUND = "PipelineNotFound"
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    status: PipelineRunStatus
+    """Pending with the frozen spec and params (plan next, in the same reconcile), or Failed."""
+    events: tuple[Event, ...] = ()
+
+    @property
+    def started(self) -> bool:
+        return self.status.phase is RunPhase.PENDING
+
+
+def start_run(
+    run: RunMeta,
+    run_spec: Mapping[str, Any] | PipelineRunSpec,
+    pipeline_spec: Mapping[str, Any] | PipelineSpec | None,
+    now: datetime,
+) -> RunStart:
+    """The first status of a run.
+
+    ``pipeline_spec`` is the spec of the Pipeline named by ``run_spec.pipelineRef`` as the shell read it,
+    or None when there is no such Pipeline (ignored for a run with an inline ``pipelineSpec``). A run
+    that cannot run (invalid spec, unknown or missing params, no Pipeline) fails with reason Invalid (or
+    PipelineNotFound), the same message the Pipeline's Ready condition shows, and a Warning Event; no
+    Job is ever created for it.
+    """
+    if isinstance(run_spec, PipelineRunSpec):
+        parsed_run = run_spec
+    else:
+        checked, errors = check_run_spec(run_spec)
+        if checked is None:
+            return _failed(run, None, INVALID, join_errors(errors), now)
+        parsed_run = checked
+    pipeline = parsed_run.pipeline_ref.name if parsed_run.pipeline_ref else None
+    if parsed_run.pipeline_spec is not None:
+        spec: PipelineSpec | None = parsed_run.pipeline_spec
+        errors = pipeline_errors(parsed_run.pipeline_spec)
+    elif pipeline_spec is None:
+        message = f'pipeline "{pipeline}" not found in namespace "{run.namespace}"'
+        return _failed(run, pipeline, PIPELINE_NOT_FOUND, message, now)
+    elif isinstance(pipeline_spec, PipelineSpec):
+        spec, errors = pipeline_spec, pipeline_errors(pipeline_spec)
+    else:
+        spec, errors = check_pipeline_spec(pipeline_spec)
+    if spec is None or errors:
+        return _failed(run, pipeline, INVALID, join_errors(errors), now)
+    errors = run_errors(spec, parsed_run.params, run.name)
+    if errors:
+        return _failed(run, pipeline, INVALID, join_errors(errors), now)
+    params, _ = resolve_params(spec, parsed_run.params)
+    dag_of(spec)  # built now, while validating, so the first plan finds it cached
+    tasks = [TaskStatus(name=task.name, phase=TaskPhase.PENDING) for task in spec.tasks]
+    status = PipelineRunStatus(
+        phase=RunPhase.PENDING,
+        pipeline=pipeline,
+        start_time=format_time(now),
+        progress=f"0/{len(tasks)}",
+        observed_generation=run.generation,
+        conditions=[run_condition(RunPhase.PENDING, tasks, run.generation, now)],
+        tasks=tasks,
+        params=params,
+        pipeline_spec=spec,
+    )
+    return RunStart(status)
+
+
+def _failed(run: RunMeta, pipeline: str | None, reason: str, message: str, now: datetime) -> RunStart:
+    condition = invalid_condition(reason, message, run.generation, now)
+    status = PipelineRunStatus(
+        phase=RunPhase.FAILED,
+        pipeline=pipeline,
+        start_time=format_time(now),
+        completion_time=format_time(now),
+        duration="0s",
+        observed_generation=run.generation,
+        conditions=[condition],
+    )
+    return RunStart(status, (Event(EventType.WARNING, reason, condition.message),))

@@ -1,0 +1,174 @@
+"""Run-level status: phase, progress, duration, the Succeeded condition, and how times are written.
+
+Everything here is derived from the task list, so a status can always be recomputed from scratch; and
+nothing depends on the clock except on a transition, so re-planning an unchanged run changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from operator import attrgetter
+
+from baton.api.common import Condition, ConditionStatus
+from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
+
+SUCCEEDED = "Succeeded"
+"""Type of the run's KEP-1623 condition."""
+MAX_MESSAGE = 512
+"""Longest message kept in a task's status or a condition (status must stay small for huge runs)."""
+_NAMES_SHOWN = 3
+_phase = attrgetter("phase")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with second precision, as Kubernetes writes times: 2025-01-31T12:00:00Z."""
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def format_duration(elapsed: timedelta) -> str:
+    """Go's time.Duration style at second precision: 0s, 45s, 1m23s, 2h0m5s."""
+    seconds = max(0, int(elapsed.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    if minutes:
+        return f"{minutes}m{seconds}s"
+    return f"{seconds}s"
+
+
+def truncate(message: str, limit: int = MAX_MESSAGE) -> str:
+    """The message, cut from the front when too long: the end of a log or traceback says most."""
+    message = message.strip()
+    return message if len(message) <= limit else "…" + message[-(limit - 1) :]
+
+
+def last_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def name_list(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_NAMES_SHOWN])
+    return shown if len(names) <= _NAMES_SHOWN else f"{shown}, … (+{len(names) - _NAMES_SHOWN})"
+
+
+def set_condition(conditions: Sequence[Condition], new: Condition) -> list[Condition]:
+    """``conditions`` with ``new`` in place of the one of its type; the lastTransitionTime only moves
+    when status or reason change (a new message alone is not a transition)."""
+    out = []
+    replaced = False
+    for condition in conditions:
+        if condition.type == new.type:
+            if condition.status == new.status and condition.reason == new.reason:
+                new = new.model_copy(update={"last_transition_time": condition.last_transition_time})
+            out.append(new)
+            replaced = True
+        else:
+            out.append(condition)
+    if not replaced:
+        out.append(new)
+    return out
+
+
+def summarize_run(
+    previous: PipelineRunStatus,
+    tasks: list[TaskStatus],
+    generation: int,
+    now: datetime,
+) -> PipelineRunStatus:
+    """The run's status for the given task states: phase, progress, completion and the condition."""
+    counts = Counter(map(_phase, tasks))
+    finished = counts[TaskPhase.SUCCEEDED] + counts[TaskPhase.FAILED] + counts[TaskPhase.SKIPPED]
+    update: dict[str, object] = {
+        "tasks": tasks,
+        "progress": f"{finished}/{len(tasks)}",
+        "observed_generation": generation,
+    }
+    if finished == len(tasks):
+        phase = RunPhase.SUCCEEDED if counts[TaskPhase.SUCCEEDED] == len(tasks) else RunPhase.FAILED
+        # The last task's completion, not the time of this reconcile (which may come much later).
+        completed = max((t.completion_time for t in tasks if t.completion_time), default=format_time(now))
+        update["completion_time"] = completed
+        if previous.start_time:
+            update["duration"] = format_duration(parse_time(completed) - parse_time(previous.start_time))
+    elif counts[TaskPhase.PENDING] < len(tasks):
+        phase = RunPhase.RUNNING
+    else:
+        phase = RunPhase.PENDING
+    update["phase"] = phase
+    condition = run_condition(phase, tasks, generation, now, counts)
+    update["conditions"] = set_condition(previous.conditions, condition)
+    return previous.model_copy(update=update)
+
+
+def run_condition(
+    phase: RunPhase,
+    tasks: Sequence[TaskStatus],
+    generation: int,
+    now: datetime,
+    counts: Mapping[TaskPhase, int] | None = None,
+) -> Condition:
+    """The Succeeded condition of a run in ``phase``; its reason is the phase's name."""
+    status = {
+        RunPhase.SUCCEEDED: ConditionStatus.TRUE,
+        RunPhase.FAILED: ConditionStatus.FALSE,
+    }.get(phase, ConditionStatus.UNKNOWN)
+    return Condition(
+        type=SUCCEEDED,
+        status=status,
+        reason=phase.value,
+        message=run_message(phase, tasks, counts),
+        last_transition_time=format_time(now),
+        observed_generation=generation,
+    )
+
+
+def invalid_condition(reason: str, message: str, generation: int, now: datetime) -> Condition:
+    return Condition(
+        type=SUCCEEDED,
+        status=ConditionStatus.FALSE,
+        reason=reason,
+        message=truncate(message),
+        last_transition_time=format_time(now),
+        observed_generation=generation,
+    )
+
+
+def run_message(
+    phase: RunPhase, tasks: Sequence[TaskStatus], counts: Mapping[TaskPhase, int] | None = None
+) -> str:
+    """One line for the MESSAGE column: what runs, what failed and why. Looks at the task list only
+    for the phases it names, so a quiet 10,000-task run costs little."""
+    counts = counts if counts is not None else Counter(map(_phase, tasks))
+    parts = []
+    if counts.get(TaskPhase.FAILED):
+        failed = [task for task in tasks if task.phase is TaskPhase.FAILED]
+        first = failed[0]
+        why = last_line(first.message or "") or "failed"
+        if len(failed) == 1:
+            parts.append(f'task "{first.name}" failed: {why}')
+        else:
+            names = name_list([t.name for t in failed])
+            parts.append(f'{len(failed)} tasks failed ({names}); "{first.name}": {why}')
+    if counts.get(TaskPhase.SKIPPED):
+        parts.append(f"{counts[TaskPhase.SKIPPED]} skipped")
+    running = counts.get(TaskPhase.RUNNING, 0)
+    if phase is RunPhase.SUCCEEDED:
+        parts.append(f"all {len(tasks)} tasks succeeded")
+    elif phase is RunPhase.PENDING:
+        parts.append("waiting for the first task to start")
+    elif running:
+        shown = [t.name for t in islice((t for t in tasks if t.phase is TaskPhase.RUNNING), _NAMES_SHOWN)]
+        more = f", … (+{running - len(shown)})" if running > len(shown) else ""
+        parts.append(f"{running} running: {', '.join(shown)}{more}")
+    return truncate("; ".join(parts))

@@ -1,0 +1,133 @@
+"""Every check of a Pipeline spec and of a run against it, as user-actionable messages.
+
+The operator (Pipeline Ready condition, a run that fails at once) and ``baton lint`` share these, so a
+problem reads the same in CI, in ``kubectl get pipelines`` and in a run's Events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar
+from baton.api.pipeline import PARAM_NAME, PipelineSpec
+from baton.api.run import PipelineRunSpec
+from baton.core.dag import graph_errors
+from baton.core.params import reference_errors, resolve_params
+from baton.kube.names import is_dns_label, is_label_value, job_name, label_value
+
+# What each pattern means, in words, for pydantic's "String should match pattern '…'".
+_PATTERN_WORDS = {
+    DNS1123_LABEL: "must be a DNS-1123 label: lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit",
+    DNS1123_SUBDOMAIN: "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'",
+    PARAM_NAME: "must be letters, digits, '_' and '-', starting with a letter or '_'",
+    ENV_VAR_NAME: "must be letters, digits, '_', '-' and '.', not starting with a digit",
+    QUANTITY: "must be a quantity such as 500m, 2, 1.5 or 1Gi",
+}
+
+
+def pipeline_errors(spec: PipelineSpec) -> list[str]:
+    """Semantic problems of a schema-valid spec (the schema itself is the model's business)."""
+    errors = _duplicates("param", [param.name for param in spec.params])
+    for task in spec.tasks:
+        if not is_dns_label(task.name):
+            errors.append(f'task name "{task.name}" {_PATTERN_WORDS[DNS1123_LABEL]}, at most 63 characters')
+    errors += graph_errors([(task.name, task.depends_on) for task in spec.tasks])
+    default_image = spec.task_defaults.image if spec.task_defaults else None
+    for task in spec.tasks:
+        if task.image is None and default_image is None:
+            errors.append(f'task "{task.name}" has no image (set image, or taskDefaults.image)')
+        errors += _env_errors(f'task "{task.name}"', task.env)
+    if spec.task_defaults is not None:
+        errors += _env_errors("taskDefaults", spec.task_defaults.env)
+    errors += reference_errors(spec)
+    return errors
+
+
+def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: str | None = None) -> list[str]:
+    """Problems of running ``spec`` with ``given_params``: unknown and missing params, and names that
+    cannot be derived for ``run_name`` (impossible by construction; checked so it stays impossible)."""
+    _, errors = resolve_params(spec, given_params)
+    if run_name:
+        for task in spec.tasks:
+            name = job_name(run_name, task.name, 1)
+            if not is_dns_label(name):  # pragma: no cover - job_name always returns a label
+                errors.append(f'task "{task.name}": derived Job name "{name}" is not a DNS-1123 label')
+        if not is_label_value(label_value(run_name)):  # pragma: no cover - ditto
+            errors.append(f'run name "{run_name}" cannot be made a label value')
+    return errors
+
+
+def check_pipeline_spec(raw: Mapping[str, Any]) -> tuple[PipelineSpec | None, list[str]]:
+    """Parse and check a Pipeline spec as found in an object; the model only when there are no errors."""
+    try:
+        spec = PipelineSpec.model_validate(raw)
+    except ValidationError as error:
+        return None, schema_errors(error)
+    errors = pipeline_errors(spec)
+    return (None if errors else spec), errors
+
+
+def check_run_spec(raw: Mapping[str, Any]) -> tuple[PipelineRunSpec | None, list[str]]:
+    """Parse a PipelineRun spec (schema only: the Pipeline it runs is checked with ``run_errors``)."""
+    try:
+        return PipelineRunSpec.model_validate(raw), []
+    except ValidationError as error:
+        return None, schema_errors(error)
+
+
+def schema_errors(error: ValidationError, prefix: str = "spec") -> list[str]:
+    """pydantic's errors as ``spec.tasks[1].name: …`` lines, with patterns explained in words.
+
+    A value that fits no branch of a union (a quantity is an int or a string) gives one line, not one
+    per branch: the branch tags pydantic adds to the location are dropped and the clearest kept.
+    """
+    by_path: dict[str, tuple[int, str]] = {}
+    for detail in error.errors():
+        path = prefix
+        for part in detail["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif not _is_union_tag(part):
+                path += f".{part}" if path else part
+        rank, message = 1, detail["msg"].removeprefix("Value error, ")
+        pattern = (detail.get("ctx") or {}).get("pattern")
+        if detail["type"] == "string_pattern_mismatch" and pattern in _PATTERN_WORDS:
+            rank, message = 0, f'"{detail["input"]}" {_PATTERN_WORDS[pattern]}'
+        elif detail["type"] == "extra_forbidden":
+            message = "unknown field"
+        if path not in by_path or rank < by_path[path][0]:
+            by_path[path] = (rank, message)
+    return [f"{path}: {message}" for path, (_, message) in by_path.items()]
+
+
+def _is_union_tag(part: str) -> bool:
+    return part in ("int", "str", "constrained-str", "bool", "float") or part.startswith("function-")
+
+
+def _duplicates(what: str, names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    errors = []
+    for name in names:
+        if name in seen:
+            errors.append(f'{what} name "{name}" is used more than once')
+        seen.add(name)
+    return errors
+
+
+def _env_errors(owner: str, env: list[EnvVar]) -> list[str]:
+    return [f"{owner}: {error}" for error in _duplicates("env", [var.name for var in env])]
+
+
+def join_errors(errors: Sequence[str], limit: int = 1024) -> str:
+    """Errors as one message for a condition or Event: the first ones in full, then a count."""
+    message = ""
+    for shown, error in enumerate(errors):
+        candidate = f"{message}; {error}" if message else error
+        if len(candidate) > limit and message:
+            return f"{message}; … (+{len(errors) - shown} more)"
+        message = candidate
+    return message

@@ -1,0 +1,38 @@
+"""The labels Baton puts on its Jobs and Pods, and the selectors that find them again."""
+
+from __future__ import annotations
+
+from baton.kube.names import label_value
+
+PIPELINE = "baton.dev/pipeline"
+RUN = "baton.dev/run"
+TASK = "baton.dev/task"
+ATTEMPT = "baton.dev/attempt"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "baton"
+
+
+def job_labels(pipeline: str | None, run: str, task: str, attempt: int) -> dict[str, str]:
+    """Labels of a task attempt's Job and of its Pod template.
+
+    Task names are DNS-1123 labels, so the task label is the name itself; run and pipeline names may be
+    longer than a label value allows and are shortened by ``label_value``. Runs of an inline spec have no
+    pipeline label.
+    """
+    labels = {MANAGED_BY: MANAGER}
+    if pipeline:
+        labels[PIPELINE] = label_value(pipeline)
+    labels[RUN] = label_value(run)
+    labels[TASK] = label_value(task)
+    labels[ATTEMPT] = str(attempt)
+    return labels
+
+
+def run_selector(run: str) -> str:
+    """Label selector of all Jobs of a run."""
+    return f"{MANAGED_BY}={MANAGER},{RUN}={label_value(run)}"
+
+
+def managed_selector() -> str:
+    """Label selector of all Jobs Baton manages (for one watch or index over every run)."""
+    return f"{MANAGED_BY}={MANAGER},{RUN}"

@@ -1,0 +1,133 @@
+"""Render one attempt of one task as a batch/v1 Job.
+
+The Job is as restricted as the Pod Security Standard "restricted" asks, by default: a non-root UID,
+no privilege escalation, no capabilities, the runtime's seccomp profile, and no API token unless the task
+asks for one. ``backoffLimit: 0``: a failed Pod fails the Job, because retries are Baton's (each attempt
+is a new Job with its own name, labels and status entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from baton import GROUP, VERSION
+from baton.api.common import EnvVar, to_dict
+from baton.api.pipeline import TaskDefaults, TaskSpec
+from baton.core.params import substitute
+from baton.core.state import RunMeta
+from baton.kube.labels import job_labels
+from baton.kube.names import job_name
+
+CONTAINER = "main"
+RUN_AS_USER = 65532
+"""The conventional "nonroot" UID of distroless images; any non-zero UID satisfies "restricted"."""
+
+
+def render_job(
+    run: RunMeta,
+    pipeline: str | None,
+    task: TaskSpec,
+    defaults: TaskDefaults | None,
+    params: Mapping[str, str],
+    attempt: int,
+) -> dict[str, Any]:
+    """The Job of ``attempt`` of ``task``, owned by the run. ``params`` must cover every reference
+    (validation guarantees it; ``UndeclaredParam`` otherwise)."""
+    defaults = defaults or TaskDefaults()
+    labels = job_labels(pipeline, run.name, task.name, attempt)
+    image = task.image or defaults.image
+    if image is None:
+        raise ValueError(f'task "{task.name}" has no image and taskDefaults.image is not set')
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": image,
+        "env": _env(run, pipeline, task, defaults, params, attempt),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    if task.command:
+        container["command"] = [substitute(arg, params) for arg in task.command]
+    if task.args:
+        container["args"] = [substitute(arg, params) for arg in task.args]
+    if task.working_dir:
+        container["workingDir"] = task.working_dir
+    resources = task.resources or defaults.resources
+    if resources is not None and to_dict(resources):
+        container["resources"] = to_dict(resources)
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": bool(task.automount_service_account_token),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "runAsGroup": RUN_AS_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+    }
+    service_account = task.service_account_name or defaults.service_account_name
+    if service_account:
+        pod["serviceAccountName"] = service_account
+    node_selector = task.node_selector or defaults.node_selector
+    if node_selector:
+        pod["nodeSelector"] = dict(node_selector)
+    tolerations = task.tolerations or defaults.tolerations
+    if tolerations:
+        pod["tolerations"] = [to_dict(toleration) for toleration in tolerations]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(run.name, task.name, attempt),
+            "namespace": run.namespace,
+            "labels": labels,
+            "ownerReferences": [
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "PipelineRun",
+                    "name": run.name,
+                    "uid": run.uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
+        },
+    }
+
+
+def _env(
+    run: RunMeta,
+    pipeline: str | None,
+    task: TaskSpec,
+    defaults: TaskDefaults,
+    params: Mapping[str, str],
+    attempt: int,
+) -> list[dict[str, Any]]:
+    """Baton's own variables first (so user values may refer to them as `$(BATON_RUN)`), then the
+    defaults, then the task's; a later variable of the same name replaces an earlier one in place."""
+    merged: dict[str, dict[str, Any]] = {
+        "BATON_PIPELINE": {"name": "BATON_PIPELINE", "value": pipeline or ""},
+        "BATON_RUN": {"name": "BATON_RUN", "value": run.name},
+        "BATON_TASK": {"name": "BATON_TASK", "value": task.name},
+        "BATON_ATTEMPT": {"name": "BATON_ATTEMPT", "value": str(attempt)},
+    }
+    for var in [*defaults.env, *task.env]:
+        merged[var.name] = _env_var(var, params)
+    return list(merged.values())
+
+
+def _env_var(var: EnvVar, params: Mapping[str, str]) -> dict[str, Any]:
+    if var.value_from is not None:
+        return {"name": var.name, "valueFrom": to_dict(var.value_from)}
+    return {"name": var.name, "value": substitute(var.value or "", params)}
