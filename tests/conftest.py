@@ -6,30 +6,19 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for
 
 from baton.devcluster.cluster import DevCluster
 
+__all__ = ["wait_for"]  # older tests import it from here
+
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
-             message: str = "condition") -> Any:
-    """Poll until `condition()` is truthy; fail with `message` after `timeout` seconds. Never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,9 +23,7 @@ ETL: list[Node] = [
     ("nodes", "errors"),
     [
         pytest.param(ETL, [], id="valid"),
-        pytest.param(
-            [("a", []), ("a", [])], ['task name "a" is used more than once'], id="duplicate"
-        ),
+        pytest.param([("a", []), ("a", [])], ['task name "a" is used more than once'], id="duplicate"),
         pytest.param(
             [("transform", []), ("load", ["transfrom"])],
             ['task "load" depends on unknown task "transfrom" (did you mean "transform"?)'],
@@ -92,9 +92,22 @@ def test_closures() -> None:
         ({"extract": TaskPhase.RUNNING}, []),
         ({"extract": TaskPhase.SUCCEEDED}, ["transform-a", "transform-b"]),
         ({"extract": TaskPhase.SUCCEEDED, "transform-a": TaskPhase.SUCCEEDED}, ["transform-b"]),
-        ({"extract": TaskPhase.SUCCEEDED, "transform-a": TaskPhase.SUCCEEDED, "transform-b": TaskPhase.FAILED}, []),
-        ({"extract": TaskPhase.SUCCEEDED, "transform-a": TaskPhase.SUCCEEDED, "transform-b": TaskPhase.SUCCEEDED},
-         ["load"]),
+        (
+            {
+                "extract": TaskPhase.SUCCEEDED,
+                "transform-a": TaskPhase.SUCCEEDED,
+                "transform-b": TaskPhase.FAILED,
+            },
+            [],
+        ),
+        (
+            {
+                "extract": TaskPhase.SUCCEEDED,
+                "transform-a": TaskPhase.SUCCEEDED,
+                "transform-b": TaskPhase.SUCCEEDED,
+            },
+            ["load"],
+        ),
     ],
 )
 def test_ready_tasks(phases: dict[str, TaskPhase], ready: list[str]) -> None:
@@ -154,6 +167,6 @@ def test_every_cycle_is_reported_with_real_edges(nodes: list[Node], data: st.Dat
     for message in cycles:
         walk = message.removeprefix("dependency cycle: ").split(" -> ")
         assert walk[0] == walk[-1] and len(set(walk[:-1])) == len(walk) - 1
-        for upstream, downstream in zip(walk, walk[1:], strict=False):
+        for upstream, downstream in pairwise(walk):
             assert upstream in deps_of[downstream]  # the walk follows real dependsOn edges, flow-wise
     assert graph_errors(nodes) == errors  # deterministic

@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.api.pipeline import PipelineSpec
-from baton.core.params import Reference, UndeclaredParam, reference_errors, references, resolve_params, substitute
+from baton.core.params import (
+    Reference,
+    UndeclaredParam,
+    reference_errors,
+    references,
+    resolve_params,
+    substitute,
+)
 
 
 def spec(params: list[dict[str, Any]], **task: Any) -> PipelineSpec:
@@ -81,7 +88,10 @@ def test_reference_errors_name_the_task_and_field() -> None:
                     "image": "x",
                     "command": ["run", "$(params.date)"],
                     "args": ["--region=$(params.region)", "$(params.a b)"],
-                    "env": [{"name": "WHEN", "value": "$(params.dte)"}, {"name": "OK", "value": "$$(params.nope)"}],
+                    "env": [
+                        {"name": "WHEN", "value": "$(params.dte)"},
+                        {"name": "OK", "value": "$$(params.nope)"},
+                    ],
                 }
             ],
         }
@@ -111,7 +121,11 @@ def test_reference_errors_without_any_params() -> None:
             {"date": "d", "region": "eu"},
             ['unknown param "regoin" (did you mean "region"?)'],
         ),
-        ({"date": "d", "zzz": "1"}, {"date": "d", "region": "eu"}, ['unknown param "zzz" (declared: date, region)']),
+        (
+            {"date": "d", "zzz": "1"},
+            {"date": "d", "region": "eu"},
+            ['unknown param "zzz" (declared: date, region)'],
+        ),
     ],
 )
 def test_resolve_params(given_params: dict[str, str], values: dict[str, str], errors: list[str]) -> None:

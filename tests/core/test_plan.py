@@ -43,7 +43,9 @@ def phases(status: PipelineRunStatus) -> dict[str, str]:
     return {t.name: t.phase.value for t in status.tasks}
 
 
-def step(status: PipelineRunStatus, jobs: list[ObservedJob], now: datetime = NOW, meta: RunMeta = META) -> Plan:
+def step(
+    status: PipelineRunStatus, jobs: list[ObservedJob], now: datetime = NOW, meta: RunMeta = META
+) -> Plan:
     return plan(RunState(meta, status), jobs, now)
 
 
@@ -56,9 +58,14 @@ def test_a_started_run_creates_its_roots() -> None:
     assert p.status is not None and p.status.phase is RunPhase.RUNNING
     extract = p.status.tasks[0]
     assert (extract.phase, extract.attempts, extract.job_name, extract.start_time) == (
-        TaskPhase.RUNNING, 1, "run-1-extract-1", "2025-01-31T10:00:00Z",
+        TaskPhase.RUNNING,
+        1,
+        "run-1-extract-1",
+        "2025-01-31T10:00:00Z",
     )
-    assert p.events == (Event(EventType.NORMAL, "TaskStarted", 'task "extract" started: Job run-1-extract-1'),)
+    assert p.events == (
+        Event(EventType.NORMAL, "TaskStarted", 'task "extract" started: Job run-1-extract-1'),
+    )
     assert p.wake_at == NOW + JOB_LOST_AFTER  # the Job is not observed yet
 
 
@@ -94,18 +101,26 @@ def test_parallelism_counts_running_jobs() -> None:
 def test_a_failure_skips_everything_downstream_and_fails_the_run_once_nothing_can_proceed() -> None:
     status = step(step(start(), []).status or start(), [job("extract", JobState.SUCCEEDED)]).status
     assert status is not None
-    failed = job("transform-a", JobState.FAILED, exit_code=1, reason="Error", message="Traceback\nValueError: boom")
+    failed = job(
+        "transform-a", JobState.FAILED, exit_code=1, reason="Error", message="Traceback\nValueError: boom"
+    )
     p = step(status, [job("extract", JobState.SUCCEEDED), failed, job("transform-b")])
     assert p.status is not None and p.create_jobs == ()
     assert phases(p.status) == {
-        "extract": "Succeeded", "transform-a": "Failed", "transform-b": "Running", "load": "Skipped", "report": "Skipped",
+        "extract": "Succeeded",
+        "transform-a": "Failed",
+        "transform-b": "Running",
+        "load": "Skipped",
+        "report": "Skipped",
     }
     assert p.status.phase is RunPhase.RUNNING  # transform-b is left to finish
     a, load, report = p.status.tasks[1], p.status.tasks[3], p.status.tasks[4]
     assert (a.exit_code, a.message) == (1, "exit code 1: Traceback\nValueError: boom")
     assert load.message == report.message == 'upstream task "transform-a" failed'
     assert [e.reason for e in p.events] == ["TaskFailed", "TasksSkipped"]
-    assert p.events[0] == Event(EventType.WARNING, "TaskFailed", 'task "transform-a" failed: ValueError: boom')
+    assert p.events[0] == Event(
+        EventType.WARNING, "TaskFailed", 'task "transform-a" failed: ValueError: boom'
+    )
 
     done = job("transform-b", JobState.SUCCEEDED, completion_time=NOW + timedelta(minutes=1, seconds=23))
     p = step(p.status, [job("extract", JobState.SUCCEEDED), failed, done])
@@ -180,8 +195,10 @@ def test_jobs_of_unknown_tasks_are_ignored() -> None:
 
 
 def test_finished_runs_do_nothing_but_track_the_generation() -> None:
-    status = start({"taskDefaults": {"image": "x"}, "tasks": [{"name": "a"}]})
-    status = step(status, [job("a", JobState.SUCCEEDED)]).status
+    finished = step(
+        start({"taskDefaults": {"image": "x"}, "tasks": [{"name": "a"}]}), [job("a", JobState.SUCCEEDED)]
+    )
+    status = finished.status
     assert status is not None and status.phase is RunPhase.SUCCEEDED
     assert step(status, [job("a", JobState.SUCCEEDED)]) == Plan()
     bumped = step(status, [], meta=replace(META, generation=2))
@@ -225,5 +242,11 @@ def test_succeeded_run_event_and_condition() -> None:
     p = step(status, [job("a", JobState.SUCCEEDED, completion_time=NOW + timedelta(seconds=42))])
     assert p.status is not None
     (condition,) = p.status.conditions
-    assert (condition.status.value, condition.reason, condition.message) == ("True", "Succeeded", "all 1 tasks succeeded")
-    assert p.events[-1] == Event(EventType.NORMAL, "RunSucceeded", "run succeeded in 42s: all 1 tasks succeeded")
+    assert (condition.status.value, condition.reason, condition.message) == (
+        "True",
+        "Succeeded",
+        "all 1 tasks succeeded",
+    )
+    assert p.events[-1] == Event(
+        EventType.NORMAL, "RunSucceeded", "run succeeded in 42s: all 1 tasks succeeded"
+    )

@@ -31,7 +31,16 @@ def test_times_are_utc_seconds_with_z() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (0.9, "0s"), (45, "45s"), (60, "1m0s"), (83, "1m23s"), (3605, "1h0m5s"), (93784, "26h3m4s"), (-5, "0s")],
+    [
+        (0, "0s"),
+        (0.9, "0s"),
+        (45, "45s"),
+        (60, "1m0s"),
+        (83, "1m23s"),
+        (3605, "1h0m5s"),
+        (93784, "26h3m4s"),
+        (-5, "0s"),
+    ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(timedelta(seconds=seconds)) == text
@@ -50,7 +59,9 @@ def condition(status: ConditionStatus, reason: str, message: str, at: str) -> Co
 
 def test_set_condition_moves_the_transition_time_only_on_status_or_reason_change() -> None:
     old = [condition(ConditionStatus.UNKNOWN, "Running", "1 running", "2025-01-01T00:00:00Z")]
-    same = set_condition(old, condition(ConditionStatus.UNKNOWN, "Running", "2 running", "2025-01-02T00:00:00Z"))
+    same = set_condition(
+        old, condition(ConditionStatus.UNKNOWN, "Running", "2 running", "2025-01-02T00:00:00Z")
+    )
     assert same[0].last_transition_time == "2025-01-01T00:00:00Z" and same[0].message == "2 running"
     moved = set_condition(old, condition(ConditionStatus.TRUE, "Succeeded", "", "2025-01-02T00:00:00Z"))
     assert moved[0].last_transition_time == "2025-01-02T00:00:00Z"
@@ -65,27 +76,53 @@ def task(name: str, phase: TaskPhase, **extra: object) -> TaskStatus:
 @pytest.mark.parametrize(
     ("tasks", "phase", "progress", "reason", "message"),
     [
-        ([task("a", TaskPhase.PENDING)], RunPhase.PENDING, "0/1", "Pending", "waiting for the first task to start"),
         (
-            [task("a", TaskPhase.RUNNING, attempts=1), task("b", TaskPhase.PENDING)],
-            RunPhase.RUNNING, "0/2", "Running", "1 running: a",
+            [task("a", TaskPhase.PENDING)],
+            RunPhase.PENDING,
+            "0/1",
+            "Pending",
+            "waiting for the first task to start",
         ),
         (
-            [task("a", TaskPhase.SUCCEEDED, completionTime="2025-01-31T10:01:23Z"), task("b", TaskPhase.SUCCEEDED)],
-            RunPhase.SUCCEEDED, "2/2", "Succeeded", "all 2 tasks succeeded",
+            [task("a", TaskPhase.RUNNING, attempts=1), task("b", TaskPhase.PENDING)],
+            RunPhase.RUNNING,
+            "0/2",
+            "Running",
+            "1 running: a",
         ),
         (
             [
-                task("a", TaskPhase.FAILED, message="Traceback\nValueError: bad", completionTime="2025-01-31T10:00:30Z"),
+                task("a", TaskPhase.SUCCEEDED, completionTime="2025-01-31T10:01:23Z"),
+                task("b", TaskPhase.SUCCEEDED),
+            ],
+            RunPhase.SUCCEEDED,
+            "2/2",
+            "Succeeded",
+            "all 2 tasks succeeded",
+        ),
+        (
+            [
+                task(
+                    "a",
+                    TaskPhase.FAILED,
+                    message="Traceback\nValueError: bad",
+                    completionTime="2025-01-31T10:00:30Z",
+                ),
                 task("b", TaskPhase.SKIPPED),
                 task("c", TaskPhase.SUCCEEDED, completionTime="2025-01-31T10:00:40Z"),
             ],
-            RunPhase.FAILED, "3/3", "Failed", 'task "a" failed: ValueError: bad; 1 skipped',
+            RunPhase.FAILED,
+            "3/3",
+            "Failed",
+            'task "a" failed: ValueError: bad; 1 skipped',
         ),
         (
             [task(n, TaskPhase.FAILED, message=f"exit code {i}") for i, n in enumerate("abcde")]
             + [task("z", TaskPhase.RUNNING, attempts=1)],
-            RunPhase.RUNNING, "5/6", "Running", '5 tasks failed (a, b, c, … (+2)); "a": exit code 0; 1 running: z',
+            RunPhase.RUNNING,
+            "5/6",
+            "Running",
+            '5 tasks failed (a, b, c, … (+2)); "a": exit code 0; 1 running: z',
         ),
     ],
 )
@@ -96,14 +133,19 @@ def test_summarize_run(
     status = summarize_run(previous, tasks, 3, NOW)
     assert (status.phase, status.progress, status.observed_generation) == (phase, progress, 3)
     (cond,) = status.conditions
-    assert (cond.type, cond.reason, cond.message, cond.observed_generation) == ("Succeeded", reason, message, 3)
-    expected_status = {
-        RunPhase.SUCCEEDED: ConditionStatus.TRUE, RunPhase.FAILED: ConditionStatus.FALSE
-    }.get(phase, ConditionStatus.UNKNOWN)
+    assert (cond.type, cond.reason, cond.message, cond.observed_generation) == (
+        "Succeeded",
+        reason,
+        message,
+        3,
+    )
+    expected_status = {RunPhase.SUCCEEDED: ConditionStatus.TRUE, RunPhase.FAILED: ConditionStatus.FALSE}.get(
+        phase, ConditionStatus.UNKNOWN
+    )
     assert cond.status is expected_status
     if phase.finished:
         # the run completes when its last task did, not when the operator noticed
-        assert status.completion_time == max(t.completion_time for t in tasks if t.completion_time)  # type: ignore[type-var]
+        assert status.completion_time == max(t.completion_time or "" for t in tasks)
         assert status.duration in ("1m23s", "40s")
     else:
         assert status.completion_time is None and status.duration is None

@@ -5,7 +5,13 @@ from typing import Any
 import pytest
 
 from baton.api.pipeline import PipelineSpec
-from baton.core.validation import check_pipeline_spec, check_run_spec, join_errors, pipeline_errors, run_errors
+from baton.core.validation import (
+    check_pipeline_spec,
+    check_run_spec,
+    join_errors,
+    pipeline_errors,
+    run_errors,
+)
 
 
 def tasks(*items: dict[str, Any]) -> dict[str, Any]:
@@ -72,15 +78,30 @@ def test_pipeline_errors(raw: dict[str, Any], errors: list[str]) -> None:
             id="invalid-task-name",
         ),
         pytest.param(
-            tasks({"name": "x" * 64}), ["spec.tasks[0].name: String should have at most 63 characters"], id="too-long"
+            tasks({"name": "x" * 64}),
+            ["spec.tasks[0].name: String should have at most 63 characters"],
+            id="too-long",
         ),
-        pytest.param({**tasks({"name": "a"}), "parallelism": 0},
-                     ["spec.parallelism: Input should be greater than or equal to 1"], id="parallelism"),
-        pytest.param({"tasks": []}, ["spec.tasks: List should have at least 1 item after validation, not 0"],
-                     id="no-tasks"),
-        pytest.param(tasks({"name": "a", "comand": ["x"]}), ["spec.tasks[0].comand: unknown field"], id="typo"),
         pytest.param(
-            tasks({"name": "a", "env": [{"name": "A", "value": "1", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]}),
+            {**tasks({"name": "a"}), "parallelism": 0},
+            ["spec.parallelism: Input should be greater than or equal to 1"],
+            id="parallelism",
+        ),
+        pytest.param(
+            {"tasks": []},
+            ["spec.tasks: List should have at least 1 item after validation, not 0"],
+            id="no-tasks",
+        ),
+        pytest.param(
+            tasks({"name": "a", "comand": ["x"]}), ["spec.tasks[0].comand: unknown field"], id="typo"
+        ),
+        pytest.param(
+            tasks(
+                {
+                    "name": "a",
+                    "env": [{"name": "A", "value": "1", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}],
+                }
+            ),
             ['spec.tasks[0].env[0]: env var "A" sets both value and valueFrom; keep one'],
             id="value-and-value-from",
         ),
@@ -106,7 +127,10 @@ def test_run_errors() -> None:
 
 def test_check_run_spec() -> None:
     assert check_run_spec({"pipelineRef": {"name": "p"}})[1] == []
-    assert check_run_spec({"params": {"a": "b"}}) == (None, ["spec: set exactly one of pipelineRef and pipelineSpec"])
+    assert check_run_spec({"params": {"a": "b"}}) == (
+        None,
+        ["spec: set exactly one of pipelineRef and pipelineSpec"],
+    )
     assert check_run_spec({"pipelineRef": {"name": "p"}, "params": {"n": 3}}) == (
         None,
         ["spec.params.n: Input should be a valid string"],

@@ -49,6 +49,8 @@ async def test_a_job_runs_a_pod_to_completion(cluster: Workload) -> None:
     assert meta["labels"]["batch.kubernetes.io/controller-uid"] == meta["labels"]["controller-uid"] == uid
     assert meta["labels"]["batch.kubernetes.io/job-name"] == meta["labels"]["job-name"] == "hello"
     assert meta["annotations"]["batch.kubernetes.io/job-tracking"] == ""
+    assert created["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert created["metadata"]["labels"]["controller-uid"] == uid
     assert meta["ownerReferences"] == [
         {
             "apiVersion": "batch/v1",

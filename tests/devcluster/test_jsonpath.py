@@ -90,6 +90,7 @@ RUN: dict[str, Any] = {
         ("..conditions[0].type", ["Ready"]),
         (".spec.params.*", ["2024-05-01"]),
         (".spec.pipelineRef", [{"name": "daily-sales"}]),
+        (".spec.params.day=x", []),
     ],
 )
 def test_evaluate(expr: str, expected: list[Any]) -> None:

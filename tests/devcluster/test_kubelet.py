@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,10 @@ async def test_a_pod_runs_its_command_and_succeeds(cluster: Workload) -> None:
     assert conditions["Ready"]["reason"] == "PodCompleted" and conditions["PodScheduled"]["status"] == "True"
     assert "not pulled" in conditions["PodScheduled"]["message"]
     assert await cluster.log(name) == b"hi\n"
+    with pytest.raises(
+        errors.ApiError, match='previous terminated container "main" in pod "hello" not found'
+    ):
+        await cluster.log(name, previous=True)
     assert [t.transition for t in cluster.audit.transitions("Pod")] == ["Pending", "Running", "Succeeded"]
     reasons = [reason for reason, _ in cluster.events(name)]
     assert "Scheduled" in reasons and "Started" in reasons
@@ -256,6 +262,7 @@ async def test_log_follow_ends_with_the_container_and_tail_lines(cluster: Worklo
     assert await cluster.log(name, follow=True) == b"0\n1\n2\n3\n4\n"
     assert cluster.phase(name) == "Succeeded"
     assert await cluster.log(name, tail_lines=2) == b"3\n4\n"
+    assert await cluster.log(name, since_seconds=3600) == b"0\n1\n2\n3\n4\n"
     assert await cluster.log(name, limit_bytes=3) == b"0\n1"
     stamped = (await cluster.log(name, timestamps=True, tail_lines=1)).decode()
     stamp, _, text = stamped.partition(" ")
@@ -313,6 +320,18 @@ async def test_stop_leaves_no_process_running(tmp_path: Path) -> None:
     assert not any(alive(pid) for pid in pids)
 
 
+async def test_a_pod_the_kubelet_cannot_run_fails_visibly(cluster: Workload) -> None:
+    blocker = cluster.kubelet.sandbox("default", "blocked")
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the sandbox directory should be")
+    name = pod(cluster, pod_body("blocked", [PY, "-c", "print(1)"]))
+    failed = await cluster.pod_phase(name, "Failed")
+    assert failed["status"]["reason"] == "KubeletError"
+    assert "could not run this Pod" in failed["status"]["message"]
+    other = pod(cluster, pod_body("fine", [PY, "-c", "print(2)"]))
+    await cluster.pod_phase(other, "Succeeded")
+
+
 async def test_one_bad_pod_does_not_stop_the_kubelet(cluster: Workload) -> None:
     bad = pod(
         cluster,
@@ -332,3 +351,33 @@ async def test_one_bad_pod_does_not_stop_the_kubelet(cluster: Workload) -> None:
         )
     )
     assert waiting["reason"] == "CreateContainerConfigError"
+
+
+HARD_KILL_SCRIPT = """
+import asyncio, sys, tempfile, pathlib
+from workload_kit import running, pod_body, pid_of
+
+async def main():
+    async with running(pathlib.Path(tempfile.mkdtemp())) as cluster:
+        cluster.create("", "pods", "default", pod_body("orphan", ["sleep", "60"]))
+        print(pid_of(await cluster.pod_phase("orphan", "Running")), flush=True)
+        await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_sigkilled_dev_cluster_takes_its_direct_children_with_it(tmp_path: Path) -> None:
+    kit = str(Path(__file__).parent)
+    process = await asyncio.create_subprocess_exec(
+        PY, "-c", HARD_KILL_SCRIPT, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": kit}
+    )
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        child = int(line)
+        assert alive(child)
+    finally:
+        process.kill()
+        await process.wait()
+    await eventually(lambda: not alive(child), within=5, what="PR_SET_PDEATHSIG to kill the container")

@@ -99,4 +99,7 @@ def test_job_labels() -> None:
         ATTEMPT: "2",
     }
     assert PIPELINE not in job_labels(None, "inline-run", "t", 1)
-    assert run_selector("daily-sales-x7k2p") == "app.kubernetes.io/managed-by=baton,baton.dev/run=daily-sales-x7k2p"
+    assert (
+        run_selector("daily-sales-x7k2p")
+        == "app.kubernetes.io/managed-by=baton,baton.dev/run=daily-sales-x7k2p"
+    )

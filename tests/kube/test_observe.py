@@ -23,8 +23,15 @@ def job(status: dict[str, Any], labels: dict[str, str] | None = None) -> dict[st
     }
 
 
-def pod(state: dict[str, Any], *, reason: str | None = None, message: str | None = None,
-        name: str = "run-extract-1-abcde", created: str = T0, conditions: list[Any] | None = None) -> dict[str, Any]:
+def pod(
+    state: dict[str, Any],
+    *,
+    reason: str | None = None,
+    message: str | None = None,
+    name: str = "run-extract-1-abcde",
+    created: str = T0,
+    conditions: list[Any] | None = None,
+) -> dict[str, Any]:
     status: dict[str, Any] = {"containerStatuses": [{"name": "main", "state": state}]}
     if reason:
         status["reason"] = reason
@@ -32,8 +39,14 @@ def pod(state: dict[str, Any], *, reason: str | None = None, message: str | None
         status["message"] = message
     if conditions:
         status["conditions"] = conditions
-    return {"metadata": {"name": name, "creationTimestamp": created,
-                         "labels": {"batch.kubernetes.io/job-name": "run-extract-1"}}, "status": status}
+    return {
+        "metadata": {
+            "name": name,
+            "creationTimestamp": created,
+            "labels": {"batch.kubernetes.io/job-name": "run-extract-1"},
+        },
+        "status": status,
+    }
 
 
 def at(text: str) -> datetime:
@@ -43,22 +56,39 @@ def at(text: str) -> datetime:
 COMPLETE = {"type": "Complete", "status": "True", "lastTransitionTime": T1}
 
 
-def failed(reason: str = "BackoffLimitExceeded", message: str = "Job has reached the specified backoff limit") -> dict[str, Any]:
-    return {"type": "Failed", "status": "True", "reason": reason, "message": message, "lastTransitionTime": T1}
+def failed(
+    reason: str = "BackoffLimitExceeded", message: str = "Job has reached the specified backoff limit"
+) -> dict[str, Any]:
+    return {
+        "type": "Failed",
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": T1,
+    }
 
 
 @pytest.mark.parametrize(
     ("status", "pods", "expected"),
     [
         pytest.param(
-            {"active": 1, "startTime": T0}, [], ObservedJob("extract", 1, "run-extract-1", JobState.ACTIVE, start_time=at(T0)),
+            {"active": 1, "startTime": T0},
+            [],
+            ObservedJob("extract", 1, "run-extract-1", JobState.ACTIVE, start_time=at(T0)),
             id="active",
         ),
         pytest.param(
             {"active": 1, "startTime": T0},
-            [pod({"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"nope\""}})],
-            ObservedJob("extract", 1, "run-extract-1", JobState.ACTIVE, "ImagePullBackOff",
-                        message='Back-off pulling image "nope"', start_time=at(T0)),
+            [pod({"waiting": {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "nope"'}})],
+            ObservedJob(
+                "extract",
+                1,
+                "run-extract-1",
+                JobState.ACTIVE,
+                "ImagePullBackOff",
+                message='Back-off pulling image "nope"',
+                start_time=at(T0),
+            ),
             id="image-pull-backoff",
         ),
         pytest.param(
@@ -69,45 +99,102 @@ def failed(reason: str = "BackoffLimitExceeded", message: str = "Job has reached
         ),
         pytest.param(
             {"active": 1},
-            [pod({}, conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                  "message": "0/3 nodes are available"}])],
-            ObservedJob("extract", 1, "run-extract-1", JobState.ACTIVE, "Unschedulable",
-                        message="0/3 nodes are available", start_time=at(T0)),
+            [
+                pod(
+                    {},
+                    conditions=[
+                        {
+                            "type": "PodScheduled",
+                            "status": "False",
+                            "reason": "Unschedulable",
+                            "message": "0/3 nodes are available",
+                        }
+                    ],
+                )
+            ],
+            ObservedJob(
+                "extract",
+                1,
+                "run-extract-1",
+                JobState.ACTIVE,
+                "Unschedulable",
+                message="0/3 nodes are available",
+                start_time=at(T0),
+            ),
             id="unschedulable",
         ),
         pytest.param(
             {"succeeded": 1, "startTime": T0, "completionTime": T1, "conditions": [COMPLETE]},
             [pod({"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": T1}})],
-            ObservedJob("extract", 1, "run-extract-1", JobState.SUCCEEDED, exit_code=0, start_time=at(T0),
-                        completion_time=at(T1)),
+            ObservedJob(
+                "extract",
+                1,
+                "run-extract-1",
+                JobState.SUCCEEDED,
+                exit_code=0,
+                start_time=at(T0),
+                completion_time=at(T1),
+            ),
             id="succeeded",
         ),
         pytest.param(
             {"failed": 1, "startTime": T0, "conditions": [failed()]},
             [pod({"terminated": {"exitCode": 3, "reason": "Error", "message": "bad input\n"}})],
-            ObservedJob("extract", 1, "run-extract-1", JobState.FAILED, "Error", 3, "bad input\n", at(T0), at(T1)),
+            ObservedJob(
+                "extract", 1, "run-extract-1", JobState.FAILED, "Error", 3, "bad input\n", at(T0), at(T1)
+            ),
             id="failed-with-termination-message",
         ),
         pytest.param(
             {"failed": 1, "startTime": T0, "conditions": [failed()]},
             [pod({"terminated": {"exitCode": 137, "reason": "OOMKilled"}})],
-            ObservedJob("extract", 1, "run-extract-1", JobState.FAILED, "OOMKilled", 137,
-                        "Job has reached the specified backoff limit", at(T0), at(T1)),
+            ObservedJob(
+                "extract",
+                1,
+                "run-extract-1",
+                JobState.FAILED,
+                "OOMKilled",
+                137,
+                "Job has reached the specified backoff limit",
+                at(T0),
+                at(T1),
+            ),
             id="oom-killed",
         ),
         pytest.param(
             {"failed": 1, "startTime": T0, "conditions": [failed()]},
             [pod({}, reason="Evicted", message="The node was low on resource: memory.")],
-            ObservedJob("extract", 1, "run-extract-1", JobState.FAILED, "Evicted", None,
-                        "The node was low on resource: memory.", at(T0), at(T1)),
+            ObservedJob(
+                "extract",
+                1,
+                "run-extract-1",
+                JobState.FAILED,
+                "Evicted",
+                None,
+                "The node was low on resource: memory.",
+                at(T0),
+                at(T1),
+            ),
             id="evicted",
         ),
         pytest.param(
-            {"failed": 1, "startTime": T0,
-             "conditions": [failed("DeadlineExceeded", "Job was active longer than specified deadline")]},
+            {
+                "failed": 1,
+                "startTime": T0,
+                "conditions": [failed("DeadlineExceeded", "Job was active longer than specified deadline")],
+            },
             [],
-            ObservedJob("extract", 1, "run-extract-1", JobState.FAILED, "DeadlineExceeded", None,
-                        "Job was active longer than specified deadline", at(T0), at(T1)),
+            ObservedJob(
+                "extract",
+                1,
+                "run-extract-1",
+                JobState.FAILED,
+                "DeadlineExceeded",
+                None,
+                "Job was active longer than specified deadline",
+                at(T0),
+                at(T1),
+            ),
             id="deadline-exceeded-without-pods",
         ),
         pytest.param(
@@ -117,7 +204,9 @@ def failed(reason: str = "BackoffLimitExceeded", message: str = "Job has reached
             id="failure-target-is-not-terminal-yet",
         ),
         pytest.param(
-            {"succeeded": 1}, [], ObservedJob("extract", 1, "run-extract-1", JobState.SUCCEEDED, start_time=at(T0)),
+            {"succeeded": 1},
+            [],
+            ObservedJob("extract", 1, "run-extract-1", JobState.SUCCEEDED, start_time=at(T0)),
             id="counters-when-a-server-writes-no-conditions",
         ),
     ],
@@ -142,6 +231,8 @@ def test_pods_of_other_jobs_are_ignored() -> None:
     assert observed is not None and observed.exit_code is None
 
 
-@pytest.mark.parametrize("labels", [{}, {"baton.dev/task": "extract"}, {"baton.dev/task": "x", "baton.dev/attempt": "one"}])
+@pytest.mark.parametrize(
+    "labels", [{}, {"baton.dev/task": "extract"}, {"baton.dev/task": "x", "baton.dev/attempt": "one"}]
+)
 def test_jobs_without_baton_labels_are_not_observed(labels: dict[str, str]) -> None:
     assert observe_job(job({"active": 1}, labels)) is None

@@ -11,7 +11,9 @@ from baton.core.state import RunMeta
 from baton.kube.names import job_name
 from baton.kube.render import render_job
 
-RUN = RunMeta(namespace="data", name="daily-sales-x7k2p", uid="0b6c6f4e-1111-2222-3333-444455556666", generation=1)
+RUN = RunMeta(
+    namespace="data", name="daily-sales-x7k2p", uid="0b6c6f4e-1111-2222-3333-444455556666", generation=1
+)
 
 
 def spec(**extra: Any) -> PipelineSpec:
@@ -21,7 +23,10 @@ def spec(**extra: Any) -> PipelineSpec:
             "image": "python:3.12-slim",
             "serviceAccountName": "etl",
             "resources": {"requests": {"cpu": "100m", "memory": 64}, "limits": {"memory": "128Mi"}},
-            "env": [{"name": "SHARED", "value": "from-defaults"}, {"name": "REGION", "value": "$(params.region)"}],
+            "env": [
+                {"name": "SHARED", "value": "from-defaults"},
+                {"name": "REGION", "value": "$(params.region)"},
+            ],
             "nodeSelector": {"pool": "batch"},
             "tolerations": [{"key": "batch", "operator": "Exists", "effect": "NoSchedule"}],
         },
@@ -36,8 +41,14 @@ def spec(**extra: Any) -> PipelineSpec:
                 ],
                 "workingDir": "/work",
             },
-            {"name": "load", "image": "busybox:1.36", "dependsOn": ["extract"], "automountServiceAccountToken": True,
-             "resources": {"limits": {"cpu": 2}}, "nodeSelector": {"pool": "io"}},
+            {
+                "name": "load",
+                "image": "busybox:1.36",
+                "dependsOn": ["extract"],
+                "automountServiceAccountToken": True,
+                "resources": {"limits": {"cpu": 2}},
+                "nodeSelector": {"pool": "io"},
+            },
         ],
     }
     raw.update(extra)
@@ -96,7 +107,9 @@ def test_pod_meets_pod_security_standard_restricted() -> None:
         assert not pod.get("volumes")
         assert all("hostPort" not in p for p in c.get("ports", []))
         assert "procMount" not in c["securityContext"] and "sysctls" not in pod["securityContext"]
-        assert "seLinuxOptions" not in pod["securityContext"] and "appArmorProfile" not in pod["securityContext"]
+        assert (
+            "seLinuxOptions" not in pod["securityContext"] and "appArmorProfile" not in pod["securityContext"]
+        )
         # restricted: privilege escalation, non-root, seccomp, capabilities
         assert c["securityContext"]["allowPrivilegeEscalation"] is False
         assert pod["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["runAsNonRoot"] is True
@@ -129,7 +142,15 @@ def test_undeclared_param_at_render_time_raises() -> None:
 def test_env_is_merged_by_name_with_the_task_winning() -> None:
     c = container(render(0))
     names = [e["name"] for e in c["env"]]
-    assert names == ["BATON_PIPELINE", "BATON_RUN", "BATON_TASK", "BATON_ATTEMPT", "SHARED", "REGION", "TOKEN"]
+    assert names == [
+        "BATON_PIPELINE",
+        "BATON_RUN",
+        "BATON_TASK",
+        "BATON_ATTEMPT",
+        "SHARED",
+        "REGION",
+        "TOKEN",
+    ]
     env = {e["name"]: e for e in c["env"]}
     assert env["SHARED"]["value"] == "from-task"
     assert env["TOKEN"] == {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}}

@@ -46,6 +46,8 @@ class Report:
     files: int = 0
     checked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     unresolved_refs: int = 0
+    paths: list[str] = field(default_factory=list)
+    """Every path looked at, in order (findings are reported in this order)."""
 
 
 class _KubectlLoader(yaml.SafeLoader):
@@ -92,11 +94,12 @@ def lint(paths: Sequence[str]) -> Report:
             if run is not None:
                 runs.append((doc, run))
         else:
-            report.findings.append(
-                _finding(doc, f'unknown kind "{kind}" (expected one of {", ".join(KINDS)})')
-            )
+            message = f'unknown kind "{kind}" (expected {" or ".join(KINDS)})'
+            report.findings.append(_finding(doc, message))
     for doc, run in runs:
         _check_run(doc, run, pipelines, report)
+    order = {path: i for i, path in enumerate(report.paths)}
+    report.findings.sort(key=lambda finding: order.get(finding.path, len(order)))  # stable: file order
     return report
 
 
@@ -126,12 +129,15 @@ def _expand(paths: Sequence[str], report: Report) -> Iterator[str]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(
-                str(p) for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-            )
+            found = (p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            for file in sorted(str(p) for p in found):
+                report.paths.append(file)
+                yield file
         elif path.exists() or raw == "-":
+            report.paths.append(raw)
             yield raw
         else:
+            report.paths.append(raw)
             report.findings.append(Finding(raw, "", "", "no such file or directory"))
 
 

@@ -104,6 +104,7 @@ class Operator:
         @kopf.on.cleanup(registry=registry)
         async def cleanup(**_: Any) -> None:
             await self.queue.stop()
+            await self.recorder.close()
 
         @kopf.on.event(GROUP, VERSION, "pipelineruns", registry=registry)
         def run_event(event: dict[str, Any], **_: Any) -> None:

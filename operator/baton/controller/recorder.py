@@ -1,12 +1,16 @@
 """Kubernetes Events on runs and Pipelines: few, meaningful, and cheap.
 
-Every Event is an API request, and the budget is two or three requests per task, so the Events one
-reconcile produces (task k succeeded, task k+1 started) are posted as one Event whose reason is the
-most significant transition and whose message tells all of them.
+Every Event is an API request, and the budget is two or three requests per task. So, like client-go's
+event correlator, the recorder rate-limits per object: what one object's reconciles report within
+`interval` is posted as one Event, filed under the most significant transition, whose message tells
+all of them. The outcome of a run (or an invalid spec) is posted at once. Events are best-effort in
+Kubernetes too: a crash may drop the last second's worth, never any state.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -22,6 +26,9 @@ from .client import ApiFailure, KubeClient
 log = logging.getLogger(__name__)
 
 COMPONENT = "baton-operator"
+INTERVAL = 1.0
+"""Seconds between two Events on one object, unless the later one reports an outcome."""
+_IMMEDIATE = frozenset({"RunFailed", "RunSucceeded", "Invalid", "PipelineNotFound"})
 MAX_MESSAGE = 1024
 # Most significant first: the reason a combined Event is filed under.
 _PRECEDENCE = ("RunFailed", "RunSucceeded", "Invalid", "PipelineNotFound", "TaskFailed", "TasksSkipped",
@@ -44,12 +51,55 @@ def combine(events: Sequence[Event]) -> Event | None:
 
 
 class EventRecorder:
-    def __init__(self, client: KubeClient, clock: Any = None) -> None:
+    def __init__(self, client: KubeClient, clock: Any = None, interval: float = INTERVAL) -> None:
         self.client = client
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.interval = interval
         self.instance = os.environ.get("POD_NAME") or socket.gethostname()
+        # Per involved object (uid): what waits to be posted, the object as last seen, last post time.
+        self._pending: dict[str, tuple[Mapping[str, Any], list[Event]]] = {}
+        self._last_post: dict[str, float] = {}
+        self._flushers: dict[str, asyncio.Task[None]] = {}
 
     async def record(self, involved: Mapping[str, Any], events: Sequence[Event]) -> None:
+        if not events:
+            return
+        uid = str(involved["metadata"].get("uid", ""))
+        _, pending = self._pending.get(uid, (involved, []))
+        self._pending[uid] = (involved, [*pending, *events])
+        now = asyncio.get_running_loop().time()
+        wait = self._last_post.get(uid, -self.interval) + self.interval - now
+        if wait <= 0 or any(e.reason in _IMMEDIATE for e in events):
+            await self._flush(uid)
+        elif uid not in self._flushers:
+            self._flushers[uid] = asyncio.create_task(self._flush_later(uid, wait))
+
+    async def _flush_later(self, uid: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._flushers.pop(uid, None)
+        await self._flush(uid)
+
+    async def _flush(self, uid: str) -> None:
+        flusher = self._flushers.pop(uid, None)
+        if flusher is not None and flusher is not asyncio.current_task():
+            flusher.cancel()
+        involved, events = self._pending.pop(uid, ({}, []))
+        if not events:
+            return
+        self._last_post[uid] = asyncio.get_running_loop().time()
+        if len(self._last_post) > 10_000:  # forget objects not heard of for a long time
+            oldest = sorted(self._last_post, key=self._last_post.__getitem__)[:5_000]
+            for key in oldest:
+                self._last_post.pop(key, None)
+        await self._post(involved, events)
+
+    async def close(self) -> None:
+        """Post what is pending (called when the operator stops)."""
+        for uid in list(self._pending):
+            with contextlib.suppress(Exception):
+                await self._flush(uid)
+
+    async def _post(self, involved: Mapping[str, Any], events: Sequence[Event]) -> None:
         event = combine(events)
         if event is None:
             return

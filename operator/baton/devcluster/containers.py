@@ -173,6 +173,8 @@ class ContainerRunner:
             writer.close()
             return self._terminated(128, "StartError", started_at, _start_error(argv[0], error))
         self.process = process
+        if self.pod.stopping:
+            self.terminate(0)  # stopped while the process was being started: it must not outlive the Pod
         self.container_id = f"devcluster://{process.pid}"
         self.state = {"running": {"startedAt": started_at}}
         self.pod.event(

@@ -22,6 +22,7 @@ The function has no I/O. It defaults `obj` in place (the Store hands it a privat
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import uuid
 from collections.abc import Callable
@@ -92,7 +93,9 @@ def _job(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
     if old is not None:
         old_spec = old.get("spec") or {}
         for field_name in ("selector", "template", "completions"):
-            if spec.get(field_name) != old_spec.get(field_name):
+            if spec.get(field_name) != old_spec.get(field_name) and not (
+                field_name == "template" and _same_template(spec["template"], old_spec.get("template"))
+            ):
                 rendered = json.dumps(spec.get(field_name), separators=(",", ":"), sort_keys=True)
                 causes.append(
                     (
@@ -103,6 +106,15 @@ def _job(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
                 )
     if causes:
         raise errors.invalid(rt.kind, meta.get("name", ""), causes, rt.group)
+
+
+def _same_template(template: Obj, old_template: Any) -> bool:
+    """Whether a template equals the stored one once that has the defaults it may have been stored without."""
+    if not isinstance(old_template, dict):
+        return False
+    defaulted = copy.deepcopy(old_template)
+    default_pod_spec(defaulted.setdefault("spec", {}))
+    return bool(template == defaulted)
 
 
 def _generate_selector(obj: Obj, spec: Obj, template_meta: Obj) -> list[Cause]:

@@ -4,8 +4,9 @@ The process starts from a minimal environment, not the dev cluster's own: `PATH`
 `TMPDIR` are inherited when set (there is no image to provide them), `HOME` is the Pod's sandbox
 directory and `HOSTNAME` the Pod's name (or `spec.hostname`). On top of that come `envFrom`, then `env`,
 in order, with `$(VAR)` references expanded against the variables defined before (`$$` escapes a `$`,
-an unknown reference is kept verbatim), exactly as Kubernetes does; `command` and `args` are expanded
-against the final container variables.
+an unknown reference is kept verbatim), exactly as Kubernetes does. `command` and `args` are expanded
+against the container's whole environment, so they may also use `$(HOME)`, `$(HOSTNAME)` and
+`$(BATON_TERMINATION_MESSAGE_PATH)`. Remember that `$$` is an escape: a shell's `$$` is written `$$$$`.
 
 A ConfigMap, Secret or key that is referenced and not `optional` but missing raises `ConfigError` with
 the kubelet's message; the kubelet keeps the container Waiting with `CreateContainerConfigError` and

@@ -21,6 +21,7 @@ class EventRecorder:
         self.store = store
         self.component = component
         self.host = host
+        self._last_stamp = 0
 
     def record(
         self, obj: Obj, type_: str, reason: str, message: str, *, field_path: str | None = None
@@ -32,6 +33,9 @@ class EventRecorder:
         if rt is None or not self.store.namespace_exists(namespace):
             return
         now = rfc3339(self.store.clock())
+        # Named like the real recorder's Events: the object's name and a nanosecond timestamp in hex,
+        # kept strictly increasing so that two Events in the same nanosecond do not collide.
+        self._last_stamp = max(time.time_ns(), self._last_stamp + 1)
         involved: Obj = {
             "kind": obj.get("kind"),
             "namespace": namespace,
@@ -48,8 +52,7 @@ class EventRecorder:
         event: Obj = {
             "apiVersion": "v1",
             "kind": "Event",
-            # Named like the real recorder's events: the object's name and a nanosecond timestamp in hex.
-            "metadata": {"name": f"{meta.get('name')}.{time.time_ns():x}", "namespace": namespace},
+            "metadata": {"name": f"{meta.get('name')}.{self._last_stamp:x}", "namespace": namespace},
             "involvedObject": involved,
             "reason": reason,
             "message": message,

@@ -67,7 +67,8 @@ class Literal:
 
 Step = Field | Wildcard | Recursive | Current | Slice | Union | Filter
 
-_TERMINATORS = set(" \t\r\n.,[]$@{}()=!<>")
+# Where a field name ends (client-go's isTerminator); anything else, even "=", belongs to the name.
+_TERMINATORS = set(" \t\r\n.,[]$@{}")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 

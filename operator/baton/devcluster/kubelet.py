@@ -10,9 +10,11 @@ What a Pod gets
   up to 10 s, shown as Waiting/CrashLoopBackOff. A process that cannot be started (missing executable,
   permission denied) terminates with exit code 128 and reason `StartError`, as containerd reports it. A
   process killed by signal N exits with 128 + N, reason `Error`.
-- The environment is minimal and resolved as the kubelet does (see env.py). A missing ConfigMap, Secret
-  or key keeps the container Waiting with `CreateContainerConfigError`; it starts once the object
-  appears.
+- The environment is minimal and resolved as the kubelet does (see env.py); `$$` is Kubernetes'
+  escape for `$` in `command`, `args` and `env`, so a shell's `$$` is written `$$$$`. A missing
+  ConfigMap, Secret or key keeps the container Waiting with `CreateContainerConfigError`; it starts
+  once the object appears.
+- Every Pod is bound at admission to the single node `devcluster` (defaults.py); there is no scheduler.
 - Files live in the Pod's sandbox `<workdir>/pods/<namespace>/<pod>/`, which is also the default
   working directory and `HOME`; it is removed when the Pod is deleted. A `workingDir` that exists on
   this machine is used as it is; one that does not is created empty inside the sandbox, at
@@ -27,20 +29,25 @@ What a Pod gets
 - Logs: stdout and stderr go to `<sandbox>/<container>.log` (see logs.py), served by `stream_log`.
 - Status: phase, conditions and container statuses as the kubelet writes them, `hostIP`/`podIP`
   127.0.0.1, `containerID` `devcluster://<pid>`, `imageID` "". `activeDeadlineSeconds` kills the
-  Pod's processes and fails it with reason `DeadlineExceeded`.
+  Pod's processes and fails it with reason `DeadlineExceeded`. A Pod the kubelet cannot run at all
+  (say its sandbox cannot be created) fails with reason `KubeletError`; the other Pods carry on.
 - Deleting a Pod kills its process trees at once: SIGTERM, then SIGKILL after the grace period,
   capped at 3 s. `stop()` does the same to every Pod (1 s grace).
 
 Not emulated: image pulls and entrypoints, volumes and volumeMounts (nothing is mounted), resource
 limits, securityContext (processes run as the dev cluster's user), probes (a running container is
-ready), ports and networking (processes share the host network), native sidecars (init containers
-with `restartPolicy: Always` run as ordinary init containers), ephemeral containers, and the service
-environment variables (`KUBERNETES_SERVICE_HOST`, ...).
+ready), ports and networking (processes share the host network), native sidecars (an init container
+with `restartPolicy: Always` runs as an ordinary init container, so one that never exits keeps the
+Pod initializing), ephemeral containers, and the service environment variables
+(`KUBERNETES_SERVICE_HOST`, ...). A kubelet started on a store that already holds running Pods starts
+their containers afresh.
 
 Process lifetime: every container is its own session, killed as a group. Each direct child also has
-`PR_SET_PDEATHSIG` = SIGKILL, so if the dev cluster is SIGKILLed its direct children die with it;
-grandchildren (what a shell starts) are not covered by that and may survive such a hard kill. An
-orderly `stop()` kills whole groups; only processes that left their session (daemons) escape it.
+`PR_SET_PDEATHSIG` = SIGKILL (Linux), so if the dev cluster is SIGKILLed its direct children die with
+it (the signal follows the thread that runs the event loop, so that thread must live as long as the
+cluster, which `DevCluster.running()` ensures); grandchildren (what a shell starts) are not covered
+by that and may survive such a hard kill. An orderly `stop()` kills whole groups; only processes that
+left their session (daemons) escape it.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ scheduler) and starts Pending with its QoS class.
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -81,10 +82,19 @@ def default_pod(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
                 f"Invalid value: {deadline}: must be between 1 and 2147483647, inclusive",
             )
         )
-    if old is not None and _mutable_view(spec) != _mutable_view(old.get("spec") or {}):
+    if old is not None and _spec_changed(spec, old.get("spec") or {}):
         causes.append(("spec", "FieldValueForbidden", _POD_UPDATE_FORBIDDEN))
     if causes:
         raise errors.invalid(rt.kind, meta.get("name", ""), causes, rt.group)
+
+
+def _spec_changed(spec: Obj, old_spec: Obj) -> bool:
+    if _mutable_view(spec) == _mutable_view(old_spec):
+        return False
+    # A Pod stored without these defaults (admitted by nothing) compares as if it had them.
+    defaulted = copy.deepcopy(old_spec)
+    default_pod_spec(defaulted)
+    return _mutable_view(spec) != _mutable_view(defaulted)
 
 
 def _mutable_view(spec: Obj) -> Obj:

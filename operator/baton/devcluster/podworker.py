@@ -58,7 +58,7 @@ class PodWorker:
         self.namespace: str = meta.get("namespace", "")
         self.name: str = meta["name"]
         self.sandbox = kubelet.sandbox(self.namespace, self.name)
-        # Why the Pod is being stopped for good: "deadline", "deleted" or "stopped" (the kubelet stops).
+        # Why the Pod is stopped for good: "deadline", "deleted", "stopped" (the kubelet stops) or "error".
         self.stopping: str | None = None
         self.deleted = False
         self.wake = Signal()
@@ -75,6 +75,7 @@ class PodWorker:
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_seconds = spec.get("activeDeadlineSeconds")
         self._final = False
+        self._error = ""
         self._phase: str | None = None
         self.task = asyncio.create_task(self._run(), name=f"kubelet-{self.namespace}/{self.name}")
 
@@ -156,8 +157,16 @@ class PodWorker:
             if await self._run_init() and not self.stopping:
                 await asyncio.gather(*(self._keep_running(runner) for runner in self.main))
             self.publish()
-        except Exception:
+        except Exception as error:  # a bug or a broken sandbox: fail this Pod visibly, keep the others
             log.exception("pod %s/%s: the kubelet failed to run it", self.namespace, self.name)
+            self._error = f"the dev cluster's kubelet could not run this Pod: {error}"
+            self.stopping = self.stopping or "error"
+            for runner in [*self.init, *self.main]:
+                runner.terminate(0)
+            try:
+                self.publish()
+            except Exception:
+                log.exception("pod %s/%s: its failure could not be recorded", self.namespace, self.name)
         finally:
             if self._deadline is not None:
                 self._deadline.cancel()
@@ -249,6 +258,8 @@ class PodWorker:
         reason = message = ""
         if not self.stopping or self._running():
             phase = pod_phase(self.restart_policy, init_statuses, statuses)
+        elif self.stopping == "error":
+            phase, reason, message = "Failed", "KubeletError", self._error
         elif self.stopping == "deadline":
             phase, reason = "Failed", "DeadlineExceeded"
             message = "Pod was active on the node longer than the specified deadline"

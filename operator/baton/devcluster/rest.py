@@ -102,8 +102,13 @@ class Rest:
 
     # -- reads ------------------------------------------------------------------------------------
 
-    def get(self, target: Target) -> Obj:
-        return as_version(target.rt, self.store.get(target.rt, target.namespace, target.name))
+    def get(self, target: Target, accept: str = "") -> Obj:
+        obj = self.store.get(target.rt, target.namespace, target.name)
+        if tables.wants_table(accept) and not target.subresource:
+            # `kubectl get KIND NAME` asks for a Table too; without one it shows only NAME and AGE.
+            return tables.table(target.rt, [obj], resource_version=obj["metadata"]["resourceVersion"],
+                                now=self.store.clock())
+        return as_version(target.rt, obj)
 
     def list(self, target: Target, query: MultiDictProxy[str], accept: str) -> Obj:
         rt = target.rt
@@ -161,10 +166,12 @@ class Rest:
     def patch(self, target: Target, raw: bytes, content_type: str, query: MultiDictProxy[str]) -> Outcome:
         rt = target.rt
         kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
-        if kind is None:
-            raise errors.unsupported_media_type(content_type)
-        if kind == "strategic" and rt.custom:
-            raise errors.unsupported_media_type(content_type)
+        if kind is None or (kind == "strategic" and rt.custom):
+            # The apiserver's message: custom resources have no strategic merge patch (no patch metadata).
+            raise errors.unsupported_media_type(
+                [t for t in ("application/json-patch+json", "application/merge-patch+json",
+                             "application/strategic-merge-patch+json", "application/apply-patch+yaml")
+                 if not (rt.custom and "strategic" in t)])
         body = decode_body(raw, "yaml" if kind == "apply" else "json")
         if kind == "apply":
             return self._apply(target, body, query)

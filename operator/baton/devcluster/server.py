@@ -79,6 +79,7 @@ def build_app(cluster: DevCluster) -> web.Application:
     app = web.Application(middlewares=[middleware], client_max_size=64 * 1024 * 1024)
     routes = _Routes(cluster)
     app.router.add_get("/version", routes.version)
+    app.router.add_get("/version/", routes.version)  # the Python client's VersionApi asks for this one
     for probe in _PUBLIC:
         app.router.add_get(probe, routes.healthz)
     app.router.add_get("/api", routes.api)
@@ -208,7 +209,7 @@ class _Routes:
                 return await self._log(request, target)
             if target.name:
                 info["verb"] = "get"
-                return _json(api.get(target))
+                return _json(api.get(target, request.headers.get("Accept", "")))
             info["verb"] = "list"
             return _json(api.list(target, query, request.headers.get("Accept", "")))
         raw = await request.read()

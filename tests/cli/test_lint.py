@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baton.cli.lint import Finding, lint_paths, main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+PIPELINE = """\
+apiVersion: baton.dev/v1alpha1
+kind: Pipeline
+metadata:
+  name: etl
+spec:
+  params:
+    - name: date
+  taskDefaults:
+    image: python:3.12-slim
+  tasks:
+    - name: extract
+      args: ["$(params.date)"]
+    - name: load
+      dependsOn: [extract]
+"""
+
+
+HEAD = "apiVersion: baton.dev/v1alpha1\nkind: Pipeline\nmetadata:\n"
+RUN_HEAD = "apiVersion: baton.dev/v1alpha1\nkind: PipelineRun\nmetadata:\n  name: r\nspec:\n"
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert lint_paths([str(EXAMPLES)]) == []
+    assert main([str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]) == 0
+    out = capsys.readouterr()
+    assert out.out == "OK: 4 file(s), 3 Pipelines, 1 PipelineRun\n" and out.err == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "findings"),
+    [
+        pytest.param(
+            PIPELINE.replace("dependsOn: [extract]", "dependsOn: [extrct]"),
+            ['Pipeline/etl: task "load" depends on unknown task "extrct" (did you mean "extract"?)'],
+            id="unknown-dependency",
+        ),
+        pytest.param(
+            PIPELINE.replace("    - name: extract\n", "    - name: extract\n      dependsOn: [load]\n"),
+            ["Pipeline/etl: dependency cycle: extract -> load -> extract"],
+            id="cycle",
+        ),
+        pytest.param(
+            PIPELINE.replace("name: load", "name: Load_Data").replace(
+                "dependsOn: [extract]", "dependsOn: []"
+            ),
+            [
+                'Pipeline/etl: spec.tasks[1].name: "Load_Data" must be a DNS-1123 label: lowercase letters, '
+                "digits "
+                "and '-', starting and ending with a letter or digit"
+            ],
+            id="invalid-name",
+        ),
+        pytest.param(
+            PIPELINE.replace("  taskDefaults:", "  parallelism: 0\n  taskDefaults:"),
+            ["Pipeline/etl: spec.parallelism: Input should be greater than or equal to 1"],
+            id="parallelism",
+        ),
+        pytest.param(
+            PIPELINE.replace('args: ["$(params.date)"]', 'args: ["$(params.day)"]'),
+            ['Pipeline/etl: task "extract": args[0] references undeclared param "day" (declared: date)'],
+            id="undeclared-param",
+        ),
+        pytest.param(
+            PIPELINE
+            + "---\napiVersion: baton.dev/v1alpha1\nkind: PipelineRun\nmetadata:\n  generateName: etl-\n"
+            "spec:\n  pipelineRef:\n    name: etl\n  params:\n    dat: 2025-01-31\n",
+            [
+                'PipelineRun/etl-*: unknown param "dat" (did you mean "date"?)',
+                'PipelineRun/etl-*: missing value for required param "date" (it has no default)',
+            ],
+            id="run-params-checked-against-the-pipeline",
+        ),
+        pytest.param(
+            RUN_HEAD + "  pipelineSpec:\n    tasks:\n      - name: a\n",
+            ['PipelineRun/r: task "a" has no image (set image, or taskDefaults.image)'],
+            id="inline-spec",
+        ),
+        pytest.param(
+            RUN_HEAD + "  pipelineRef:\n    name: p\n  params:\n    count: 3\n",
+            ["PipelineRun/r: spec.params.count: Input should be a valid string"],
+            id="unquoted-number",
+        ),
+        pytest.param(
+            "apiVersion: baton.dev/v1beta9\nkind: Pipeline\nmetadata:\n  name: p\n",
+            ['Pipeline/p: unsupported apiVersion "baton.dev/v1beta9"'],
+            id="api-version",
+        ),
+        pytest.param(
+            HEAD + "  name: p\nspec:\n  tasks:\n  - name: a\n    image: x\n  extra: 1\n",
+            ["Pipeline/p: spec.extra: unknown field"],
+            id="unknown-field",
+        ),
+        pytest.param(
+            "apiVersion: baton.dev/v1alpha1\nkind: Workflow\nmetadata:\n  name: w\n",
+            ['Workflow/w: unknown kind "Workflow" (expected Pipeline or PipelineRun)'],
+            id="unknown-kind",
+        ),
+        pytest.param("key: [unclosed\n", None, id="yaml-error"),
+        pytest.param(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n", [], id="other-kinds-skipped"
+        ),
+    ],
+)
+def test_findings(tmp_path: Path, text: str, findings: list[str] | None) -> None:
+    path = write(tmp_path, "manifest.yaml", text)
+    found = lint_paths([path])
+    if findings is None:
+        assert len(found) == 1 and found[0].message.startswith("cannot read:")
+    else:
+        assert [str(f) for f in found] == [f"{path}: {f}" for f in findings]
+
+
+def test_dates_stay_strings_as_with_kubectl(tmp_path: Path) -> None:
+    run = "---\n" + RUN_HEAD + "  pipelineRef:\n    name: etl\n  params:\n    date: 2025-01-31\n"
+    assert lint_paths([write(tmp_path, "m.yaml", PIPELINE + run)]) == []
+
+
+def test_runs_are_checked_against_pipelines_in_other_files(tmp_path: Path) -> None:
+    run = RUN_HEAD + "  pipelineRef:\n    name: etl\n"
+    pipeline_file, run_file = write(tmp_path, "p.yaml", PIPELINE), write(tmp_path, "r.yaml", run)
+    assert lint_paths([pipeline_file, run_file]) == [
+        Finding(run_file, "PipelineRun", "r", 'missing value for required param "date" (it has no default)')
+    ]
+    assert lint_paths([run_file]) == []  # the Pipeline is not known: params cannot be checked
+
+
+def test_a_run_of_an_invalid_pipeline_says_so(tmp_path: Path) -> None:
+    broken = PIPELINE.replace("dependsOn: [extract]", "dependsOn: [nope]")
+    run = "---\n" + RUN_HEAD + "  pipelineRef:\n    name: etl\n"
+    messages = [f.message for f in lint_paths([write(tmp_path, "m.yaml", broken + run)])]
+    assert messages[-1] == 'runs Pipeline "etl", which is invalid (see its findings)'
+
+
+def test_lists_are_looked_into(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: baton.dev/v1alpha1\n  kind: Pipeline\n  metadata:\n"
+        "    name: p\n  spec:\n    tasks: []\n"
+    )
+    (finding,) = lint_paths([write(tmp_path, "list.yaml", text)])
+    assert finding.kind == "Pipeline" and finding.message.startswith(
+        "spec.tasks: List should have at least 1"
+    )
+
+
+def test_main_prints_findings_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(tmp_path, "bad.yaml", PIPELINE.replace("dependsOn: [extract]", "dependsOn: [load]"))
+    missing = str(tmp_path / "missing.yaml")
+    assert main([bad, missing]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f'{bad}: Pipeline/etl: task "load" depends on itself',
+        f"{missing}: no such file or directory",
+        "baton lint: 2 problem(s) in 2 file(s)",
+    ]
+
+
+def test_main_notes_runs_it_could_not_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = RUN_HEAD + "  pipelineRef:\n    name: x\n"
+    assert main([write(tmp_path, "r.yaml", run)]) == 0
+    assert "1 run(s) reference a Pipeline not in these files" in capsys.readouterr().out
+
+
+def test_the_baton_cli_runs_lint(capsys: pytest.CaptureFixture[str]) -> None:
+    from baton.cli.main import main as baton
+
+    assert baton(["lint", str(EXAMPLES / "daily-sales.yaml")]) == 0
+    assert capsys.readouterr().out.startswith("OK: 1 file(s), 1 Pipeline, 0 PipelineRuns")
