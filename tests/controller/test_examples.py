@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from operator_kit import Api, example, phase_of, tasks_of, when
-from support import wait_for
 
 from baton.kube.labels import RUN, TASK
+from support import wait_for
 
 FINISHED = ("Succeeded", "Failed")
 
@@ -23,8 +23,13 @@ def run_example(api: Api, start_operator: Callable[[str], Any], file: str) -> di
             pipeline = doc["metadata"]["name"]
     assert pipeline is not None
     name = api.start_run(pipeline)
-    return dict(wait_for(lambda: when(api.run(name), lambda r: phase_of(r) in FINISHED),
-                         timeout=120, message=f"run {name} to finish"))
+    return dict(
+        wait_for(
+            lambda: when(api.run(name), lambda r: phase_of(r) in FINISHED),
+            timeout=120,
+            message=f"run {name} to finish",
+        )
+    )
 
 
 def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Callable[[str], Any]) -> None:
@@ -47,11 +52,18 @@ def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Call
         labels = job["metadata"]["labels"]
         assert labels[RUN] == run["metadata"]["name"] and labels[TASK] in tasks
         owner = job["metadata"]["ownerReferences"][0]
-        assert (owner["kind"], owner["uid"], owner["controller"]) == ("PipelineRun", run["metadata"]["uid"], True)
+        assert (owner["kind"], owner["uid"], owner["controller"]) == (
+            "PipelineRun",
+            run["metadata"]["uid"],
+            True,
+        )
         assert job["spec"]["backoffLimit"] == 0
-    pipeline = wait_for(lambda: when(api.pipeline("daily-sales"),
-                                     lambda p: (p.get("status") or {}).get("lastRunStatus") == "Succeeded"),
-                        message="the Pipeline to record its last run")
+    pipeline = wait_for(
+        lambda: when(
+            api.pipeline("daily-sales"), lambda p: (p.get("status") or {}).get("lastRunStatus") == "Succeeded"
+        ),
+        message="the Pipeline to record its last run",
+    )
     assert pipeline["status"]["lastRun"] == run["metadata"]["name"]
     assert pipeline["status"]["taskCount"] == 5
     reasons = [e["reason"] for e in api.events() if e["involvedObject"]["name"] == run["metadata"]["name"]]
@@ -86,7 +98,9 @@ def test_failing_example_fails_with_a_reason(api: Api, start_operator: Callable[
 
 
 @pytest.mark.kubectl
-def test_kubectl_shows_runs_and_pipelines(api: Api, start_operator: Callable[[str], Any], kubectl: Any) -> None:
+def test_kubectl_shows_runs_and_pipelines(
+    api: Api, start_operator: Callable[[str], Any], kubectl: Any
+) -> None:
     run = run_example(api, start_operator, "daily-sales.yaml")
     name = run["metadata"]["name"]
     out = kubectl("get", "pipelineruns", "-n", api.namespace).stdout
@@ -96,7 +110,16 @@ def test_kubectl_shows_runs_and_pipelines(api: Api, start_operator: Callable[[st
     wide = kubectl("get", "pipelineruns", "-n", api.namespace, "-o", "wide").stdout
     assert "MESSAGE" in wide.splitlines()[0] and "all 5 tasks succeeded" in wide
     pipelines = kubectl("get", "pipelines", "-n", api.namespace).stdout
-    assert pipelines.splitlines()[0].split() == ["NAME", "TASKS", "READY", "LAST", "RUN", "LAST", "STATUS", "AGE"]
+    assert pipelines.splitlines()[0].split() == [
+        "NAME",
+        "TASKS",
+        "READY",
+        "LAST",
+        "RUN",
+        "LAST",
+        "STATUS",
+        "AGE",
+    ]
     both = kubectl("get", "baton", "-n", api.namespace).stdout
     assert "pipeline.baton.dev/daily-sales" in both and f"pipelinerun.baton.dev/{name}" in both
     described = kubectl("describe", "pipelinerun", name, "-n", api.namespace).stdout

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_kit import Api, phase_of, tasks_of, when
-from support import wait_for
+from operator_kit import Api, RunningOperator, install_crds, phase_of, tasks_of, when
 
 from baton import GROUP, VERSION
 from baton.api.pipeline import PipelineSpec
@@ -20,15 +19,18 @@ from baton.core.state import RunMeta, RunState
 from baton.devcluster.cluster import DevCluster
 from baton.kube.labels import TASK
 from baton.kube.render import render_job
-
-from conftest import RunningOperator, install_crds  # type: ignore[attr-defined]
+from support import wait_for
 
 FINISHED = ("Succeeded", "Failed")
 
 
 def pipeline(name: str, tasks: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Pipeline", "metadata": {"name": name},
-            "spec": {"taskDefaults": {"image": "python:3.12-slim"}, "tasks": tasks, **spec}}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Pipeline",
+        "metadata": {"name": name},
+        "spec": {"taskDefaults": {"image": "python:3.12-slim"}, "tasks": tasks, **spec},
+    }
 
 
 def task(name: str, *after: str, command: str = "pass") -> dict[str, Any]:
@@ -36,24 +38,41 @@ def task(name: str, *after: str, command: str = "pass") -> dict[str, Any]:
 
 
 def chain(length: int, command: str = "pass") -> list[dict[str, Any]]:
-    return [task(f"step-{i:03}", *([f"step-{i - 1:03}"] if i else []), command=command) for i in range(length)]
+    return [
+        task(f"step-{i:03}", *([f"step-{i - 1:03}"] if i else []), command=command) for i in range(length)
+    ]
 
 
 def finished(api: Api, name: str, timeout: float = 90) -> dict[str, Any]:
-    return dict(wait_for(lambda: when(api.run(name), lambda r: phase_of(r) in FINISHED), timeout=timeout,
-                         message=f"run {name} to finish"))
+    return dict(
+        wait_for(
+            lambda: when(api.run(name), lambda r: phase_of(r) in FINISHED),
+            timeout=timeout,
+            message=f"run {name} to finish",
+        )
+    )
 
 
 def test_invalid_pipeline_is_not_ready_and_its_runs_fail_at_once(
-        api: Api, start_operator: Callable[[str], Any]) -> None:
+    api: Api, start_operator: Callable[[str], Any]
+) -> None:
     start_operator(api.namespace)
-    api.apply(pipeline("broken", [task("extract", "load"), task("load", "extract"), task("report", "transfrom")]))
-    ready = wait_for(lambda: when(api.pipeline("broken"), lambda p: any(
-        c["type"] == "Ready" for c in (p.get("status") or {}).get("conditions") or ())),
-        message="the Pipeline's Ready condition")
+    api.apply(
+        pipeline("broken", [task("extract", "load"), task("load", "extract"), task("report", "transfrom")])
+    )
+    ready = wait_for(
+        lambda: when(
+            api.pipeline("broken"),
+            lambda p: any(c["type"] == "Ready" for c in (p.get("status") or {}).get("conditions") or ()),
+        ),
+        message="the Pipeline's Ready condition",
+    )
     condition = next(c for c in ready["status"]["conditions"] if c["type"] == "Ready")
     assert (condition["status"], condition["reason"]) == ("False", "Invalid")
-    assert "extract -> load -> extract" in condition["message"] or "load -> extract -> load" in condition["message"]
+    assert (
+        "extract -> load -> extract" in condition["message"]
+        or "load -> extract -> load" in condition["message"]
+    )
     assert '"transfrom"' in condition["message"]
     name = api.start_run("broken")
     run = finished(api, name)
@@ -67,8 +86,11 @@ def test_invalid_pipeline_is_not_ready_and_its_runs_fail_at_once(
 
 def test_unknown_and_missing_params_fail_the_run(api: Api, start_operator: Callable[[str], Any]) -> None:
     start_operator(api.namespace)
-    api.apply(pipeline("needs-date", [task("extract", command="print('$(params.date)')")],
-                       params=[{"name": "date"}]))
+    api.apply(
+        pipeline(
+            "needs-date", [task("extract", command="print('$(params.date)')")], params=[{"name": "date"}]
+        )
+    )
     missing = finished(api, api.start_run("needs-date"))
     assert phase_of(missing) == "Failed" and '"date"' in str(missing["status"]["conditions"])
     unknown = finished(api, api.start_run("needs-date", {"date": "2026-01-01", "colour": "red"}))
@@ -78,29 +100,46 @@ def test_unknown_and_missing_params_fail_the_run(api: Api, start_operator: Calla
 
 
 def test_restart_mid_run_duplicates_nothing_and_loses_nothing(
-        api: Api, start_operator: Callable[[str], Any], devcluster: DevCluster) -> None:
+    api: Api, start_operator: Callable[[str], Any], devcluster: DevCluster
+) -> None:
     operator = start_operator(api.namespace)
     api.apply(pipeline("slow-chain", chain(6, command="import time; time.sleep(0.4)")))
     name = api.start_run("slow-chain")
-    wait_for(lambda: sum(1 for t in tasks_of(api.run(name)).values() if t["phase"] == "Succeeded") >= 2,
-             timeout=60, message="two tasks to succeed")
+    wait_for(
+        lambda: sum(1 for t in tasks_of(api.run(name)).values() if t["phase"] == "Succeeded") >= 2,
+        timeout=60,
+        message="two tasks to succeed",
+    )
     operator.stop()
     # While the operator is down a Job finishes; the next operator must see it (level-triggered).
-    wait_for(lambda: any(j.get("status", {}).get("succeeded") for j in api.jobs()
-                         if j["metadata"]["labels"][TASK] == "step-002"), timeout=30, message="step-002 to finish")
+    wait_for(
+        lambda: any(
+            j.get("status", {}).get("succeeded")
+            for j in api.jobs()
+            if j["metadata"]["labels"][TASK] == "step-002"
+        ),
+        timeout=30,
+        message="step-002 to finish",
+    )
     start_operator(api.namespace)
     run = finished(api, name)
     assert phase_of(run) == "Succeeded", run["status"]
     per_task = Counter(j["metadata"]["labels"][TASK] for j in api.jobs())
     assert per_task == {f"step-{i:03}": 1 for i in range(6)}, per_task
-    created = [r for r in devcluster.audit.requests("baton-operator")
-               if r.verb == "create" and r.resource == "jobs.batch" and r.namespace == api.namespace
-               and r.code == 201]
+    created = [
+        r
+        for r in devcluster.audit.requests("baton-operator")
+        if r.verb == "create"
+        and r.resource == "jobs.batch"
+        and r.namespace == api.namespace
+        and r.code == 201
+    ]
     assert len(created) == 6
 
 
-def test_a_job_created_before_a_crash_is_adopted(api: Api, start_operator: Callable[[str], Any],
-                                                  devcluster: DevCluster) -> None:
+def test_a_job_created_before_a_crash_is_adopted(
+    api: Api, start_operator: Callable[[str], Any], devcluster: DevCluster
+) -> None:
     """The operator died after creating a Job and before recording it in the run's status."""
     api.apply(pipeline("adopt", [task("only", command="print('adopted')")]))
     run = api.start_run("adopt")
@@ -124,7 +163,9 @@ def instant_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         yield cluster, cluster.write_kubeconfig(tmp_path_factory.mktemp("instant-kube") / "config")
 
 
-def test_api_requests_per_task(instant_cluster: tuple[DevCluster, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_requests_per_task(
+    instant_cluster: tuple[DevCluster, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cluster, kubeconfig = instant_cluster
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     api = Api(cluster, "default")
@@ -137,8 +178,7 @@ def test_api_requests_per_task(instant_cluster: tuple[DevCluster, Path], monkeyp
     finally:
         operator.stop()
     assert phase_of(run) == "Succeeded", run["status"]
-    writes = [r for r in cluster.audit.requests("baton-operator")
-              if r.verb not in ("watch", "list")]
+    writes = [r for r in cluster.audit.requests("baton-operator") if r.verb not in ("watch", "list")]
     by_verb = Counter(f"{r.verb} {r.resource}" for r in writes)
     per_task = len(writes) / length
     # The issue's budget: at most 3 requests per task (aim 2); watches and the initial lists are free.

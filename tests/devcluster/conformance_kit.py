@@ -325,8 +325,8 @@ def widget_crd(group: str, *, plural: str = "widgets", kind: str = "Widget", sho
     }
 
 
-def widget(name: str, group: str, size: int = 3, **spec: Any) -> Obj:
-    return {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": name},
+def widget(name: str, group: str, size: int = 3, *, kind: str = "Widget", **spec: Any) -> Obj:
+    return {"apiVersion": f"{group}/v1", "kind": kind, "metadata": {"name": name},
             "spec": {"size": size, **spec}}
 
 

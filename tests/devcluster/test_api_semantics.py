@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import pytest
 from conformance_kit import Raw, name_of, unique, widget, widget_crd
-from conftest import wait_for
 
 from baton.devcluster.cluster import DevCluster
+from support import wait_for
 
 GROUP = "semantics.baton.dev"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"

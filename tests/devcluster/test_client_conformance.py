@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from conformance_kit import name_of, python_job, unique, widget, widget_crd
-from conftest import wait_for
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from baton.devcluster.cluster import DevCluster
+from support import wait_for
 
 GROUP = "client.baton.dev"
 

@@ -14,15 +14,17 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance_kit import LineReader, python_job, to_yaml, unique, widget, widget_crd
-from conftest import Kubectl, wait_for
+from conformance_kit import LineReader, python_job, to_yaml, unique, widget_crd
+from conformance_kit import widget as any_widget
 
 from baton.devcluster.cluster import DevCluster
+from support import Kubectl, wait_for
 
 pytestmark = pytest.mark.kubectl
 
 GROUP = "kubectl.baton.dev"
-WIDGETS = f"widgets.{GROUP}"
+# Its own kind, so that `kubectl get sprockets` is unambiguous next to the other suites' Widgets.
+WIDGETS = f"sprockets.{GROUP}"
 
 
 def table(output: str) -> list[list[str]]:
@@ -36,13 +38,18 @@ def rows_by_name(output: str) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def crd(kubectl: Kubectl) -> str:
-    """The Widget CRD, applied client-side with kubectl itself."""
-    applied = kubectl("apply", "-f", "-", input=to_yaml(widget_crd(GROUP)))
+    """The Sprocket CRD, applied client-side with kubectl itself."""
+    crd = widget_crd(GROUP, plural="sprockets", kind="Sprocket", short="spr", category="baton-conformance")
+    applied = kubectl("apply", "-f", "-", input=to_yaml(crd))
     assert re.search(rf"customresourcedefinition.apiextensions.k8s.io/{WIDGETS} (created|unchanged)",
                      applied.stdout), applied.stdout
     waited = kubectl("wait", "--for=condition=Established", f"crd/{WIDGETS}", "--timeout=60s")
     assert f"customresourcedefinition.apiextensions.k8s.io/{WIDGETS} condition met" in waited.stdout
     return WIDGETS
+
+
+def widget(name: str, group: str, size: int = 3, **spec: Any) -> dict[str, Any]:
+    return any_widget(name, group, size, kind="Sprocket", **spec)
 
 
 def apply_widgets(kubectl: Kubectl, ns: str, *widgets: dict[str, Any]) -> str:
@@ -54,11 +61,11 @@ def apply_widgets(kubectl: Kubectl, ns: str, *widgets: dict[str, Any]) -> str:
 
 def test_client_side_apply_creates_configures_and_prunes_fields(kubectl: Kubectl, namespace: str, crd: str) -> None:
     first = widget("w1", GROUP, size=3, note="hello")
-    assert apply_widgets(kubectl, namespace, first).strip() == f"widget.{GROUP}/w1 created"
-    assert apply_widgets(kubectl, namespace, first).strip() == f"widget.{GROUP}/w1 unchanged"
+    assert apply_widgets(kubectl, namespace, first).strip() == f"sprocket.{GROUP}/w1 created"
+    assert apply_widgets(kubectl, namespace, first).strip() == f"sprocket.{GROUP}/w1 unchanged"
     second = widget("w1", GROUP, size=4)  # note dropped from the manifest
-    assert apply_widgets(kubectl, namespace, second).strip() == f"widget.{GROUP}/w1 configured"
-    got = json.loads(kubectl("get", "widget", "w1", "-n", namespace, "-o", "json").stdout)
+    assert apply_widgets(kubectl, namespace, second).strip() == f"sprocket.{GROUP}/w1 configured"
+    got = json.loads(kubectl("get", "sprocket", "w1", "-n", namespace, "-o", "json").stdout)
     assert got["spec"] == {"size": 4, "color": "red"}  # note removed, color defaulted by the schema
     assert got["metadata"]["generation"] == 2
     last = json.loads(got["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
@@ -111,14 +118,14 @@ def widgets(kubectl: Kubectl, namespace: str, crd: str) -> str:
     apply_widgets(kubectl, namespace,
                   widget("small", GROUP, size=1, color="green", note="tiny"),
                   widget("large", GROUP, size=90, color="blue"))
-    kubectl("patch", "widget", "small", "-n", namespace, "--subresource=status", "--type=merge",
+    kubectl("patch", "sprocket", "small", "-n", namespace, "--subresource=status", "--type=merge",
             "-p", '{"status":{"phase":"Ready"}}')
-    kubectl("label", "widget", "large", "-n", namespace, "tier=web")
+    kubectl("label", "sprocket", "large", "-n", namespace, "tier=web")
     return namespace
 
 
 def test_get_shows_the_crd_printer_columns(kubectl: Kubectl, widgets: str) -> None:
-    out = kubectl("get", "widgets", "-n", widgets).stdout
+    out = kubectl("get", "sprockets", "-n", widgets).stdout
     rows = table(out)
     assert rows[0] == ["NAME", "SIZE", "COLOR", "PHASE", "AGE"]
     by_name = rows_by_name(out)
@@ -126,71 +133,71 @@ def test_get_shows_the_crd_printer_columns(kubectl: Kubectl, widgets: str) -> No
     assert re.fullmatch(r"\d+s|\d+m\d*s?", by_name["small"][4])
     assert by_name["large"][:3] == ["large", "90", "blue"]  # no phase yet: an empty cell
 
-    wide = table(kubectl("get", "wdg", "-n", widgets, "-o", "wide").stdout)  # by short name
+    wide = table(kubectl("get", "spr", "-n", widgets, "-o", "wide").stdout)  # by short name
     assert wide[0] == ["NAME", "SIZE", "COLOR", "PHASE", "AGE", "NOTE"]
     assert [r for r in wide if r[0] == "small"][0][-1] == "tiny"
 
-    everywhere = table(kubectl("get", "widgets", "-A").stdout)
+    everywhere = table(kubectl("get", "sprockets", "-A").stdout)
     assert everywhere[0][:3] == ["NAMESPACE", "NAME", "SIZE"]
     assert [widgets, "small", "1"] in [r[:3] for r in everywhere]
 
     by_category = kubectl("get", "baton-conformance", "-n", widgets, "-o", "name").stdout.split()
-    assert sorted(by_category) == [f"widget.{GROUP}/large", f"widget.{GROUP}/small"]
-    chunked = kubectl("get", "widgets", "-n", widgets, "--chunk-size=1", "-o", "name").stdout.split()
-    assert chunked == [f"widget.{GROUP}/large", f"widget.{GROUP}/small"]
+    assert sorted(by_category) == [f"sprocket.{GROUP}/large", f"sprocket.{GROUP}/small"]
+    chunked = kubectl("get", "sprockets", "-n", widgets, "--chunk-size=1", "-o", "name").stdout.split()
+    assert chunked == [f"sprocket.{GROUP}/large", f"sprocket.{GROUP}/small"]
 
 
 def test_get_output_formats(kubectl: Kubectl, widgets: str) -> None:
-    doc = yaml.safe_load(kubectl("get", "widget", "small", "-n", widgets, "-o", "yaml").stdout)
-    assert doc["apiVersion"] == f"{GROUP}/v1" and doc["kind"] == "Widget"
+    doc = yaml.safe_load(kubectl("get", "sprocket", "small", "-n", widgets, "-o", "yaml").stdout)
+    assert doc["apiVersion"] == f"{GROUP}/v1" and doc["kind"] == "Sprocket"
     assert doc["metadata"]["name"] == "small" and doc["metadata"]["namespace"] == widgets
     assert doc["metadata"]["uid"] and doc["metadata"]["resourceVersion"] and doc["metadata"]["generation"] == 1
     assert doc["spec"] == {"size": 1, "color": "green", "note": "tiny"} and doc["status"] == {"phase": "Ready"}
-    listed = yaml.safe_load(kubectl("get", "widgets", "-n", widgets, "-o", "yaml").stdout)
+    listed = yaml.safe_load(kubectl("get", "sprockets", "-n", widgets, "-o", "yaml").stdout)
     assert listed["kind"] == "List" and [i["metadata"]["name"] for i in listed["items"]] == ["large", "small"]
-    path = kubectl("get", "widgets", "-n", widgets, "-o", "jsonpath={.items[*].spec.size}").stdout
+    path = kubectl("get", "sprockets", "-n", widgets, "-o", "jsonpath={.items[*].spec.size}").stdout
     assert path.split() == ["90", "1"]
-    custom = table(kubectl("get", "widgets", "-n", widgets, "-o",
+    custom = table(kubectl("get", "sprockets", "-n", widgets, "-o",
                            "custom-columns=N:.metadata.name,C:.spec.color").stdout)
     assert custom == [["N", "C"], ["large", "blue"], ["small", "green"]]
 
 
 def test_get_with_selectors(kubectl: Kubectl, widgets: str) -> None:
     def names(*selector: str) -> list[str]:
-        return kubectl("get", "widgets", "-n", widgets, "-o", "name", *selector).stdout.split()
+        return kubectl("get", "sprockets", "-n", widgets, "-o", "name", *selector).stdout.split()
 
-    assert names("-l", "tier=web") == [f"widget.{GROUP}/large"]
-    assert names("-l", "tier!=web") == [f"widget.{GROUP}/small"]
-    assert names("-l", "!tier") == [f"widget.{GROUP}/small"]
-    assert names("-l", "tier in (web,db)") == [f"widget.{GROUP}/large"]
-    assert names("--field-selector", "metadata.name=small") == [f"widget.{GROUP}/small"]
+    assert names("-l", "tier=web") == [f"sprocket.{GROUP}/large"]
+    assert names("-l", "tier!=web") == [f"sprocket.{GROUP}/small"]
+    assert names("-l", "!tier") == [f"sprocket.{GROUP}/small"]
+    assert names("-l", "tier in (web,db)") == [f"sprocket.{GROUP}/large"]
+    assert names("--field-selector", "metadata.name=small") == [f"sprocket.{GROUP}/small"]
     assert names("--field-selector", f"metadata.namespace={widgets},metadata.name!=small") == [
-        f"widget.{GROUP}/large"]
-    none = kubectl("get", "widgets", "-n", widgets, "-l", "tier=nothing")
+        f"sprocket.{GROUP}/large"]
+    none = kubectl("get", "sprockets", "-n", widgets, "-l", "tier=nothing")
     assert none.stdout == "" and f"No resources found in {widgets} namespace." in none.stderr
 
 
 def test_get_watch_shows_changes(kubectl: Kubectl, widgets: str) -> None:
-    watch = LineReader(kubectl.popen("get", "widgets", "-n", widgets, "-w", "--output-watch-events"))
+    watch = LineReader(kubectl.popen("get", "sprockets", "-n", widgets, "-w", "--output-watch-events"))
     try:
         assert re.split(r"\s{2,}", watch.expect(r"^EVENT\s+NAME")) == ["EVENT", "NAME", "SIZE", "COLOR", "PHASE",
                                                                        "AGE"]
         watch.expect(r"^ADDED\s+large\s+90\s+blue")  # the initial state, in name order
         watch.expect(r"^ADDED\s+small\s+1\s+green\s+Ready")
-        kubectl("patch", "widget", "small", "-n", widgets, "--type=merge", "-p", '{"spec":{"size":42}}')
+        kubectl("patch", "sprocket", "small", "-n", widgets, "--type=merge", "-p", '{"spec":{"size":42}}')
         watch.expect(r"^MODIFIED\s+small\s+42\s+green\s+Ready")
         apply_widgets(kubectl, widgets, widget("newcomer", GROUP, size=7))
         watch.expect(r"^ADDED\s+newcomer\s+7\s+red")
-        kubectl("delete", "widget", "newcomer", "-n", widgets)
+        kubectl("delete", "sprocket", "newcomer", "-n", widgets)
         watch.expect(r"^DELETED\s+newcomer")
     finally:
         watch.stop()
 
-    plain = LineReader(kubectl.popen("get", "widget", "large", "-n", widgets, "-w"))
+    plain = LineReader(kubectl.popen("get", "sprocket", "large", "-n", widgets, "-w"))
     try:
         plain.expect(r"^NAME\s+SIZE\s+COLOR\s+PHASE\s+AGE")
         plain.expect(r"^large\s+90\s+blue")
-        kubectl("patch", "widget", "large", "-n", widgets, "--subresource=status", "--type=merge",
+        kubectl("patch", "sprocket", "large", "-n", widgets, "--subresource=status", "--type=merge",
                 "-p", '{"status":{"phase":"Shiny"}}')
         plain.expect(r"^large\s+90\s+blue\s+Shiny")
     finally:
@@ -198,17 +205,17 @@ def test_get_watch_shows_changes(kubectl: Kubectl, widgets: str) -> None:
 
 
 def test_describe_shows_fields_and_events(kubectl: Kubectl, widgets: str, devcluster: DevCluster) -> None:
-    uid = kubectl("get", "widget", "small", "-n", widgets, "-o", "jsonpath={.metadata.uid}").stdout
+    uid = kubectl("get", "sprocket", "small", "-n", widgets, "-o", "jsonpath={.metadata.uid}").stdout
     event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "small.tickled"},
-             "involvedObject": {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "name": "small",
+             "involvedObject": {"apiVersion": f"{GROUP}/v1", "kind": "Sprocket", "name": "small",
                                 "namespace": widgets, "uid": uid},
              "reason": "Tickled", "message": "the widget was tickled", "type": "Normal",
              "source": {"component": "conformance"}, "firstTimestamp": "2026-01-01T00:00:00Z",
              "lastTimestamp": "2026-01-01T00:00:00Z", "count": 1}
     kubectl("create", "-n", widgets, "-f", "-", input=to_yaml(event))
-    out = kubectl("describe", "widget", "small", "-n", widgets).stdout
+    out = kubectl("describe", "sprocket", "small", "-n", widgets).stdout
     assert re.search(r"^Name:\s+small$", out, re.M) and re.search(rf"^Namespace:\s+{widgets}$", out, re.M)
-    assert re.search(rf"^API Version:\s+{GROUP}/v1$", out, re.M) and re.search(r"^Kind:\s+Widget$", out, re.M)
+    assert re.search(rf"^API Version:\s+{GROUP}/v1$", out, re.M) and re.search(r"^Kind:\s+Sprocket$", out, re.M)
     assert re.search(r"^\s+Size:\s+1$", out, re.M) and re.search(r"^\s+Phase:\s+Ready$", out, re.M)
     assert re.search(r"^Events:", out, re.M)
     assert re.search(r"Normal\s+Tickled\s+.*conformance\s+the widget was tickled", out), out
@@ -218,14 +225,14 @@ def test_describe_shows_fields_and_events(kubectl: Kubectl, widgets: str, devclu
 
 
 def test_patch_types_and_their_errors(kubectl: Kubectl, widgets: str) -> None:
-    def patch(*args: str, kind: str = "widget", name: str = "small", check: bool = True) -> Any:
+    def patch(*args: str, kind: str = "sprocket", name: str = "small", check: bool = True) -> Any:
         return kubectl("patch", kind, name, "-n", widgets, *args, check=check)
 
-    assert patch("--type=merge", "-p", '{"spec":{"size":5}}').stdout.strip() == f"widget.{GROUP}/small patched"
+    assert patch("--type=merge", "-p", '{"spec":{"size":5}}').stdout.strip() == f"sprocket.{GROUP}/small patched"
     assert patch("--type=merge", "-p", '{"spec":{"size":5}}').stdout.strip() == (
-        f"widget.{GROUP}/small patched (no change)")
+        f"sprocket.{GROUP}/small patched (no change)")
     patch("--type=json", "-p", '[{"op":"replace","path":"/spec/size","value":6}]')
-    assert kubectl("get", "widget", "small", "-n", widgets, "-o", "jsonpath={.spec.size}").stdout == "6"
+    assert kubectl("get", "sprocket", "small", "-n", widgets, "-o", "jsonpath={.spec.size}").stdout == "6"
 
     failed_test = patch("--type=json", "-p", '[{"op":"test","path":"/spec/size","value":999}]', check=False)
     assert failed_test.returncode == 1
@@ -233,12 +240,12 @@ def test_patch_types_and_their_errors(kubectl: Kubectl, widgets: str) -> None:
         "The request is invalid: the server rejected our request due to an error in our request")
     invalid = patch("--type=merge", "-p", '{"spec":{"size":0}}', check=False)
     assert invalid.returncode == 1
-    assert (f'The Widget "small" is invalid: spec.size: Invalid value: 0: spec.size in body should be greater '
+    assert ('The Sprocket "small" is invalid: spec.size: Invalid value: 0: spec.size in body should be greater '
             "than or equal to 1") in invalid.stderr
     strategic = patch("--type=strategic", "-p", '{"spec":{"size":2}}', check=False)
     assert strategic.returncode == 1
     assert strategic.stderr.strip() == (
-        f"error: application/strategic-merge-patch+json is not supported by {GROUP}/v1, Kind=Widget: the body of "
+        f"error: application/strategic-merge-patch+json is not supported by {GROUP}/v1, Kind=Sprocket: the body of "
         "the request was in an unknown format - accepted media types include: application/json-patch+json, "
         "application/merge-patch+json, application/apply-patch+yaml")
 
@@ -248,14 +255,14 @@ def test_patch_types_and_their_errors(kubectl: Kubectl, widgets: str) -> None:
     data = kubectl("get", "configmap", "patched", "-n", widgets, "-o", "jsonpath={.data}").stdout
     assert json.loads(data) == {"a": "1", "b": "2"}
 
-    assert kubectl("label", "widget", "small", "-n", widgets, "color=green").stdout.strip() == (
-        f"widget.{GROUP}/small labeled")
-    assert kubectl("annotate", "widget", "small", "-n", widgets, "note=x").stdout.strip() == (
-        f"widget.{GROUP}/small annotated")
+    assert kubectl("label", "sprocket", "small", "-n", widgets, "color=green").stdout.strip() == (
+        f"sprocket.{GROUP}/small labeled")
+    assert kubectl("annotate", "sprocket", "small", "-n", widgets, "note=x").stdout.strip() == (
+        f"sprocket.{GROUP}/small annotated")
 
 
 def test_error_messages_kubectl_prints(kubectl: Kubectl, widgets: str, tmp_path: Path) -> None:
-    missing = kubectl("get", "widget", "ghost", "-n", widgets, check=False)
+    missing = kubectl("get", "sprocket", "ghost", "-n", widgets, check=False)
     assert missing.returncode == 1
     assert f'Error from server (NotFound): {WIDGETS} "ghost" not found' in missing.stderr
 
@@ -267,8 +274,8 @@ def test_error_messages_kubectl_prints(kubectl: Kubectl, widgets: str, tmp_path:
     assert (f'Error from server (AlreadyExists): error when creating "{manifest}": {WIDGETS} "dup" already '
             "exists") in again.stderr
 
-    stale = yaml.safe_load(kubectl("get", "widget", "dup", "-n", widgets, "-o", "yaml").stdout)
-    kubectl("patch", "widget", "dup", "-n", widgets, "--type=merge", "-p", '{"spec":{"size":8}}')
+    stale = yaml.safe_load(kubectl("get", "sprocket", "dup", "-n", widgets, "-o", "yaml").stdout)
+    kubectl("patch", "sprocket", "dup", "-n", widgets, "--type=merge", "-p", '{"spec":{"size":8}}')
     stale["spec"]["size"] = 9
     manifest.write_text(yaml.safe_dump(stale))
     conflict = kubectl("replace", "-f", str(manifest), check=False)
@@ -280,15 +287,15 @@ def test_error_messages_kubectl_prints(kubectl: Kubectl, widgets: str, tmp_path:
     bad = widget("bad", GROUP, size=500, color="purple")
     invalid = kubectl("apply", "-n", widgets, "-f", "-", input=to_yaml(bad), check=False)
     assert invalid.returncode == 1
-    assert f'The Widget "bad" is invalid: ' in invalid.stderr
+    assert 'The Sprocket "bad" is invalid: ' in invalid.stderr
     assert "spec.size: Invalid value: 500: spec.size in body should be less than or equal to 100" in invalid.stderr
     assert 'spec.color: Unsupported value: "purple": supported values: "red", "green", "blue"' in invalid.stderr
 
     unknown = widget("strict", GROUP, bogus=True)
     strict = kubectl("apply", "-n", widgets, "-f", "-", input=to_yaml(unknown), check=False)
     assert strict.returncode == 1
-    assert ('Error from server (BadRequest): error when creating "STDIN": Widget in version "v1" cannot be handled '
-            'as a Widget: strict decoding error: unknown field "spec.bogus"') in strict.stderr
+    assert ('Error from server (BadRequest): error when creating "STDIN": Sprocket in version "v1" cannot be handled '
+            'as a Sprocket: strict decoding error: unknown field "spec.bogus"') in strict.stderr
 
 
 def test_imperative_generators_get_a_clear_message(kubectl: Kubectl, namespace: str) -> None:
@@ -310,7 +317,7 @@ def test_imperative_generators_get_a_clear_message(kubectl: Kubectl, namespace: 
 def test_api_resources_version_and_explain(kubectl: Kubectl, crd: str) -> None:
     resources = table(kubectl("api-resources").stdout)
     assert resources[0] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
-    assert ["widgets", "wdg", f"{GROUP}/v1", "true", "Widget"] in resources
+    assert ["sprockets", "spr", f"{GROUP}/v1", "true", "Sprocket"] in resources
     assert ["pods", "po", "v1", "true", "Pod"] in resources
     assert ["jobs", "batch/v1", "true", "Job"] in resources
     assert ["leases", "coordination.k8s.io/v1", "true", "Lease"] in resources
@@ -320,15 +327,15 @@ def test_api_resources_version_and_explain(kubectl: Kubectl, crd: str) -> None:
     version = json.loads(kubectl("version", "-o", "json").stdout)
     assert version["serverVersion"]["gitVersion"].startswith("v1.37")
 
-    explained = kubectl("explain", "widgets.spec").stdout
+    explained = kubectl("explain", "sprockets.spec").stdout
     assert re.search(rf"^GROUP:\s+{GROUP}$", explained, re.M)
-    assert re.search(r"^KIND:\s+Widget$", explained, re.M)
+    assert re.search(r"^KIND:\s+Sprocket$", explained, re.M)
     assert re.search(r"^VERSION:\s+v1$", explained, re.M)
-    assert "What the widget should be." in explained
+    assert "What the sprocket should be." in explained
     assert re.search(r"^\s+size\s+<integer> -required-$", explained, re.M), explained
     assert "How big the widget is." in explained
-    top = kubectl("explain", "widget").stdout
-    assert "A Widget exercises the dev cluster's custom resource support." in top
+    top = kubectl("explain", "sprocket").stdout
+    assert "A Sprocket exercises the dev cluster's custom resource support." in top
 
 
 # -- Jobs: wait, logs, describe, cascade -----------------------------------------------------------
@@ -413,10 +420,10 @@ def test_logs_follow_streams_until_the_process_ends(kubectl: Kubectl, namespace:
 
 
 def _owned_configmaps(kubectl: Kubectl, ns: str, owner: str, count: int) -> list[str]:
-    uid = kubectl("get", "widget", owner, "-n", ns, "-o", "jsonpath={.metadata.uid}").stdout
+    uid = kubectl("get", "sprocket", owner, "-n", ns, "-o", "jsonpath={.metadata.uid}").stdout
     docs = [{"apiVersion": "v1", "kind": "ConfigMap",
              "metadata": {"name": f"{owner}-{i}", "ownerReferences": [
-                 {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "name": owner, "uid": uid,
+                 {"apiVersion": f"{GROUP}/v1", "kind": "Sprocket", "name": owner, "uid": uid,
                   "blockOwnerDeletion": True}]}} for i in range(count)]
     kubectl("apply", "-n", ns, "-f", "-", input=to_yaml(*docs))
     return [d["metadata"]["name"] for d in docs]
@@ -432,17 +439,17 @@ def test_delete_with_cascade(kubectl: Kubectl, namespace: str, crd: str) -> None
         return {n.removeprefix("configmap/") for n in
                 kubectl("get", "configmaps", "-n", namespace, "-o", "name").stdout.split()}
 
-    out = kubectl("delete", "widget", "fg", "-n", namespace, "--cascade=foreground")
-    assert out.stdout.strip() == f'widget.{GROUP} "fg" deleted from {namespace} namespace'
+    out = kubectl("delete", "sprocket", "fg", "-n", namespace, "--cascade=foreground")
+    assert out.stdout.strip() == f'sprocket.{GROUP} "fg" deleted from {namespace} namespace'
     # kubectl waited for the owner to go, and in foreground the owner goes last.
     assert not set(fg) & configmaps()
 
-    kubectl("delete", "widget", "orph", "-n", namespace, "--cascade=orphan")
+    kubectl("delete", "sprocket", "orph", "-n", namespace, "--cascade=orphan")
     assert set(orph) <= configmaps()
     refs = kubectl("get", "configmap", orph[0], "-n", namespace, "-o", "jsonpath={.metadata.ownerReferences}")
     assert refs.stdout == ""
 
-    kubectl("delete", "widget", "bg", "-n", namespace)  # background is kubectl's default
+    kubectl("delete", "sprocket", "bg", "-n", namespace)  # background is kubectl's default
     wait_for(lambda: not set(bg) & configmaps(), 30, interval=0.2, message="background collection")
 
 
@@ -464,7 +471,7 @@ def test_delete_namespace_deletes_its_contents(kubectl: Kubectl, crd: str) -> No
     assert kubectl("delete", "namespace", ns, timeout=90).stdout.strip() == f'namespace "{ns}" deleted'
     gone = kubectl("get", "namespace", ns, check=False)
     assert f'Error from server (NotFound): namespaces "{ns}" not found' in gone.stderr
-    assert ns not in kubectl("get", "widgets", "-A", "-o", "name").stdout
+    assert ns not in kubectl("get", "sprockets", "-A", "-o", "name").stdout
     assert kubectl("get", "configmaps", "-A", "--field-selector", f"metadata.namespace={ns}",
                    "-o", "name").stdout == ""
 

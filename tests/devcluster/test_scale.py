@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import Kubectl, wait_for
 
 from baton.devcluster.cluster import DevCluster
+from support import Kubectl, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,8 @@ def test_hundred_concurrent_watches_all_see_a_change(loaded: DevCluster) -> None
                 rv = (await response.json())["metadata"]["resourceVersion"]
 
             async def watch_one(i: int) -> dict[str, Any]:
-                params = {"watch": "true", "resourceVersion": rv, "allowWatchBookmarks": "true",
+                # Half with bookmarks and a label selector, half plain: both kinds must be released.
+                params = {"watch": "true", "resourceVersion": rv, "allowWatchBookmarks": str(i % 2 == 1).lower(),
                           "labelSelector": "purpose=ping" if i % 2 else ""}
                 async with session.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps", params=params) as response:
                     assert response.status == 200

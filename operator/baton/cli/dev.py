@@ -47,7 +47,9 @@ def load_manifests(paths: Sequence[str]) -> list[dict[str, Any]]:
             raise ManifestError(f"{path}: not valid YAML: {error}") from None
         for i, doc in enumerate(loaded):
             if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
-                raise ManifestError(f"{path}: document {i + 1} is not a Kubernetes object (no kind/apiVersion)")
+                raise ManifestError(
+                    f"{path}: document {i + 1} is not a Kubernetes object (no kind/apiVersion)"
+                )
             documents.append(doc)
     return documents
 
@@ -55,7 +57,7 @@ def load_manifests(paths: Sequence[str]) -> list[dict[str, Any]]:
 def _plural(cluster: DevCluster, doc: dict[str, Any]) -> Any:
     rt = cluster.registry.by_kind(doc["apiVersion"], doc["kind"])
     if rt is None:
-        raise ManifestError(f'{doc["kind"]} ({doc["apiVersion"]}) is not a kind the dev cluster serves')
+        raise ManifestError(f"{doc['kind']} ({doc['apiVersion']}) is not a kind the dev cluster serves")
     return rt
 
 
@@ -82,16 +84,23 @@ class Session:
             if rt.kind == "PipelineRun" or not name:
                 created = self.cluster.rest.create(Target(rt, namespace), doc, query).body
             else:
-                created = self.cluster.rest.patch(Target(rt, namespace, name), json.dumps(doc).encode(),
-                                                  "application/apply-patch+yaml", query).body
+                created = self.cluster.rest.patch(
+                    Target(rt, namespace, name),
+                    json.dumps(doc).encode(),
+                    "application/apply-patch+yaml",
+                    query,
+                ).body
             if rt.kind == "PipelineRun":
                 runs.append(created["metadata"]["name"])
             print(f"{rt.singular}.{rt.group}/{created['metadata']['name']} applied", file=self.out)
         return runs
 
     def start_missing_runs(self, docs: Sequence[dict[str, Any]]) -> list[str]:
-        referenced = {((d.get("spec") or {}).get("pipelineRef") or {}).get("name")
-                      for d in docs if d["kind"] == "PipelineRun"}
+        referenced = {
+            ((d.get("spec") or {}).get("pipelineRef") or {}).get("name")
+            for d in docs
+            if d["kind"] == "PipelineRun"
+        }
         runs = []
         rt = self.cluster.registry.get(GROUP, VERSION, "pipelineruns")
         assert rt is not None
@@ -99,10 +108,16 @@ class Session:
             if doc["kind"] != "Pipeline" or doc["metadata"]["name"] in referenced:
                 continue
             namespace = doc["metadata"].get("namespace") or self.namespace
-            run = self.cluster.store.create(rt, namespace, {
-                "apiVersion": f"{GROUP}/{VERSION}", "kind": "PipelineRun",
-                "metadata": {"generateName": f"{doc['metadata']['name']}-", "namespace": namespace},
-                "spec": {"pipelineRef": {"name": doc["metadata"]["name"]}}})
+            run = self.cluster.store.create(
+                rt,
+                namespace,
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "PipelineRun",
+                    "metadata": {"generateName": f"{doc['metadata']['name']}-", "namespace": namespace},
+                    "spec": {"pipelineRef": {"name": doc["metadata"]["name"]}},
+                },
+            )
             print(f"pipelinerun.{GROUP}/{run['metadata']['name']} created", file=self.out)
             runs.append(run["metadata"]["name"])
         return runs
@@ -120,7 +135,9 @@ def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
     for run in runs:
         status = run.get("status") or {}
-        lines.append(f"{run['metadata']['name']}  {status.get('phase', 'Pending')}  {status.get('progress', '')}")
+        lines.append(
+            f"{run['metadata']['name']}  {status.get('phase', 'Pending')}  {status.get('progress', '')}"
+        )
         for task in _tasks(status):
             detail = f"  exit {task['exitCode']}" if task.get("exitCode") not in (None, 0) else ""
             lines.append(f"  {task['name']:<28} {task.get('phase', 'Pending'):<10}{detail}")
@@ -139,10 +156,19 @@ def summary(runs: Sequence[dict[str, Any]]) -> list[str]:
     rows = [("NAME", "PIPELINE", "STATUS", "PROGRESS", "DURATION", "MESSAGE")]
     for run in runs:
         status = run.get("status") or {}
-        message = next((c.get("message", "") for c in status.get("conditions") or () if c.get("type") == "Succeeded"),
-                       "")
-        rows.append((run["metadata"]["name"], status.get("pipeline") or "", status.get("phase", "Pending"),
-                     status.get("progress", ""), status.get("duration", ""), message))
+        message = next(
+            (c.get("message", "") for c in status.get("conditions") or () if c.get("type") == "Succeeded"), ""
+        )
+        rows.append(
+            (
+                run["metadata"]["name"],
+                status.get("pipeline") or "",
+                status.get("phase", "Pending"),
+                status.get("progress", ""),
+                status.get("duration", ""),
+                message,
+            )
+        )
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     return ["   ".join(str(v).ljust(widths[i]) for i, v in enumerate(r[:5])) + "   " + r[5] for r in rows]
 
@@ -158,7 +184,11 @@ async def _follow(session: Session, names: list[str], timeout: float, out: TextI
             for line in changed:
                 print(line, file=out, flush=True)
             last = table
-        if runs and len(runs) == len(names) and all((r.get("status") or {}).get("phase") in FINISHED for r in runs):
+        if (
+            runs
+            and len(runs) == len(names)
+            and all((r.get("status") or {}).get("phase") in FINISHED for r in runs)
+        ):
             return runs
         if time.monotonic() > deadline:
             print(f"baton dev: timed out after {timeout:.0f}s", file=sys.stderr)
@@ -197,7 +227,9 @@ async def run_dev(files: Sequence[str], *, namespace: str, timeout: float, out: 
         print("", file=out)
         for line in summary(runs):
             print(line, file=out)
-        ok = len(runs) == len(names) and all((r.get("status") or {}).get("phase") == "Succeeded" for r in runs)
+        ok = len(runs) == len(names) and all(
+            (r.get("status") or {}).get("phase") == "Succeeded" for r in runs
+        )
         return 0 if ok else 1
 
 
@@ -205,7 +237,9 @@ def main(args: argparse.Namespace) -> int:
     from baton.devcluster.errors import ApiError
 
     try:
-        return asyncio.run(run_dev(args.files, namespace=args.namespace, timeout=args.timeout, out=sys.stdout))
+        return asyncio.run(
+            run_dev(args.files, namespace=args.namespace, timeout=args.timeout, out=sys.stdout)
+        )
     except ManifestError as error:
         print(f"baton dev: {error}", file=sys.stderr)
         return 2

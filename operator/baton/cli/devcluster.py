@@ -13,8 +13,9 @@ from baton.devcluster.cluster import DevCluster
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    cluster = DevCluster(port=args.port, workdir=Path(args.workdir) if args.workdir else None,
-                         instant=args.instant)
+    cluster = DevCluster(
+        port=args.port, workdir=Path(args.workdir) if args.workdir else None, instant=args.instant
+    )
     await cluster.start()
     try:
         path = cluster.write_kubeconfig(Path(args.kubeconfig))

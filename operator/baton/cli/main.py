@@ -58,11 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(handler=_dev)
 
     operator = commands.add_parser("operator", help="run the Baton operator against the current cluster")
-    operator.add_argument("-n", "--namespace", action="append", default=[], dest="namespaces",
-                          help="watch only this namespace (repeatable; default: all namespaces)")
+    operator.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        dest="namespaces",
+        help="watch only this namespace (repeatable; default: all namespaces)",
+    )
     operator.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics here")
-    operator.add_argument("--liveness", default="http://0.0.0.0:8080/healthz",
-                          help="liveness endpoint URL (empty to disable)")
+    operator.add_argument(
+        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL (empty to disable)"
+    )
     operator.add_argument("--log-format", choices=("json", "text", "auto"), default="auto")
     operator.add_argument("-v", "--verbose", action="store_true")
     operator.set_defaults(handler=_operator)

@@ -25,8 +25,12 @@ async def _run(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run_operator(namespaces=args.namespaces, metrics_port=args.metrics_port,
-                       liveness_endpoint=args.liveness or None, stop_flag=stop)
+    await run_operator(
+        namespaces=args.namespaces,
+        metrics_port=args.metrics_port,
+        liveness_endpoint=args.liveness or None,
+        stop_flag=stop,
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -108,5 +108,9 @@ class ClusterCache:
         return list(self.pods.get((namespace, job), {}).values())
 
     def runs_of_pipeline(self, key: Key) -> list[Key]:
-        return [run_key for run_key, run in self.runs.items()
-                if run_key[0] == key[0] and ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == key[1]]
+        return [
+            run_key
+            for run_key, run in self.runs.items()
+            if run_key[0] == key[0]
+            and ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == key[1]
+        ]

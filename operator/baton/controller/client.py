@@ -70,7 +70,9 @@ def connection_info() -> kopf.ConnectionInfo:
     settings = kopf.OperatorSettings()
     info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
     if info is None:
-        raise kopf.LoginError("no Kubernetes credentials: neither a service account nor a kubeconfig was found")
+        raise kopf.LoginError(
+            "no Kubernetes credentials: neither a service account nor a kubeconfig was found"
+        )
     return info
 
 
@@ -90,11 +92,21 @@ class KubeClient:
     async def close(self) -> None:
         await self._session.close()
 
-    async def request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json",
-                      params: Mapping[str, str] | None = None, verb: str, resource: str) -> dict[str, Any]:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content_type: str = "application/json",
+        params: Mapping[str, str] | None = None,
+        verb: str,
+        resource: str,
+    ) -> dict[str, Any]:
         data = json.dumps(body, separators=(",", ":")) if body is not None else None
-        async with self._session.request(method, self.server + path, data=data, params=params,
-                                         headers={"Content-Type": content_type}) as response:
+        async with self._session.request(
+            method, self.server + path, data=data, params=params, headers={"Content-Type": content_type}
+        ) as response:
             text = await response.text()
             if self._observe is not None:
                 self._observe(verb, resource, response.status)
@@ -103,21 +115,34 @@ class KubeClient:
             except ValueError:
                 payload = {"message": text}
             if response.status >= 400:
-                raise ApiFailure(response.status, str(payload.get("reason", response.reason or "")),
-                                 str(payload.get("message", text)))
+                raise ApiFailure(
+                    response.status,
+                    str(payload.get("reason", response.reason or "")),
+                    str(payload.get("message", text)),
+                )
             return payload if isinstance(payload, dict) else {}
 
     async def create(self, path: str, obj: Mapping[str, Any], *, resource: str) -> dict[str, Any]:
         return await self.request("POST", path, body=obj, verb="create", resource=resource)
 
     async def merge_patch(self, path: str, patch: Mapping[str, Any], *, resource: str) -> dict[str, Any]:
-        return await self.request("PATCH", path, body=patch, content_type="application/merge-patch+json",
-                                  verb="patch", resource=resource)
+        return await self.request(
+            "PATCH",
+            path,
+            body=patch,
+            content_type="application/merge-patch+json",
+            verb="patch",
+            resource=resource,
+        )
 
     async def delete(self, path: str, *, resource: str, propagation: str = "Background") -> dict[str, Any]:
-        return await self.request("DELETE", path, body={"kind": "DeleteOptions", "apiVersion": "v1",
-                                                        "propagationPolicy": propagation},
-                                  verb="delete", resource=resource)
+        return await self.request(
+            "DELETE",
+            path,
+            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
+            verb="delete",
+            resource=resource,
+        )
 
     async def get(self, path: str, *, resource: str) -> dict[str, Any]:
         return await self.request("GET", path, verb="get", resource=resource)

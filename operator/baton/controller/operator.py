@@ -37,8 +37,13 @@ class Operator:
         self.recorder = EventRecorder(client)
         self.pipelines = PipelineStatusWriter(self.cache, client, self.recorder)
         self.queue: WorkQueue[WorkKey] = WorkQueue(self._dispatch, workers=workers)
-        self.runs = RunReconciler(self.cache, client, self.recorder, self.pipelines,
-                                  requeue=lambda key, delay: self.queue.add_after(("run", *key), delay))
+        self.runs = RunReconciler(
+            self.cache,
+            client,
+            self.recorder,
+            self.pipelines,
+            requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
+        )
 
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
@@ -88,8 +93,9 @@ class Operator:
         if job_key is None:
             return
         run_key = self.cache.run_of_job(job_key)
-        if run_key is not None and ((obj.get("status") or {}).get("phase") in ("Failed", "Succeeded")
-                                    or event_type == "DELETED"):
+        if run_key is not None and (
+            (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded") or event_type == "DELETED"
+        ):
             self.enqueue_run(run_key)
 
     def register(self, registry: kopf.OperatorRegistry, info: kopf.ConnectionInfo) -> None:

@@ -162,8 +162,14 @@ class RunReconciler:
             if failure.code != 404:
                 raise
 
-    async def _write(self, key: Key, run: dict[str, Any], status: PipelineRunStatus,
-                     before: PipelineRunStatus | None, events: list[Event]) -> None:
+    async def _write(
+        self,
+        key: Key,
+        run: dict[str, Any],
+        status: PipelineRunStatus,
+        before: PipelineRunStatus | None,
+        events: list[Event],
+    ) -> None:
         meta = run["metadata"]
         body = dump_run_status(status)
         old = run.get("status") or {}
@@ -173,8 +179,9 @@ class RunReconciler:
         delta.update({k: None for k in old if k not in body})
         patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": delta}
         try:
-            written = await self.client.merge_patch(runs_path(key[0], key[1], status=True), patch,
-                                                    resource="pipelineruns.baton.dev")
+            written = await self.client.merge_patch(
+                runs_path(key[0], key[1], status=True), patch, resource="pipelineruns.baton.dev"
+            )
         except ApiFailure as failure:
             if failure.code == 409:  # our view was stale: re-read and plan again
                 await self._refresh(key)
@@ -187,8 +194,9 @@ class RunReconciler:
         if events:
             await self.recorder.record(written, events)
         if status.phase is not None and (before is None or before.phase is not status.phase):
-            await self.pipelines.record_run(key[0], status.pipeline, key[1], status.phase,
-                                            started=before is None)
+            await self.pipelines.record_run(
+                key[0], status.pipeline, key[1], status.phase, started=before is None
+            )
 
     async def _refresh(self, key: Key) -> None:
         try:

@@ -31,8 +31,16 @@ INTERVAL = 1.0
 _IMMEDIATE = frozenset({"RunFailed", "RunSucceeded", "Invalid", "PipelineNotFound"})
 MAX_MESSAGE = 1024
 # Most significant first: the reason a combined Event is filed under.
-_PRECEDENCE = ("RunFailed", "RunSucceeded", "Invalid", "PipelineNotFound", "TaskFailed", "TasksSkipped",
-               "TaskSucceeded", "TaskStarted")
+_PRECEDENCE = (
+    "RunFailed",
+    "RunSucceeded",
+    "Invalid",
+    "PipelineNotFound",
+    "TaskFailed",
+    "TasksSkipped",
+    "TaskSucceeded",
+    "TaskStarted",
+)
 
 
 def combine(events: Sequence[Event]) -> Event | None:
@@ -41,8 +49,9 @@ def combine(events: Sequence[Event]) -> Event | None:
         return None
     if len(events) == 1:
         return events[0]
-    ranked = sorted(events, key=lambda e: _PRECEDENCE.index(e.reason) if e.reason in _PRECEDENCE
-                    else len(_PRECEDENCE))
+    ranked = sorted(
+        events, key=lambda e: _PRECEDENCE.index(e.reason) if e.reason in _PRECEDENCE else len(_PRECEDENCE)
+    )
     kind = EventType.WARNING if any(e.type is EventType.WARNING for e in events) else EventType.NORMAL
     message = "; ".join(e.message for e in ranked)
     if len(message) > MAX_MESSAGE:
@@ -132,4 +141,6 @@ class EventRecorder:
             await self.client.create(f"/api/v1/namespaces/{namespace}/events", body, resource="events")
         except ApiFailure as failure:
             # An Event is a courtesy; failing to post one must never fail the reconcile.
-            log.warning("could not post Event %s on %s/%s: %s", event.reason, namespace, meta["name"], failure)
+            log.warning(
+                "could not post Event %s on %s/%s: %s", event.reason, namespace, meta["name"], failure
+            )

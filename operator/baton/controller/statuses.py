@@ -26,8 +26,13 @@ def pipelines_path(namespace: str, name: str) -> str:
 
 
 class PipelineStatusWriter:
-    def __init__(self, cache: ClusterCache, client: KubeClient, recorder: EventRecorder,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        cache: ClusterCache,
+        client: KubeClient,
+        recorder: EventRecorder,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.cache = cache
         self.client = client
         self.recorder = recorder
@@ -53,12 +58,17 @@ class PipelineStatusWriter:
         written = await self._patch(key, new)
         was_ready = next((c for c in current.conditions if c.type == "Ready"), None) if current else None
         ready = next((c for c in new.conditions if c.type == "Ready"), None)
-        if written is not None and ready is not None and ready.reason == "Invalid" and (
-                was_ready is None or was_ready.message != ready.message):
+        if (
+            written is not None
+            and ready is not None
+            and ready.reason == "Invalid"
+            and (was_ready is None or was_ready.message != ready.message)
+        ):
             await self.recorder.record(written, [Event(EventType.WARNING, "Invalid", ready.message)])
 
-    async def record_run(self, namespace: str, pipeline: str | None, run: str, phase: RunPhase,
-                         *, started: bool) -> None:
+    async def record_run(
+        self, namespace: str, pipeline: str | None, run: str, phase: RunPhase, *, started: bool
+    ) -> None:
         if not pipeline:
             return
         key = (namespace, pipeline)
@@ -74,8 +84,9 @@ class PipelineStatusWriter:
         for field in ("lastRun", "lastRunStatus", "taskCount"):
             body.setdefault(field, None)
         try:
-            written = await self.client.merge_patch(pipelines_path(*key), {"status": body},
-                                                    resource="pipelines.baton.dev")
+            written = await self.client.merge_patch(
+                pipelines_path(*key), {"status": body}, resource="pipelines.baton.dev"
+            )
         except ApiFailure as failure:
             if failure.code != 404:
                 log.warning("could not update the status of Pipeline %s/%s: %s", key[0], key[1], failure)

@@ -17,8 +17,13 @@ K = TypeVar("K", bound=Hashable)
 
 
 class WorkQueue(Generic[K]):
-    def __init__(self, reconcile: Callable[[K], Awaitable[None]], *, workers: int = 4,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        reconcile: Callable[[K], Awaitable[None]],
+        *,
+        workers: int = 4,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._reconcile = reconcile
         self._workers = workers
         self._ready: asyncio.Queue[K] = asyncio.Queue()

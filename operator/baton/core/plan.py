@@ -41,7 +41,7 @@ class Plan:
     """Names of Jobs to delete (nothing yet: cancel and timeouts come with the "Failures" issue)."""
     status: PipelineRunStatus | None = None
     """The new status, or None when nothing changed (then the shell makes no request)."""
-    events: tuple[Event, ...] = field(default=())
+    events: tuple[Event, ...] = ()
     wake_at: datetime | None = None
     """Plan again at this time even if nothing is observed to change."""
 
