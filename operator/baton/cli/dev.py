@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +27,7 @@ from baton import GROUP, VERSION
 from baton.api.crdgen import pipeline_crd, pipelinerun_crd
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.rest import Target
+from baton.devcluster.tables import age
 
 FINISHED = ("Succeeded", "Failed")
 
@@ -152,37 +154,51 @@ def _tasks(status: dict[str, Any]) -> list[dict[str, Any]]:
     return list(status.get("tasks") or [])
 
 
-def summary(runs: Sequence[dict[str, Any]]) -> list[str]:
-    rows = [("NAME", "PIPELINE", "STATUS", "PROGRESS", "DURATION", "MESSAGE")]
+def summary(runs: Sequence[dict[str, Any]], now: datetime | None = None) -> list[str]:
+    """The runs as `kubectl get pipelineruns -o wide` shows them."""
+    now = now or datetime.now(UTC)
+    rows = [("NAME", "PIPELINE", "STATUS", "PROGRESS", "STARTED", "DURATION", "MESSAGE")]
     for run in runs:
         status = run.get("status") or {}
         message = next(
             (c.get("message", "") for c in status.get("conditions") or () if c.get("type") == "Succeeded"), ""
         )
+        started = age(status["startTime"], now) if status.get("startTime") else ""
         rows.append(
             (
                 run["metadata"]["name"],
                 status.get("pipeline") or "",
                 status.get("phase", "Pending"),
                 status.get("progress", ""),
+                started,
                 status.get("duration", ""),
                 message,
             )
         )
-    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
-    return ["   ".join(str(v).ljust(widths[i]) for i, v in enumerate(r[:5])) + "   " + r[5] for r in rows]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["   ".join(str(v).ljust(widths[i]) for i, v in enumerate(r[:-1])) + "   " + r[-1] for r in rows]
 
 
-async def _follow(session: Session, names: list[str], timeout: float, out: TextIO) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
+async def _follow(
+    session: Session, names: list[str], give_up_after: float, out: TextIO
+) -> list[dict[str, Any]]:
+    """Show progress until every run has finished: redrawn in place on a terminal, as changed lines
+    (a log) otherwise."""
+    deadline = time.monotonic() + give_up_after
+    redraw = out.isatty()
     last: list[str] = []
     while True:
         runs = session.runs(names)
         table = progress_table(runs)
         if table != last:
-            changed = [line for line in table if line not in last]
-            for line in changed:
-                print(line, file=out, flush=True)
+            if redraw:
+                if last:
+                    out.write(f"\x1b[{len(last)}F\x1b[J")  # back to the table's first line, clear below
+                out.write("\n".join(table) + "\n")
+                out.flush()
+            else:
+                for line in (line for line in table if line not in last):
+                    print(line, file=out, flush=True)
             last = table
         if (
             runs
@@ -191,12 +207,12 @@ async def _follow(session: Session, names: list[str], timeout: float, out: TextI
         ):
             return runs
         if time.monotonic() > deadline:
-            print(f"baton dev: timed out after {timeout:.0f}s", file=sys.stderr)
+            print(f"baton dev: gave up after {give_up_after:.0f}s", file=sys.stderr)
             return runs
         await asyncio.sleep(0.2)
 
 
-async def run_dev(files: Sequence[str], *, namespace: str, timeout: float, out: TextIO) -> int:
+async def run_dev(files: Sequence[str], *, namespace: str, give_up_after: float, out: TextIO) -> int:
     from baton.controller.operator import run_operator
 
     docs = load_manifests(files)
@@ -219,7 +235,7 @@ async def run_dev(files: Sequence[str], *, namespace: str, timeout: float, out: 
             if not names:
                 print("baton dev: no Pipeline or PipelineRun in the files", file=sys.stderr)
                 return 1
-            runs = await _follow(session, names, timeout, out)
+            runs = await _follow(session, names, give_up_after, out)
         finally:
             stop.set()
             with contextlib.suppress(Exception):
@@ -238,7 +254,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(
-            run_dev(args.files, namespace=args.namespace, timeout=args.timeout, out=sys.stdout)
+            run_dev(args.files, namespace=args.namespace, give_up_after=args.timeout, out=sys.stdout)
         )
     except ManifestError as error:
         print(f"baton dev: {error}", file=sys.stderr)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -113,24 +113,32 @@ class Operator:
             await self.recorder.close()
 
         @kopf.on.event(GROUP, VERSION, "pipelineruns", registry=registry)
-        def run_event(event: dict[str, Any], **_: Any) -> None:
-            self.on_run(event.get("type"), event["object"])
+        def run_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.on_run(_event_type(event), _object(event))
 
         @kopf.on.event(GROUP, VERSION, "pipelines", registry=registry)
-        def pipeline_event(event: dict[str, Any], **_: Any) -> None:
-            self.on_pipeline(event.get("type"), event["object"])
+        def pipeline_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.on_pipeline(_event_type(event), _object(event))
 
         @kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
-        def job_event(event: dict[str, Any], **_: Any) -> None:
-            self.on_job(event.get("type"), event["object"])
+        def job_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.on_job(_event_type(event), _object(event))
 
         @kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
-        def pod_event(event: dict[str, Any], **_: Any) -> None:
-            self.on_pod(event.get("type"), event["object"])
+        def pod_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.on_pod(_event_type(event), _object(event))
 
         @kopf.on.probe(id="queue", registry=registry)
         def queue_probe(**_: Any) -> dict[str, int]:
             return {"queued": len(self.queue), "runs": len(self.cache.runs)}
+
+
+def _event_type(event: kopf.RawEvent) -> str | None:
+    return event.get("type")  # None for objects kopf lists at start-up
+
+
+def _object(event: kopf.RawEvent) -> dict[str, Any]:
+    return cast(dict[str, Any], event["object"])
 
 
 def operator_settings() -> kopf.OperatorSettings:

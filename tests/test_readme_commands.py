@@ -1,0 +1,70 @@
+"""The README's promises, run as a user runs them: `make demo` is `baton dev` on the ETL example."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BATON = Path(sys.executable).parent / "baton"
+
+
+def make_recipe(target: str) -> list[str]:
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(rf"^{target}:", line))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
+def test_readme_names_the_two_setup_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_make_demo_runs_the_daily_sales_pipeline_end_to_end(tmp_path: Path) -> None:
+    assert make_recipe("demo") == ["$(BIN)/baton dev examples/daily-sales.yaml"]
+    result = subprocess.run(
+        [str(BATON), "dev", "examples/daily-sales.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout.strip().splitlines()
+    header = next(i for i, line in enumerate(summary) if line.startswith("NAME"))
+    assert summary[header].split()[:6] == ["NAME", "PIPELINE", "STATUS", "PROGRESS", "STARTED", "DURATION"]
+    row = summary[header + 1].split()
+    assert row[1:4] == ["daily-sales", "Succeeded", "5/5"], result.stdout
+
+
+def test_baton_dev_exits_non_zero_when_a_run_fails() -> None:
+    result = subprocess.run(
+        [str(BATON), "dev", "examples/failing.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Failed" in result.stdout
+
+
+def test_baton_dev_rejects_bad_input_with_a_message(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: [\n")
+    result = subprocess.run([str(BATON), "dev", str(broken)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "not valid YAML" in result.stderr
+    missing = subprocess.run(
+        [str(BATON), "dev", str(tmp_path / "nope.yaml")], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "nope.yaml" in missing.stderr
+
+
+def test_baton_lint_passes_on_every_example() -> None:
+    examples = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
+    result = subprocess.run([str(BATON), "lint", *examples], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
