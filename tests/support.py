@@ -17,7 +17,7 @@ KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shut
 def wait_for(
     condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02, message: str = "condition"
 ) -> Any:
-    """Poll until `condition()` is truthy; fail with `message` after `timeout` seconds. Never a fixed sleep."""
+    """Poll until `condition()` is truthy; fail with `message` after `timeout` s. Never a fixed sleep."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
