@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 
 import kopf
 
-
-def _configure_logging(fmt: str, verbose: bool) -> None:
-    if fmt == "auto":
-        fmt = "text" if sys.stderr.isatty() else "json"
-    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if fmt == "json" else kopf.LogFormat.PLAIN)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+from baton.logs import configure
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -28,13 +22,14 @@ async def _run(args: argparse.Namespace) -> None:
     await run_operator(
         namespaces=args.namespaces,
         metrics_port=args.metrics_port,
+        metrics_host=getattr(args, "metrics_host", "0.0.0.0"),
         liveness_endpoint=args.liveness or None,
         stop_flag=stop,
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    _configure_logging(args.log_format, args.verbose)
+    configure(args.log_format, verbose=args.verbose)
     try:
         asyncio.run(_run(args))
     except kopf.LoginError as error:

@@ -16,10 +16,12 @@ import kopf
 
 from baton import GROUP, VERSION
 from baton.kube.labels import RUN as RUN_LABEL
+from baton.logs import log_context
 
 from . import metrics
 from .cache import ClusterCache, Key
 from .client import KubeClient, connection_info
+from .observers import RunObserver
 from .reconciler import RunReconciler
 from .recorder import EventRecorder
 from .statuses import PipelineStatusWriter
@@ -44,15 +46,18 @@ class Operator:
             self.pipelines,
             requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
         )
+        self.observer = RunObserver(self.runs.statuses.get)  # run and task metrics, from the watches
 
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
         started = asyncio.get_running_loop().time()
+        context = {"run": name} if kind == "run" else {"pipeline": name}
         try:
-            if kind == "run":
-                await self.runs.reconcile((namespace, name))
-            else:
-                await self.pipelines.reconcile((namespace, name))
+            with log_context(namespace=namespace, **context):
+                if kind == "run":
+                    await self.runs.reconcile((namespace, name))
+                else:
+                    await self.pipelines.reconcile((namespace, name))
         except Exception:
             metrics.RECONCILE_ERRORS.labels(kind=kind).inc()
             raise
@@ -65,6 +70,7 @@ class Operator:
     # -- what the watches tell -------------------------------------------------------------------
 
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        self.observer.run_event(event_type, obj)
         key = self.cache.observe_run(event_type, obj)
         if event_type == "DELETED":
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
@@ -75,6 +81,7 @@ class Operator:
         self.enqueue_run(key)
 
     def on_pipeline(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        self.observer.pipeline_event(event_type, obj)
         key = self.cache.observe_pipeline(event_type, obj)
         if event_type == "DELETED":
             return
@@ -84,6 +91,7 @@ class Operator:
                 self.enqueue_run(run_key)  # it was waiting for this Pipeline to appear
 
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        self.observer.job_event(event_type, obj)
         run_key = self.cache.observe_job(event_type, obj)
         if run_key is not None:
             self.enqueue_run(run_key)
@@ -106,9 +114,11 @@ class Operator:
         @kopf.on.startup(registry=registry)
         async def startup(**_: Any) -> None:
             self.queue.start()
+            metrics.ACTIVE.add(self.observer)
 
         @kopf.on.cleanup(registry=registry)
         async def cleanup(**_: Any) -> None:
+            metrics.ACTIVE.remove(self.observer)
             await self.queue.stop()
             await self.recorder.close()
 
@@ -154,6 +164,7 @@ async def run_operator(
     *,
     namespaces: Sequence[str] = (),
     metrics_port: int | None = None,
+    metrics_host: str = "0.0.0.0",
     liveness_endpoint: str | None = None,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
@@ -164,8 +175,7 @@ async def run_operator(
     operator = Operator(client)
     registry = kopf.OperatorRegistry()
     operator.register(registry, info)
-    if metrics_port is not None:
-        metrics.serve(metrics_port)
+    server = metrics.serve(metrics_port, metrics_host) if metrics_port is not None else None
     try:
         await kopf.operator(
             registry=registry,
@@ -178,6 +188,9 @@ async def run_operator(
             ready_flag=ready_flag,
         )
     finally:
+        metrics.ACTIVE.remove(operator.observer)  # also when kopf ended without its cleanup handlers
+        if server is not None:
+            server.stop()
         await client.close()
 
 
