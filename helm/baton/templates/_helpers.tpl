@@ -1,0 +1,97 @@
+{{/* Chart name, overridable. */}}
+{{- define "baton.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: the release name, prefixed by the chart name unless it contains it. */}}
+{{- define "baton.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "baton.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "baton.labels" -}}
+helm.sh/chart: {{ include "baton.chart" . }}
+{{ include "baton.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: baton
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels that select the operator's Pod (immutable in the Deployment: never add to these). */}}
+{{- define "baton.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "baton.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "baton.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "baton.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository@digest when a digest is given, else repository:tag (tag defaults to appVersion). */}}
+{{- define "baton.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The rules the operator needs in every namespace it watches: a ClusterRole's when it watches all
+namespaces, each Role's otherwise. Each rule is there for a request the operator makes (see
+operator/baton/controller/); `get` rides along with `list` where it is granted, as it reveals nothing
+`list` does not.
+*/}}
+{{- define "baton.namespacedRules" -}}
+# kopf lists and watches Pipelines (@kopf.on.event); the operator reads them from that cache.
+- apiGroups: ["baton.dev"]
+  resources: ["pipelines"]
+  verbs: ["get", "list", "watch"]
+# kopf lists and watches PipelineRuns; the reconciler GETs a run again after a 409 on its status patch.
+- apiGroups: ["baton.dev"]
+  resources: ["pipelineruns"]
+  verbs: ["get", "list", "watch"]
+# Status writes are JSON merge patches on the status subresource only: the operator never changes
+# a Pipeline's or PipelineRun's spec or metadata.
+- apiGroups: ["baton.dev"]
+  resources: ["pipelines/status", "pipelineruns/status"]
+  verbs: ["patch"]
+# Each Job's ownerReference to its PipelineRun sets blockOwnerDeletion: true; where the
+# OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift, hardened clusters), that
+# needs update on the owner's finalizers subresource. The operator itself never touches finalizers.
+- apiGroups: ["baton.dev"]
+  resources: ["pipelineruns/finalizers"]
+  verbs: ["update"]
+# One Job per task attempt: created once (a 409 adopts the existing one), deleted on cancel or
+# timeout, watched by label. Never updated or patched.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["create", "delete", "get", "list", "watch"]
+# The tasks' Pods are watched (by Baton's run label) for exit codes, reasons and termination
+# messages, which the Job does not carry. Read-only; no pods/log.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+# Events on Pipelines and PipelineRuns. The recorder aggregates in-process and only ever creates.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end }}
