@@ -83,7 +83,8 @@ def test_lists_of_named_objects_are_maps() -> None:
     assert status["conditions"]["x-kubernetes-list-map-keys"] == ["type"]
     run_spec = schema_of("PipelineRun")["properties"]["spec"]
     assert (
-        run_spec["x-kubernetes-validations"][0]["rule"] == "has(self.pipelineRef) != has(self.pipelineSpec)"
+        run_spec["x-kubernetes-validations"][0]["rule"]
+        == "[has(self.pipelineRef), has(self.pipelineSpec), has(self.retryOf)].filter(x, x).size() == 1"
     )
 
 

@@ -107,7 +107,7 @@ def test_models_are_accepted_as_well_as_dicts() -> None:
             {"pipelineRef": {"name": "daily-sales"}, "pipelineSpec": PIPELINE},
             None,
             "Invalid",
-            "spec: set exactly one of pipelineRef and pipelineSpec",
+            "spec: set exactly one of pipelineRef, pipelineSpec and retryOf",
             id="both",
         ),
     ],

@@ -129,7 +129,7 @@ def test_check_run_spec() -> None:
     assert check_run_spec({"pipelineRef": {"name": "p"}})[1] == []
     assert check_run_spec({"params": {"a": "b"}}) == (
         None,
-        ["spec: set exactly one of pipelineRef and pipelineSpec"],
+        ["spec: set exactly one of pipelineRef, pipelineSpec and retryOf"],
     )
     assert check_run_spec({"pipelineRef": {"name": "p"}, "params": {"n": 3}}) == (
         None,

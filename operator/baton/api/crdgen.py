@@ -8,7 +8,8 @@ the files differ from what the models generate, so CI catches a model change wit
 
 pydantic emits JSON Schema; Kubernetes wants a *structural* OpenAPI v3 schema. ``structural`` converts:
 every ``$ref`` is inlined, ``Optional[X]`` becomes plain ``X`` (absent, not null: the API server prunes
-nulls of non-nullable fields), ``int | str`` becomes ``x-kubernetes-int-or-string``, and keywords
+nulls of non-nullable fields), ``int | str`` becomes ``x-kubernetes-int-or-string``, exclusive bounds are
+written the OpenAPI v3.0 way (``minimum`` with ``exclusiveMinimum: true``), and keywords
 Kubernetes rejects or that would add noise (titles, defaults, ``additionalProperties: false``) are dropped.
 """
 
@@ -61,6 +62,11 @@ def structural(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, 
                 out[key] = structural(value, defs)
         elif key == "const":
             out["enum"] = [value]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            # JSON Schema 2020-12 (pydantic's gt/lt) says `exclusiveMinimum: 0`; OpenAPI v3.0, which
+            # Kubernetes speaks, says `minimum: 0, exclusiveMinimum: true`.
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
         elif key.startswith("x-kubernetes-") or key in _KEPT:
             out[key] = value
     if "type" not in out and "x-kubernetes-int-or-string" not in out:
@@ -181,7 +187,9 @@ def pipeline_crd() -> dict[str, Any]:
 def pipelinerun_crd() -> dict[str, Any]:
     columns = [
         _column("Pipeline", "string", ".status.pipeline", "The Pipeline the run was started from"),
-        _column("Status", "string", ".status.phase", "Pending, Running, Succeeded or Failed"),
+        _column(
+            "Status", "string", ".status.phase", "Pending, Running, Suspended, Succeeded, Failed or Cancelled"
+        ),
         _column("Progress", "string", ".status.progress", "Finished tasks out of all tasks"),
         _column("Started", "date", ".status.startTime", "When the run started"),
         _column("Duration", "string", ".status.duration", "How long the finished run took"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -40,6 +41,75 @@ class ParamSpec(SpecModel):
     """What the parameter means, for humans."""
 
 
+class TriggerRule(StrEnum):
+    """When a task runs, judged by the phases of its dependencies once they have ended."""
+
+    ALL_SUCCEEDED = "allSucceeded"
+    """Every dependency succeeded (the default of tasks)."""
+    ALL_DONE = "allDone"
+    """Every dependency ended, whatever happened (the default of finally tasks)."""
+    ANY_FAILED = "anyFailed"
+    """At least one dependency failed."""
+    ALL_FAILED = "allFailed"
+    """Every dependency failed."""
+    NONE_FAILED = "noneFailed"
+    """No dependency failed (each succeeded or was skipped)."""
+    ALWAYS = "always"
+    """Like allDone, and failurePolicy FailFast does not stop the task either."""
+
+
+class FailurePolicy(StrEnum):
+    """What a run does after a task failed for good (no attempts left)."""
+
+    CONTINUE = "Continue"
+    """Run every task whose `when` rule is met (the default)."""
+    FAIL_FAST = "FailFast"
+    """Start nothing new after the first failure; running tasks finish, finally tasks still run."""
+
+
+class FailureKind(StrEnum):
+    """Why one attempt of a task failed; `retries.on` selects which kinds are retried."""
+
+    FAILED = "Failed"
+    """The container exited non-zero (or the Job failed for another reason not listed here)."""
+    OOM_KILLED = "OOMKilled"
+    """The container was killed for using more memory than its limit."""
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    """The attempt ran longer than the task's timeoutSeconds."""
+    POD_EVICTED = "PodEvicted"
+    """The Pod was evicted, preempted, or lost with its node."""
+    JOB_LOST = "JobLost"
+    """The attempt's Job disappeared (deleted by someone) before it finished."""
+
+
+class Backoff(SpecModel):
+    """The wait before each retry: initialSeconds * factor^(retry - 1), at most maxSeconds."""
+
+    initial_seconds: float = Field(default=10.0, gt=0, le=86400)
+    """Wait before the first retry, in seconds (fractions allowed)."""
+    factor: float = Field(default=2.0, ge=1, le=100)
+    """Each further wait is the previous one times this."""
+    max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    """Longest wait between two attempts."""
+    jitter: float = Field(default=0.0, ge=0, le=1)
+    """Shorten each wait by up to this fraction (0: none, the default). The jitter is derived from the
+    run, task and attempt, so it is the same every time the operator computes it."""
+
+
+class RetryPolicy(SpecModel):
+    """How often a failed task is attempted again, and how long it waits in between."""
+
+    limit: int = Field(ge=0, le=100)
+    """Retries after the first attempt: a task runs at most limit + 1 times."""
+    backoff: Backoff = Field(default_factory=Backoff)
+    """Wait before each retry."""
+    on: list[FailureKind] = Field(
+        default_factory=lambda: list(FailureKind), min_length=1, json_schema_extra=LIST_SET
+    )
+    """Kinds of failure that are retried (all by default): Failed, OOMKilled, DeadlineExceeded,
+    PodEvicted, JobLost."""
+
+
 class TaskDefaults(SpecModel):
     """Settings shared by all tasks; a task's own setting wins (env is merged by name)."""
 
@@ -55,6 +125,10 @@ class TaskDefaults(SpecModel):
     """Node selector of tasks that give none."""
     tolerations: list[Toleration] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """Tolerations of tasks that give none."""
+    retries: RetryPolicy | None = None
+    """Retries of tasks that set none (a task's retries replace these as a whole)."""
+    timeout_seconds: int | None = Field(default=None, ge=1)
+    """Timeout of each attempt of tasks that set none."""
 
 
 class TaskSpec(SpecModel):
@@ -84,6 +158,15 @@ class TaskSpec(SpecModel):
     """Node selector; taskDefaults.nodeSelector when empty."""
     tolerations: list[Toleration] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """Tolerations; taskDefaults.tolerations when empty."""
+    when: TriggerRule | None = None
+    """When the task runs, judged by its dependencies once they have ended: allSucceeded (the default of
+    tasks), allDone (the default of finally tasks), anyFailed, allFailed, noneFailed or always. A task
+    whose rule can no longer be met is Skipped."""
+    retries: RetryPolicy | None = None
+    """Attempt the task again when it fails; taskDefaults.retries when not set."""
+    timeout_seconds: int | None = Field(default=None, ge=1)
+    """Longest time one attempt may run (the Job's activeDeadlineSeconds; the operator enforces it too).
+    A timed-out attempt fails with reason DeadlineExceeded."""
 
 
 class PipelineSpec(SpecModel):
@@ -97,6 +180,28 @@ class PipelineSpec(SpecModel):
     """Maximum number of tasks running at once in one run; unlimited when not set."""
     task_defaults: TaskDefaults | None = None
     """Settings shared by all tasks."""
+    # `finally` is a Python keyword: the field is `finally_` in Python, `finally` on the wire.
+    finally_: list[TaskSpec] = Field(
+        default_factory=list, alias="finally", json_schema_extra=LIST_MAP_BY_NAME
+    )
+    """Tasks that run after every other task has ended, whatever happened (even after a cancel, unless
+    it says otherwise). They may depend on tasks and on each other; no task may depend on them. They read
+    the outcome through `$(run.status)` and `$(tasks.NAME.status)`."""
+    timeout_seconds: int | None = Field(default=None, ge=1)
+    """Longest time a run may take: then its running Jobs are deleted, the rest is Skipped and the run
+    fails with reason Timeout. A run's spec.timeoutSeconds overrides it."""
+    failure_policy: FailurePolicy | None = None
+    """Continue (the default): run every task whose rule is met. FailFast: start nothing new after the
+    first failure (finally tasks and tasks with `when: always` still run)."""
+
+    def all_tasks(self) -> list[TaskSpec]:
+        """The tasks, then the finally tasks: the order of the run's status and of task indices."""
+        return [*self.tasks, *self.finally_] if self.finally_ else self.tasks
+
+    def task_at(self, index: int) -> TaskSpec:
+        """The task with ``index`` in ``all_tasks()`` order, without building the list."""
+        count = len(self.tasks)
+        return self.tasks[index] if index < count else self.finally_[index - count]
 
 
 class PipelineStatus(StatusModel):
@@ -131,7 +236,7 @@ class Pipeline(SpecModel):
 
 
 def find_task(spec: PipelineSpec, name: str) -> TaskSpec | None:
-    return next((task for task in spec.tasks if task.name == name), None)
+    return next((task for task in spec.all_tasks() if task.name == name), None)
 
 
 def param_defaults(spec: PipelineSpec) -> dict[str, str]:
@@ -139,12 +244,17 @@ def param_defaults(spec: PipelineSpec) -> dict[str, str]:
 
 
 __all__ = [
+    "Backoff",
+    "FailureKind",
+    "FailurePolicy",
     "ParamSpec",
     "Pipeline",
     "PipelineSpec",
     "PipelineStatus",
+    "RetryPolicy",
     "TaskDefaults",
     "TaskSpec",
+    "TriggerRule",
     "find_task",
     "param_defaults",
 ]

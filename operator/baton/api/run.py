@@ -8,7 +8,9 @@ from pydantic import ConfigDict, Field, model_validator
 
 from baton.api.common import (
     LIST_ATOMIC,
+    LIST_SET,
     Condition,
+    DnsLabel,
     DnsSubdomain,
     ObjectMeta,
     SpecModel,
@@ -21,24 +23,37 @@ from baton.api.pipeline import PipelineSpec
 class RunPhase(StrEnum):
     PENDING = "Pending"
     RUNNING = "Running"
+    SUSPENDED = "Suspended"
+    """spec.suspend is set: nothing new starts; tasks that were running finish."""
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    CANCELLED = "Cancelled"
 
     @property
     def finished(self) -> bool:
-        return self in (RunPhase.SUCCEEDED, RunPhase.FAILED)
+        return self in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED)
 
 
 class TaskPhase(StrEnum):
     PENDING = "Pending"
+    """Not started yet, or waiting for its next attempt (then nextAttemptAt is set)."""
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     SKIPPED = "Skipped"
+    """Never started: its `when` rule could not be met, or the run was cancelled, timed out or failed
+    fast (the reason says which)."""
+    CANCELLED = "Cancelled"
+    """Stopped while running: its Job was deleted because the run was cancelled or timed out."""
 
     @property
     def finished(self) -> bool:
-        return self in (TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.SKIPPED)
+        return self in _FINISHED_TASK_PHASES
+
+
+_FINISHED_TASK_PHASES = frozenset(
+    {TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.SKIPPED, TaskPhase.CANCELLED}
+)
 
 
 class PipelineRef(SpecModel):
@@ -48,15 +63,26 @@ class PipelineRef(SpecModel):
     """Name of the Pipeline."""
 
 
+class CancelRequest(SpecModel):
+    """Cancels the run: running Jobs are deleted, tasks not started are Skipped, the run ends Cancelled."""
+
+    run_finally: bool = True
+    """Run the finally tasks after the cancel (the default); false stops and skips them too."""
+    message: str | None = Field(default=None, max_length=256)
+    """Why the run was cancelled, shown in its status and Events."""
+
+
 class PipelineRunSpec(SpecModel):
-    """What to run: a Pipeline by reference or inline, and the values of its params."""
+    """What to run: a Pipeline by reference or inline, and the values of its params; or a retry of an
+    earlier run. Also how the run is steered while it runs: timeout, suspend, cancel."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "has(self.pipelineRef) != has(self.pipelineSpec)",
-                    "message": "set exactly one of pipelineRef and pipelineSpec",
+                    "rule": "[has(self.pipelineRef), has(self.pipelineSpec), has(self.retryOf)]"
+                    ".filter(x, x).size() == 1",
+                    "message": "set exactly one of pipelineRef, pipelineSpec and retryOf",
                 }
             ]
         }
@@ -68,11 +94,29 @@ class PipelineRunSpec(SpecModel):
     """An inline Pipeline spec, instead of pipelineRef."""
     params: dict[str, str] = Field(default_factory=dict)
     """Values of the Pipeline's params, by name."""
+    retry_of: DnsSubdomain | None = None
+    """Retry this finished run of the same namespace, instead of pipelineRef or pipelineSpec: its frozen
+    spec and params are used again, tasks that succeeded in it are reused (not run again), the others
+    run. The old run is left as it was."""
+    retry_from: list[DnsLabel] = Field(default_factory=list, json_schema_extra=LIST_SET)
+    """With retryOf: also run these tasks and everything downstream of them again, even if they
+    succeeded."""
+    timeout_seconds: int | None = Field(default=None, ge=1)
+    """Longest time the run may take; overrides the Pipeline's timeoutSeconds."""
+    suspend: bool = False
+    """While true, no new task starts (running ones finish); set it back to false to resume."""
+    cancel: CancelRequest | None = None
+    """Set (even to {}) to cancel the run; `kubectl baton cancel RUN` sets it."""
 
     @model_validator(mode="after")
     def _exactly_one_pipeline(self) -> PipelineRunSpec:
-        if (self.pipeline_ref is None) == (self.pipeline_spec is None):
-            raise ValueError("set exactly one of pipelineRef and pipelineSpec")
+        given = [self.pipeline_ref, self.pipeline_spec, self.retry_of]
+        if sum(source is not None for source in given) != 1:
+            raise ValueError("set exactly one of pipelineRef, pipelineSpec and retryOf")
+        if self.retry_of is not None and self.params:
+            raise ValueError("a retry (retryOf) runs with the params of the run it retries: remove params")
+        if self.retry_from and self.retry_of is None:
+            raise ValueError("retryFrom needs retryOf: it names tasks of the run to retry")
         return self
 
 
@@ -82,7 +126,11 @@ class TaskStatus(StatusModel):
     name: str
     """Name of the task."""
     phase: TaskPhase
-    """Pending, Running, Succeeded, Failed or Skipped."""
+    """Pending, Running, Succeeded, Failed, Skipped or Cancelled."""
+    reason: str | None = None
+    """One CamelCase word for why the task failed or waits for a retry (Failed, OOMKilled,
+    DeadlineExceeded, PodEvicted, JobLost, RunTimeout), was skipped (UpstreamFailed, WhenNotMet,
+    FailFast, Cancelled, RunTimeout), cancelled, or was reused (Reused)."""
     job_name: str | None = None
     """The Job of the latest attempt."""
     attempts: int = 0
@@ -95,13 +143,17 @@ class TaskStatus(StatusModel):
     """Exit code of a failed attempt's container."""
     message: str | None = None
     """Why the task failed, was skipped, or is waiting."""
+    next_attempt_at: Timestamp | None = None
+    """While the task waits to be retried: when its next attempt starts."""
+    reused_from: str | None = None
+    """The run whose result this task reuses (a retry run does not run tasks that succeeded before)."""
 
 
 class PipelineRunStatus(StatusModel):
     """The record of the run: the spec it froze, the params it resolved, and the state of every task."""
 
     phase: RunPhase | None = None
-    """Pending, Running, Succeeded or Failed."""
+    """Pending, Running, Suspended, Succeeded, Failed or Cancelled."""
     pipeline: str | None = None
     """Name of the Pipeline the run was started from (none for an inline spec)."""
     start_time: Timestamp | None = None

@@ -29,7 +29,7 @@ from baton.devcluster.cluster import DevCluster
 from baton.devcluster.rest import Target
 from baton.devcluster.tables import age
 
-FINISHED = ("Succeeded", "Failed")
+FINISHED = ("Succeeded", "Failed", "Cancelled")  # a Cancelled run is finished, not a success
 
 
 class ManifestError(Exception):

@@ -184,6 +184,8 @@ def _check_run(
         errors = pipeline_errors(run.spec.pipeline_spec)
         if not errors:
             errors = run_errors(run.spec.pipeline_spec, run.spec.params, run_name)
+    elif run.spec.retry_of is not None:
+        return  # a retry runs the frozen spec of the run it names, which only the cluster has
     else:
         assert run.spec.pipeline_ref is not None
         ref = run.spec.pipeline_ref.name

@@ -1,16 +1,22 @@
 """Reconcile one PipelineRun: observe (cache), decide (`baton.core`), apply (API calls).
 
 Order of application, so that a crash at any point loses nothing and duplicates nothing: create the
-planned Jobs first (deterministic names: a 409 means it exists and is adopted), then patch the status
-with the run's resourceVersion as a precondition, then post one Event, then schedule the wake-up.
-A crash between the creates and the patch leaves Jobs the next plan adopts from the Job watch.
+planned Jobs first (deterministic names: a 409 means it exists and is adopted), delete the Jobs the plan
+stops (a 404 means it is gone already), then patch the status with the run's resourceVersion as a
+precondition, then post one Event, then schedule the wake-up. A crash between the creates and the patch
+leaves Jobs the next plan adopts from the Job watch; one between a delete and the patch makes the next
+plan stop the same task again, which finds the Job gone.
+
+The run's spec steers it while it runs (cancel, suspend, timeoutSeconds): it is read on every reconcile
+(``RunControl``), and a change of it bumps the generation, so the watch brings the run back here. A
+retry (spec.retryOf) starts from the status of the run it names, from the cache or read once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +25,12 @@ from baton.api.codec import StatusCache, dump_run_status, load_run_status
 from baton.api.run import PipelineRunStatus
 from baton.core.events import Event
 from baton.core.plan import JobToCreate, plan
-from baton.core.start import start_run
-from baton.core.state import RunMeta, RunState
+from baton.core.start import RunStart, start_run
+from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
 from baton.kube.observe import observe_job
 
-from .cache import ClusterCache, Key
+from .cache import ClusterCache, Key, Obj
 from .client import ApiFailure, KubeClient
 from .recorder import EventRecorder
 from .statuses import PipelineStatusWriter
@@ -78,7 +84,7 @@ class RunReconciler:
         raw_status = run.get("status") or {}
         events: list[Event] = []
         if not raw_status.get("phase"):
-            start = self._start(run, meta, now)
+            start = await self._start(run, meta, now)
             if start is None:
                 return
             status, events = start.status, list(start.events)
@@ -88,13 +94,14 @@ class RunReconciler:
         else:
             status = self._load(run, raw_status)
         before = status if raw_status.get("phase") else None
-        decision = plan(RunState(meta, status), self._observed(key), now)
+        control = RunControl.from_spec(run.get("spec"))
+        decision = plan(RunState(meta, status, control), self._observed(key), now)
         created = await self._create_jobs(decision.create_jobs)
         if not created:
             self.requeue(key, 2.0)  # a create failed: write nothing that claims its Job, plan again soon
             return
-        for name in decision.delete_jobs:
-            await self._delete_job(meta.namespace, name)
+        if decision.delete_jobs:
+            await asyncio.gather(*(self._delete_job(meta.namespace, name) for name in decision.delete_jobs))
         new_status = decision.status if decision.status is not None else (status if before is None else None)
         if new_status is not None:
             await self._write(key, run, new_status, before, [*events, *decision.events])
@@ -103,10 +110,13 @@ class RunReconciler:
 
     # -- observe ----------------------------------------------------------------------------------
 
-    def _start(self, run: dict[str, Any], meta: RunMeta, now: datetime) -> Any:
+    async def _start(self, run: Obj, meta: RunMeta, now: datetime) -> RunStart | None:
         spec = run.get("spec") or {}
+        retry_of = spec.get("retryOf") if isinstance(spec, Mapping) else None
+        if isinstance(retry_of, str) and retry_of:
+            return start_run(meta, spec, None, now, retry_of=await self._previous_run(meta, retry_of))
         pipeline_spec = None
-        ref = (spec.get("pipelineRef") or {}).get("name") if isinstance(spec, dict) else None
+        ref = (spec.get("pipelineRef") or {}).get("name") if isinstance(spec, Mapping) else None
         if ref and not spec.get("pipelineSpec"):
             pipeline = self.cache.pipelines.get((meta.namespace, str(ref)))
             if pipeline is None:
@@ -119,7 +129,25 @@ class RunReconciler:
                 pipeline_spec = pipeline.get("spec") or {}
         return start_run(meta, spec, pipeline_spec, now)
 
-    def _load(self, run: dict[str, Any], raw_status: dict[str, Any]) -> PipelineRunStatus:
+    async def _previous_run(self, meta: RunMeta, name: str) -> PipelineRunStatus | None:
+        """The status of the run a retry names: from the cache, else read (None when there is none)."""
+        old = self.cache.runs.get((meta.namespace, name))
+        if old is None:
+            try:
+                old = await self.client.get(
+                    runs_path(meta.namespace, name), resource="pipelineruns.baton.dev"
+                )
+            except ApiFailure as failure:
+                if failure.code == 404:
+                    return None
+                raise
+        try:  # not through the status cache: that holds only statuses this operator wrote
+            return load_run_status(old.get("status") or {})
+        except ValueError as error:  # a status someone else broke: nothing that can be reused
+            log.warning("the status of run %s/%s cannot be read: %s", meta.namespace, name, error)
+            return None
+
+    def _load(self, run: Obj, raw_status: Mapping[str, Any]) -> PipelineRunStatus:
         meta = run["metadata"]
         cached = self.statuses.get(meta.get("uid", ""), meta.get("resourceVersion", ""))
         if cached is not None:
@@ -165,7 +193,7 @@ class RunReconciler:
     async def _write(
         self,
         key: Key,
-        run: dict[str, Any],
+        run: Obj,
         status: PipelineRunStatus,
         before: PipelineRunStatus | None,
         events: list[Event],

@@ -40,7 +40,13 @@ class Dag:
     parents: tuple[tuple[int, ...], ...]
     children: tuple[tuple[int, ...], ...]
     order: tuple[int, ...]
-    """Topological order; among tasks whose dependencies are met, the earlier in the spec comes first."""
+    """Topological order; among tasks whose dependencies are met, the earlier in the spec comes first.
+    Finally tasks (indices from ``finally_from`` on) come after every other task."""
+    finally_from: int = -1
+    """Index of the first finally task (``len`` when there are none; -1 means the same)."""
+
+    def is_finally(self, index: int) -> bool:
+        return 0 <= self.finally_from <= index
 
     def __len__(self) -> int:
         return len(self.names)
@@ -110,8 +116,11 @@ def graph_errors(nodes: Sequence[Node]) -> list[str]:
     return errors
 
 
-def build_dag(nodes: Sequence[Node]) -> Dag:
-    """The DAG of ``nodes``; raises ``InvalidGraph`` with every problem when they are not one."""
+def build_dag(nodes: Sequence[Node], finally_from: int | None = None) -> Dag:
+    """The DAG of ``nodes``; raises ``InvalidGraph`` with every problem when they are not one.
+
+    Nodes from index ``finally_from`` on are finally tasks: they come after all others in the order
+    (validation makes sure no other task depends on them)."""
     errors = graph_errors(nodes)
     if errors:
         raise InvalidGraph(errors)
@@ -123,7 +132,11 @@ def build_dag(nodes: Sequence[Node]) -> Dag:
         for parent in ps:
             children_lists[parent].append(child)
     children = tuple(tuple(cs) for cs in children_lists)
-    return Dag(names, index, parents, children, _topological_order(parents, children))
+    order = _topological_order(parents, children)
+    if finally_from is None or finally_from >= len(names):
+        return Dag(names, index, parents, children, order, len(names))
+    order = (*(i for i in order if i < finally_from), *(i for i in order if i >= finally_from))
+    return Dag(names, index, parents, children, order, finally_from)
 
 
 def _topological_order(
@@ -237,7 +250,7 @@ def dag_of(spec: PipelineSpec) -> Dag:
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    dag = build_dag([(task.name, task.depends_on) for task in spec.tasks])
+    dag = build_dag([(task.name, task.depends_on) for task in spec.all_tasks()], len(spec.tasks))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (spec, dag)

@@ -40,7 +40,9 @@ def transition_events(
     started: list[TaskStatus] = []
     succeeded: list[TaskStatus] = []
     failed: list[TaskStatus] = []
+    retrying: list[TaskStatus] = []
     skipped: list[TaskStatus] = []
+    stopped: list[TaskStatus] = []
     for old, new in changes:
         if old.phase is new.phase and old.attempts == new.attempts:
             continue
@@ -50,36 +52,53 @@ def transition_events(
             succeeded.append(new)
         elif new.phase is TaskPhase.FAILED:
             failed.append(new)
+        elif new.phase is TaskPhase.PENDING and new.next_attempt_at:
+            retrying.append(new)
         elif new.phase is TaskPhase.SKIPPED:
             skipped.append(new)
+        elif new.phase is TaskPhase.CANCELLED:
+            stopped.append(new)
     # Finishes first: they are what made the new starts possible.
     events = _grouped(EventType.NORMAL, "TaskSucceeded", succeeded, None, "succeeded")
     events += _grouped(
         EventType.WARNING, "TaskFailed", failed, lambda t: last_line(t.message or ""), "failed"
     )
-    if skipped:
-        cause = skipped[0].message or "an upstream task failed"
-        events.append(
-            Event(
-                EventType.NORMAL,
-                "TasksSkipped",
-                f"skipped {len(skipped)} task(s) ({name_list([t.name for t in skipped])}): {cause}",
-            )
-        )
+    events += _grouped(
+        EventType.WARNING, "TaskRetrying", retrying, lambda t: last_line(t.message or ""), "will be retried"
+    )
+    events += _summed("TasksStopped", "stopped", stopped, "the run stopped")
+    events += _summed("TasksSkipped", "skipped", skipped, "an upstream task failed")
     events += _grouped(EventType.NORMAL, "TaskStarted", started, lambda t: f"Job {t.job_name}", "started")
     events += run_events(before, after)
     return events
 
 
 def run_events(before: PipelineRunStatus, after: PipelineRunStatus) -> list[Event]:
-    if after.phase is None or before.phase is after.phase or not after.phase.finished:
+    if after.phase is None or before.phase is after.phase:
         return []
     condition = after.condition(SUCCEEDED)
     message = condition.message if condition else ""
+    if after.phase is RunPhase.SUSPENDED:
+        return [Event(EventType.NORMAL, "RunSuspended", f"run suspended: {message}")]
+    if before.phase is RunPhase.SUSPENDED and not after.phase.finished:
+        return [Event(EventType.NORMAL, "RunResumed", f"run resumed: {message}")]
+    if not after.phase.finished:
+        return []
     if after.phase is RunPhase.SUCCEEDED:
         took = f" in {after.duration}" if after.duration else ""
         return [Event(EventType.NORMAL, "RunSucceeded", f"run succeeded{took}: {message}")]
+    if after.phase is RunPhase.CANCELLED:
+        return [Event(EventType.NORMAL, "RunCancelled", f"run {message}")]
     return [Event(EventType.WARNING, "RunFailed", f"run failed: {message}")]
+
+
+def _summed(reason: str, verb: str, tasks: Sequence[TaskStatus], default_cause: str) -> list[Event]:
+    """One Event for many tasks that ended the same way, with the first one's message as the cause."""
+    if not tasks:
+        return []
+    cause = tasks[0].message or default_cause
+    names = name_list([t.name for t in tasks])
+    return [Event(EventType.NORMAL, reason, f"{verb} {len(tasks)} task(s) ({names}): {cause}")]
 
 
 def _grouped(

@@ -84,6 +84,9 @@ def reference_errors(spec: PipelineSpec) -> list[str]:
     for task in spec.tasks:
         for field, text in task_fields(task):
             errors.extend(_field_errors(f'task "{task.name}"', field, text, declared))
+    for task in spec.finally_:
+        for field, text in task_fields(task):
+            errors.extend(_field_errors(f'finally task "{task.name}"', field, text, declared))
     return errors
 
 

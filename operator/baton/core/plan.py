@@ -1,10 +1,14 @@
 """THE decision function: given a run's status and the Jobs observed now, what to do next.
 
-``plan`` is pure and level-triggered: the same (status, jobs, now) always give the same Plan, and it
-never relies on remembering an event. The shell applies a Plan in this order: create the Jobs (a 409
-means the Job exists: fine, it will be adopted), then patch the status (only when ``status`` is not
-None), post the Events, and schedule a wake-up at ``wake_at``. If a create fails otherwise, the shell
-skips the status patch and plans again later: the status never claims a Job that was not created.
+``plan`` is pure and level-triggered: the same (run, jobs, now) always give the same Plan, and it never
+relies on remembering an event. The shell applies a Plan in this order: create the Jobs (a 409 means the
+Job exists: fine, it will be adopted), delete the Jobs to stop, then patch the status (only when
+``status`` is not None), post the Events, and schedule a wake-up at ``wake_at``. If a create fails
+otherwise, the shell skips the status patch and plans again later: the status never claims a Job that
+was not created.
+
+A plan reaches a fixed point in one call: planning its own result again (with the same Jobs and time)
+changes nothing. The shell relies on that: it does not reconcile the echo of its own status write.
 """
 
 from __future__ import annotations
@@ -14,13 +18,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from baton.api.pipeline import TriggerRule
 from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
+from baton.core import reasons
 from baton.core.dag import Dag, dag_of
 from baton.core.events import Event, transition_events
 from baton.core.observed import ObservedJob
+from baton.core.retry import retry_policy
+from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
 from baton.core.state import RunState
-from baton.core.status import summarize_run
-from baton.core.tasks import advance_task, job_lost_at, start_task
+from baton.core.status import name_list, parse_time, run_outcome, summarize_run
+from baton.core.steering import Steering
+from baton.core.tasks import (
+    NO_RETRIES,
+    Attempts,
+    advance_task,
+    give_up,
+    job_lost_at,
+    skip_task,
+    start_task,
+    stop_task,
+    task_deadline,
+    waiting_for_retry,
+)
+from baton.core.variables import runtime_context, task_references
 from baton.kube.names import job_name
 from baton.kube.render import render_job
 
@@ -38,7 +59,8 @@ class JobToCreate:
 class Plan:
     create_jobs: tuple[JobToCreate, ...] = ()
     delete_jobs: tuple[str, ...] = ()
-    """Names of Jobs to delete (nothing yet: cancel and timeouts come with the "Failures" issue)."""
+    """Names of Jobs to delete (propagation Background): attempts stopped by a cancel, the run's timeout
+    or the task's own timeout."""
     status: PipelineRunStatus | None = None
     """The new status, or None when nothing changed (then the shell makes no request)."""
     events: tuple[Event, ...] = ()
@@ -66,9 +88,10 @@ _SCALAR_FIELDS = (
 def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     """Decide the next actions of a started run (see ``baton.core.start.start_run``).
 
-    One pass over the tasks in topological order (O(V + E)): fold in the observed Jobs, skip what
-    depends on a failure, collect what is ready; then start ready tasks in spec order up to the run's
-    parallelism, and summarize the run.
+    Two passes over the tasks (O(V + E)): fold the observed Jobs into the running tasks, then decide
+    every task that has not started (skip it, start it, or let it wait) in topological order, so that a
+    failure propagates to everything downstream at once; then start what is ready in spec order up to
+    the run's parallelism, and summarize the run.
     """
     status = run.status
     assert status.phase is not None
@@ -78,35 +101,262 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         return Plan(status=status.model_copy(update={"observed_generation": run.meta.generation}))
     dag = dag_of(run.spec)
     before = _aligned_tasks(dag, status.tasks)
-    seen = _observe(dag, before, _newest_jobs(dag, jobs), now)
-    creates = _start_ready(run, seen, now)
-    new_status = summarize_run(status, seen.tasks, run.meta.generation, now)
-    wake_at = seen.lost_at
-    if creates:  # their Jobs are not observed yet either
-        first_lost = job_lost_at(seen.tasks[dag.index[creates[0].task]])
-        wake_at = first_lost if wake_at is None else min(wake_at, first_lost)
-    tasks_changed = bool(seen.changed) or before is not status.tasks
-    if not tasks_changed and all(getattr(new_status, f) == getattr(status, f) for f in _SCALAR_FIELDS):
-        return Plan(wake_at=wake_at)
-    changes = [(before[i], seen.tasks[i]) for i in sorted(set(seen.changed))]
+    steering = Steering.of(run, now)
+    work = _Pass(run, dag, steering, now, list(before))
+    work.observe(_newest_jobs(dag, jobs))
+    work.decide()
+    creates = work.start_ready()
+    if steering.deadline is not None and not steering.timed_out:
+        work.wake(steering.deadline)
+    new_status = summarize_run(
+        status,
+        work.tasks,
+        run.meta.generation,
+        now,
+        suspended=steering.suspend,
+        cancelling=steering.cancel,
+        note=steering.note(),
+        waiting=[t.name for t in work.tasks if waiting_for_retry(t)] if work.any_waiting else (),
+    )
+    if new_status.phase is not None and new_status.phase.finished:
+        work.wake_at = None
+    tasks_changed = bool(work.changed) or before is not status.tasks
+    if (
+        not tasks_changed
+        and not work.deletes
+        and all(getattr(new_status, f) == getattr(status, f) for f in _SCALAR_FIELDS)
+    ):
+        return Plan(wake_at=work.wake_at)
+    changes = [(before[i], work.tasks[i]) for i in sorted(set(work.changed))]
     return Plan(
         create_jobs=tuple(creates),
+        delete_jobs=tuple(work.deletes),
         status=new_status,
         events=tuple(transition_events(changes, status, new_status)),
-        wake_at=wake_at,
+        wake_at=work.wake_at,
     )
 
 
 @dataclass(slots=True)
-class _Observation:
+class _Pass:
+    run: RunState
+    dag: Dag
+    steering: Steering
+    now: datetime
     tasks: list[TaskStatus]
-    """The task states after folding in the observed Jobs, in spec order."""
+    """The task states being decided, in spec order (tasks, then finally tasks)."""
     changed: list[int] = field(default_factory=list)
-    """Indices of tasks whose state changed (or, later, that were started)."""
+    """Indices of tasks whose state changed (or that were started)."""
     ready: list[int] = field(default_factory=list)
-    """Indices of Pending tasks whose dependencies all succeeded, in spec order."""
-    lost_at: datetime | None = None
-    """The earliest time a Running task whose Job is not observed counts as lost."""
+    """Indices of tasks to start now (a first attempt or a retry), in any order."""
+    deletes: list[str] = field(default_factory=list)
+    wake_at: datetime | None = None
+    any_waiting: bool = False
+    failed_for_good: str | None = None
+    """The first task (not a finally task) that failed with no attempt left, for FailFast."""
+
+    def wake(self, at: datetime) -> None:
+        self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
+
+    def attempts(self, index: int) -> Attempts:
+        spec = self.run.spec
+        task = spec.task_at(index)
+        policy = retry_policy(task, spec.task_defaults)
+        defaults = spec.task_defaults
+        timeout = task.timeout_seconds or (defaults.timeout_seconds if defaults else None)
+        if policy is None and timeout is None:
+            return NO_RETRIES
+        return Attempts(policy, timeout, f"{self.run.meta.uid}/{task.name}")
+
+    def set(self, index: int, task: TaskStatus) -> None:
+        if task is not self.tasks[index]:
+            self.tasks[index] = task
+            self.changed.append(index)
+
+    # -- pass 1: running tasks ----------------------------------------------------------------------
+
+    def observe(self, jobs: dict[int, ObservedJob]) -> None:
+        running, pending = TaskPhase.RUNNING, TaskPhase.PENDING
+        for i, task in enumerate(self.tasks):
+            phase = task.phase
+            if phase is not running and not (phase is pending and i in jobs):
+                continue
+            job = jobs.get(i)
+            attempts = self.attempts(i)
+            new, delete = advance_task(task, job, self.now, attempts)
+            if delete and new.job_name:
+                self.deletes.append(new.job_name)
+            if new.phase is running:
+                stop = self.steering.stop(self.dag.is_finally(i))
+                if stop is not None:
+                    new = stop_task(new, stop.reason, f"stopped: {stop.message}", self.now)
+                    if new.job_name:
+                        self.deletes.append(new.job_name)
+                else:
+                    self._watch_running(new, job, attempts)
+            self.set(i, new)
+
+    def _watch_running(self, task: TaskStatus, job: ObservedJob | None, attempts: Attempts) -> None:
+        if job is None or job.attempt != task.attempts:
+            self.wake(job_lost_at(task))
+        deadline = task_deadline(task, attempts.timeout_seconds)
+        if deadline is not None:
+            self.wake(deadline)
+
+    # -- pass 2: tasks not running ------------------------------------------------------------------
+
+    def decide(self) -> None:
+        """Skip, start or hold every Pending task, in topological order. ``cause[i]`` is (task, verb):
+        what made task i end without success, so that a skipped task names the task that really
+        failed, however far upstream."""
+        tasks, dag, steering = self.tasks, self.dag, self.steering
+        if steering.fail_fast:
+            self.failed_for_good = next(
+                (t.name for t in tasks[: dag.finally_from] if t.phase is TaskPhase.FAILED), None
+            )
+        cause: dict[int, tuple[str, str]] = {}
+        main_upstream: Upstream | None = None
+        succeeded, pending = TaskPhase.SUCCEEDED, TaskPhase.PENDING
+        # The common case, kept fast for 10,000-task runs: nothing has gone wrong so far, and a task
+        # with the default rule starts once all its dependencies succeeded.
+        quiet = not (steering.timed_out or steering.cancel or self.failed_for_good)
+        parents, finally_from, spec_tasks = dag.parents, dag.finally_from, self.run.spec.tasks
+        for i in dag.order:
+            task = tasks[i]
+            phase = task.phase
+            if phase is succeeded or phase is TaskPhase.RUNNING:
+                continue
+            if phase is pending:
+                if (
+                    quiet
+                    and not cause
+                    and i < finally_from
+                    and task.next_attempt_at is None
+                    and spec_tasks[i].when is None
+                ):
+                    for p in parents[i]:
+                        if tasks[p].phase is not succeeded:
+                            break
+                    else:
+                        if not steering.suspend:
+                            self.ready.append(i)
+                    continue
+                is_finally = dag.is_finally(i)
+                if is_finally and main_upstream is None:
+                    main_upstream = count_upstream(tasks[: dag.finally_from])
+                task = self._decide_pending(i, task, is_finally, cause, main_upstream)
+                self.set(i, task)
+                phase = task.phase
+            if phase is TaskPhase.FAILED:
+                cause[i] = (task.name, "failed")
+            elif phase is TaskPhase.SKIPPED:
+                cause[i] = self._first_cause(i, cause) or (task.name, "was skipped")
+            elif phase is TaskPhase.CANCELLED:
+                cause[i] = (task.name, "was cancelled")
+
+    def _decide_pending(
+        self,
+        i: int,
+        task: TaskStatus,
+        is_finally: bool,
+        cause: dict[int, tuple[str, str]],
+        main_upstream: Upstream | None,
+    ) -> TaskStatus:
+        steering, now = self.steering, self.now
+        stop = steering.stop(is_finally)
+        rule = self._rule(i, is_finally)
+        if waiting_for_retry(task):
+            if stop is not None:
+                failed = stop.reason == reasons.RUN_TIMEOUT
+                return stop_task(task, stop.reason, f"not retried: {stop.message}", now, failed=failed)
+            held = steering.holds_back(rule, is_finally, self.failed_for_good)
+            if held is not None:
+                return give_up(task, held, now)
+            self.any_waiting = True
+            assert task.next_attempt_at is not None
+            at = parse_time(task.next_attempt_at)
+            if steering.suspend:
+                return task
+            if at <= now:
+                self.ready.append(i)
+            else:
+                self.wake(at)
+            return task
+        if stop is not None:
+            return skip_task(task, stop.reason, f"not started: {stop.message}")
+        parents = self.dag.parents[i]
+        if is_finally and not parents:
+            assert main_upstream is not None
+            upstream = main_upstream
+        else:
+            upstream = count_upstream(self.tasks[p] for p in parents)
+            if is_finally and main_upstream is not None and main_upstream.unfinished:
+                return task  # finally tasks start once every other task has ended
+        verdict = judge(rule, upstream)
+        if verdict is Verdict.SKIP:
+            if rule is TriggerRule.ALL_SUCCEEDED:
+                root, verb = self._first_cause(i, cause) or ("?", "did not succeed")
+                reason = reasons.UPSTREAM_FAILED if verb == "failed" else reasons.UPSTREAM_SKIPPED
+                return skip_task(task, reason, f'upstream task "{root}" {verb}')
+            names = name_list([self.tasks[p].name for p in parents]) if parents else "the run's tasks"
+            return skip_task(task, reasons.WHEN_NOT_MET, unmet_message(rule, upstream, names))
+        held = steering.holds_back(rule, is_finally, self.failed_for_good)
+        if held is not None:
+            return skip_task(task, reasons.FAIL_FAST, f"not started: {held}")
+        if verdict is Verdict.RUN and not steering.suspend:
+            self.ready.append(i)
+        return task
+
+    def _rule(self, index: int, is_finally: bool) -> TriggerRule:
+        rule = self.run.spec.task_at(index).when
+        if rule is not None:
+            return rule
+        return TriggerRule.ALL_DONE if is_finally else TriggerRule.ALL_SUCCEEDED
+
+    def _first_cause(self, index: int, cause: dict[int, tuple[str, str]]) -> tuple[str, str] | None:
+        return next((cause[p] for p in self.dag.parents[index] if p in cause), None)
+
+    # -- starting -----------------------------------------------------------------------------------
+
+    def start_ready(self) -> list[JobToCreate]:
+        """Start ready tasks in spec order while the parallelism allows (running Jobs count against it)."""
+        if not self.ready:
+            return []
+        self.ready.sort()
+        run, spec = self.run, self.run.spec
+        limit = spec.parallelism
+        running = sum(1 for task in self.tasks if task.phase is TaskPhase.RUNNING) if limit else 0
+        creates = []
+        outcome: str | None = None
+        for i in self.ready:
+            if limit is not None and running >= limit:
+                break
+            spec_task = spec.task_at(i)
+            attempt = self.tasks[i].attempts + 1
+            name = job_name(run.meta.name, spec_task.name, attempt)
+            attempts = self.attempts(i)
+            context = None
+            references = task_references(spec_task)
+            if references:
+                if outcome is None:
+                    outcome = run_outcome(self.tasks[: self.dag.finally_from])[0].value
+                context = runtime_context(references, self.dag, self.tasks, outcome)
+            body = render_job(
+                run.meta,
+                run.pipeline,
+                spec_task,
+                spec.task_defaults,
+                run.params,
+                attempt,
+                context=context,
+                timeout_seconds=attempts.timeout_seconds,
+            )
+            creates.append(JobToCreate(spec_task.name, attempt, name, body))
+            started = start_task(self.tasks[i], attempt, name, self.now)
+            self.set(i, started)
+            self._watch_running(started, None, attempts)  # its Job is not observed yet
+            running += 1
+        return creates
 
 
 def _aligned_tasks(dag: Dag, recorded: list[TaskStatus]) -> list[TaskStatus]:
@@ -125,70 +375,3 @@ def _newest_jobs(dag: Dag, jobs: Sequence[ObservedJob]) -> dict[int, ObservedJob
         if i is not None and (i not in newest or job.attempt > newest[i].attempt):
             newest[i] = job
     return newest
-
-
-def _observe(dag: Dag, before: list[TaskStatus], jobs: dict[int, ObservedJob], now: datetime) -> _Observation:
-    """Advance every task by what is observed, in topological order so that a failure propagates to
-    everything downstream in one pass. ``failed_root[i]`` names the failed task behind i's failure or
-    skip, so that a skipped task's message names the task that really failed.
-
-    This loop runs over every task on every reconcile; it is written for speed (a 10,000-task run).
-    """
-    seen = _Observation(list(before))
-    after = seen.tasks
-    parents = dag.parents
-    failed_root: dict[int, str] = {}
-    succeeded, running, pending = TaskPhase.SUCCEEDED, TaskPhase.RUNNING, TaskPhase.PENDING
-    for i in dag.order:
-        task = before[i]
-        phase = task.phase
-        if phase is succeeded:
-            continue
-        upstream = _failed_upstream(parents[i], failed_root) if failed_root else None
-        if phase is running or phase is pending:
-            job = jobs.get(i)
-            new = advance_task(task, job, upstream, now)
-            if new is not task:
-                after[i] = task = new
-                phase = new.phase
-                seen.changed.append(i)
-            if phase is pending:
-                for p in parents[i]:
-                    if after[p].phase is not succeeded:
-                        break
-                else:
-                    seen.ready.append(i)
-            elif phase is running and (job is None or job.attempt != task.attempts):
-                lost = job_lost_at(task)
-                seen.lost_at = lost if seen.lost_at is None else min(seen.lost_at, lost)
-        if phase is TaskPhase.FAILED:
-            failed_root[i] = task.name
-        elif phase is TaskPhase.SKIPPED:
-            failed_root[i] = upstream or task.name
-    seen.ready.sort()
-    return seen
-
-
-def _failed_upstream(parents: tuple[int, ...], failed_root: dict[int, str]) -> str | None:
-    return next((failed_root[p] for p in parents if p in failed_root), None)
-
-
-def _start_ready(run: RunState, seen: _Observation, now: datetime) -> list[JobToCreate]:
-    """Start ready tasks in spec order while the parallelism allows (running Jobs count against it)."""
-    limit = run.spec.parallelism
-    if not seen.ready:
-        return []
-    running = sum(1 for task in seen.tasks if task.phase is TaskPhase.RUNNING) if limit else 0
-    creates = []
-    for i in seen.ready:
-        if limit is not None and running >= limit:
-            break
-        spec_task = run.spec.tasks[i]
-        attempt = seen.tasks[i].attempts + 1
-        name = job_name(run.meta.name, spec_task.name, attempt)
-        body = render_job(run.meta, run.pipeline, spec_task, run.spec.task_defaults, run.params, attempt)
-        creates.append(JobToCreate(spec_task.name, attempt, name, body))
-        seen.tasks[i] = start_task(seen.tasks[i], attempt, name, now)
-        seen.changed.append(i)
-        running += 1
-    return creates

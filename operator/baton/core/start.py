@@ -12,6 +12,7 @@ from baton.api.run import PipelineRunSpec, PipelineRunStatus, RunPhase, TaskPhas
 from baton.core.dag import dag_of
 from baton.core.events import Event, EventType
 from baton.core.params import resolve_params
+from baton.core.reuse import RetryError, plan_retry, reused_message
 from baton.core.state import RunMeta
 from baton.core.status import format_time, invalid_condition, run_condition
 from baton.core.validation import (
@@ -42,6 +43,8 @@ def start_run(
     run_spec: Mapping[str, Any] | PipelineRunSpec,
     pipeline_spec: Mapping[str, Any] | PipelineSpec | None,
     now: datetime,
+    *,
+    retry_of: PipelineRunStatus | None = None,
 ) -> RunStart:
     """The first status of a run.
 
@@ -50,6 +53,9 @@ def start_run(
     that cannot run (invalid spec, unknown or missing params, no Pipeline) fails with reason Invalid (or
     PipelineNotFound), the same message the Pipeline's Ready condition shows, and a Warning Event; no
     Job is ever created for it.
+
+    For a retry (``run_spec.retryOf``), ``retry_of`` is the status of the run it names, as the shell
+    read it (None when there is no such run); see ``baton.core.reuse``.
     """
     if isinstance(run_spec, PipelineRunSpec):
         parsed_run = run_spec
@@ -58,6 +64,8 @@ def start_run(
         if checked is None:
             return _failed(run, None, INVALID, join_errors(errors), now)
         parsed_run = checked
+    if parsed_run.retry_of is not None:
+        return _start_retry(run, parsed_run, retry_of, now)
     pipeline = parsed_run.pipeline_ref.name if parsed_run.pipeline_ref else None
     if parsed_run.pipeline_spec is not None:
         spec: PipelineSpec | None = parsed_run.pipeline_spec
@@ -76,19 +84,45 @@ def start_run(
         return _failed(run, pipeline, INVALID, join_errors(errors), now)
     params, _ = resolve_params(spec, parsed_run.params)
     dag_of(spec)  # built now, while validating, so the first plan finds it cached
-    tasks = [TaskStatus(name=task.name, phase=TaskPhase.PENDING) for task in spec.tasks]
-    status = PipelineRunStatus(
+    tasks = [TaskStatus(name=task.name, phase=TaskPhase.PENDING) for task in spec.all_tasks()]
+    return RunStart(_pending(run, pipeline, spec, params, tasks, now))
+
+
+def _start_retry(
+    run: RunMeta, run_spec: PipelineRunSpec, old: PipelineRunStatus | None, now: datetime
+) -> RunStart:
+    assert run_spec.retry_of is not None
+    retry = plan_retry(run_spec.retry_of, old, run_spec.retry_from, run.namespace)
+    if isinstance(retry, RetryError):
+        pipeline = old.pipeline if old is not None else None
+        return _failed(run, pipeline, retry.reason, retry.message, now)
+    errors = run_errors(retry.spec, retry.params, run.name)
+    if errors:
+        return _failed(run, retry.pipeline, INVALID, join_errors(errors), now)
+    status = _pending(run, retry.pipeline, retry.spec, retry.params, retry.tasks, now)
+    return RunStart(status, (Event(EventType.NORMAL, "RetryStarted", reused_message(retry)),))
+
+
+def _pending(
+    run: RunMeta,
+    pipeline: str | None,
+    spec: PipelineSpec,
+    params: dict[str, str],
+    tasks: list[TaskStatus],
+    now: datetime,
+) -> PipelineRunStatus:
+    finished = sum(1 for task in tasks if task.phase.finished)
+    return PipelineRunStatus(
         phase=RunPhase.PENDING,
         pipeline=pipeline,
         start_time=format_time(now),
-        progress=f"0/{len(tasks)}",
+        progress=f"{finished}/{len(tasks)}",
         observed_generation=run.generation,
         conditions=[run_condition(RunPhase.PENDING, tasks, run.generation, now)],
         tasks=tasks,
         params=params,
         pipeline_spec=spec,
     )
-    return RunStart(status)
 
 
 def _failed(run: RunMeta, pipeline: str | None, reason: str, message: str, now: datetime) -> RunStart:

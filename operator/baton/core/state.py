@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from baton.api.pipeline import PipelineSpec
@@ -30,11 +30,45 @@ class RunMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class RunControl:
+    """How the run's spec steers it while it runs (these fields may change after the start)."""
+
+    cancel: bool = False
+    cancel_finally: bool = False
+    """With cancel: stop and skip the finally tasks too."""
+    cancel_message: str | None = None
+    suspend: bool = False
+    timeout_seconds: int | None = None
+    """The run's own timeout, overriding the Pipeline's."""
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any] | None) -> RunControl:
+        """Read leniently from a run's spec as stored (the API server validated it already)."""
+        spec = spec or {}
+        cancel = spec.get("cancel")
+        timeout = spec.get("timeoutSeconds")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+            timeout = None
+        control = cls(suspend=spec.get("suspend") is True, timeout_seconds=timeout)
+        if not isinstance(cancel, Mapping):
+            return control
+        message = cancel.get("message")
+        return replace(
+            control,
+            cancel=True,
+            cancel_finally=cancel.get("runFinally") is False,
+            cancel_message=str(message) if message else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RunState:
-    """A started run: its identity and its status, which holds the frozen spec and resolved params."""
+    """A started run: its identity, its status (which holds the frozen spec and resolved params), and
+    the steering fields of its spec."""
 
     meta: RunMeta
     status: PipelineRunStatus
+    control: RunControl = RunControl()
 
     def __post_init__(self) -> None:
         if self.status.pipeline_spec is None or self.status.phase is None:

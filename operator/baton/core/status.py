@@ -14,6 +14,7 @@ from operator import attrgetter
 
 from baton.api.common import Condition, ConditionStatus
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
+from baton.core import reasons
 
 SUCCEEDED = "Succeeded"
 """Type of the run's KEP-1623 condition."""
@@ -21,6 +22,7 @@ MAX_MESSAGE = 512
 """Longest message kept in a task's status or a condition (status must stay small for huge runs)."""
 _NAMES_SHOWN = 3
 _phase = attrgetter("phase")
+_FINISHED = (TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.SKIPPED, TaskPhase.CANCELLED)
 
 
 def format_time(moment: datetime) -> str:
@@ -28,6 +30,17 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_precise_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds when there are any (as Kubernetes' MicroTime), for times that
+    schedule something: a retry 0.5 s after a failure must not move to a whole second."""
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    moment = moment.astimezone(UTC)
+    if not moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:
@@ -85,30 +98,65 @@ def summarize_run(
     tasks: list[TaskStatus],
     generation: int,
     now: datetime,
+    *,
+    suspended: bool = False,
+    cancelling: bool = False,
+    note: str | None = None,
+    waiting: Sequence[str] = (),
 ) -> PipelineRunStatus:
-    """The run's status for the given task states: phase, progress, completion and the condition."""
+    """The run's status for the given task states: phase, progress, completion and the condition.
+
+    ``suspended`` and ``cancelling`` say how the run's spec steers it; ``note`` leads the condition's
+    message (why the run was cancelled or timed out); ``waiting`` names tasks waiting for a retry.
+    """
     counts = Counter(map(_phase, tasks))
-    finished = counts[TaskPhase.SUCCEEDED] + counts[TaskPhase.FAILED] + counts[TaskPhase.SKIPPED]
+    finished = sum(counts[phase] for phase in _FINISHED)
     update: dict[str, object] = {
         "tasks": tasks,
         "progress": f"{finished}/{len(tasks)}",
         "observed_generation": generation,
     }
+    reason: str | None = None
     if finished == len(tasks):
-        phase = RunPhase.SUCCEEDED if counts[TaskPhase.SUCCEEDED] == len(tasks) else RunPhase.FAILED
+        phase, reason = run_outcome(tasks, counts)
         # The last task's completion, not the time of this reconcile (which may come much later).
         completed = max((t.completion_time for t in tasks if t.completion_time), default=format_time(now))
         update["completion_time"] = completed
         if previous.start_time:
             update["duration"] = format_duration(parse_time(completed) - parse_time(previous.start_time))
-    elif counts[TaskPhase.PENDING] < len(tasks):
+    elif suspended:
+        phase = RunPhase.SUSPENDED
+    elif counts[TaskPhase.PENDING] < len(tasks) or waiting or cancelling:
         phase = RunPhase.RUNNING
+        reason = reasons.CANCELLING if cancelling else None
     else:
         phase = RunPhase.PENDING
     update["phase"] = phase
-    condition = run_condition(phase, tasks, generation, now, counts)
+    message = run_message(phase, tasks, counts, note=note, waiting=waiting)
+    condition = run_condition(phase, tasks, generation, now, counts, reason=reason, message=message)
     update["conditions"] = set_condition(previous.conditions, condition)
     return previous.model_copy(update=update)
+
+
+def run_outcome(
+    tasks: Sequence[TaskStatus], counts: Mapping[TaskPhase, int] | None = None
+) -> tuple[RunPhase, str]:
+    """How a run whose tasks have all ended ended, and the reason of its condition: Failed with reason
+    Timeout if its timeout stopped anything, else Cancelled if it was cancelled, else Failed if a task
+    failed, else Succeeded (tasks skipped because their rule did not hold are no failure)."""
+    counts = counts if counts is not None else Counter(map(_phase, tasks))
+    if not (counts.get(TaskPhase.FAILED) or counts.get(TaskPhase.SKIPPED) or counts.get(TaskPhase.CANCELLED)):
+        return RunPhase.SUCCEEDED, RunPhase.SUCCEEDED.value
+    cancelled = False
+    for task in tasks:
+        if task.reason == reasons.RUN_TIMEOUT:
+            return RunPhase.FAILED, reasons.TIMEOUT
+        cancelled = cancelled or task.phase is TaskPhase.CANCELLED or task.reason == reasons.CANCELLED
+    if cancelled:
+        return RunPhase.CANCELLED, RunPhase.CANCELLED.value
+    if counts.get(TaskPhase.FAILED):
+        return RunPhase.FAILED, RunPhase.FAILED.value
+    return RunPhase.SUCCEEDED, RunPhase.SUCCEEDED.value
 
 
 def run_condition(
@@ -117,17 +165,21 @@ def run_condition(
     generation: int,
     now: datetime,
     counts: Mapping[TaskPhase, int] | None = None,
+    *,
+    reason: str | None = None,
+    message: str | None = None,
 ) -> Condition:
-    """The Succeeded condition of a run in ``phase``; its reason is the phase's name."""
+    """The Succeeded condition of a run in ``phase``; its reason is the phase's name unless given."""
     status = {
         RunPhase.SUCCEEDED: ConditionStatus.TRUE,
         RunPhase.FAILED: ConditionStatus.FALSE,
+        RunPhase.CANCELLED: ConditionStatus.FALSE,
     }.get(phase, ConditionStatus.UNKNOWN)
     return Condition(
         type=SUCCEEDED,
         status=status,
-        reason=phase.value,
-        message=run_message(phase, tasks, counts),
+        reason=reason or phase.value,
+        message=message if message is not None else run_message(phase, tasks, counts),
         last_transition_time=format_time(now),
         observed_generation=generation,
     )
@@ -145,30 +197,48 @@ def invalid_condition(reason: str, message: str, generation: int, now: datetime)
 
 
 def run_message(
-    phase: RunPhase, tasks: Sequence[TaskStatus], counts: Mapping[TaskPhase, int] | None = None
+    phase: RunPhase,
+    tasks: Sequence[TaskStatus],
+    counts: Mapping[TaskPhase, int] | None = None,
+    *,
+    note: str | None = None,
+    waiting: Sequence[str] = (),
 ) -> str:
     """One line for the MESSAGE column: what runs, what failed and why. Looks at the task list only
     for the phases it names, so a quiet 10,000-task run costs little."""
     counts = counts if counts is not None else Counter(map(_phase, tasks))
-    parts = []
+    parts = [note] if note else []
+    if phase is RunPhase.SUSPENDED:
+        parts.append("suspended: no new task starts until spec.suspend is false")
     if counts.get(TaskPhase.FAILED):
-        failed = [task for task in tasks if task.phase is TaskPhase.FAILED]
-        first = failed[0]
-        why = last_line(first.message or "") or "failed"
-        if len(failed) == 1:
-            parts.append(f'task "{first.name}" failed: {why}')
-        else:
-            names = name_list([t.name for t in failed])
-            parts.append(f'{len(failed)} tasks failed ({names}); "{first.name}": {why}')
+        failed = [
+            task for task in tasks if task.phase is TaskPhase.FAILED and task.reason != reasons.RUN_TIMEOUT
+        ]
+        if failed:
+            first = failed[0]
+            why = last_line(first.message or "") or "failed"
+            if len(failed) == 1:
+                parts.append(f'task "{first.name}" failed: {why}')
+            else:
+                names = name_list([t.name for t in failed])
+                parts.append(f'{len(failed)} tasks failed ({names}); "{first.name}": {why}')
+    if counts.get(TaskPhase.CANCELLED):
+        parts.append(f"{counts[TaskPhase.CANCELLED]} stopped")
     if counts.get(TaskPhase.SKIPPED):
         parts.append(f"{counts[TaskPhase.SKIPPED]} skipped")
     running = counts.get(TaskPhase.RUNNING, 0)
     if phase is RunPhase.SUCCEEDED:
-        parts.append(f"all {len(tasks)} tasks succeeded")
+        succeeded = counts.get(TaskPhase.SUCCEEDED, 0)
+        if succeeded == len(tasks):
+            parts.append(f"all {len(tasks)} tasks succeeded")
+        else:
+            parts.append(f"{succeeded} of {len(tasks)} tasks succeeded, none failed")
     elif phase is RunPhase.PENDING:
         parts.append("waiting for the first task to start")
-    elif running:
+    if running and not phase.finished:
         shown = [t.name for t in islice((t for t in tasks if t.phase is TaskPhase.RUNNING), _NAMES_SHOWN)]
         more = f", … (+{running - len(shown)})" if running > len(shown) else ""
         parts.append(f"{running} running: {', '.join(shown)}{more}")
+    if waiting and not phase.finished:
+        parts.append(f"{len(waiting)} waiting to retry: {name_list(list(waiting))}")
     return truncate("; ".join(parts))

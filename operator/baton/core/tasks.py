@@ -1,55 +1,74 @@
-"""The one place that decides a task's phase.
+"""The one place that decides a task's phase from what its Jobs show.
 
-A task moves Pending → Running → Succeeded | Failed, or Pending → Skipped when a dependency failed.
+A task moves Pending → Running → Succeeded | Failed. A failed attempt with retries left goes back to
+Pending with ``nextAttemptAt`` (and the failure's reason, exit code and message); the planner starts
+attempt ``attempts + 1`` once that time has come. The planner also skips tasks (``skip_task``), and
+stops running ones when the run is cancelled or times out (``stop_task``).
+
 A finished task's record is final: it is kept even when its Job is gone (deleted by TTL or by hand).
 A Job is matched to its task by (task, attempt) labels, so a Job the operator created but never recorded
 (it crashed between create and status patch) is adopted rather than created again.
-
-The "Failures" issue slots in here: a failed attempt with retries left goes back to Pending with a
-``nextAttemptAt``, and ``start_task`` is then called for ``attempts + 1`` once that time has come.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from baton.api.pipeline import FailureKind, RetryPolicy
 from baton.api.run import TaskPhase, TaskStatus
 from baton.core.observed import JobState, ObservedJob
-from baton.core.status import format_time, parse_time, truncate
+from baton.core.retry import failure_kind, max_attempts, next_attempt_at
+from baton.core.status import format_precise_time, format_time, parse_time, truncate
 
 JOB_LOST_AFTER = timedelta(seconds=60)
 """How long a recorded Job may be missing before its task fails. A Job just created may not be in the
 shell's watch cache yet; one still missing after this was deleted before it finished."""
+DEADLINE_GRACE = timedelta(seconds=2)
+"""How long after a task's timeout the operator deletes a Job that is still active. The Job's own
+activeDeadlineSeconds should have ended it by then; this catches clusters that do not enforce it."""
 
-_FINISHED = frozenset({TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.SKIPPED})
 # Reasons that add nothing to "exit code N" or to the message itself.
 _GENERIC_REASONS = {"Error", "BackoffLimitExceeded", "Completed"}
 
 
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """What the task's spec says about attempts: retries and the timeout of each attempt."""
+
+    policy: RetryPolicy | None = None
+    timeout_seconds: int | None = None
+    seed: str = ""
+    """Makes the retry jitter of this run's task its own (run uid and task name)."""
+
+
+NO_RETRIES = Attempts()
+
+
 def advance_task(
-    task: TaskStatus,
-    job: ObservedJob | None,
-    failed_upstream: str | None,
-    now: datetime,
-) -> TaskStatus:
-    """The task's new state, given the newest observed Job of the task (if any) and the name of a failed
-    task it (transitively) depends on (if any). Returns ``task`` itself when nothing changed."""
-    if task.phase in _FINISHED:
-        return task
-    if job is not None and job.attempt >= task.attempts:
-        return _follow_job(task, job, now)
+    task: TaskStatus, job: ObservedJob | None, now: datetime, attempts: Attempts = NO_RETRIES
+) -> tuple[TaskStatus, bool]:
+    """The task's new state given the newest observed Job of the task (if any), and whether the
+    attempt's Job must be deleted (it outlived the task's timeout). Returns ``task`` itself when nothing
+    changed. Only Running tasks, and Pending ones a newer Job was created for, change here."""
+    if task.phase.finished:
+        return task, False
+    if job is not None and (
+        job.attempt > task.attempts or (job.attempt == task.attempts and task.phase is TaskPhase.RUNNING)
+    ):
+        task = _follow_job(task, job, now, attempts)
+    elif task.phase is TaskPhase.RUNNING and job_lost_at(task) <= now:
+        message = f"Job {task.job_name} disappeared before it finished"
+        return fail_attempt(task, FailureKind.JOB_LOST, now, attempts, message=message), False
     if task.phase is TaskPhase.RUNNING:
-        if job_lost_at(task) <= now:
-            return _changed(
-                task,
-                phase=TaskPhase.FAILED,
-                completion_time=format_time(now),
-                message=f"Job {task.job_name} disappeared before it finished",
+        deadline = task_deadline(task, attempts.timeout_seconds)
+        if deadline is not None and deadline <= now:
+            message = (
+                f"the attempt ran longer than its timeout of {attempts.timeout_seconds}s; "
+                f"the operator deleted Job {task.job_name}"
             )
-        return task
-    if task.phase is TaskPhase.PENDING and failed_upstream is not None:
-        return _changed(task, phase=TaskPhase.SKIPPED, message=f'upstream task "{failed_upstream}" failed')
-    return task
+            return fail_attempt(task, FailureKind.DEADLINE_EXCEEDED, now, attempts, message=message), True
+    return task, False
 
 
 def start_task(task: TaskStatus, attempt: int, job_name: str, now: datetime) -> TaskStatus:
@@ -63,8 +82,47 @@ def start_task(task: TaskStatus, attempt: int, job_name: str, now: datetime) -> 
             "completion_time": None,
             "exit_code": None,
             "message": None,
+            "reason": None,
+            "next_attempt_at": None,
         }
     )
+
+
+def skip_task(task: TaskStatus, reason: str, message: str) -> TaskStatus:
+    """A task that will never start."""
+    return _changed(task, phase=TaskPhase.SKIPPED, reason=reason, message=truncate(message))
+
+
+def stop_task(
+    task: TaskStatus, reason: str, message: str, now: datetime, *, failed: bool = False
+) -> TaskStatus:
+    """A running task (or one waiting for a retry) the run stops: Cancelled, or Failed when ``failed``
+    (a task that already failed and will not get its next attempt)."""
+    if task.phase is TaskPhase.PENDING and task.next_attempt_at:
+        message = f"{message}; the last attempt failed: {task.message or task.reason}"
+    return _changed(
+        task,
+        phase=TaskPhase.FAILED if failed else TaskPhase.CANCELLED,
+        reason=reason,
+        message=truncate(message),
+        completion_time=format_time(now),
+        next_attempt_at=None,
+    )
+
+
+def give_up(task: TaskStatus, why: str, now: datetime) -> TaskStatus:
+    """A task waiting for a retry that will not get it: Failed with its last failure."""
+    return _changed(
+        task,
+        phase=TaskPhase.FAILED,
+        message=truncate(f"{task.message or 'failed'}; no further attempt: {why}"),
+        completion_time=format_time(now),
+        next_attempt_at=None,
+    )
+
+
+def waiting_for_retry(task: TaskStatus) -> bool:
+    return task.phase is TaskPhase.PENDING and task.next_attempt_at is not None
 
 
 def job_lost_at(task: TaskStatus) -> datetime:
@@ -72,6 +130,13 @@ def job_lost_at(task: TaskStatus) -> datetime:
     if task.start_time is None:
         return datetime.min.replace(tzinfo=UTC)
     return parse_time(task.start_time) + JOB_LOST_AFTER
+
+
+def task_deadline(task: TaskStatus, timeout_seconds: int | None) -> datetime | None:
+    """When the operator stops a Running attempt that outlived the task's timeout."""
+    if timeout_seconds is None or task.start_time is None:
+        return None
+    return parse_time(task.start_time) + timedelta(seconds=timeout_seconds) + DEADLINE_GRACE
 
 
 def failure_message(job: ObservedJob) -> str:
@@ -88,23 +153,83 @@ def failure_message(job: ObservedJob) -> str:
     return truncate(summary or detail or job.reason or "failed")
 
 
-def _follow_job(task: TaskStatus, job: ObservedJob, now: datetime) -> TaskStatus:
+def fail_attempt(
+    task: TaskStatus,
+    kind: FailureKind,
+    now: datetime,
+    attempts: Attempts,
+    *,
+    message: str,
+    exit_code: int | None = None,
+    completion_time: str | None = None,
+) -> TaskStatus:
+    """The task after its current attempt failed: waiting for the next attempt, or Failed for good."""
+    attempt = task.attempts
+    total = max_attempts(attempts.policy)
+    retry_at = next_attempt_at(attempts.policy, kind, attempt, now, attempts.seed)
+    if retry_at is not None:
+        at = format_precise_time(retry_at)
+        return _changed(
+            task,
+            phase=TaskPhase.PENDING,
+            reason=kind.value,
+            exit_code=exit_code,
+            message=truncate(f"attempt {attempt} of {total} failed: {message}; next attempt at {at}"),
+            completion_time=None,
+            next_attempt_at=at,
+        )
+    if attempts.policy is not None and kind not in attempts.policy.on:
+        message = f"{message} (not retried: retries.on does not list {kind.value})"
+    elif total > 1:
+        message = f"attempt {attempt} of {total} failed: {message}"
+    return _changed(
+        task,
+        phase=TaskPhase.FAILED,
+        reason=kind.value,
+        exit_code=exit_code,
+        message=truncate(message),
+        completion_time=completion_time or format_time(now),
+        next_attempt_at=None,
+    )
+
+
+def _follow_job(task: TaskStatus, job: ObservedJob, now: datetime, attempts: Attempts) -> TaskStatus:
     same_attempt = job.attempt == task.attempts and task.start_time is not None
     start = task.start_time if same_attempt else format_time(job.start_time or now)
     base = {"attempts": job.attempt, "job_name": job.name, "start_time": start}
     if job.state is JobState.ACTIVE:
         waiting = f"{job.reason}: {job.message}" if job.reason and job.message else job.reason
-        return _changed(task, phase=TaskPhase.RUNNING, message=truncate(waiting) if waiting else None, **base)
+        return _changed(
+            task,
+            phase=TaskPhase.RUNNING,
+            message=truncate(waiting) if waiting else None,
+            reason=None,
+            exit_code=None,
+            next_attempt_at=None,
+            completion_time=None,
+            **base,
+        )
     completed = format_time(job.completion_time or now)
     if job.state is JobState.SUCCEEDED:
-        return _changed(task, phase=TaskPhase.SUCCEEDED, completion_time=completed, message=None, **base)
-    return _changed(
-        task,
-        phase=TaskPhase.FAILED,
-        completion_time=completed,
-        exit_code=job.exit_code,
+        return _changed(
+            task,
+            phase=TaskPhase.SUCCEEDED,
+            completion_time=completed,
+            message=None,
+            reason=None,
+            exit_code=None,
+            next_attempt_at=None,
+            **base,
+        )
+    running = _changed(task, phase=TaskPhase.RUNNING, **base)
+    return fail_attempt(
+        running,
+        failure_kind(job),
+        now,
+        attempts,
         message=failure_message(job),
-        **base,
+        exit_code=job.exit_code,
+        completion_time=completed,
     )
 
 

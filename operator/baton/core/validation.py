@@ -12,10 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar
-from baton.api.pipeline import PARAM_NAME, PipelineSpec
+from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule
 from baton.api.run import PipelineRunSpec
-from baton.core.dag import graph_errors
+from baton.core.dag import dag_of, graph_errors
 from baton.core.params import reference_errors, resolve_params
+from baton.core.variables import variable_errors
 from baton.kube.names import is_dns_label, is_label_value, job_name, label_value
 
 # What each pattern means, in words, for pydantic's "String should match pattern '…'".
@@ -32,19 +33,57 @@ _PATTERN_WORDS = {
 def pipeline_errors(spec: PipelineSpec) -> list[str]:
     """Semantic problems of a schema-valid spec (the schema itself is the model's business)."""
     errors = _duplicates("param", [param.name for param in spec.params])
-    for task in spec.tasks:
+    every = spec.all_tasks()
+    for task in every:
         if not is_dns_label(task.name):
             errors.append(f'task name "{task.name}" {_PATTERN_WORDS[DNS1123_LABEL]}, at most 63 characters')
-    errors += graph_errors([(task.name, task.depends_on) for task in spec.tasks])
+    graph = graph_errors([(task.name, task.depends_on) for task in every])
+    graph += _finally_errors(spec)
+    errors += graph
     default_image = spec.task_defaults.image if spec.task_defaults else None
-    for task in spec.tasks:
+    for task in every:
         if task.image is None and default_image is None:
             errors.append(f'task "{task.name}" has no image (set image, or taskDefaults.image)')
         errors += _env_errors(f'task "{task.name}"', task.env)
+        errors += _retry_errors(f'task "{task.name}"', task.retries)
     if spec.task_defaults is not None:
         errors += _env_errors("taskDefaults", spec.task_defaults.env)
+        errors += _retry_errors("taskDefaults", spec.task_defaults.retries)
+    for task in spec.tasks:
+        if task.when in (TriggerRule.ANY_FAILED, TriggerRule.ALL_FAILED) and not task.depends_on:
+            errors.append(
+                f'task "{task.name}" has when: {task.when.value} but no dependsOn: name the tasks whose '
+                "failure it handles (or make it a finally task, which then looks at every task)"
+            )
     errors += reference_errors(spec)
+    if not graph:  # the references are checked against the graph, which must be one
+        errors += variable_errors(spec, dag_of(spec))
     return errors
+
+
+def _finally_errors(spec: PipelineSpec) -> list[str]:
+    finally_names = {task.name for task in spec.finally_}
+    errors = []
+    for task in spec.tasks:
+        for dep in task.depends_on:
+            if dep in finally_names:
+                errors.append(
+                    f'task "{task.name}" depends on finally task "{dep}": finally tasks run after every '
+                    "other task has ended, so only other finally tasks can depend on them"
+                )
+    return errors
+
+
+def _retry_errors(owner: str, retries: RetryPolicy | None) -> list[str]:
+    if retries is None:
+        return []
+    backoff = retries.backoff
+    if backoff.max_seconds < backoff.initial_seconds:
+        return [
+            f"{owner}: retries.backoff.maxSeconds ({backoff.max_seconds:g}) is less than initialSeconds "
+            f"({backoff.initial_seconds:g})"
+        ]
+    return []
 
 
 def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: str | None = None) -> list[str]:
@@ -52,7 +91,7 @@ def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: st
     cannot be derived for ``run_name`` (impossible by construction; checked so it stays impossible)."""
     _, errors = resolve_params(spec, given_params)
     if run_name:
-        for task in spec.tasks:
+        for task in spec.all_tasks():
             name = job_name(run_name, task.name, 1)
             if not is_dns_label(name):  # pragma: no cover - job_name always returns a label
                 errors.append(f'task "{task.name}": derived Job name "{name}" is not a DNS-1123 label')

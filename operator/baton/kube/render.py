@@ -3,12 +3,13 @@
 The Job is as restricted as the Pod Security Standard "restricted" asks, by default: a non-root UID,
 no privilege escalation, no capabilities, the runtime's seccomp profile, and no API token unless the task
 asks for one. ``backoffLimit: 0``: a failed Pod fails the Job, because retries are Baton's (each attempt
-is a new Job with its own name, labels and status entry).
+is a new Job with its own name, labels and status entry). A task's timeout is the Job's
+``activeDeadlineSeconds``, so each attempt gets the whole timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from baton import GROUP, VERSION
@@ -16,6 +17,7 @@ from baton.api.common import EnvVar, to_dict
 from baton.api.pipeline import TaskDefaults, TaskSpec
 from baton.core.params import substitute
 from baton.core.state import RunMeta
+from baton.core.variables import substitute_runtime
 from baton.kube.labels import job_labels
 from baton.kube.names import job_name
 
@@ -31,10 +33,22 @@ def render_job(
     defaults: TaskDefaults | None,
     params: Mapping[str, str],
     attempt: int,
+    *,
+    context: Mapping[str, str] | None = None,
+    timeout_seconds: int | None = None,
 ) -> dict[str, Any]:
     """The Job of ``attempt`` of ``task``, owned by the run. ``params`` must cover every reference
-    (validation guarantees it; ``UndeclaredParam`` otherwise)."""
+    (validation guarantees it; ``UndeclaredParam`` otherwise). ``context`` holds the values of run-time
+    variables (`$(run.status)`, `$(tasks.NAME.status)`) the task uses; ``timeout_seconds`` (the task's,
+    or taskDefaults') becomes the Job's activeDeadlineSeconds."""
     defaults = defaults or TaskDefaults()
+    if timeout_seconds is None:
+        timeout_seconds = task.timeout_seconds or defaults.timeout_seconds
+
+    def expand(text: str) -> str:
+        text = substitute(text, params)
+        return substitute_runtime(text, context) if context else text
+
     labels = job_labels(pipeline, run.name, task.name, attempt)
     image = task.image or defaults.image
     if image is None:
@@ -42,7 +56,7 @@ def render_job(
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": image,
-        "env": _env(run, pipeline, task, defaults, params, attempt),
+        "env": _env(run, pipeline, task, defaults, expand, attempt),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -53,9 +67,9 @@ def render_job(
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     if task.command:
-        container["command"] = [substitute(arg, params) for arg in task.command]
+        container["command"] = [expand(arg) for arg in task.command]
     if task.args:
-        container["args"] = [substitute(arg, params) for arg in task.args]
+        container["args"] = [expand(arg) for arg in task.args]
     if task.working_dir:
         container["workingDir"] = task.working_dir
     resources = task.resources or defaults.resources
@@ -81,6 +95,10 @@ def render_job(
     tolerations = task.tolerations or defaults.tolerations
     if tolerations:
         pod["tolerations"] = [to_dict(toleration) for toleration in tolerations]
+    job_spec: dict[str, Any] = {"backoffLimit": 0}
+    if timeout_seconds is not None:
+        job_spec["activeDeadlineSeconds"] = timeout_seconds
+    job_spec["template"] = {"metadata": {"labels": dict(labels)}, "spec": pod}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -99,10 +117,7 @@ def render_job(
                 }
             ],
         },
-        "spec": {
-            "backoffLimit": 0,
-            "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
-        },
+        "spec": job_spec,
     }
 
 
@@ -111,7 +126,7 @@ def _env(
     pipeline: str | None,
     task: TaskSpec,
     defaults: TaskDefaults,
-    params: Mapping[str, str],
+    expand: Callable[[str], str],
     attempt: int,
 ) -> list[dict[str, Any]]:
     """Baton's own variables first (so user values may refer to them as `$(BATON_RUN)`), then the
@@ -123,11 +138,11 @@ def _env(
         "BATON_ATTEMPT": {"name": "BATON_ATTEMPT", "value": str(attempt)},
     }
     for var in [*defaults.env, *task.env]:
-        merged[var.name] = _env_var(var, params)
+        merged[var.name] = _env_var(var, expand)
     return list(merged.values())
 
 
-def _env_var(var: EnvVar, params: Mapping[str, str]) -> dict[str, Any]:
+def _env_var(var: EnvVar, expand: Callable[[str], str]) -> dict[str, Any]:
     if var.value_from is not None:
         return {"name": var.name, "valueFrom": to_dict(var.value_from)}
-    return {"name": var.name, "value": substitute(var.value or "", params)}
+    return {"name": var.name, "value": expand(var.value or "")}
