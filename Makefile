@@ -12,7 +12,7 @@ HELM   := $(TOOLS)/helm
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP   := $(TOOLS)/checkov-venv/.installed-$(CHECKOV_VERSION)
 
-.PHONY: test demo lint typecheck pytest crds clean tools
+.PHONY: test demo lint typecheck pytest crds clean tools prometheus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-tools: $(HELM) $(CHECKOV_STAMP)
+tools: $(HELM) $(CHECKOV_STAMP) prometheus
 
 $(HELM): helm/fetch_helm.py | $(STAMP)
 	$(BIN)/python helm/fetch_helm.py $(HELM)
@@ -30,6 +30,14 @@ $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(TOOLS)/checkov-venv
 	$(TOOLS)/checkov-venv/bin/pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	touch $(CHECKOV_STAMP)
+
+# Prometheus and promtool (Debian's prometheus package) for the dashboard and alert tests
+# (tests/observability): installed once, system-wide, as root (CI) or through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+prometheus:
+	@if command -v prometheus >/dev/null && command -v promtool >/dev/null; then :; else \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; fi
 
 test: lint typecheck pytest
 

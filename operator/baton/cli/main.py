@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     operator.add_argument("--log-format", choices=("json", "text", "auto"), default="auto")
     operator.add_argument("-v", "--verbose", action="store_true")
     operator.set_defaults(handler=_operator)
+
+    from baton.cli.plugin import add_commands as add_plugin_commands
+
+    add_plugin_commands(commands)  # run, graph, logs: the kubectl plugin
     return parser
 
 

@@ -1,0 +1,193 @@
+"""`kubectl baton logs RUN [TASK] [-f] [--attempt N]`: the logs of a task's Pod, or of every task.
+
+A task attempt is a Job labelled with the run, the task and the attempt (`baton.dev/run`, `baton.dev/task`,
+`baton.dev/attempt`; long values are hash-shortened as on the Job); its Pod carries the Job's name in
+`batch.kubernetes.io/job-name`. The log is read from the Pod's `main` container.
+
+Without TASK, every task's log is printed, one after the other in dependency order, under a
+`==> task (attempt N) <==` header. With `-f`, each log is followed to its end; a task not started yet is
+waited for (and skipped if it never starts), and a retried task's next attempt follows its last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import sys
+import time
+from typing import Any, TextIO
+
+from baton.cli.graph import layers
+from baton.cli.kubeapi import EXIT_OK, EXIT_USAGE, CliError, KubeApi, add_connection_arguments, command
+from baton.cli.output import RunView, run_view
+from baton.kube import labels
+from baton.kube.names import label_value
+from baton.kube.render import CONTAINER
+
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+POLL = 0.25
+"""Seconds between looks while waiting for a Pod to start: brief waits, and only with -f."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="the PipelineRun")
+    parser.add_argument("task", metavar="TASK", nargs="?", help="one task (default: every task, in order)")
+    parser.add_argument("-f", "--follow", action="store_true", help="stream the logs until the tasks end")
+    parser.add_argument("--attempt", type=int, help="which attempt of TASK (default: the latest)")
+    add_connection_arguments(parser)
+
+
+class LogReader:
+    def __init__(self, api: KubeApi, run: str, out: TextIO, follow: bool) -> None:
+        self.api = api
+        self.run = run
+        self.out = out
+        self.follow = follow
+
+    def view(self) -> RunView:
+        return run_view(self.api.get_run(self.run))
+
+    def task(self, name: str) -> dict[str, Any]:
+        view = self.view()
+        found = next((t for t in view.tasks if t["name"] == name), None)
+        if found is None:
+            names = ", ".join(t["name"] for t in view.tasks) or "none"
+            raise CliError(f'pipelinerun {self.run} has no task "{name}"; its tasks: {names}')
+        return found
+
+    def wait_started(self, name: str) -> dict[str, Any]:
+        """The task once it has an attempt, or once it (or the run) finished without one."""
+        for run in self.api.watch_run(self.run):
+            view = run_view(run)
+            task = next((t for t in view.tasks if t["name"] == name), {"name": name, "phase": "Pending"})
+            if (
+                int(task.get("attempts") or 0) > 0
+                or task.get("phase") not in (None, "Pending")
+                or view.finished
+            ):
+                return task
+        return self.task(name)
+
+    def pod_of(self, task: str, attempt: int, job_name: str | None) -> str | None:
+        selector = ",".join(
+            (
+                f"{labels.RUN}={label_value(self.run)}",
+                f"{labels.TASK}={label_value(task)}",
+                f"{labels.ATTEMPT}={attempt}",
+            )
+        )
+        jobs = self.api.jobs(selector)
+        job = jobs[-1]["metadata"]["name"] if jobs else job_name
+        if job is None:
+            return None
+        deadline = time.monotonic() + 60
+        while True:
+            pods = self.api.pods(f"{JOB_NAME_LABEL}={job}")
+            if pods:
+                return str(pods[-1]["metadata"]["name"])
+            if not self.follow or time.monotonic() > deadline or not jobs:
+                return None
+            time.sleep(POLL)
+
+    def stream(self, pod: str) -> None:
+        """Copy the Pod's log to the output; with -f, wait for the container to start and follow it."""
+        from kubernetes.client.exceptions import ApiException
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while True:
+            try:
+                for chunk in self.api.pod_log(pod, CONTAINER, follow=self.follow):
+                    self.out.write(decoder.decode(chunk))
+                    self.out.flush()
+                break
+            except ApiException as error:
+                # 400 "waiting to start": with -f, wait for it; otherwise say so.
+                if error.status != 400 or not self.follow:
+                    raise
+                time.sleep(POLL)
+        self.out.write(decoder.decode(b"", final=True))
+        self.out.flush()
+
+    def task_logs(self, name: str, attempt: int | None, *, header: bool) -> None:
+        task = self.task(name)
+        if int(task.get("attempts") or 0) == 0 and self.follow and attempt is None:
+            task = self.wait_started(name)
+        attempts = int(task.get("attempts") or 0)
+        if attempt is not None and not 1 <= attempt <= max(attempts, 0):
+            raise CliError(
+                f'task "{name}" of pipelinerun {self.run} has {attempts} attempt(s): '
+                f"there is no attempt {attempt}",
+                EXIT_USAGE,
+            )
+        if attempts == 0:
+            phase = str(task.get("phase") or "Pending")
+            reason = f": {task['message']}" if task.get("message") else ""
+            state = f"{phase.lower()}{reason}" if phase != "Pending" else "not started yet"
+            if header:
+                self.out.write(f"==> {name} <==\n({state})\n\n")
+                return
+            if phase != "Pending":
+                raise CliError(f'task "{name}" of pipelinerun {self.run} never ran: no logs ({state})')
+            hint = "" if self.follow else "; -f waits for them"
+            raise CliError(f'task "{name}" of pipelinerun {self.run} has not started: no logs yet{hint}')
+        current = attempt or attempts
+        while True:
+            if header or current > 1:
+                self.out.write(f"==> {name} (attempt {current}) <==\n")
+            job_name = task.get("jobName") if current == attempts else None
+            pod = self.pod_of(name, current, job_name)
+            if pod is None:
+                message = f'the Pod of task "{name}" attempt {current} is gone (its Job was deleted)'
+                if not header:
+                    raise CliError(message)
+                self.out.write(f"({message})\n")
+            else:
+                self.stream(pod)
+            if header:
+                self.out.write("\n")
+            if not self.follow or attempt is not None:
+                return
+            task = self.task(name)  # a retry may have started meanwhile: follow it too
+            if int(task.get("attempts") or 0) <= current:
+                if task.get("phase") in ("Pending", "Running"):
+                    task = self.wait_next(name, current)
+                    if int(task.get("attempts") or 0) <= current:
+                        return
+                else:
+                    return
+            current += 1
+
+    def wait_next(self, name: str, attempt: int) -> dict[str, Any]:
+        """The task once it finished or started an attempt after `attempt`."""
+        for run in self.api.watch_run(self.run):
+            view = run_view(run)
+            task = next((t for t in view.tasks if t["name"] == name), {"name": name})
+            if int(task.get("attempts") or 0) > attempt or task.get("phase") not in ("Pending", "Running"):
+                return task
+            if view.finished:
+                return task
+        return self.task(name)
+
+    def all_logs(self) -> None:
+        view = self.view()
+        spec_tasks = (view.spec or {}).get("tasks") or [{"name": t["name"]} for t in view.tasks]
+        for layer in layers(spec_tasks):
+            for name in layer:
+                self.task_logs(name, None, header=True)
+
+
+@command
+def main(args: argparse.Namespace) -> int:
+    if args.attempt is not None and not args.task:
+        raise CliError("--attempt needs a TASK", EXIT_USAGE)
+    api = KubeApi.from_args(args)
+    try:
+        reader = LogReader(api, args.run, sys.stdout, args.follow)
+        reader.view()  # an unknown run fails here, listing the runs there are
+        if args.task:
+            reader.task_logs(args.task, args.attempt, header=False)
+        else:
+            reader.all_logs()
+        return EXIT_OK
+    finally:
+        api.close()

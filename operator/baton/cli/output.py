@@ -1,0 +1,157 @@
+"""Output shared by the plugin's commands: `-o json|yaml`, phases in colour, times, and a run's parts.
+
+Colour only on a terminal and never when NO_COLOR is set (https://no-color.org); a symbol next to each
+phase says the same without colour.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import yaml
+
+OUTPUT_FORMATS = ("json", "yaml", "name")
+
+_STYLES = {
+    "Succeeded": ("32", "✓"),  # green
+    "Failed": ("31", "✗"),  # red
+    "Running": ("36", "●"),  # cyan
+    "Pending": ("2", "○"),  # dim
+    "Skipped": ("33", "⊘"),  # yellow
+}
+_DEFAULT_STYLE = ("35", "◆")  # phases this version does not know (magenta)
+FINISHED = frozenset({"Succeeded", "Failed", "Cancelled", "Canceled"})
+
+
+def use_colour(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def symbol(phase: str) -> str:
+    return _STYLES.get(phase, _DEFAULT_STYLE)[1]
+
+
+def paint(text: str, phase: str, colour: bool) -> str:
+    if not colour:
+        return text
+    return f"\x1b[{_STYLES.get(phase, _DEFAULT_STYLE)[0]}m{text}\x1b[0m"
+
+
+def print_object(obj: Mapping[str, Any], fmt: str, out: TextIO) -> None:
+    """As `kubectl -o json|yaml|name` prints one object."""
+    if fmt == "json":
+        out.write(json.dumps(obj, indent=4, ensure_ascii=False) + "\n")
+    elif fmt == "yaml":
+        out.write(yaml.safe_dump(dict(obj), sort_keys=False, allow_unicode=True))
+    else:
+        kind = str(obj.get("kind", "")).lower()
+        group = str(obj.get("apiVersion", "")).split("/")[0] if "/" in str(obj.get("apiVersion")) else ""
+        out.write(
+            f"{kind}.{group}/{obj['metadata']['name']}\n" if group else f"{kind}/{obj['metadata']['name']}\n"
+        )
+
+
+def not_finished(name: str, timeout: float | None) -> str:
+    if timeout:
+        return f"pipelinerun {name} did not finish within {duration(timeout)}"
+    return f"pipelinerun {name}: the watch ended before the run did"
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def duration(seconds: float) -> str:
+    """kubectl's short human durations: 5s, 3m12s, 2h5m, 3d4h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds}s" if seconds else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+def elapsed(start: str | None, end: str | None, now: datetime | None = None) -> str:
+    """How long from `start` to `end` (or to now while there is no end); "" without a start."""
+    began = parse_time(start)
+    if began is None:
+        return ""
+    ended = parse_time(end) or now or datetime.now(UTC)
+    return duration((ended - began).total_seconds())
+
+
+# -- a run's parts, whatever form its status is stored in -----------------------------------------
+
+
+@dataclass
+class RunView:
+    name: str
+    phase: str
+    pipeline: str | None
+    progress: str
+    message: str
+    start_time: str | None
+    completion_time: str | None
+    tasks: list[dict[str, Any]]
+    """Task states in spec order; tasks without a state yet are Pending."""
+    spec: dict[str, Any] | None
+    """The Pipeline spec the run uses (frozen when it started), if known."""
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINISHED
+
+
+def run_view(run: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None) -> RunView:
+    """The run's phase, tasks and spec; `pipeline` supplies the spec of a run that has not started."""
+    status: dict[str, Any] = dict(run.get("status") or {})
+    tasks: list[dict[str, Any]] = list(status.get("tasks") or [])
+    spec = status.get("pipelineSpec")
+    if status.get("compressedTasks") or status.get("compressedPipelineSpec"):
+        from baton.api.codec import load_run_status
+
+        loaded = load_run_status(status)
+        tasks = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in loaded.tasks]
+        if loaded.pipeline_spec is not None:
+            spec = loaded.pipeline_spec.model_dump(by_alias=True, exclude_none=True, mode="json")
+    run_spec = run.get("spec") or {}
+    spec = spec or run_spec.get("pipelineSpec") or ((pipeline or {}).get("spec") if pipeline else None)
+    if spec:
+        known = {t.get("name") for t in tasks}
+        tasks += [
+            {"name": t["name"], "phase": "Pending"} for t in spec.get("tasks") or () if t["name"] not in known
+        ]
+        order = {t["name"]: i for i, t in enumerate(spec.get("tasks") or ())}
+        tasks.sort(key=lambda t: order.get(t.get("name"), len(order)))
+    condition: dict[str, Any] = next(
+        (c for c in status.get("conditions") or () if c.get("type") == "Succeeded"), {}
+    )
+    return RunView(
+        name=run["metadata"]["name"],
+        phase=str(status.get("phase") or "Pending"),
+        pipeline=status.get("pipeline") or (run_spec.get("pipelineRef") or {}).get("name"),
+        progress=str(status.get("progress") or ""),
+        message=str(condition.get("message") or ""),
+        start_time=status.get("startTime"),
+        completion_time=status.get("completionTime"),
+        tasks=tasks,
+        spec=dict(spec) if spec else None,
+    )

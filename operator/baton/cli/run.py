@@ -1,0 +1,152 @@
+"""`kubectl baton run PIPELINE [-p name=value]... [--watch] [-o json|yaml|name]`: start a run.
+
+The run is created with `generateName: PIPELINE-` (like `kubectl create -f examples/daily-sales-run.yaml`)
+after the params were checked against the Pipeline's, so a typo is an error now and not a failed run.
+With `--watch` the command follows the run to its end, printing each task's progress, and exits with the
+run's result: 0 when it succeeded, 1 when it failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from baton import GROUP, VERSION
+from baton.cli.kubeapi import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    KubeApi,
+    add_connection_arguments,
+    command,
+)
+from baton.cli.output import (
+    OUTPUT_FORMATS,
+    RunView,
+    elapsed,
+    not_finished,
+    paint,
+    print_object,
+    run_view,
+    symbol,
+    use_colour,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline", metavar="PIPELINE", help="the Pipeline to run")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        dest="params",
+        metavar="NAME=VALUE",
+        help="a param value (repeatable)",
+    )
+    parser.add_argument("-w", "--watch", action="store_true", help="follow the run and exit with its result")
+    parser.add_argument("--timeout", type=float, default=None, help="with --watch: give up after SECONDS")
+    parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, help="print the created run")
+    add_connection_arguments(parser)
+
+
+def parse_params(values: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise CliError(f'invalid param "{value}": expected NAME=VALUE', EXIT_USAGE)
+        params[name] = text
+    return params
+
+
+def check_params(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> None:
+    declared = {p["name"]: p for p in (pipeline.get("spec") or {}).get("params") or ()}
+    name = pipeline["metadata"]["name"]
+    problems = []
+    for given in params:
+        if given not in declared:
+            close = difflib.get_close_matches(given, list(declared), n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            known = ", ".join(declared) or "none"
+            problems.append(f'unknown param "{given}"{hint}; Pipeline {name} declares: {known}')
+    for param, spec in declared.items():
+        if param not in params and spec.get("default") is None:
+            problems.append(f'missing value for required param "{param}" (pass -p {param}=VALUE)')
+    if problems:
+        raise CliError("; ".join(problems), EXIT_USAGE)
+
+
+def new_run(pipeline: str, namespace: str, params: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PipelineRun",
+        "metadata": {"generateName": f"{pipeline}-", "namespace": namespace},
+        "spec": {"pipelineRef": {"name": pipeline}, "params": dict(params)},
+    }
+
+
+@command
+def main(args: argparse.Namespace) -> int:
+    params = parse_params(args.params)
+    api = KubeApi.from_args(args)
+    try:
+        pipeline = api.get_pipeline(args.pipeline)
+        check_params(pipeline, params)
+        created = api.create_run(new_run(args.pipeline, api.namespace, params))
+        name = created["metadata"]["name"]
+        if args.output:
+            print_object(created, args.output, sys.stdout)
+        else:
+            print(f"pipelinerun.{GROUP}/{name} created", flush=True)
+        if not args.watch:
+            return EXIT_OK
+        # Progress goes to stderr when stdout carries the object, so `-o json --watch` stays parseable.
+        return follow(api, name, sys.stderr if args.output else sys.stdout, timeout=args.timeout)
+    finally:
+        api.close()
+
+
+def follow(api: KubeApi, name: str, out: TextIO, *, timeout: float | None = None) -> int:
+    """Print each task's progress until the run ends; 0 if it succeeded, else 1."""
+    colour = use_colour(out)
+    seen: dict[str, tuple[str, int]] = {}
+    view: RunView | None = None
+    for run in api.watch_run(name, timeout=timeout):
+        view = run_view(run)
+        width = max((len(t["name"]) for t in view.tasks), default=4)
+        for task in view.tasks:
+            state = (str(task.get("phase", "Pending")), int(task.get("attempts") or 0))
+            if seen.get(task["name"], ("Pending", 0)) == state:
+                seen[task["name"]] = state
+                continue
+            seen[task["name"]] = state
+            print(task_line(task, width, colour), file=out, flush=True)
+        if view.finished:
+            break
+    if view is None or not view.finished:
+        raise CliError(not_finished(name, timeout))
+    took = elapsed(view.start_time, view.completion_time)
+    result = paint(f"{symbol(view.phase)} {view.phase}", view.phase, colour)
+    detail = f": {view.message}" if view.message and view.phase != "Succeeded" else ""
+    print(f"pipelinerun/{name} {result}" + (f" in {took}" if took else "") + detail, file=out, flush=True)
+    return EXIT_OK if view.phase == "Succeeded" else EXIT_FAILED
+
+
+def task_line(task: Mapping[str, Any], width: int, colour: bool) -> str:
+    phase = str(task.get("phase", "Pending"))
+    parts = [f"  {task['name']:<{width}}  ", paint(f"{symbol(phase)} {phase:<9}", phase, colour)]
+    attempts = int(task.get("attempts") or 0)
+    if attempts > 1:
+        parts.append(f"  attempt {attempts}")
+    if phase in ("Succeeded", "Failed"):
+        took = elapsed(task.get("startTime"), task.get("completionTime"))
+        if took:
+            parts.append(f"  {took}")
+    if phase in ("Failed", "Skipped") and task.get("message"):
+        parts.append(f"  {task['message']}")
+    return "".join(parts).rstrip()

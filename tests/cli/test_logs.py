@@ -1,0 +1,90 @@
+"""`kubectl baton logs`: a task's log, every task's in order, following, attempts, and helpful errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from plugin_kit import Plugin
+
+FAILING_LOGS = """\
+==> prepare (attempt 1) <==
+prepared 10 records
+
+==> validate (attempt 1) <==
+validation failed: 2 of 10 records have a negative amount (ids [3, 7])
+
+==> audit (attempt 1) <==
+audited 10 records
+
+==> publish <==
+(skipped: upstream task "validate" failed)
+
+==> notify <==
+(skipped: upstream task "validate" failed)
+
+"""
+
+
+def test_logs_of_every_task_in_dependency_order(baton: Plugin, finished_run: Callable[[str], str]) -> None:
+    name = finished_run("failing")
+    result = baton("logs", name)
+    assert (result.code, result.out, result.err) == (0, FAILING_LOGS, "")
+
+
+def test_logs_of_one_task_and_of_an_attempt(baton: Plugin, finished_run: Callable[[str], str]) -> None:
+    name = finished_run("failing")
+    result = baton("logs", name, "validate")
+    assert (result.code, result.out) == (
+        0,
+        "validation failed: 2 of 10 records have a negative amount (ids [3, 7])\n",
+    )
+    assert baton("logs", name, "validate", "--attempt", "1").out == result.out
+    missing = baton("logs", name, "validate", "--attempt", "2")
+    assert missing.code == 2
+    assert (
+        missing.err
+        == f'error: task "validate" of pipelinerun {name} has 1 attempt(s): there is no attempt 2\n'
+    )
+
+
+def test_follow_streams_each_task_as_the_run_goes(baton: Plugin) -> None:
+    created = baton("run", "daily-sales", "-p", "regions=eu")
+    name = created.out.split("/")[1].split()[0]
+    result = baton("logs", name, "-f")  # from the start: waits for each task, follows it to its end
+    assert result.code == 0, result
+    headers = [line for line in result.out.splitlines() if line.startswith("==>")]
+    assert headers == [
+        "==> extract (attempt 1) <==",
+        "==> revenue-by-region (attempt 1) <==",
+        "==> revenue-by-product (attempt 1) <==",
+        "==> load (attempt 1) <==",
+        "==> report (attempt 1) <==",
+    ]
+    assert "extracted 24 sales rows for 2025-01-31 (eu)" in result.out
+    assert "Daily sales report for 2025-01-31 (regions: eu)" in result.out
+
+
+def test_follow_one_task_waits_for_it_to_start(baton: Plugin) -> None:
+    created = baton("run", "daily-sales", "-p", "date=2025-04-01")
+    name = created.out.split("/")[1].split()[0]
+    result = baton("logs", name, "report", "-f")
+    assert result.code == 0, result
+    assert result.out.startswith("Daily sales report for 2025-04-01"), result.out
+
+
+def test_errors_name_what_exists(baton: Plugin, finished_run: Callable[[str], str]) -> None:
+    name = finished_run("failing")
+    unknown_task = baton("logs", name, "nope")
+    assert unknown_task.code == 1
+    tasks = "prepare, validate, publish, notify, audit"
+    assert unknown_task.err == f'error: pipelinerun {name} has no task "nope"; its tasks: {tasks}\n'
+    skipped = baton("logs", name, "publish")
+    assert skipped.code == 1
+    assert 'never ran: no logs (skipped: upstream task "validate" failed)' in skipped.err
+    unknown_run = baton("logs", "nope")
+    assert unknown_run.code == 1
+    assert unknown_run.err.startswith(
+        f'error: pipelinerun "nope" not found in namespace "{baton.namespace}"; runs there: '
+    )
+    assert name in unknown_run.err
+    assert baton("logs", name, "--attempt", "1").code == 2  # --attempt needs a task
