@@ -45,16 +45,28 @@ class Reply:
 
 
 class Raw:
-    """Plain HTTPS requests to the dev cluster, for what typed clients hide (status codes, headers, bodies)."""
+    """Plain HTTPS requests to the dev cluster, for what typed clients hide (codes, headers, bodies)."""
 
     def __init__(self, cluster: DevCluster) -> None:
         self.cluster = cluster
         self.base = cluster.url
-        self.http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_cert_data=cluster.certificate.ca_pem.decode(),
-                                        maxsize=8, timeout=urllib3.Timeout(connect=10, read=60))
+        self.http = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED",
+            ca_cert_data=cluster.certificate.ca_pem.decode(),
+            maxsize=8,
+            timeout=urllib3.Timeout(connect=10, read=60),
+        )
 
-    def request(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json",
-                token: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         sent = {"Accept": "application/json", "User-Agent": "conformance-raw/1.0"}
         supplied = self.cluster.token if token is None else token
         if supplied:
@@ -86,9 +98,12 @@ class Raw:
         return self.request("PUT", path, body, **kwargs)
 
     def patch(self, path: str, body: Any, patch_type: str = "merge", **kwargs: Any) -> Reply:
-        content_type = {"merge": "application/merge-patch+json", "json": "application/json-patch+json",
-                        "strategic": "application/strategic-merge-patch+json",
-                        "apply": "application/apply-patch+yaml"}[patch_type]
+        content_type = {
+            "merge": "application/merge-patch+json",
+            "json": "application/json-patch+json",
+            "strategic": "application/strategic-merge-patch+json",
+            "apply": "application/apply-patch+yaml",
+        }[patch_type]
         return self.request("PATCH", path, body, content_type=content_type, **kwargs)
 
     def delete(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
@@ -99,7 +114,9 @@ class Raw:
         assert 200 <= reply.status < 300, f"{method} {path} -> {reply.status}: {reply.text}"
         return reply.json
 
-    def watch(self, path: str, *, timeout: float = 60.0, headers: dict[str, str] | None = None) -> WatchStream:
+    def watch(
+        self, path: str, *, timeout: float = 60.0, headers: dict[str, str] | None = None
+    ) -> WatchStream:
         return WatchStream(self, path, timeout, headers or {})
 
     def close(self) -> None:
@@ -111,8 +128,14 @@ class WatchStream:
 
     def __init__(self, raw: Raw, path: str, timeout: float, headers: dict[str, str]) -> None:
         sent = {"Authorization": f"Bearer {raw.cluster.token}", "Accept": "application/json", **headers}
-        self.response = raw.http.request("GET", raw.base + path, headers=sent, preload_content=False,
-                                         retries=False, timeout=urllib3.Timeout(connect=10, read=timeout))
+        self.response = raw.http.request(
+            "GET",
+            raw.base + path,
+            headers=sent,
+            preload_content=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=10, read=timeout),
+        )
         self.status = self.response.status
         self.content_type = self.response.headers.get("Content-Type", "")
         self.events: queue.Queue[Obj | None] = queue.Queue()
@@ -172,9 +195,11 @@ class WatchStream:
             out.append(event)
 
     def _summary(self) -> str:
-        return ", ".join(f"{e.get('type')} {name_of(e.get('object') or {})}"
-                         f"@{(e.get('object') or {}).get('metadata', {}).get('resourceVersion')}"
-                         for e in self.seen[-20:])
+        return ", ".join(
+            f"{e.get('type')} {name_of(e.get('object') or {})}"
+            f"@{(e.get('object') or {}).get('metadata', {}).get('resourceVersion')}"
+            for e in self.seen[-20:]
+        )
 
     def close(self) -> None:
         self.response.release_conn() if self.ended.is_set() else self.response.shutdown()
@@ -227,8 +252,10 @@ class LineReader:
                 break
             if line is None:
                 self._queue.put(None)
-                raise AssertionError(f"process ended before a line matching {pattern!r}; output: {self.lines}; "
-                                     f"stderr: {self._stderr()}")
+                raise AssertionError(
+                    f"process ended before a line matching {pattern!r}; output: {self.lines}; "
+                    f"stderr: {self._stderr()}"
+                )
             self.lines.append(line)
             if regex.search(line):
                 return line
@@ -269,8 +296,14 @@ def to_yaml(*docs: Obj) -> str:
     return yaml.safe_dump_all(list(docs), sort_keys=False)
 
 
-def widget_crd(group: str, *, plural: str = "widgets", kind: str = "Widget", short: str = "wdg",
-               category: str = "baton-conformance") -> Obj:
+def widget_crd(
+    group: str,
+    *,
+    plural: str = "widgets",
+    kind: str = "Widget",
+    short: str = "wdg",
+    category: str = "baton-conformance",
+) -> Obj:
     """A CRD exercising printer columns, shortNames, categories, status and every schema constraint."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -279,59 +312,95 @@ def widget_crd(group: str, *, plural: str = "widgets", kind: str = "Widget", sho
         "spec": {
             "group": group,
             "scope": "Namespaced",
-            "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List",
-                      "shortNames": [short], "categories": [category]},
-            "versions": [{
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": [
-                    {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
-                    {"name": "Color", "type": "string", "jsonPath": ".spec.color"},
-                    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    {"name": "Note", "type": "string", "jsonPath": ".spec.note", "priority": 1},
-                ],
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": f"A {kind} exercises the dev cluster's custom resource support.",
-                    "properties": {
-                        "spec": {
+            "names": {
+                "plural": plural,
+                "singular": kind.lower(),
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "shortNames": [short],
+                "categories": [category],
+            },
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                        {"name": "Color", "type": "string", "jsonPath": ".spec.color"},
+                        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                        {"name": "Note", "type": "string", "jsonPath": ".spec.note", "priority": 1},
+                    ],
+                    "schema": {
+                        "openAPIV3Schema": {
                             "type": "object",
-                            "description": f"What the {kind.lower()} should be.",
-                            "required": ["size"],
+                            "description": f"A {kind} exercises the dev cluster's custom resource support.",
                             "properties": {
-                                "size": {"type": "integer", "minimum": 1, "maximum": 100,
-                                         "description": "How big the widget is."},
-                                "color": {"type": "string", "enum": ["red", "green", "blue"], "default": "red",
-                                          "description": "Its colour."},
-                                "note": {"type": "string", "maxLength": 20, "nullable": True},
-                                "code": {"type": "string", "pattern": "^[A-Z]{3}$", "minLength": 3},
-                                "tags": {"type": "array", "maxItems": 3, "minItems": 1,
-                                         "items": {"type": "string", "minLength": 1}},
-                                "ratio": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
-                                "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                                "spec": {
+                                    "type": "object",
+                                    "description": f"What the {kind.lower()} should be.",
+                                    "required": ["size"],
+                                    "properties": {
+                                        "size": {
+                                            "type": "integer",
+                                            "minimum": 1,
+                                            "maximum": 100,
+                                            "description": "How big the widget is.",
+                                        },
+                                        "color": {
+                                            "type": "string",
+                                            "enum": ["red", "green", "blue"],
+                                            "default": "red",
+                                            "description": "Its colour.",
+                                        },
+                                        "note": {"type": "string", "maxLength": 20, "nullable": True},
+                                        "code": {"type": "string", "pattern": "^[A-Z]{3}$", "minLength": 3},
+                                        "tags": {
+                                            "type": "array",
+                                            "maxItems": 3,
+                                            "minItems": 1,
+                                            "items": {"type": "string", "minLength": 1},
+                                        },
+                                        "ratio": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
+                                        "extra": {
+                                            "type": "object",
+                                            "x-kubernetes-preserve-unknown-fields": True,
+                                        },
+                                    },
+                                },
+                                "status": {
+                                    "type": "object",
+                                    "properties": {"phase": {"type": "string"}, "count": {"type": "integer"}},
+                                },
                             },
-                        },
-                        "status": {
-                            "type": "object",
-                            "properties": {"phase": {"type": "string"}, "count": {"type": "integer"}},
-                        },
+                        }
                     },
-                }},
-            }],
+                }
+            ],
         },
     }
 
 
 def widget(name: str, group: str, size: int = 3, *, kind: str = "Widget", **spec: Any) -> Obj:
-    return {"apiVersion": f"{group}/v1", "kind": kind, "metadata": {"name": name},
-            "spec": {"size": size, **spec}}
+    return {
+        "apiVersion": f"{group}/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {"size": size, **spec},
+    }
 
 
-def python_job(name: str, code: str, *, python: str = "python3", backoff_limit: int = 0,
-               labels: dict[str, str] | None = None, **spec: Any) -> Obj:
+def python_job(
+    name: str,
+    code: str,
+    *,
+    python: str = "python3",
+    backoff_limit: int = 0,
+    labels: dict[str, str] | None = None,
+    **spec: Any,
+) -> Obj:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -339,8 +408,14 @@ def python_job(name: str, code: str, *, python: str = "python3", backoff_limit: 
         "spec": {
             "backoffLimit": backoff_limit,
             **spec,
-            "template": {"spec": {"restartPolicy": "Never", "containers": [
-                {"name": "main", "image": "python:3.12-slim", "command": [python, "-c", code]}]}},
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {"name": "main", "image": "python:3.12-slim", "command": [python, "-c", code]}
+                    ],
+                }
+            },
         },
     }
 

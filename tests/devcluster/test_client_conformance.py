@@ -78,13 +78,18 @@ def test_custom_object_crud_and_status(custom: client.CustomObjectsApi, namespac
     assert replaced["spec"]["size"] == 4 and replaced["status"] == {"phase": "Ready"}
 
     json_patched = custom.patch_namespaced_custom_object(
-        *args, "w", [{"op": "replace", "path": "/spec/size", "value": 5}],
-        _content_type="application/json-patch+json")
+        *args,
+        "w",
+        [{"op": "replace", "path": "/spec/size", "value": 5}],
+        _content_type="application/json-patch+json",
+    )
     assert json_patched["spec"]["size"] == 5
 
     listed = custom.list_namespaced_custom_object(*args)
     assert listed["kind"] == "WidgetList" and [name_of(i) for i in listed["items"]] == ["w"]
-    everywhere = custom.list_cluster_custom_object(GROUP, "v1", "widgets", field_selector=f"metadata.namespace={namespace}")
+    everywhere = custom.list_cluster_custom_object(
+        GROUP, "v1", "widgets", field_selector=f"metadata.namespace={namespace}"
+    )
     assert [name_of(i) for i in everywhere["items"]] == ["w"]
 
     deleted = custom.delete_namespaced_custom_object(*args, "w")
@@ -123,9 +128,15 @@ def test_client_sees_409_and_422(custom: client.CustomObjectsApi, namespace: str
 
 def test_configmaps_paging_and_selectors(core: client.CoreV1Api, namespace: str) -> None:
     for i in range(5):
-        core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(name=f"cm-{i}", labels={"parity": "even" if i % 2 == 0 else "odd"}),
-            data={"i": str(i)}))
+        core.create_namespaced_config_map(
+            namespace,
+            client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(
+                    name=f"cm-{i}", labels={"parity": "even" if i % 2 == 0 else "odd"}
+                ),
+                data={"i": str(i)},
+            ),
+        )
     names: list[str] = []
     token = None
     while True:
@@ -137,60 +148,93 @@ def test_configmaps_paging_and_selectors(core: client.CoreV1Api, namespace: str)
     assert names == [f"cm-{i}" for i in range(5)]
     odd = core.list_namespaced_config_map(namespace, label_selector="parity=odd")
     assert [cm.metadata.name for cm in odd.items] == ["cm-1", "cm-3"]
-    set_based = core.list_namespaced_config_map(namespace, label_selector="parity in (even),parity notin (odd)")
+    set_based = core.list_namespaced_config_map(
+        namespace, label_selector="parity in (even),parity notin (odd)"
+    )
     assert [cm.metadata.name for cm in set_based.items] == ["cm-0", "cm-2", "cm-4"]
-    by_name = core.list_config_map_for_all_namespaces(field_selector=f"metadata.name=cm-2,metadata.namespace={namespace}")
+    by_name = core.list_config_map_for_all_namespaces(
+        field_selector=f"metadata.name=cm-2,metadata.namespace={namespace}"
+    )
     assert [cm.metadata.name for cm in by_name.items] == ["cm-2"]
     core.delete_collection_namespaced_config_map(namespace, label_selector="parity=even")
     assert [cm.metadata.name for cm in core.list_namespaced_config_map(namespace).items] == ["cm-1", "cm-3"]
 
 
-def test_secrets_service_accounts_leases_and_events(k8s_client: Any, core: client.CoreV1Api, namespace: str) -> None:
-    secret = core.create_namespaced_secret(namespace, client.V1Secret(
-        metadata=client.V1ObjectMeta(name="s"), string_data={"token": "abc"}))
+def test_secrets_service_accounts_leases_and_events(
+    k8s_client: Any, core: client.CoreV1Api, namespace: str
+) -> None:
+    secret = core.create_namespaced_secret(
+        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="s"), string_data={"token": "abc"})
+    )
     assert secret.type == "Opaque" and secret.data == {"token": "YWJj"}
-    account = core.create_namespaced_service_account(namespace, client.V1ServiceAccount(
-        metadata=client.V1ObjectMeta(name="runner")))
+    account = core.create_namespaced_service_account(
+        namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="runner"))
+    )
     assert account.metadata.uid
 
     leases = client.CoordinationV1Api(k8s_client)
-    lease = leases.create_namespaced_lease(namespace, client.V1Lease(
-        metadata=client.V1ObjectMeta(name="leader"),
-        spec=client.V1LeaseSpec(holder_identity="me", lease_duration_seconds=15)))
+    lease = leases.create_namespaced_lease(
+        namespace,
+        client.V1Lease(
+            metadata=client.V1ObjectMeta(name="leader"),
+            spec=client.V1LeaseSpec(holder_identity="me", lease_duration_seconds=15),
+        ),
+    )
     lease.spec.holder_identity = "you"
     assert leases.replace_namespaced_lease("leader", namespace, lease).spec.holder_identity == "you"
     with pytest.raises(ApiException) as stale:
         leases.replace_namespaced_lease("leader", namespace, lease)
     assert stale.value.status == 409
 
-    core.create_namespaced_event(namespace, client.CoreV1Event(
-        metadata=client.V1ObjectMeta(name="e1"), reason="Checked", message="checked by the client",
-        type="Normal", involved_object=client.V1ObjectReference(kind="ServiceAccount", name="runner",
-                                                               namespace=namespace)))
+    core.create_namespaced_event(
+        namespace,
+        client.CoreV1Event(
+            metadata=client.V1ObjectMeta(name="e1"),
+            reason="Checked",
+            message="checked by the client",
+            type="Normal",
+            involved_object=client.V1ObjectReference(
+                kind="ServiceAccount", name="runner", namespace=namespace
+            ),
+        ),
+    )
     events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=runner")
     assert [(e.reason, e.message) for e in events.items] == [("Checked", "checked by the client")]
     modern = client.EventsV1Api(k8s_client)
     from datetime import UTC, datetime
 
-    modern.create_namespaced_event(namespace, client.EventsV1Event(
-        metadata=client.V1ObjectMeta(name="e2"), event_time=datetime.now(UTC), reason="Checked",
-        action="Check", reporting_controller="conformance", reporting_instance="conformance-1", type="Normal",
-        regarding=client.V1ObjectReference(kind="ServiceAccount", name="runner", namespace=namespace)))
+    modern.create_namespaced_event(
+        namespace,
+        client.EventsV1Event(
+            metadata=client.V1ObjectMeta(name="e2"),
+            event_time=datetime.now(UTC),
+            reason="Checked",
+            action="Check",
+            reporting_controller="conformance",
+            reporting_instance="conformance-1",
+            type="Normal",
+            regarding=client.V1ObjectReference(kind="ServiceAccount", name="runner", namespace=namespace),
+        ),
+    )
     assert [e.metadata.name for e in modern.list_namespaced_event(namespace).items] == ["e2"]
 
 
-def test_jobs_pods_logs_and_foreground_deletion(k8s_client: Any, core: client.CoreV1Api, namespace: str) -> None:
+def test_jobs_pods_logs_and_foreground_deletion(
+    k8s_client: Any, core: client.CoreV1Api, namespace: str
+) -> None:
     batch = client.BatchV1Api(k8s_client)
-    job = batch.create_namespaced_job(namespace, python_job("count", "for i in range(3): print(i)",
-                                                            python=sys.executable))
+    job = batch.create_namespaced_job(
+        namespace, python_job("count", "for i in range(3): print(i)", python=sys.executable)
+    )
     assert job.spec.backoff_limit == 0 and job.spec.selector.match_labels
 
     done = threading.Event()
     seen: list[str] = []
 
     w = watch.Watch()
-    for event in w.stream(batch.list_namespaced_job, namespace, field_selector="metadata.name=count",
-                          timeout_seconds=120):
+    for event in w.stream(
+        batch.list_namespaced_job, namespace, field_selector="metadata.name=count", timeout_seconds=120
+    ):
         conditions = {c.type: c.status for c in event["object"].status.conditions or ()}
         seen.append(event["type"])
         if conditions.get("Complete") == "True":
@@ -204,14 +248,19 @@ def test_jobs_pods_logs_and_foreground_deletion(k8s_client: Any, core: client.Co
     assert len(pods) == 1
     pod = pods[0]
     assert pod.status.phase == "Succeeded"
-    assert pod.metadata.owner_references[0].kind == "Job" and pod.metadata.owner_references[0].uid == job.metadata.uid
+    assert (
+        pod.metadata.owner_references[0].kind == "Job"
+        and pod.metadata.owner_references[0].uid == job.metadata.uid
+    )
     terminated = pod.status.container_statuses[0].state.terminated
     assert terminated.exit_code == 0 and terminated.reason == "Completed"
     assert core.read_namespaced_pod_log(pod.metadata.name, namespace) == "0\n1\n2\n"
     phase = core.list_namespaced_pod(namespace, field_selector="status.phase=Succeeded").items
     assert [p.metadata.name for p in phase] == [pod.metadata.name]
 
-    batch.delete_namespaced_job("count", namespace, body=client.V1DeleteOptions(propagation_policy="Foreground"))
+    batch.delete_namespaced_job(
+        "count", namespace, body=client.V1DeleteOptions(propagation_policy="Foreground")
+    )
     wait_for(lambda: not core.list_namespaced_pod(namespace).items, 30, message="the job's pods to go")
     wait_for(lambda: not batch.list_namespaced_job(namespace).items, 30, message="the job to go")
 
@@ -238,28 +287,36 @@ def test_watch_resume_and_selectors(custom: client.CustomObjectsApi, namespace: 
     args = (GROUP, "v1", namespace, "widgets")
     custom.create_namespaced_custom_object(*args, widget("a", GROUP))
     rv = custom.list_namespaced_custom_object(*args)["metadata"]["resourceVersion"]
-    custom.create_namespaced_custom_object(*args, {**widget("b", GROUP), "metadata": {"name": "b",
-                                                                                      "labels": {"x": "1"}}})
+    custom.create_namespaced_custom_object(
+        *args, {**widget("b", GROUP), "metadata": {"name": "b", "labels": {"x": "1"}}}
+    )
     custom.patch_namespaced_custom_object(*args, "a", {"spec": {"size": 6}})
     custom.delete_namespaced_custom_object(*args, "a")
 
     w = watch.Watch()
     events = []
-    for event in w.stream(custom.list_namespaced_custom_object, *args, resource_version=rv, timeout_seconds=2):
+    for event in w.stream(
+        custom.list_namespaced_custom_object, *args, resource_version=rv, timeout_seconds=2
+    ):
         events.append((event["type"], name_of(event["object"])))
     assert events == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "a")]
     assert int(w.resource_version) > int(rv)
 
     labelled = watch.Watch()
-    selected = [name_of(e["object"]) for e in labelled.stream(
-        custom.list_namespaced_custom_object, *args, label_selector="x=1", timeout_seconds=1)]
+    selected = [
+        name_of(e["object"])
+        for e in labelled.stream(
+            custom.list_namespaced_custom_object, *args, label_selector="x=1", timeout_seconds=1
+        )
+    ]
     assert selected == ["b"]
 
 
 def test_watch_bookmarks_reach_the_client(core: client.CoreV1Api, namespace: str) -> None:
     w = watch.Watch()
-    for event in w.stream(core.list_namespaced_config_map, namespace, allow_watch_bookmarks=True,
-                          timeout_seconds=30):
+    for event in w.stream(
+        core.list_namespaced_config_map, namespace, allow_watch_bookmarks=True, timeout_seconds=30
+    ):
         if event["type"] == "BOOKMARK":
             w.stop()
             break
@@ -281,12 +338,15 @@ def small_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[De
 def test_watch_from_an_expired_resource_version_raises_410(small_cluster: tuple[DevCluster, Any]) -> None:
     _, api = small_cluster
     core = client.CoreV1Api(api)
-    cm = core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="old")))
+    cm = core.create_namespaced_config_map(
+        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="old"))
+    )
     for i in range(15):
         core.patch_namespaced_config_map("old", "default", {"data": {"i": str(i)}})
     with pytest.raises(ApiException) as expired:
-        for _ in watch.Watch().stream(core.list_namespaced_config_map, "default",
-                                      resource_version=cm.metadata.resource_version):
+        for _ in watch.Watch().stream(
+            core.list_namespaced_config_map, "default", resource_version=cm.metadata.resource_version
+        ):
             pass
     assert expired.value.status == 410
     assert "Expired: too old resource version" in str(expired.value.reason)
@@ -295,16 +355,19 @@ def test_watch_from_an_expired_resource_version_raises_410(small_cluster: tuple[
 # -- dynamic client, server-side apply, informer ---------------------------------------------------
 
 
-def test_dynamic_client_discovery_and_server_side_apply(k8s_client: Any, namespace: str, crd: str,
-                                                        tmp_path: Any) -> None:
+def test_dynamic_client_discovery_and_server_side_apply(
+    k8s_client: Any, namespace: str, crd: str, tmp_path: Any
+) -> None:
     dyn = DynamicClient(k8s_client, cache_file=str(tmp_path / "discovery.json"))
     widgets = dyn.resources.get(api_version=f"{GROUP}/v1", kind="Widget")
     assert widgets.namespaced and widgets.name == "widgets" and widgets.short_names == ["wdg"]
-    applied = widgets.server_side_apply(body=widget("ssa", GROUP, size=7), namespace=namespace,
-                                       field_manager="conformance")
+    applied = widgets.server_side_apply(
+        body=widget("ssa", GROUP, size=7), namespace=namespace, field_manager="conformance"
+    )
     assert applied.spec.size == 7
-    again = widgets.server_side_apply(body=widget("ssa", GROUP, size=8), namespace=namespace,
-                                     field_manager="conformance")
+    again = widgets.server_side_apply(
+        body=widget("ssa", GROUP, size=8), namespace=namespace, field_manager="conformance"
+    )
     assert again.spec.size == 8 and again.metadata.generation == 2
     assert [i.metadata.name for i in widgets.get(namespace=namespace).items] == ["ssa"]
     pods = dyn.resources.get(api_version="v1", kind="Pod")
@@ -323,9 +386,14 @@ def test_informer_keeps_a_cache_in_sync(core: client.CoreV1Api, namespace: str) 
     informer.start()
     try:
         wait_for(lambda: informer.cache.list_keys() == [f"{namespace}/pre"], 30, message="the initial list")
-        core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="new")))
-        wait_for(lambda: sorted(informer.cache.list_keys()) == [f"{namespace}/new", f"{namespace}/pre"], 30,
-                 message="the new object in the cache")
+        core.create_namespaced_config_map(
+            namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="new"))
+        )
+        wait_for(
+            lambda: sorted(informer.cache.list_keys()) == [f"{namespace}/new", f"{namespace}/pre"],
+            30,
+            message="the new object in the cache",
+        )
         core.delete_namespaced_config_map("pre", namespace)
         wait_for(lambda: deleted == ["pre"], 30, message="the DELETED event")
     finally:
@@ -349,3 +417,86 @@ def test_namespace_deletion_through_the_client(core: client.CoreV1Api) -> None:
 
     wait_for(gone, 30, message="the namespace to go")
     assert not core.list_config_map_for_all_namespaces(field_selector=f"metadata.namespace={ns}").items
+
+
+def test_pod_environment_working_dir_and_termination_message(
+    k8s_client: Any, core: client.CoreV1Api, namespace: str, tmp_path: Any
+) -> None:
+    core.create_namespaced_config_map(
+        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings"), data={"color": "blue"})
+    )
+    core.create_namespaced_secret(
+        namespace,
+        client.V1Secret(metadata=client.V1ObjectMeta(name="creds"), string_data={"password": "hunter2"}),
+    )
+    code = (
+        "import os\n"
+        "for key in ('LITERAL', 'EXPANDED', 'POD', 'NS', 'COLOR', 'PASSWORD'): print(key, os.environ[key])\n"
+        "print('cwd', os.getcwd())\n"
+        "open('/dev/termination-log', 'w').write('all done')\n"
+    )
+    env = [
+        client.V1EnvVar(name="LITERAL", value="plain"),
+        client.V1EnvVar(name="EXPANDED", value="$(LITERAL)-expanded"),
+        client.V1EnvVar(
+            name="POD",
+            value_from=client.V1EnvVarSource(
+                field_ref=client.V1ObjectFieldSelector(field_path="metadata.name")
+            ),
+        ),
+        client.V1EnvVar(
+            name="NS",
+            value_from=client.V1EnvVarSource(
+                field_ref=client.V1ObjectFieldSelector(field_path="metadata.namespace")
+            ),
+        ),
+        client.V1EnvVar(
+            name="COLOR",
+            value_from=client.V1EnvVarSource(
+                config_map_key_ref=client.V1ConfigMapKeySelector(name="settings", key="color")
+            ),
+        ),
+        client.V1EnvVar(
+            name="PASSWORD",
+            value_from=client.V1EnvVarSource(
+                secret_key_ref=client.V1SecretKeySelector(name="creds", key="password")
+            ),
+        ),
+    ]
+    pod = core.create_namespaced_pod(
+        namespace,
+        client.V1Pod(
+            metadata=client.V1ObjectMeta(name="envy"),
+            spec=client.V1PodSpec(
+                restart_policy="Never",
+                containers=[
+                    client.V1Container(
+                        name="main",
+                        image="python:3.12",
+                        command=[sys.executable, "-c", code],
+                        env=env,
+                        working_dir=str(tmp_path),
+                    )
+                ],
+            ),
+        ),
+    )
+    assert pod.spec.node_name == "devcluster"
+
+    def finished() -> Any:
+        status = core.read_namespaced_pod_status("envy", namespace).status
+        return status if status.phase in ("Succeeded", "Failed") else None
+
+    status = wait_for(finished, 60, message="the pod to finish")
+    assert status.phase == "Succeeded", status
+    terminated = status.container_statuses[0].state.terminated
+    assert terminated.exit_code == 0 and terminated.message == "all done"
+    assert core.read_namespaced_pod_log("envy", namespace).splitlines() == [
+        "LITERAL plain",
+        "EXPANDED plain-expanded",
+        "POD envy",
+        f"NS {namespace}",
+        "COLOR blue",
+        "PASSWORD hunter2",
+        f"cwd {tmp_path}",
+    ]

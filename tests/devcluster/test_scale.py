@@ -54,12 +54,16 @@ async def _create_all(cluster: DevCluster) -> list[int]:
     codes: list[int] = []
 
     async with _session(cluster, 16) as session:
+
         async def worker() -> None:
             while not queue.empty():
                 i = queue.get_nowait()
-                body = {"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": f"obj-{i:05d}", "labels": {"shard": str(i % 10)}},
-                        "data": {"index": str(i)}}
+                body = {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": f"obj-{i:05d}", "labels": {"shard": str(i % 10)}},
+                    "data": {"index": str(i)},
+                }
                 async with session.post(f"/api/v1/namespaces/{NAMESPACE}/configmaps", json=body) as response:
                     await response.read()
                     codes.append(response.status)
@@ -87,7 +91,9 @@ def test_ten_thousand_objects_list_in_chunks(loaded: DevCluster) -> None:
         async with _session(loaded, 2) as session:
             while True:
                 params = {"limit": "500", **({"continue": token} if token else {})}
-                async with session.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps", params=params) as response:
+                async with session.get(
+                    f"/api/v1/namespaces/{NAMESPACE}/configmaps", params=params
+                ) as response:
                     assert response.status == 200
                     page = await response.json()
                 count += 1
@@ -97,8 +103,9 @@ def test_ten_thousand_objects_list_in_chunks(loaded: DevCluster) -> None:
                 if not token:
                     break
                 assert page["metadata"]["remainingItemCount"] == OBJECTS - len(names)
-            async with session.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps",
-                                   params={"labelSelector": "shard=3"}) as response:
+            async with session.get(
+                f"/api/v1/namespaces/{NAMESPACE}/configmaps", params={"labelSelector": "shard=3"}
+            ) as response:
                 shard = await response.json()
             assert len(shard["items"]) == OBJECTS // 10
         return names, count, versions
@@ -111,9 +118,13 @@ def test_ten_thousand_objects_list_in_chunks(loaded: DevCluster) -> None:
     assert len(versions) == 1  # every chunk reports the resourceVersion of the first
 
 
-def test_kubectl_lists_ten_thousand_objects(loaded: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> None:
-    kubectl = Kubectl(loaded.write_kubeconfig(tmp_path_factory.mktemp("scale-kube") / "config"),
-                      tmp_path_factory.mktemp("scale-home"))
+def test_kubectl_lists_ten_thousand_objects(
+    loaded: DevCluster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    kubectl = Kubectl(
+        loaded.write_kubeconfig(tmp_path_factory.mktemp("scale-kube") / "config"),
+        tmp_path_factory.mktemp("scale-home"),
+    )
     started = time.monotonic()
     out = kubectl("get", "configmaps", "-n", NAMESPACE, "-o", "name", "--chunk-size=1000", timeout=180)
     print(f"kubectl listed {OBJECTS} in {time.monotonic() - started:.1f}s")
@@ -125,14 +136,22 @@ def test_hundred_concurrent_watches_all_see_a_change(loaded: DevCluster) -> None
 
     async def run() -> list[dict[str, Any]]:
         async with _session(loaded, WATCHES + 4) as session:
-            async with session.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps", params={"limit": "1"}) as response:
+            async with session.get(
+                f"/api/v1/namespaces/{NAMESPACE}/configmaps", params={"limit": "1"}
+            ) as response:
                 rv = (await response.json())["metadata"]["resourceVersion"]
 
             async def watch_one(i: int) -> dict[str, Any]:
                 # Half with bookmarks and a label selector, half plain: both kinds must be released.
-                params = {"watch": "true", "resourceVersion": rv, "allowWatchBookmarks": str(i % 2 == 1).lower(),
-                          "labelSelector": "purpose=ping" if i % 2 else ""}
-                async with session.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps", params=params) as response:
+                params = {
+                    "watch": "true",
+                    "resourceVersion": rv,
+                    "allowWatchBookmarks": str(i % 2 == 1).lower(),
+                    "labelSelector": "purpose=ping" if i % 2 else "",
+                }
+                async with session.get(
+                    f"/api/v1/namespaces/{NAMESPACE}/configmaps", params=params
+                ) as response:
                     assert response.status == 200
                     async for line in response.content:
                         event: dict[str, Any] = json.loads(line)
@@ -155,8 +174,11 @@ def test_hundred_concurrent_watches_all_see_a_change(loaded: DevCluster) -> None
     print(f"{WATCHES} watches saw the change within {time.monotonic() - started:.1f}s")
     assert [e["object"]["metadata"]["name"] for e in events] == ["ping"] * WATCHES
     # The clients are gone: the server forgets their watchers without waiting for another event.
-    wait_for(lambda: loaded.sync(lambda: loaded.store.watcher_count) <= baseline, 30,
-             message="the closed watches to be released")
+    wait_for(
+        lambda: loaded.sync(lambda: loaded.store.watcher_count) <= baseline,
+        30,
+        message="the closed watches to be released",
+    )
 
 
 def test_still_answering_afterwards(loaded: DevCluster) -> None:

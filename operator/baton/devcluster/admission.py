@@ -25,15 +25,40 @@ _QUALIFIED_NAME_HELP = (
     "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 )
 _ANNOTATIONS_LIMIT = 256 * 1024
+_OBJECT_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
 
 
 def _qualified_name_errors(field: str, key: str) -> list[tuple[str, str, str]]:
     prefix, _, name = key.rpartition("/")
     out = []
     if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
-        out.append((field, "FieldValueInvalid", f'Invalid value: "{key}": prefix part a lowercase RFC 1123 '
-                    "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
-                    "and end with an alphanumeric character"))
+        out.append(
+            (
+                field,
+                "FieldValueInvalid",
+                f'Invalid value: "{key}": prefix part a lowercase RFC 1123 '
+                "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
+                "and end with an alphanumeric character",
+            )
+        )
     if not name or len(name) > 63 or not _LABEL_NAME.match(name):
         detail = "name part must be no more than 63 characters" if len(name) > 63 else _QUALIFIED_NAME_HELP
         out.append((field, "FieldValueInvalid", f'Invalid value: "{key}": {detail}'))
@@ -49,22 +74,46 @@ def metadata_causes(obj: Obj) -> list[tuple[str, str, str]]:
     for key, value in labels.items():
         causes += _qualified_name_errors("metadata.labels", str(key))
         if not isinstance(value, str):
-            causes.append((f"metadata.labels[{key}]", "FieldValueTypeInvalid",
-                           f"Invalid value: {value!r}: must be a string"))
+            causes.append(
+                (
+                    f"metadata.labels[{key}]",
+                    "FieldValueTypeInvalid",
+                    f"Invalid value: {value!r}: must be a string",
+                )
+            )
         elif len(value) > 63:
-            causes.append(("metadata.labels", "FieldValueInvalid",
-                           f'Invalid value: "{value}": must be no more than 63 characters'))
+            causes.append(
+                (
+                    "metadata.labels",
+                    "FieldValueInvalid",
+                    f'Invalid value: "{value}": must be no more than 63 characters',
+                )
+            )
         elif value and not _LABEL_NAME.match(value):
-            causes.append(("metadata.labels", "FieldValueInvalid", f'Invalid value: "{value}": {_LABEL_VALUE_HELP}'))
+            causes.append(
+                ("metadata.labels", "FieldValueInvalid", f'Invalid value: "{value}": {_LABEL_VALUE_HELP}')
+            )
     annotations = meta.get("annotations") or {}
     if not isinstance(annotations, dict):
         return [*causes, ("metadata.annotations", "FieldValueTypeInvalid", "Invalid value: must be a map")]
     for key in annotations:
         causes += _qualified_name_errors("metadata.annotations", str(key))
     if sum(len(k) + len(str(v)) for k, v in annotations.items()) > _ANNOTATIONS_LIMIT:
-        causes.append(("metadata.annotations", "FieldValueTooLong",
-                       "Too long: must have at most 262144 bytes"))
+        causes.append(
+            ("metadata.annotations", "FieldValueTooLong", "Too long: must have at most 262144 bytes")
+        )
     return causes
+
+
+def prune_object_meta(obj: Obj) -> list[str]:
+    """Drop what ObjectMeta does not know (the apiserver's decoder does, for every kind); return the paths."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return []
+    unknown = [key for key in meta if key not in _OBJECT_META_FIELDS]
+    for key in unknown:
+        del meta[key]
+    return [f"metadata.{key}" for key in unknown]
 
 
 def admit(rt: ResourceType, obj: Obj, *, field_validation: str) -> list[str]:
@@ -74,15 +123,19 @@ def admit(rt: ResourceType, obj: Obj, *, field_validation: str) -> list[str]:
     """
     warnings: list[str] = []
     causes = metadata_causes(obj)
+    unknown = prune_object_meta(obj)
     if rt.custom and rt.schema is not None:
-        unknown = prune(obj, rt.schema)
-        if unknown:
-            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
-            if field_validation == "Strict":
-                raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
-                                         f"{rt.kind}: strict decoding error: {listed}")
-            if field_validation != "Ignore":
-                warnings += [f'unknown field "{path}"' for path in unknown]
+        unknown = prune(obj, rt.schema) + unknown
+    if unknown:
+        listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+        if field_validation == "Strict":
+            raise errors.bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                f"{rt.kind}: strict decoding error: {listed}"
+            )
+        if field_validation != "Ignore":
+            warnings += [f'unknown field "{path}"' for path in unknown]
+    if rt.custom and rt.schema is not None:
         apply_defaults(obj, rt.schema)
         causes += [(e.field, e.type, e.message) for e in validate(obj, rt.schema)]
     if causes:
@@ -94,7 +147,9 @@ def field_validation_of(value: str | None) -> str:
     if value in (None, ""):
         return "Warn"
     if value not in ("Strict", "Warn", "Ignore"):
-        raise errors.bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", got "{value}"')
+        raise errors.bad_request(
+            f'fieldValidation must be one of "Ignore", "Warn" or "Strict", got "{value}"'
+        )
     return str(value)
 
 

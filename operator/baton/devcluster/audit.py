@@ -51,10 +51,21 @@ class AuditLog:
         self._seq += 1
         return self._seq, round(time.time() * 1000, 3)
 
-    def request(self, *, client: str, verb: str, resource: str, namespace: str = "", name: str = "",
-                subresource: str = "", code: int) -> None:
+    def request(
+        self,
+        *,
+        client: str,
+        verb: str,
+        resource: str,
+        namespace: str = "",
+        name: str = "",
+        subresource: str = "",
+        code: int,
+    ) -> None:
         seq, ts = self._next()
-        self._records.append(RequestRecord(seq, ts, client, verb, resource, namespace, name, subresource, code))
+        self._records.append(
+            RequestRecord(seq, ts, client, verb, resource, namespace, name, subresource, code)
+        )
 
     def transition(self, *, kind: str, namespace: str, name: str, transition: str) -> None:
         seq, ts = self._next()
@@ -67,12 +78,16 @@ class AuditLog:
         return [r for r in self._records if r.seq > since]
 
     def requests(self, client: str | None = None) -> list[RequestRecord]:
-        return [r for r in self._records if isinstance(r, RequestRecord)
-                and (client is None or r.client == client)]
+        return [
+            r
+            for r in self._records
+            if isinstance(r, RequestRecord) and (client is None or r.client == client)
+        ]
 
     def transitions(self, kind: str | None = None) -> list[TransitionRecord]:
-        return [r for r in self._records if isinstance(r, TransitionRecord)
-                and (kind is None or r.kind == kind)]
+        return [
+            r for r in self._records if isinstance(r, TransitionRecord) and (kind is None or r.kind == kind)
+        ]
 
     @property
     def last_seq(self) -> int:

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import os
 import secrets
 import shutil
 import tempfile
@@ -63,6 +64,7 @@ class DevCluster:
         token: str | None = None,
         workdir: Path | None = None,
         instant: bool = False,
+        hold_jobs: bool = False,
         history_limit: int = 100_000,
         bookmark_interval: float = 5.0,
     ) -> None:
@@ -70,6 +72,7 @@ class DevCluster:
         self.port = 0
         self.token = token or secrets.token_urlsafe(32)
         self.instant = instant
+        self.hold_jobs = hold_jobs  # instant mode: Jobs start but finish only at release_jobs()
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="baton-devcluster-"))
         self.registry = Registry.with_builtins()
@@ -95,25 +98,36 @@ class DevCluster:
         assert ns_type is not None
         for name in SYSTEM_NAMESPACES:
             if self.store.find(("", "namespaces"), "", name) is None:
-                self.store.create(ns_type, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+                self.store.create(
+                    ns_type, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                )
         self.gc = GarbageCollector(self.store)
         self.gc.start()
         self.kubelet = Kubelet(self.store, self.audit, self.workdir)
         if not self.instant:
             self.kubelet.start()
-        self.jobs = JobController(self.store, self.audit, instant=self.instant)
+        self.jobs = JobController(self.store, self.audit, instant=self.instant, hold=self.hold_jobs)
         self.jobs.start()
         # handler_cancellation: a watch whose client went away is cancelled (and its watcher released) at
         # once, not at its next write. Writes are not at risk: handlers only await before they change state.
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0, handler_cancellation=True)
+        self._runner = web.AppRunner(
+            build_app(self),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            handler_cancellation=True,
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port,
-                           ssl_context=self.certificate.server_context(self.workdir / "pki"))
+        site = web.TCPSite(
+            self._runner,
+            "127.0.0.1",
+            self.requested_port,
+            ssl_context=self.certificate.server_context(self.workdir / "pki"),
+        )
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        addresses = self._runner.addresses  # [(host, port)] of the one listening socket
+        assert addresses, "the dev cluster is not listening"
+        self.port = int(addresses[0][1])
         return self
 
     async def stop(self) -> None:
@@ -133,8 +147,9 @@ class DevCluster:
     async def __aenter__(self) -> DevCluster:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     # -- client configuration ---------------------------------------------------------------------
@@ -143,21 +158,33 @@ class DevCluster:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "baton-dev", "cluster": {
-                "server": self.url,
-                "certificate-authority-data": base64.b64encode(self.certificate.ca_pem).decode(),
-            }}],
+            "clusters": [
+                {
+                    "name": "baton-dev",
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(self.certificate.ca_pem).decode(),
+                    },
+                }
+            ],
             "users": [{"name": "baton-dev", "user": {"token": self.token}}],
-            "contexts": [{"name": "baton-dev", "context": {"cluster": "baton-dev", "user": "baton-dev",
-                                                           "namespace": namespace}}],
+            "contexts": [
+                {
+                    "name": "baton-dev",
+                    "context": {"cluster": "baton-dev", "user": "baton-dev", "namespace": namespace},
+                }
+            ],
             "current-context": "baton-dev",
             "preferences": {},
         }
 
     def write_kubeconfig(self, path: Path, namespace: str = "default") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(self.kubeconfig(namespace), sort_keys=False))
-        path.chmod(0o600)  # it holds the bearer token
+        # It holds the bearer token: created 0600, never readable by others even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+        with os.fdopen(fd, "w") as out:
+            out.write(yaml.safe_dump(self.kubeconfig(namespace), sort_keys=False))
         return path
 
     # -- running in a background thread (synchronous callers, pytest fixtures) ----------------------
@@ -193,6 +220,12 @@ class DevCluster:
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=30)
+
+    def release_jobs(self) -> None:
+        """Let held instant Jobs finish (see `hold_jobs`); callable from any thread."""
+        assert self.jobs is not None
+        self.hold_jobs = False
+        self.sync(self.jobs.release)
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         """Run a coroutine on the cluster's loop from another thread (to inspect or change state safely)."""

@@ -77,14 +77,16 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
         if rt.categories:
             entry["categories"] = list(rt.categories)
         resources.append(entry)
-        for sub in sorted(rt.subresources):
-            resources.append({
-                "name": f"{rt.plural}/{sub}",
-                "singularName": "",
-                "namespaced": rt.namespaced,
-                "kind": "Pod" if sub == "log" else rt.kind,
-                "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"]),
-            })
+        for sub in sorted(rt.subresources & {"status", "log"}):  # scale is not served
+            resources.append(
+                {
+                    "name": f"{rt.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": "Pod" if sub == "log" else rt.kind,
+                    "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"]),
+                }
+            )
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",

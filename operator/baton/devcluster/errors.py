@@ -94,8 +94,14 @@ def invalid(kind: str, name: str, causes: Sequence[tuple[str, str, str]], group:
     }
     if group:
         details["group"] = group
-    return ApiError(422, "Invalid", f'{kind}.{group} "{name}" is invalid: {summary}' if group
-                    else f'{kind} "{name}" is invalid: {summary}', details=details)
+    return ApiError(
+        422,
+        "Invalid",
+        f'{kind}.{group} "{name}" is invalid: {summary}'
+        if group
+        else f'{kind} "{name}" is invalid: {summary}',
+        details=details,
+    )
 
 
 def bad_request(message: str) -> ApiError:
@@ -111,7 +117,9 @@ def expired(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
 
 
@@ -124,8 +132,12 @@ def forbidden(message: str) -> ApiError:
 
 
 def unsupported_media_type(accepted: Sequence[str]) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
-                    f"media types include: {', '.join(accepted)}")
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted "
+        f"media types include: {', '.join(accepted)}",
+    )
 
 
 def internal(message: str) -> ApiError:

@@ -65,15 +65,18 @@ class GarbageCollector:
             self._drop_finalizer(event.group_resource, event.obj, ORPHAN)
         elif FOREGROUND in finalizers:
             dependents = self.store.dependents(meta["uid"])
-            if not dependents:
+            if not self._blocking(meta["uid"], dependents):
                 self._drop_finalizer(event.group_resource, event.obj, FOREGROUND)
             for gr, dependent in dependents:
                 self._delete(gr, dependent, "Foreground")
 
     def _collect_dependents(self, owner_uid: str) -> None:
         for gr, dependent in self.store.dependents(owner_uid):
-            live_owners = [ref for ref in dependent["metadata"].get("ownerReferences") or ()
-                           if ref.get("uid") != owner_uid and self.store.by_uid(ref.get("uid", "")) is not None]
+            live_owners = [
+                ref
+                for ref in dependent["metadata"].get("ownerReferences") or ()
+                if ref.get("uid") != owner_uid and self.store.by_uid(ref.get("uid", "")) is not None
+            ]
             if live_owners:
                 self._rewrite_owners(gr, dependent, live_owners)
             else:
@@ -91,14 +94,30 @@ class GarbageCollector:
             if located is None:
                 continue
             gr, owner = located
-            if FOREGROUND in (owner["metadata"].get("finalizers") or ()) and not self.store.dependents(
-                    owner["metadata"]["uid"]):
+            if FOREGROUND in (owner["metadata"].get("finalizers") or ()) and not self._blocking(
+                owner["metadata"]["uid"], self.store.dependents(owner["metadata"]["uid"])
+            ):
                 self._drop_finalizer(gr, owner, FOREGROUND)
+
+    @staticmethod
+    def _blocking(owner_uid: str, dependents: list[tuple[GroupResource, Obj]]) -> bool:
+        """Whether a dependent still blocks its owner's foreground deletion (blockOwnerDeletion: true).
+
+        Dependents without it are deleted too, but the owner does not wait for them, as in Kubernetes.
+        """
+        return any(
+            ref.get("uid") == owner_uid and ref.get("blockOwnerDeletion")
+            for _, dependent in dependents
+            for ref in dependent["metadata"].get("ownerReferences") or ()
+        )
 
     def _orphan_dependents(self, owner_uid: str) -> None:
         for gr, dependent in self.store.dependents(owner_uid):
-            refs = [ref for ref in dependent["metadata"].get("ownerReferences") or ()
-                    if ref.get("uid") != owner_uid]
+            refs = [
+                ref
+                for ref in dependent["metadata"].get("ownerReferences") or ()
+                if ref.get("uid") != owner_uid
+            ]
             self._rewrite_owners(gr, dependent, refs)
 
     def _drain_namespace(self, namespace: str) -> None:
@@ -129,8 +148,9 @@ class GarbageCollector:
             new["metadata"]["ownerReferences"] = refs
         else:
             new["metadata"].pop("ownerReferences", None)
-        self._ignore_gone(lambda: self.store.update(rt, obj["metadata"].get("namespace", ""),
-                                                    obj["metadata"]["name"], new))
+        self._ignore_gone(
+            lambda: self.store.update(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], new)
+        )
 
     def _drop_finalizer(self, gr: GroupResource, obj: Obj, finalizer: str) -> None:
         rt = self.store.registry.storage(*gr)
@@ -138,15 +158,19 @@ class GarbageCollector:
             return
         new = copy.deepcopy(obj)
         new["metadata"]["finalizers"] = [f for f in new["metadata"].get("finalizers") or () if f != finalizer]
-        self._ignore_gone(lambda: self.store.update(rt, obj["metadata"].get("namespace", ""),
-                                                    obj["metadata"]["name"], new))
+        self._ignore_gone(
+            lambda: self.store.update(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], new)
+        )
 
     def _delete(self, gr: GroupResource, obj: Obj, propagation: str) -> None:
         rt = self.store.registry.storage(*gr)
         if rt is None:
             return
-        self._ignore_gone(lambda: self.store.delete(rt, obj["metadata"].get("namespace", ""),
-                                                    obj["metadata"]["name"], propagation=propagation))
+        self._ignore_gone(
+            lambda: self.store.delete(
+                rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], propagation=propagation
+            )
+        )
 
     @staticmethod
     def _ignore_gone(write: Any) -> None:

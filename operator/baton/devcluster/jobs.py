@@ -19,6 +19,8 @@ Instant mode (`instant=True`, for the benchmark): no Pods and no processes. A ne
 finished by one status write: started and completed now, `succeeded: 1`, SuccessCriteriaMet + Complete.
 The annotation `devcluster.baton.dev/instant-exit-code: "<n>"` with n != 0 fails it instead
 (FailureTarget + Failed, BackoffLimitExceeded). Instant mode posts no Events (they would be writes too).
+With `hold` set, instant Jobs start (`active: 1`) but do not finish until `release()`: the benchmark keeps
+1,000 runs active that way to measure the operator's memory.
 """
 
 from __future__ import annotations
@@ -74,10 +76,11 @@ class _Tracking:
 
 
 class JobController:
-    def __init__(self, store: Store, audit: AuditLog, *, instant: bool = False) -> None:
+    def __init__(self, store: Store, audit: AuditLog, *, instant: bool = False, hold: bool = False) -> None:
         self.store = store
         self.audit = audit
         self.instant = instant
+        self.hold = hold  # instant mode: start Jobs but finish none until release()
         job_type, pod_type = store.registry.storage(*JOBS), store.registry.storage(*PODS)
         assert job_type is not None and pod_type is not None
         self.job_type, self.pod_type = job_type, pod_type
@@ -147,6 +150,13 @@ class JobController:
         for key in [k for k in self._timers if k[0] == uid]:
             self._timers.pop(key).cancel()
 
+    def release(self) -> None:
+        """Stop holding instant Jobs: every unfinished one finishes now (call on the store's loop)."""
+        self.hold = False
+        for job in self.store.list(self.job_type):
+            self._dirty[(job["metadata"].get("namespace", ""), job["metadata"]["name"])] = None
+        self._sync_dirty()
+
     def _sync_dirty(self) -> None:
         dirty, self._dirty = self._dirty, {}
         for key in dirty:
@@ -177,6 +187,9 @@ class JobController:
         now = rfc3339(self.store.clock())
         if spec.get("suspend"):
             self._suspend(job, new, [], now)
+        elif self.hold:
+            self._resume(job, new, now)
+            set_counts(new, active=1, ready=1)
         else:
             self._resume(job, new, now)
             if instant_exit_code(job) == 0:

@@ -24,23 +24,46 @@ _OBJECT_META_SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "description": "Name must be unique within a namespace."},
         "generateName": {"type": "string", "description": "An optional prefix for a server-generated name."},
         "namespace": {"type": "string", "description": "The namespace the object lives in."},
-        "labels": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "Map of string keys and values for organizing and selecting objects."},
-        "annotations": {"type": "object", "additionalProperties": {"type": "string"},
-                        "description": "Unstructured key value map stored with a resource."},
-        "uid": {"type": "string", "description": "UID is the unique in time and space value for this object."},
+        "labels": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Map of string keys and values for organizing and selecting objects.",
+        },
+        "annotations": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Unstructured key value map stored with a resource.",
+        },
+        "uid": {
+            "type": "string",
+            "description": "UID is the unique in time and space value for this object.",
+        },
         "resourceVersion": {"type": "string", "description": "An opaque value for optimistic concurrency."},
-        "generation": {"type": "integer", "format": "int64",
-                       "description": "A sequence number representing a specific generation of the spec."},
-        "creationTimestamp": {"type": "string", "format": "date-time",
-                              "description": "When this object was created."},
-        "deletionTimestamp": {"type": "string", "format": "date-time",
-                              "description": "When this object will be deleted."},
-        "finalizers": {"type": "array", "items": {"type": "string"},
-                       "description": "Must be empty before the object is deleted from the registry."},
-        "ownerReferences": {"type": "array", "items": {"type": "object",
-                                                       "x-kubernetes-preserve-unknown-fields": True},
-                            "description": "Objects depended by this object."},
+        "generation": {
+            "type": "integer",
+            "format": "int64",
+            "description": "A sequence number representing a specific generation of the spec.",
+        },
+        "creationTimestamp": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When this object was created.",
+        },
+        "deletionTimestamp": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When this object will be deleted.",
+        },
+        "finalizers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Must be empty before the object is deleted from the registry.",
+        },
+        "ownerReferences": {
+            "type": "array",
+            "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "description": "Objects depended by this object.",
+        },
     },
 }
 
@@ -62,15 +85,24 @@ def _kind_schema(rt: ResourceType, ref_prefix: str) -> dict[str, Any]:
     if rt.schema is not None:
         schema = copy.deepcopy(rt.schema)
     else:
-        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                  "description": f"{rt.kind} (schema not published by the Baton dev cluster)."}
+        schema = {
+            "type": "object",
+            "x-kubernetes-preserve-unknown-fields": True,
+            "description": f"{rt.kind} (schema not published by the Baton dev cluster).",
+        }
     props = schema.setdefault("properties", {})
-    props["apiVersion"] = {"type": "string", "description": "APIVersion defines the versioned schema of this "
-                           "representation of an object."}
-    props["kind"] = {"type": "string", "description": "Kind is a string value representing the REST resource "
-                     "this object represents."}
-    props["metadata"] = {"allOf": [{"$ref": f"{ref_prefix}{OBJECT_META}"}],
-                         "description": "Standard object's metadata."}
+    props["apiVersion"] = {
+        "type": "string",
+        "description": "APIVersion defines the versioned schema of this representation of an object.",
+    }
+    props["kind"] = {
+        "type": "string",
+        "description": "Kind is a string value representing the REST resource this object represents.",
+    }
+    props["metadata"] = {
+        "allOf": [{"$ref": f"{ref_prefix}{OBJECT_META}"}],
+        "description": "Standard object's metadata.",
+    }
     schema["x-kubernetes-group-version-kind"] = _gvk(rt)
     return schema
 
@@ -83,8 +115,11 @@ def _operations(rt: ResourceType, item: bool) -> dict[str, Any]:
     gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
     write = ["dryRun", "fieldManager", "fieldValidation"]
     ops: dict[str, Any] = {}
-    verbs = (("get", "get"), ("put", "update"), ("patch", "patch"), ("delete", "delete")) if item else (
-        ("get", "list"), ("post", "create"), ("delete", "deletecollection"))
+    verbs = (
+        (("get", "get"), ("put", "update"), ("patch", "patch"), ("delete", "delete"))
+        if item
+        else (("get", "list"), ("post", "create"), ("delete", "deletecollection"))
+    )
     for method, action in verbs:
         params = write if method in ("put", "patch", "post") else []
         if method == "patch":
@@ -104,8 +139,9 @@ def _paths(rt: ResourceType) -> dict[str, Any]:
     collection = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
     paths = {collection: _operations(rt, item=False), f"{collection}/{{name}}": _operations(rt, item=True)}
     if rt.has_status:
-        paths[f"{collection}/{{name}}/status"] = {k: v for k, v in _operations(rt, item=True).items()
-                                                   if k != "delete"}
+        paths[f"{collection}/{{name}}/status"] = {
+            k: v for k, v in _operations(rt, item=True).items() if k != "delete"
+        }
     return paths
 
 
@@ -147,8 +183,19 @@ def v2_document(registry: Registry) -> dict[str, Any]:
     for rt in registry:
         definitions[schema_name(rt)] = _kind_schema(rt, "#/definitions/")
         for path, ops in _paths(rt).items():
-            paths[path] = {method: {**op, "parameters": [
-                {"name": p["name"], "in": "query", "type": "string", "uniqueItems": True}
-                for p in op["parameters"]]} for method, op in ops.items()}
-    return {"swagger": "2.0", "info": {"title": "Kubernetes (Baton dev cluster)", "version": "v1.37.0"},
-            "paths": paths, "definitions": definitions}
+            paths[path] = {
+                method: {
+                    **op,
+                    "parameters": [
+                        {"name": p["name"], "in": "query", "type": "string", "uniqueItems": True}
+                        for p in op["parameters"]
+                    ],
+                }
+                for method, op in ops.items()
+            }
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes (Baton dev cluster)", "version": "v1.37.0"},
+        "paths": paths,
+        "definitions": definitions,
+    }

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PUBLIC = ("/healthz", "/livez", "/readyz")
+# The apiserver's limit on request bodies (3 MiB); bigger ones get 413 RequestEntityTooLarge.
+MAX_REQUEST_BYTES = 3 * 1024 * 1024
+# A CRD may declare `scale` too; it is not served (404), rather than answered with the whole object.
+_SERVED_SUBRESOURCES = ("status", "log")
 _DUMPS_KW: dict[str, Any] = {"separators": (",", ":")}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -28,8 +32,9 @@ AUDIT = web.RequestKey("audit", dict[str, Any])
 
 
 def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
-    response = web.Response(body=json.dumps(body, **_DUMPS_KW).encode(), status=status,
-                            content_type="application/json")
+    response = web.Response(
+        body=json.dumps(body, **_DUMPS_KW).encode(), status=status, content_type="application/json"
+    )
     for warning in warnings or ():
         response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
     return response
@@ -57,11 +62,18 @@ def build_app(cluster: DevCluster) -> web.Application:
         except errors.ApiError as error:
             code = error.code
             return _json(error.status(), error.code)
+        except web.HTTPRequestEntityTooLarge:
+            code = 413
+            too_large = errors.ApiError(
+                413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BYTES}"
+            )
+            return _json(too_large.status(), 413)
         except web.HTTPException as error:
             code = error.status
             if error.status == 404:
-                missing = errors.ApiError(404, "NotFound", "the server could not find the requested resource",
-                                          details={})
+                missing = errors.ApiError(
+                    404, "NotFound", "the server could not find the requested resource", details={}
+                )
                 return _json(missing.status(), 404)
             raise
         except Exception as error:  # the server must answer, not die, on a bug in one handler
@@ -71,12 +83,17 @@ def build_app(cluster: DevCluster) -> web.Application:
         finally:
             info = request[AUDIT]
             if not info.get("recorded"):
-                cluster.audit.request(client=_client_of(request), verb=info.get("verb", request.method.lower()),
-                                      resource=info.get("resource", ""), namespace=info.get("namespace", ""),
-                                      name=info.get("name", request.path if not info else ""),
-                                      subresource=info.get("subresource", ""), code=code)
+                cluster.audit.request(
+                    client=_client_of(request),
+                    verb=info.get("verb", request.method.lower()),
+                    resource=info.get("resource", ""),
+                    namespace=info.get("namespace", ""),
+                    name=info.get("name", request.path if not info else ""),
+                    subresource=info.get("subresource", ""),
+                    code=code,
+                )
 
-    app = web.Application(middlewares=[middleware], client_max_size=64 * 1024 * 1024)
+    app = web.Application(middlewares=[middleware], client_max_size=MAX_REQUEST_BYTES)
     routes = _Routes(cluster)
     app.router.add_get("/version", routes.version)
     app.router.add_get("/version/", routes.version)  # the Python client's VersionApi asks for this one
@@ -136,7 +153,9 @@ class _Routes:
         accept = request.headers.get("Accept", "")
         if accept and "json" not in accept and "*/*" not in accept:
             # Only JSON is served; protobuf-only clients get 406 and fall back to v3 or JSON.
-            return _json(errors.ApiError(406, "NotAcceptable", "only application/json is served").status(), 406)
+            return _json(
+                errors.ApiError(406, "NotAcceptable", "only application/json is served").status(), 406
+            )
         return _json(openapi.v2_document(self.cluster.registry))
 
     async def openapi_v3_index(self, request: web.Request) -> web.Response:
@@ -164,8 +183,9 @@ class _Routes:
         return await self._resource(request, "", request.match_info["version"], request.match_info["rest"])
 
     async def group_resource(self, request: web.Request) -> web.StreamResponse:
-        return await self._resource(request, request.match_info["group"], request.match_info["version"],
-                                    request.match_info["rest"])
+        return await self._resource(
+            request, request.match_info["group"], request.match_info["version"], request.match_info["rest"]
+        )
 
     def _target(self, group: str, version: str, rest: str) -> tuple[Target, bool]:
         parts = [p for p in rest.split("/") if p]
@@ -182,26 +202,38 @@ class _Routes:
             raise web.HTTPNotFound()
         name = parts[1] if len(parts) > 1 else ""
         sub = parts[2] if len(parts) > 2 else ""
-        if sub and sub not in rt.subresources:
+        if sub and (sub not in rt.subresources or sub not in _SERVED_SUBRESOURCES):
             raise web.HTTPNotFound()
         return Target(rt, namespace, name, sub), legacy_watch
 
-    async def _resource(self, request: web.Request, group: str, version: str, rest: str) -> web.StreamResponse:
+    async def _resource(
+        self, request: web.Request, group: str, version: str, rest: str
+    ) -> web.StreamResponse:
         target, legacy_watch = self._target(group, version, rest)
         rt, query, method = target.rt, request.query, request.method
         info = request[AUDIT]
-        info.update(resource=f"{rt.plural}.{rt.group}" if rt.group else rt.plural, namespace=target.namespace,
-                    name=target.name, subresource=target.subresource)
+        info.update(
+            resource=f"{rt.plural}.{rt.group}" if rt.group else rt.plural,
+            namespace=target.namespace,
+            name=target.name,
+            subresource=target.subresource,
+        )
         api = self.cluster.rest
-        if rt.namespaced and target.namespace == "" and method not in ("GET",) and not (
-                method == "DELETE" and not target.name):
-            raise errors.not_found("namespaces", "")
+        if rt.namespaced and target.namespace == "" and method != "GET":
+            # The cluster-wide path of a namespaced kind serves list and watch only.
+            raise errors.method_not_allowed()
         if method == "GET":
             watch = legacy_watch or query.get("watch") in ("true", "1")
             if watch:
                 info["verb"] = "watch"
-                self.cluster.audit.request(client=_client_of(request), verb="watch", resource=info["resource"],
-                                           namespace=target.namespace, name=target.name, code=200)
+                self.cluster.audit.request(
+                    client=_client_of(request),
+                    verb="watch",
+                    resource=info["resource"],
+                    namespace=target.namespace,
+                    name=target.name,
+                    code=200,
+                )
                 info["recorded"] = True
                 return await self.cluster.watches.serve(request, target, query)
             if target.subresource == "log":
@@ -229,7 +261,9 @@ class _Routes:
             outcome = api.delete(target, decode_body(raw, content_type) if raw.strip() else None, query)
         elif method == "DELETE" and not target.name:
             info["verb"] = "deletecollection"
-            outcome = api.delete_collection(target, decode_body(raw, content_type) if raw.strip() else None, query)
+            outcome = api.delete_collection(
+                target, decode_body(raw, content_type) if raw.strip() else None, query
+            )
         else:
             raise errors.method_not_allowed()
         return _json(outcome.body, outcome.status, outcome.warnings)
@@ -248,10 +282,16 @@ class _Routes:
                 raise errors.bad_request(f'{key}: Invalid value: "{value}": must be an integer') from None
 
         chunks = self.cluster.kubelet.stream_log(
-            target.namespace, pod["metadata"]["name"], query.get("container", ""),
-            follow=query.get("follow") == "true", tail_lines=number("tailLines"),
-            since_seconds=number("sinceSeconds"), timestamps=query.get("timestamps") == "true",
-            limit_bytes=number("limitBytes"), previous=query.get("previous") == "true")
+            target.namespace,
+            pod["metadata"]["name"],
+            query.get("container", ""),
+            follow=query.get("follow") == "true",
+            tail_lines=number("tailLines"),
+            since_seconds=number("sinceSeconds"),
+            timestamps=query.get("timestamps") == "true",
+            limit_bytes=number("limitBytes"),
+            previous=query.get("previous") == "true",
+        )
         response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
         first = True
         try:

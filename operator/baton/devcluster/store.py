@@ -10,7 +10,9 @@ Everything runs on one event loop, so each method is atomic without locks.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
+import json
 import random
 import re
 import uuid
@@ -30,10 +32,18 @@ GroupResource = tuple[str, str]
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# etcd's default --max-request-bytes (1.5 MiB): no stored object may be bigger, as on a real cluster.
+MAX_OBJECT_BYTES = 1_572_864
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Fields an update may not change; the server keeps the stored value (as the apiserver does).
-_SYSTEM_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                    "generation", "selfLink")
+_SYSTEM_METADATA = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -139,8 +149,33 @@ class Store:
         obj = self.objects(where[0]).get(where[1])
         return (where[0], obj) if obj is not None else None
 
-    def list(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
+    def list(self, rt: ResourceType, namespace: str | None = None) -> builtins.list[Obj]:
         items = self.objects(rt.group_resource)
+        if rt.namespaced and namespace:
+            return [obj for (ns, _), obj in sorted(items.items()) if ns == namespace]
+        return [obj for _, obj in sorted(items.items())]
+
+    def list_at(self, rt: ResourceType, namespace: str | None, rv: int) -> builtins.list[Obj]:
+        """The objects of a kind as they were at resourceVersion `rv`, rebuilt from the watch history.
+
+        This serves `resourceVersionMatch=Exact` and keeps continue tokens snapshot-consistent, as etcd's
+        MVCC does, for as long as the history reaches back (`oldest_watchable`); older raises 410 Expired.
+        """
+        if rv >= self._rv:
+            return self.list(rt, namespace)
+        if rv < self.oldest_watchable:
+            raise errors.expired("The resourceVersion for the provided list is too old.")
+        items = dict(self.objects(rt.group_resource))
+        for event in reversed(self._history):
+            if event.rv <= rv:
+                break
+            if event.group_resource != rt.group_resource:
+                continue
+            key = (event.namespace, event.obj["metadata"]["name"])
+            if event.type == "ADDED" or event.previous is None:
+                items.pop(key, None)
+            else:
+                items[key] = event.previous
         if rt.namespaced and namespace:
             return [obj for (ns, _), obj in sorted(items.items()) if ns == namespace]
         return [obj for _, obj in sorted(items.items())]
@@ -159,16 +194,26 @@ class Store:
         if rt.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
                 raise errors.bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request")
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             self._require_namespace(namespace)
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
         if not meta.get("name"):
             if not meta.get("generateName"):
-                raise errors.invalid(rt.kind, "", [("metadata.name", "FieldValueRequired",
-                                                    "Required value: name or generateName is required")],
-                                     rt.group)
+                raise errors.invalid(
+                    rt.kind,
+                    "",
+                    [
+                        (
+                            "metadata.name",
+                            "FieldValueRequired",
+                            "Required value: name or generateName is required",
+                        )
+                    ],
+                    rt.group,
+                )
             meta["name"] = self._generate_name(rt, namespace, meta["generateName"])
         self._validate_name(rt, meta["name"])
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
@@ -212,7 +257,8 @@ class Store:
         meta = new.setdefault("metadata", {})
         if meta.get("name", name) != name:
             raise errors.bad_request(
-                f'the name of the object ({meta.get("name")}) does not match the name on the URL ({name})')
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
         wanted_rv = meta.get("resourceVersion")
         if wanted_rv and str(wanted_rv) != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.plural, name, rt.group)
@@ -240,10 +286,20 @@ class Store:
             added = sorted(set(meta.get("finalizers") or ()) - set(old["metadata"].get("finalizers") or ()))
             if added:
                 listed = ", ".join(f'"{f}"' for f in added)
-                raise errors.invalid(rt.kind, name, [(
-                    "metadata.finalizers", "FieldValueForbidden",
-                    "Forbidden: no new finalizers can be added if the object is being deleted, found new "
-                    f"finalizers []string{{{listed}}}")], rt.group)
+                raise errors.invalid(
+                    rt.kind,
+                    name,
+                    [
+                        (
+                            "metadata.finalizers",
+                            "FieldValueForbidden",
+                            "Forbidden: no new finalizers can be added if the object is being deleted, "
+                            "found new "
+                            f"finalizers []string{{{listed}}}",
+                        )
+                    ],
+                    rt.group,
+                )
         if rt.namespaced:
             meta["namespace"] = key[0]
         else:
@@ -281,9 +337,13 @@ class Store:
         meta = old["metadata"]
         for field_name, wanted in (preconditions or {}).items():
             if wanted and str(wanted) != str(meta.get(field_name)):
-                raise errors.conflict(rt.plural, name, rt.group,
-                                      f"Precondition failed: {field_name.upper() if field_name == 'uid' else field_name}"
-                                      f" in precondition: {wanted}, {field_name} in object meta: {meta.get(field_name)}")
+                raise errors.conflict(
+                    rt.plural,
+                    name,
+                    rt.group,
+                    f"Precondition failed: {field_name.upper() if field_name == 'uid' else field_name}"
+                    f" in precondition: {wanted}, {field_name} in object meta: {meta.get(field_name)}",
+                )
         if dry_run:
             return old
         propagation = propagation or default_propagation(rt)
@@ -327,14 +387,14 @@ class Store:
         since: int | None,
         labels: LabelSelector | None,
         fields: FieldSelector | None,
-    ) -> tuple[Watcher, list[tuple[str, Obj]]]:
+    ) -> tuple[Watcher, builtins.list[tuple[str, Obj]]]:
         """Register a watcher; return it with the backlog of events after `since` it must send first.
 
         `since=None` means "from now on" (the caller sends the current objects itself). A `since` older
         than the retained history raises 410 Expired.
         """
         watcher = Watcher(rt.group_resource, namespace if rt.namespaced else None, labels, fields)
-        backlog: list[tuple[str, Obj]] = []
+        backlog: builtins.list[tuple[str, Obj]] = []
         if since is not None:
             if since < self.oldest_watchable:
                 raise errors.expired(f"too old resource version: {since} ({self.oldest_watchable + 1})")
@@ -364,14 +424,19 @@ class Store:
         if queue in self._subscribers:
             self._subscribers.remove(queue)
 
-    def close_watches(self) -> None:
-        for watcher in self._watchers:
+    def close_watches(self, group_resource: GroupResource | None = None) -> None:
+        """End the watches of one kind (its CRD is gone), or of every kind (the cluster stops)."""
+        closing = [w for w in self._watchers if group_resource in (None, w.group_resource)]
+        for watcher in closing:
             watcher.queue.put_nowait(None)
-        self._watchers.clear()
+            self._watchers.remove(watcher)
 
     # -- internals -------------------------------------------------------------------------------
 
     def _commit(self, rt: ResourceType, key: Key, obj: Obj, old: Obj | None, kind: str) -> Obj:
+        if len(json.dumps(obj, separators=(",", ":"))) > MAX_OBJECT_BYTES:
+            # What a real cluster's etcd answers (through the apiserver, as a 500) for an object this big.
+            raise errors.internal("etcdserver: request is too large")
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
         self.objects(rt.group_resource)[key] = obj
@@ -397,9 +462,13 @@ class Store:
         for watcher in self._watchers:
             seen = watcher.translate(event)
             if seen is not None:
-                watcher.queue.put_nowait(event if seen[0] == event.type else
-                                         WatchEvent(seen[0], event.group_resource, event.namespace,
-                                                    event.obj, event.rv, event.previous))
+                watcher.queue.put_nowait(
+                    event
+                    if seen[0] == event.type
+                    else WatchEvent(
+                        seen[0], event.group_resource, event.namespace, event.obj, event.rv, event.previous
+                    )
+                )
         for queue in self._subscribers:
             queue.put_nowait(event)
         for hook in self.on_commit:
@@ -410,8 +479,9 @@ class Store:
         if ns is None:
             raise errors.not_found("namespaces", namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise errors.forbidden(f"unable to create new content in namespace {namespace} "
-                                   "because it is being terminated")
+            raise errors.forbidden(
+                f"unable to create new content in namespace {namespace} because it is being terminated"
+            )
 
     def _generate_name(self, rt: ResourceType, namespace: str, prefix: str) -> str:
         prefix = prefix[: 63 - 5] if rt.name_is_label else prefix[: 253 - 5]
@@ -424,22 +494,49 @@ class Store:
     def _validate_name(self, rt: ResourceType, name: str) -> None:
         if rt.name_is_label:
             ok, limit, what, example, pattern = (
-                _LABEL.match(name), 63, "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                "characters or '-', and must start and end with an alphanumeric character", "'my-name', or "
-                "'123-abc'", "[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+                _LABEL.match(name),
+                63,
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                "characters or '-', and must start and end with an alphanumeric character",
+                "'my-name', or '123-abc'",
+                "[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+            )
         else:
             ok, limit, what, example, pattern = (
-                _SUBDOMAIN.match(name), 253, "a lowercase RFC 1123 subdomain must consist of lower case "
+                _SUBDOMAIN.match(name),
+                253,
+                "a lowercase RFC 1123 subdomain must consist of lower case "
                 "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-                "'example.com'", r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+                "'example.com'",
+                r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+            )
         if len(name) > limit:
-            raise errors.invalid(rt.kind, name, [("metadata.name", "FieldValueInvalid",
-                                                  f'Invalid value: "{name}": must be no more than {limit} '
-                                                  "characters")], rt.group)
+            raise errors.invalid(
+                rt.kind,
+                name,
+                [
+                    (
+                        "metadata.name",
+                        "FieldValueInvalid",
+                        f'Invalid value: "{name}": must be no more than {limit} characters',
+                    )
+                ],
+                rt.group,
+            )
         if not ok:
-            raise errors.invalid(rt.kind, name, [("metadata.name", "FieldValueInvalid",
-                                                  f'Invalid value: "{name}": {what} (e.g. {example}, regex '
-                                                  f"used for validation is '{pattern}')")], rt.group)
+            raise errors.invalid(
+                rt.kind,
+                name,
+                [
+                    (
+                        "metadata.name",
+                        "FieldValueInvalid",
+                        f'Invalid value: "{name}": {what} (e.g. {example}, regex '
+                        f"used for validation is '{pattern}')",
+                    )
+                ],
+                rt.group,
+            )
 
     def _index_owners(self, uid: str, old: Obj | None, new: Obj | None) -> None:
         before = {ref.get("uid") for ref in (old or {}).get("metadata", {}).get("ownerReferences") or ()}
@@ -456,7 +553,7 @@ class Store:
     def _has_dependents(self, uid: str) -> bool:
         return bool(self._dependents.get(uid))
 
-    def dependents(self, uid: str) -> list[tuple[GroupResource, Obj]]:
+    def dependents(self, uid: str) -> builtins.list[tuple[GroupResource, Obj]]:
         found = []
         for dependent in sorted(self._dependents.get(uid, ())):
             located = self.by_uid(dependent)

@@ -7,22 +7,32 @@ kinds get the columns users know from a real cluster.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from .jsonpath import JSONPathError, evaluate
+from .printcolumns import format_cell
 from .resources import ResourceType
 from .store import Obj
 
 Column = dict[str, Any]
 
-_NAME: Column = {"name": "Name", "type": "string", "format": "name", "priority": 0,
-                 "description": "Name must be unique within a namespace."}
-_AGE: Column = {"name": "Age", "type": "string", "format": "", "priority": 0,
-                "description": "CreationTimestamp is a timestamp representing the server time when this object "
-                "was created."}
+_NAME: Column = {
+    "name": "Name",
+    "type": "string",
+    "format": "name",
+    "priority": 0,
+    "description": "Name must be unique within a namespace.",
+}
+_AGE: Column = {
+    "name": "Age",
+    "type": "string",
+    "format": "",
+    "priority": 0,
+    "description": "CreationTimestamp is a timestamp representing the server time when this object "
+    "was created.",
+}
 
 
 def human_duration(seconds: float) -> str:
@@ -76,24 +86,8 @@ def _custom_cell(column: Column, obj: Obj, now: datetime) -> Any:
         results = evaluate(column.get("jsonPath", ""), obj)
     except JSONPathError:
         return None
-    if not results:
-        return None
-    # The apiserver uses only the first result of a printer column's path.
-    value = results[0]
-    ctype = column.get("type", "string")
-    if value is None:
-        return None
-    if ctype == "date":
-        return age(value, now) if isinstance(value, str) else None
-    if ctype == "integer":
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if ctype == "number":
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if ctype == "boolean":
-        return value if isinstance(value, bool) else None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else str(value)
+    # apiextensions-apiserver's convertor: the first result only, typed by the column (printcolumns.py).
+    return format_cell(results, column.get("type", "string"), now=now)
 
 
 def _pod_status(pod: Obj) -> str:
@@ -107,8 +101,9 @@ def _pod_status(pod: Obj) -> str:
             reason = state["waiting"]["reason"]
         elif "terminated" in state:
             term = state["terminated"]
-            reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
-                                             else f"ExitCode:{term.get('exitCode', 0)}")
+            reason = term.get("reason") or (
+                f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode', 0)}"
+            )
     return str(reason)
 
 
@@ -120,7 +115,9 @@ def _pod_ready(pod: Obj) -> str:
 
 def _job_status(job: Obj) -> str:
     # The precedence of the apiserver's printJob: a Failed Job also carries FailureTarget.
-    true = {c.get("type") for c in (job.get("status") or {}).get("conditions") or () if c.get("status") == "True"}
+    true = {
+        c.get("type") for c in (job.get("status") or {}).get("conditions") or () if c.get("status") == "True"
+    }
     if "Complete" in true:
         return "Complete"
     if "Failed" in true:
@@ -150,45 +147,126 @@ Builtin = tuple[list[Column], Callable[[Obj, datetime], list[Any]]]
 
 _BUILTIN: dict[tuple[str, str], Builtin] = {
     ("", "pods"): (
-        [_NAME, _col("Ready"), _col("Status"), _col("Restarts", "string"), _AGE, _col("IP", priority=1),
-         _col("Node", priority=1)],
-        lambda o, now: [o["metadata"]["name"], _pod_ready(o), _pod_status(o),
-                        str(sum(cs.get("restartCount", 0) for cs in (o.get("status") or {}).get(
-                            "containerStatuses") or ())),
-                        age(o["metadata"].get("creationTimestamp"), now),
-                        (o.get("status") or {}).get("podIP", "<none>"),
-                        (o.get("spec") or {}).get("nodeName", "<none>")]),
+        [
+            _NAME,
+            _col("Ready"),
+            _col("Status"),
+            _col("Restarts", "string"),
+            _AGE,
+            _col("IP", priority=1),
+            _col("Node", priority=1),
+        ],
+        lambda o, now: [
+            o["metadata"]["name"],
+            _pod_ready(o),
+            _pod_status(o),
+            str(
+                sum(
+                    cs.get("restartCount", 0) for cs in (o.get("status") or {}).get("containerStatuses") or ()
+                )
+            ),
+            age(o["metadata"].get("creationTimestamp"), now),
+            (o.get("status") or {}).get("podIP", "<none>"),
+            (o.get("spec") or {}).get("nodeName", "<none>"),
+        ],
+    ),
     ("batch", "jobs"): (
-        [_NAME, _col("Status"), _col("Completions"), _col("Duration"), _AGE,
-         _col("Containers", priority=1), _col("Images", priority=1), _col("Selector", priority=1)],
-        lambda o, now: [o["metadata"]["name"], _job_status(o),
-                        f"{(o.get('status') or {}).get('succeeded', 0)}/{(o.get('spec') or {}).get('completions', 1)}",
-                        _job_duration(o, now), age(o["metadata"].get("creationTimestamp"), now),
-                        ",".join(c.get("name", "") for c in _containers(o)),
-                        ",".join(c.get("image", "") for c in _containers(o)),
-                        ",".join(f"{k}={v}" for k, v in ((o.get("spec") or {}).get("selector") or {}).get(
-                            "matchLabels", {}).items())]),
+        [
+            _NAME,
+            _col("Status"),
+            _col("Completions"),
+            _col("Duration"),
+            _AGE,
+            _col("Containers", priority=1),
+            _col("Images", priority=1),
+            _col("Selector", priority=1),
+        ],
+        lambda o, now: [
+            o["metadata"]["name"],
+            _job_status(o),
+            f"{(o.get('status') or {}).get('succeeded', 0)}/{(o.get('spec') or {}).get('completions', 1)}",
+            _job_duration(o, now),
+            age(o["metadata"].get("creationTimestamp"), now),
+            ",".join(c.get("name", "") for c in _containers(o)),
+            ",".join(c.get("image", "") for c in _containers(o)),
+            ",".join(
+                f"{k}={v}"
+                for k, v in ((o.get("spec") or {}).get("selector") or {}).get("matchLabels", {}).items()
+            ),
+        ],
+    ),
     ("", "namespaces"): (
         [_NAME, _col("Status"), _AGE],
-        lambda o, now: [o["metadata"]["name"], (o.get("status") or {}).get("phase", "Active"),
-                        age(o["metadata"].get("creationTimestamp"), now)]),
+        lambda o, now: [
+            o["metadata"]["name"],
+            (o.get("status") or {}).get("phase", "Active"),
+            age(o["metadata"].get("creationTimestamp"), now),
+        ],
+    ),
     ("", "configmaps"): (
         [_NAME, _col("Data", "integer"), _AGE],
-        lambda o, now: [o["metadata"]["name"], len(o.get("data") or {}) + len(o.get("binaryData") or {}),
-                        age(o["metadata"].get("creationTimestamp"), now)]),
+        lambda o, now: [
+            o["metadata"]["name"],
+            len(o.get("data") or {}) + len(o.get("binaryData") or {}),
+            age(o["metadata"].get("creationTimestamp"), now),
+        ],
+    ),
     ("", "secrets"): (
         [_NAME, _col("Type"), _col("Data", "integer"), _AGE],
-        lambda o, now: [o["metadata"]["name"], o.get("type", "Opaque"), len(o.get("data") or {}),
-                        age(o["metadata"].get("creationTimestamp"), now)]),
+        lambda o, now: [
+            o["metadata"]["name"],
+            o.get("type", "Opaque"),
+            len(o.get("data") or {}),
+            age(o["metadata"].get("creationTimestamp"), now),
+        ],
+    ),
     ("", "events"): (
         [_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")],
-        lambda o, now: [age(o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get(
-            "creationTimestamp"), now), o.get("type", ""), o.get("reason", ""),
+        lambda o, now: [
+            age(o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp"), now),
+            o.get("type", ""),
+            o.get("reason", ""),
             f"{(o.get('involvedObject') or {}).get('kind', '').lower()}/"
-            f"{(o.get('involvedObject') or {}).get('name', '')}", o.get("message", "")]),
+            f"{(o.get('involvedObject') or {}).get('name', '')}",
+            o.get("message", ""),
+        ],
+    ),
+    ("events.k8s.io", "events"): (
+        [_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")],
+        lambda o, now: [
+            age(
+                o.get("deprecatedLastTimestamp")
+                or o.get("eventTime")
+                or o["metadata"].get("creationTimestamp"),
+                now,
+            ),
+            o.get("type", ""),
+            o.get("reason", ""),
+            f"{(o.get('regarding') or {}).get('kind', '').lower()}/"
+            f"{(o.get('regarding') or {}).get('name', '')}",
+            o.get("note", ""),
+        ],
+    ),
+    ("coordination.k8s.io", "leases"): (
+        [_NAME, _col("Holder"), _AGE],
+        lambda o, now: [
+            o["metadata"]["name"],
+            (o.get("spec") or {}).get("holderIdentity") or "",
+            age(o["metadata"].get("creationTimestamp"), now),
+        ],
+    ),
+    ("", "serviceaccounts"): (
+        [_NAME, _col("Secrets", "integer"), _AGE],
+        lambda o, now: [
+            o["metadata"]["name"],
+            len(o.get("secrets") or ()),
+            age(o["metadata"].get("creationTimestamp"), now),
+        ],
+    ),
     ("apiextensions.k8s.io", "customresourcedefinitions"): (
         [_NAME, _col("Created At", "date")],
-        lambda o, now: [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")]),
+        lambda o, now: [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")],
+    ),
 }
 
 
@@ -200,9 +278,17 @@ def columns_for(rt: ResourceType) -> list[Column]:
     if rt.custom:
         if not rt.printer_columns:
             return [_NAME, _AGE]
-        return [_NAME] + [{"name": c["name"], "type": "string" if c.get("type") == "date" else c.get("type",
-                           "string"), "format": c.get("format", ""), "description": c.get("description", ""),
-                           "priority": c.get("priority", 0)} for c in rt.printer_columns]
+        return [_NAME] + [
+            {
+                "name": c["name"],
+                "type": c.get("type", "string"),
+                "format": c.get("format", ""),
+                "description": c.get("description")
+                or f"Custom resource definition column (in JSONPath format): {c.get('jsonPath', '')}",
+                "priority": c.get("priority", 0),
+            }
+            for c in rt.printer_columns
+        ]
     builtin = _BUILTIN.get(rt.group_resource)
     return builtin[0] if builtin else [_NAME, _AGE]
 
@@ -226,8 +312,16 @@ def row_object(obj: Obj, include: str) -> Obj | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
 
 
-def table(rt: ResourceType, items: Sequence[Obj], *, resource_version: str, include: str = "Metadata",
-          continue_token: str = "", now: datetime | None = None, with_columns: bool = True) -> Obj:
+def table(
+    rt: ResourceType,
+    items: Sequence[Obj],
+    *,
+    resource_version: str,
+    include: str = "Metadata",
+    continue_token: str = "",
+    now: datetime | None = None,
+    with_columns: bool = True,
+) -> Obj:
     now = now or datetime.now(UTC)
     rows = []
     for obj in items:
@@ -239,8 +333,13 @@ def table(rt: ResourceType, items: Sequence[Obj], *, resource_version: str, incl
     metadata: dict[str, Any] = {"resourceVersion": resource_version}
     if continue_token:
         metadata["continue"] = continue_token
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
-            "columnDefinitions": columns_for(rt) if with_columns else [], "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": columns_for(rt) if with_columns else [],
+        "rows": rows,
+    }
 
 
 def wants_table(accept: str) -> bool:

@@ -14,10 +14,10 @@ import time
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiMapping
 
 from . import errors, tables
-from .rest import Target, as_version, selectors
+from .rest import Target, as_version, integer_param, selectors
 from .selectors import parse_field_selector
 from .store import Obj, Store
 
@@ -33,7 +33,9 @@ class WatchServer:
         self.store = store
         self.bookmark_interval = bookmark_interval
 
-    async def serve(self, request: web.Request, target: Target, query: MultiDictProxy[str]) -> web.StreamResponse:
+    async def serve(
+        self, request: web.Request, target: Target, query: MultiMapping[str]
+    ) -> web.StreamResponse:
         rt = target.rt
         labels, fields = selectors(rt, query)
         if target.name:  # the legacy /watch/.../{name} form
@@ -43,18 +45,22 @@ class WatchServer:
         bookmarks = query.get("allowWatchBookmarks") == "true"
         as_table = tables.wants_table(request.headers.get("Accept", ""))
         include = query.get("includeObject", "Metadata")
-        timeout = float(query.get("timeoutSeconds") or 0)
+        timeout = integer_param(query, "timeoutSeconds")
         deadline = time.monotonic() + timeout if timeout > 0 else None
         namespace = target.namespace or None
 
-        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
-                                                           "Cache-Control": "no-cache, private"})
+        response = web.StreamResponse(
+            status=200, headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
+        )
         initial: list[Obj] = []
         since: int | None = None
         if send_initial or since_param in ("", "0"):
-            initial = [o for o in self.store.list(rt, namespace)
-                       if (labels is None or labels.matches(o["metadata"].get("labels") or {}))
-                       and (fields is None or fields.matches(o))]
+            initial = [
+                o
+                for o in self.store.list(rt, namespace)
+                if (labels is None or labels.matches(o["metadata"].get("labels") or {}))
+                and (fields is None or fields.matches(o))
+            ]
         else:
             try:
                 since = int(since_param)
@@ -73,8 +79,14 @@ class WatchServer:
             nonlocal first
             if not as_table:
                 return as_version(rt, obj)
-            rendered = tables.table(rt, [obj], resource_version=obj["metadata"].get("resourceVersion", ""),
-                                    include=include, now=self.store.clock(), with_columns=first)
+            rendered = tables.table(
+                rt,
+                [obj],
+                resource_version=obj["metadata"].get("resourceVersion", ""),
+                include=include,
+                now=self.store.clock(),
+                with_columns=first,
+            )
             first = False
             return rendered
 
@@ -83,8 +95,9 @@ class WatchServer:
             for obj in initial:
                 await response.write(_frame("ADDED", render(obj)))
             if send_initial:
-                await response.write(_frame("BOOKMARK", self._bookmark(rt.api_version, rt.kind, start_rv,
-                                                                       initial_end=True)))
+                await response.write(
+                    _frame("BOOKMARK", self._bookmark(rt.api_version, rt.kind, start_rv, initial_end=True))
+                )
             for event_type, obj in backlog:
                 await response.write(_frame(event_type, render(obj)))
             last_rv = start_rv
@@ -96,11 +109,17 @@ class WatchServer:
                         break
                     wait = remaining if wait is None else min(wait, remaining)
                 try:
-                    event = await asyncio.wait_for(watcher.queue.get(), wait) if wait else await watcher.queue.get()
+                    event = (
+                        await asyncio.wait_for(watcher.queue.get(), wait)
+                        if wait
+                        else await watcher.queue.get()
+                    )
                 except TimeoutError:
                     if bookmarks and (deadline is None or time.monotonic() < deadline):
                         last_rv = max(last_rv, self.store.resource_version)
-                        await response.write(_frame("BOOKMARK", self._bookmark(rt.api_version, rt.kind, last_rv)))
+                        await response.write(
+                            _frame("BOOKMARK", self._bookmark(rt.api_version, rt.kind, last_rv))
+                        )
                     continue
                 if event is None:
                     break
