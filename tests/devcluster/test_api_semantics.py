@@ -1416,3 +1416,10 @@ def test_deleting_a_crd_ends_the_watches_of_its_kind(raw: Raw, namespace: str) -
         raw.ok("DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/beacons.{group}")
         events = stream.until_end(30)
     assert [(e["type"], name_of(e["object"])) for e in events][-1] == ("DELETED", "b")
+
+
+def test_namespaces_have_no_generation(raw: Raw, namespace: str) -> None:
+    """Namespace has no spec worth a generation; the apiserver leaves metadata.generation unset."""
+    reply = raw.get(f"/api/v1/namespaces/{namespace}")
+    assert reply.status == 200
+    assert "generation" not in reply.json["metadata"]

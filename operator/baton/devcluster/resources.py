@@ -60,7 +60,7 @@ class ResourceType:
 def _builtin() -> list[ResourceType]:
     return [
         ResourceType("", "v1", "namespaces", "namespace", "Namespace", False, ("ns",),
-                     subresources=frozenset({"status"}), name_is_label=True,
+                     subresources=frozenset({"status"}), name_is_label=True, has_generation=False,
                      field_selectors=("status.phase",)),
         ResourceType("", "v1", "pods", "pod", "Pod", True, ("po",), ("all",),
                      subresources=frozenset({"status", "log"}),
