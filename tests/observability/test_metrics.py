@@ -288,3 +288,14 @@ def test_gauges_are_recomputed_from_the_cluster_after_a_restart(
     )
     assert samples(final, "baton_runs_finished_total", **ns, phase="Succeeded") == [1]
     assert samples(final, "baton_run_duration_seconds_count", **ns, phase="Succeeded") == [1]
+
+
+def test_huge_pipelines_get_no_series_per_task() -> None:
+    tasks = {f"shard-{i}": [] for i in range(150)}
+    runs = Runs(tasks)
+    observer = RunObserver()
+    labels = {"namespace": runs.namespace, "pipeline": "etl"}
+    observer.run_event("ADDED", runs.run())
+    observer.run_event("MODIFIED", runs.run("Running", **{name: ("Running", 1) for name in tasks}))
+    assert value("baton_task_attempts_total", **labels, task="*") == 150
+    assert REGISTRY.get_sample_value("baton_task_attempts_total", {**labels, "task": "shard-1"}) is None

@@ -123,6 +123,11 @@ for _kind in ("run", "pipeline"):
     RECONCILE_ERRORS.labels(kind=_kind)
     RECONCILE_SECONDS.labels(kind=_kind)
 
+TASK_LABEL_LIMIT = 100
+"""Pipelines with more tasks than this get no series per task (a 10,000-task pipeline would make
+hundreds of thousands): their task metrics carry `task="*"` and add all tasks up."""
+MANY_TASKS = "*"
+
 RUN_FINAL_PHASES = ("Succeeded", "Failed")
 TASK_FINAL_PHASES = ("Succeeded", "Failed", "Skipped")
 

@@ -80,6 +80,11 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
         return None
 
 
+def _task_label(run: _Run, task: str) -> str:
+    """The task's name, or `metrics.MANY_TASKS` in pipelines too large for a series per task."""
+    return task if len(run.parents) <= metrics.TASK_LABEL_LIMIT else metrics.MANY_TASKS
+
+
 def _phase_of(run: _Run, task: str) -> str | None:
     record = run.tasks.get(task)
     return record.phase if record is not None else None
@@ -313,6 +318,8 @@ class RunObserver:
         self._initialize(run.namespace, run.pipeline, tuple(run.parents))
 
     def _initialize(self, namespace: str, pipeline: str, tasks: tuple[str, ...]) -> None:
+        if len(tasks) > metrics.TASK_LABEL_LIMIT:
+            tasks = (metrics.MANY_TASKS,)
         key = (namespace, pipeline, tasks)
         if key in self._pipelines:
             return
@@ -355,7 +362,7 @@ class RunObserver:
     def _attempts_started(
         self, run: _Run, name: str, record: _Task, old_attempts: int, created: float
     ) -> None:
-        labels_ = {"namespace": run.namespace, "pipeline": run.pipeline, "task": name}
+        labels_ = {"namespace": run.namespace, "pipeline": run.pipeline, "task": _task_label(run, name)}
         metrics.TASK_ATTEMPTS.labels(**labels_).inc(record.attempts - old_attempts)
         retries = record.attempts - max(old_attempts, 1)
         if retries > 0:
@@ -409,7 +416,7 @@ class RunObserver:
 
     def _task_finished(self, run: _Run, name: str, record: _Task, now: float) -> None:
         metrics.TASKS_FINISHED.labels(
-            namespace=run.namespace, pipeline=run.pipeline, task=name, phase=record.phase
+            namespace=run.namespace, pipeline=run.pipeline, task=_task_label(run, name), phase=record.phase
         ).inc()
         context = {"namespace": run.namespace, "run": run.name, "task": name}
         if record.phase == "Failed":
@@ -426,9 +433,9 @@ class RunObserver:
             status = record.status
             duration = _seconds_between(status.start_time, status.completion_time) if status else None
         if duration is not None:
-            metrics.TASK_DURATION.labels(namespace=run.namespace, pipeline=run.pipeline, task=name).observe(
-                duration
-            )
+            metrics.TASK_DURATION.labels(
+                namespace=run.namespace, pipeline=run.pipeline, task=_task_label(run, name)
+            ).observe(duration)
 
     def _update_ready(
         self,
