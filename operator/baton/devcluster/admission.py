@@ -4,26 +4,14 @@ resources, the CRD's structural schema (unknown fields, defaults, validation).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from . import errors
+from .namerules import label_value_errors, qualified_name_errors
 from .resources import ResourceType
 from .schema import apply_defaults, prune, validate
 from .store import Obj
 
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_VALUE_HELP = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
-    "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used "
-    "for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-)
-_QUALIFIED_NAME_HELP = (
-    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
-    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-)
 _ANNOTATIONS_LIMIT = 256 * 1024
 _OBJECT_META_FIELDS = frozenset(
     {
@@ -46,23 +34,8 @@ _OBJECT_META_FIELDS = frozenset(
 )
 
 
-def _qualified_name_errors(field: str, key: str) -> list[tuple[str, str, str]]:
-    prefix, _, name = key.rpartition("/")
-    out = []
-    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
-        out.append(
-            (
-                field,
-                "FieldValueInvalid",
-                f'Invalid value: "{key}": prefix part a lowercase RFC 1123 '
-                "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
-                "and end with an alphanumeric character",
-            )
-        )
-    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
-        detail = "name part must be no more than 63 characters" if len(name) > 63 else _QUALIFIED_NAME_HELP
-        out.append((field, "FieldValueInvalid", f'Invalid value: "{key}": {detail}'))
-    return out
+def _invalid(field: str, value: str, problems: list[str]) -> list[tuple[str, str, str]]:
+    return [(field, "FieldValueInvalid", f'Invalid value: "{value}": {problem}') for problem in problems]
 
 
 def metadata_causes(obj: Obj) -> list[tuple[str, str, str]]:
@@ -72,7 +45,7 @@ def metadata_causes(obj: Obj) -> list[tuple[str, str, str]]:
     if not isinstance(labels, dict):
         return [("metadata.labels", "FieldValueTypeInvalid", "Invalid value: must be a map of strings")]
     for key, value in labels.items():
-        causes += _qualified_name_errors("metadata.labels", str(key))
+        causes += _invalid("metadata.labels", str(key), qualified_name_errors(str(key)))
         if not isinstance(value, str):
             causes.append(
                 (
@@ -81,23 +54,13 @@ def metadata_causes(obj: Obj) -> list[tuple[str, str, str]]:
                     f"Invalid value: {value!r}: must be a string",
                 )
             )
-        elif len(value) > 63:
-            causes.append(
-                (
-                    "metadata.labels",
-                    "FieldValueInvalid",
-                    f'Invalid value: "{value}": must be no more than 63 characters',
-                )
-            )
-        elif value and not _LABEL_NAME.match(value):
-            causes.append(
-                ("metadata.labels", "FieldValueInvalid", f'Invalid value: "{value}": {_LABEL_VALUE_HELP}')
-            )
+        else:
+            causes += _invalid("metadata.labels", value, label_value_errors(value))
     annotations = meta.get("annotations") or {}
     if not isinstance(annotations, dict):
         return [*causes, ("metadata.annotations", "FieldValueTypeInvalid", "Invalid value: must be a map")]
     for key in annotations:
-        causes += _qualified_name_errors("metadata.annotations", str(key))
+        causes += _invalid("metadata.annotations", str(key), qualified_name_errors(str(key)))
     if sum(len(k) + len(str(v)) for k, v in annotations.items()) > _ANNOTATIONS_LIMIT:
         causes.append(
             ("metadata.annotations", "FieldValueTooLong", "Too long: must have at most 262144 bytes")

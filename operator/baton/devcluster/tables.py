@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .jsonpath import JSONPathError, evaluate
-from .printcolumns import format_cell
+from .printcolumns import format_cell, human_duration
 from .resources import ResourceType
 from .store import Obj
 
@@ -35,38 +35,6 @@ _AGE: Column = {
 }
 
 
-def human_duration(seconds: float) -> str:
-    """apimachinery's duration.HumanDuration: the compact ages kubectl users read every day."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        rest = s % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d{rest}h" if rest else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
-    return f"{hours // 24 // 365}y"
-
-
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -78,7 +46,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 def age(value: Any, now: datetime) -> str:
     moment = _parse_time(value)
-    return "<unknown>" if moment is None else human_duration((now - moment).total_seconds())
+    return "<unknown>" if moment is None else human_duration(now - moment)
 
 
 def _custom_cell(column: Column, obj: Obj, now: datetime) -> Any:
@@ -136,7 +104,7 @@ def _job_duration(job: Obj, now: datetime) -> str:
     if start is None:
         return ""
     end = _parse_time(status.get("completionTime")) or now
-    return human_duration((end - start).total_seconds())
+    return human_duration(end - start)
 
 
 def _col(name: str, ctype: str = "string", priority: int = 0, fmt: str = "") -> Column:
