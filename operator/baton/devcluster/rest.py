@@ -192,18 +192,7 @@ class Rest:
         rt = target.rt
         obj = self._check_kind(rt, body)
         old = self.store.get(rt, target.namespace, target.name)
-        validation = field_validation_of(query.get("fieldValidation"))
-        merged = self._as_written(target, old, obj)
-        warnings = admit(rt, merged, field_validation=validation)
-        written = self.store.update(
-            rt,
-            target.namespace,
-            target.name,
-            merged,
-            subresource=target.subresource or None,
-            dry_run=_dry_run(query),
-        )
-        return Outcome(as_version(rt, written), 200, warnings)
+        return self._write_over(target, old, obj, query, field_validation_of(query.get("fieldValidation")))
 
     def patch(self, target: Target, raw: bytes, content_type: str, query: MultiMapping[str]) -> Outcome:
         rt = target.rt
@@ -255,17 +244,7 @@ class Rest:
             raise errors.bad_request(str(error)) from None
         if not isinstance(new, dict):
             raise errors.bad_request("the patch produced something other than an object")
-        merged = self._as_written(target, old, new)
-        warnings = admit(rt, merged, field_validation=field_validation_of(query.get("fieldValidation")))
-        written = self.store.update(
-            rt,
-            target.namespace,
-            target.name,
-            merged,
-            subresource=target.subresource or None,
-            dry_run=_dry_run(query),
-        )
-        return Outcome(as_version(rt, written), 200, warnings)
+        return self._write_over(target, old, new, query, field_validation_of(query.get("fieldValidation")))
 
     def delete(self, target: Target, body: Any, query: MultiMapping[str]) -> Outcome:
         options = body if isinstance(body, dict) else {}
@@ -346,23 +325,29 @@ class Rest:
                 raise errors.not_found(rt.plural, target.name, rt.group)
             self._refuse_while_crd_terminates(rt)
             warnings = admit(rt, new, field_validation=validation)
-            written = self.store.create(rt, target.namespace, new, dry_run=_dry_run(query))
-            status = 201
+            created = self.store.create(rt, target.namespace, new, dry_run=_dry_run(query))
+            outcome = Outcome(as_version(rt, created), 201, warnings)
         else:
-            merged = self._as_written(target, live, new)
-            warnings = admit(rt, merged, field_validation=validation)
-            written = self.store.update(
-                rt,
-                target.namespace,
-                target.name,
-                merged,
-                subresource=target.subresource or None,
-                dry_run=_dry_run(query),
-            )
-            status = 200
+            outcome = self._write_over(target, live, new, query, validation)
         if not _dry_run(query):
             self._applied[key] = applied
-        return Outcome(as_version(rt, written), status, warnings)
+        return outcome
+
+    def _write_over(
+        self, target: Target, old: Obj, new: Obj, query: MultiMapping[str], validation: str
+    ) -> Outcome:
+        """Admit `new` as it will be stored over `old`, then store it (update, patch and apply end here)."""
+        merged = self._as_written(target, old, new)
+        warnings = admit(target.rt, merged, field_validation=validation)
+        written = self.store.update(
+            target.rt,
+            target.namespace,
+            target.name,
+            merged,
+            subresource=target.subresource or None,
+            dry_run=_dry_run(query),
+        )
+        return Outcome(as_version(target.rt, written), 200, warnings)
 
     def _as_written(self, target: Target, old: Obj, new: Obj) -> Obj:
         """The object as the store will keep it, so admission validates what will really be stored."""
