@@ -12,7 +12,7 @@ HELM   := $(TOOLS)/helm
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP   := $(TOOLS)/checkov-venv/.installed-$(CHECKOV_VERSION)
 
-.PHONY: test demo lint typecheck pytest crds clean tools prometheus
+.PHONY: test demo lint typecheck pytest crds clean tools prometheus bench bench-smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ pytest: $(STAMP) tools
 
 demo: $(STAMP)
 	$(BIN)/baton dev examples/daily-sales.yaml
+
+# The benchmark (README, "Performance"): the operator against the dev cluster in instant mode; writes
+# .bench/bench.json and .bench/bench.md. Never part of `make test`; tests/bench runs the smoke sizes.
+bench: $(STAMP)
+	$(BIN)/baton bench --out .bench
+
+bench-smoke: $(STAMP)
+	$(BIN)/baton bench --smoke --out .bench/smoke
 
 crds: $(STAMP)
 	$(BIN)/python -m baton.api.crdgen

@@ -133,6 +133,9 @@ def json_schema(node: Any) -> Any:
         out["additionalProperties"] = False
     if node.get("nullable"):
         out["type"] = [node["type"], "null"]
+    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if node.get(exclusive) is True:  # OpenAPI v3.0's boolean form, as JSON Schema 2020-12 says it
+            out[exclusive] = out.pop(bound)
     return out
 
 
@@ -156,7 +159,7 @@ def example_objects() -> list[dict[str, Any]]:
 
 def test_there_are_examples() -> None:
     kinds = sorted(obj["kind"] for obj in example_objects())
-    assert kinds == ["Pipeline", "Pipeline", "Pipeline", "PipelineRun"]
+    assert kinds == ["Pipeline", "Pipeline", "Pipeline", "Pipeline", "PipelineRun"]
 
 
 @pytest.mark.parametrize("obj", example_objects(), ids=lambda o: f"{o['kind']}/{o['metadata'].get('name')}")

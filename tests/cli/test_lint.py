@@ -40,7 +40,7 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert lint_paths([str(EXAMPLES)]) == []
     assert main([str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]) == 0
     out = capsys.readouterr()
-    assert out.out == "OK: 4 file(s), 3 Pipelines, 1 PipelineRun\n" and out.err == ""
+    assert out.out == "OK: 5 file(s), 4 Pipelines, 1 PipelineRun\n" and out.err == ""
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,23 @@ def test_failing_example_fails_with_a_reason(api: Api, start_operator: Callable[
     assert any(e["reason"] == "RunFailed" and e["type"] == "Warning" for e in events)
 
 
+def test_resilient_example_retries_and_runs_finally(api: Api, start_operator: Callable[[str], Any]) -> None:
+    run = run_example(api, start_operator, "resilient.yaml")
+    assert phase_of(run) == "Succeeded", run["status"]
+    tasks = tasks_of(run)
+    assert tasks["fetch"]["attempts"] == 3
+    assert {n: (t["phase"], t.get("reason")) for n, t in tasks.items()} == {
+        "fetch": ("Succeeded", None),
+        "transform": ("Succeeded", None),
+        "publish": ("Succeeded", None),
+        "quarantine": ("Skipped", "WhenNotMet"),
+        "notify": ("Succeeded", None),
+    }
+    notify = next(j for j in api.jobs() if j["metadata"]["labels"][TASK] == "notify")
+    command = notify["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[-1] == "print('run Succeeded: fetch Succeeded, publish Succeeded')"
+
+
 @pytest.mark.kubectl
 def test_kubectl_shows_runs_and_pipelines(
     api: Api, start_operator: Callable[[str], Any], kubectl: Any

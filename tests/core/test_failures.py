@@ -134,7 +134,7 @@ def test_the_operator_enforces_a_task_timeout_the_cluster_ignores() -> None:
             task(
                 "slow",
                 timeoutSeconds=5,
-                retries={"limit": 1, "on": ["DeadlineExceeded"], "backoff": {"initialSeconds": 1}},
+                retries={"limit": 1, "retryOn": ["DeadlineExceeded"], "backoff": {"initialSeconds": 1}},
             )
         )
     )

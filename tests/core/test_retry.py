@@ -73,9 +73,9 @@ def test_failure_kinds(reason: str | None, kind: FailureKind) -> None:
         ({"limit": 2}, FailureKind.FAILED, 1, 10.0),
         ({"limit": 2}, FailureKind.FAILED, 2, 20.0),
         ({"limit": 2}, FailureKind.FAILED, 3, None),  # the third attempt was the last
-        ({"limit": 2, "on": ["DeadlineExceeded"]}, FailureKind.FAILED, 1, None),
-        ({"limit": 2, "on": ["DeadlineExceeded"]}, FailureKind.DEADLINE_EXCEEDED, 1, 10.0),
-        ({"limit": 2, "on": ["Failed", "PodEvicted"]}, FailureKind.OOM_KILLED, 1, None),
+        ({"limit": 2, "retryOn": ["DeadlineExceeded"]}, FailureKind.FAILED, 1, None),
+        ({"limit": 2, "retryOn": ["DeadlineExceeded"]}, FailureKind.DEADLINE_EXCEEDED, 1, 10.0),
+        ({"limit": 2, "retryOn": ["Failed", "PodEvicted"]}, FailureKind.OOM_KILLED, 1, None),
         ({"limit": 2}, FailureKind.JOB_LOST, 1, 10.0),  # every kind is retried by default
     ],
 )
@@ -132,10 +132,10 @@ def test_the_last_attempt_fails_for_good() -> None:
 
 
 def test_a_failure_kind_not_retried_says_so() -> None:
-    only_timeouts = Attempts(RetryPolicy.model_validate({"limit": 2, "on": ["DeadlineExceeded"]}), None)
+    only_timeouts = Attempts(RetryPolicy.model_validate({"limit": 2, "retryOn": ["DeadlineExceeded"]}), None)
     task, _ = advance_task(RUNNING, failed_job(reason="OOMKilled", exit_code=137), NOW, only_timeouts)
     assert (task.phase, task.reason) == (TaskPhase.FAILED, "OOMKilled")
-    assert task.message == "OOMKilled (exit code 137) (not retried: retries.on does not list OOMKilled)"
+    assert task.message == "OOMKilled (exit code 137) (not retried: retries.retryOn does not list OOMKilled)"
 
 
 def test_a_job_outliving_the_task_timeout_is_deleted_and_the_attempt_fails() -> None:

@@ -117,11 +117,13 @@ def echo(*args: str) -> list[str]:
             id="negative-limit-and-zero-timeout",
         ),
         pytest.param(
-            pipeline({"name": "a", "retries": {"limit": 1, "on": ["Crashed"], "backoff": {"factor": 0.5}}}),
+            pipeline(
+                {"name": "a", "retries": {"limit": 1, "retryOn": ["Crashed"], "backoff": {"factor": 0.5}}}
+            ),
             [
                 "spec.tasks[0].retries.backoff.factor: Input should be greater than or equal to 1",
-                "spec.tasks[0].retries.on[0]: Input should be 'Failed', 'OOMKilled', 'DeadlineExceeded', "
-                "'PodEvicted' or 'JobLost'",
+                "spec.tasks[0].retries.retryOn[0]: Input should be 'Failed', 'OOMKilled', "
+                "'DeadlineExceeded', 'PodEvicted' or 'JobLost'",
             ],
             id="bad-backoff-and-kind",
         ),

@@ -68,7 +68,7 @@ class FailurePolicy(StrEnum):
 
 
 class FailureKind(StrEnum):
-    """Why one attempt of a task failed; `retries.on` selects which kinds are retried."""
+    """Why one attempt of a task failed; `retries.retryOn` selects which kinds are retried."""
 
     FAILED = "Failed"
     """The container exited non-zero (or the Job failed for another reason not listed here)."""
@@ -103,11 +103,11 @@ class RetryPolicy(SpecModel):
     """Retries after the first attempt: a task runs at most limit + 1 times."""
     backoff: Backoff = Field(default_factory=Backoff)
     """Wait before each retry."""
-    on: list[FailureKind] = Field(
+    retry_on: list[FailureKind] = Field(
         default_factory=lambda: list(FailureKind), min_length=1, json_schema_extra=LIST_SET
     )
     """Kinds of failure that are retried (all by default): Failed, OOMKilled, DeadlineExceeded,
-    PodEvicted, JobLost."""
+    PodEvicted, JobLost. (Not `on`: YAML 1.1, which kubectl reads, makes an unquoted `on` key `true`.)"""
 
 
 class TaskDefaults(SpecModel):

@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     operator.add_argument("-v", "--verbose", action="store_true")
     operator.set_defaults(handler=_operator)
 
+    from baton.cli import cancel, retry  # kubectl plugin commands that steer runs
+
+    for module, help_text in (
+        (cancel, "cancel a run: delete its running Jobs, skip the rest, still run finally tasks"),
+        (retry, "retry a finished run, reusing the tasks that succeeded (--from TASK: re-run a sub-DAG)"),
+    ):
+        name = module.__name__.rsplit(".", 1)[1]
+        steer = commands.add_parser(name, help=help_text, description=module.__doc__)
+        steer.formatter_class = argparse.RawDescriptionHelpFormatter
+        module.add_arguments(steer)
+        steer.set_defaults(handler=module.main)
+
     from baton.cli.plugin import add_commands as add_plugin_commands
 
     add_plugin_commands(commands)  # run, graph, logs: the kubectl plugin

@@ -77,7 +77,7 @@ def next_attempt_at(
 ) -> datetime | None:
     """When the next attempt starts, or None when this failure is final (kind not retried, or no
     attempts left)."""
-    if policy is None or kind not in policy.on or failed_attempt >= max_attempts(policy):
+    if policy is None or kind not in policy.retry_on or failed_attempt >= max_attempts(policy):
         return None
     return failed_at + timedelta(seconds=backoff_seconds(policy, failed_attempt, seed))
 

@@ -178,8 +178,8 @@ def fail_attempt(
             completion_time=None,
             next_attempt_at=at,
         )
-    if attempts.policy is not None and kind not in attempts.policy.on:
-        message = f"{message} (not retried: retries.on does not list {kind.value})"
+    if attempts.policy is not None and kind not in attempts.policy.retry_on:
+        message = f"{message} (not retried: retries.retryOn does not list {kind.value})"
     elif total > 1:
         message = f"attempt {attempt} of {total} failed: {message}"
     return _changed(

@@ -1,0 +1,20 @@
+"""`baton bench`: the real operator against the dev cluster in instant mode, measured from its audit log.
+
+Each scenario starts its own dev cluster (Jobs finish the moment they are created, or are held active),
+runs `baton operator` as a subprocess so that its memory is its own, drives Pipelines and PipelineRuns
+through the cluster's store, and computes its numbers from the cluster's audit log (millisecond request
+and Job-transition timestamps) and the operator's own metrics. Modules:
+
+  shapes       the Pipelines: chain, fan-out/fan-in, layered random DAG
+  sizes        full and smoke sizes, overridable one by one
+  harness      one scenario's cluster, namespace and operator process; waiting on conditions
+  measures     percentiles, overhead per task, requests by verb, status bytes, from the audit log
+  planning     planning time per reconcile, measured in-process on snapshots of a real run
+  scenarios    the six scenarios
+  report       targets, bench.json and bench.md
+  environment  CPU, Python, package versions, git commit
+  runner       runs the chosen scenarios and writes the report
+"""
+
+SCENARIO_NAMES = ("chain", "requests", "fanout", "large", "throughput", "rss")
+"""The scenarios, in the order they run (kept here so that the CLI can list them without importing them)."""

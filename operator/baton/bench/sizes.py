@@ -1,0 +1,69 @@
+"""How big each scenario is: the full benchmark, the smoke version CI runs, and overrides one by one."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    chain: int = 200
+    """Tasks in the chain (scenario 1)."""
+    requests_runs: int = 10
+    """Runs of the request-count scenario (2), one after another."""
+    requests_width: int = 4
+    """Width of its diamond Pipeline: start → width → width → end."""
+    fanout: int = 1000
+    """Width of the fan-out/fan-in (scenario 3)."""
+    large: int = 10_000
+    """Tasks of the layered random DAG (scenario 4)."""
+    snapshots: int = 8
+    """Snapshots of the large run on which planning is timed."""
+    throughput_in_flight: int = 50
+    """Runs kept in flight in the throughput scenario (5)."""
+    throughput_tasks: int = 20
+    """Tasks per run there (a chain)."""
+    throughput_runs: int = 300
+    """Runs started in all there; the window measured is while `throughput_in_flight` are in flight."""
+    rss_runs: int = 1000
+    """Active runs for the memory scenario (6)."""
+    rss_width: int = 3
+    """Their Pipeline: start → width → end."""
+    timeout: float = 900.0
+    """Seconds any one wait may take before the scenario is reported as incomplete."""
+
+
+FULL = Sizes()
+SMOKE = Sizes(
+    chain=10,
+    requests_runs=2,
+    requests_width=2,
+    fanout=20,
+    large=200,
+    snapshots=3,
+    throughput_in_flight=5,
+    throughput_tasks=5,
+    throughput_runs=10,
+    rss_runs=20,
+    timeout=60.0,
+)
+
+
+def with_overrides(sizes: Sizes, overrides: list[str]) -> Sizes:
+    """`sizes` with `NAME=VALUE` overrides (e.g. `chain=500`); ValueError names what is wrong."""
+    fields = {f.name: f for f in dataclasses.fields(Sizes)}
+    changes: dict[str, int | float] = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in fields:
+            raise ValueError(f'unknown size "{item}"; known: {", ".join(fields)} (as NAME=VALUE)')
+        try:
+            number = float(value) if fields[name].type == "float" else int(value)
+        except ValueError:
+            raise ValueError(f'size "{name}" needs a number, not "{value}"') from None
+        if number <= 0:
+            raise ValueError(f'size "{name}" must be positive')
+        changes[name] = number
+    return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,96 @@
+"""The smoke benchmark (`baton bench --smoke`) keeps the benchmark working: every scenario runs the real
+operator against the dev cluster at tiny sizes and reports complete, well-formed results. No timing is
+asserted here: CI machines are too noisy for that, and the benchmark is never part of pass/fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baton.bench import SCENARIO_NAMES
+from baton.cli.main import main
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path]:
+    out = tmp_path_factory.mktemp("bench")
+    code = main(["bench", "--smoke", "--out", str(out)])
+    assert code == 0, (out / "bench.md").read_text() if (out / "bench.md").exists() else "no report"
+    return json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text(), out
+
+
+def metric(report: dict[str, Any], scenario: str, key: str) -> Any:
+    return report["scenarios"][scenario]["metrics"][key]["value"]
+
+
+def test_every_scenario_ran_to_completion(smoke: tuple[dict[str, Any], str, Path]) -> None:
+    report, _, _ = smoke
+    assert report["smoke"] is True
+    assert list(report["scenarios"]) == list(SCENARIO_NAMES)
+    for name, scenario in report["scenarios"].items():
+        details = scenario["details"]
+        assert scenario["completed"], (name, scenario["error"], details.get("task_phases"))
+        assert scenario["error"] is None
+        assert details["tasks"] > 0 and details["tasks_succeeded"] == details["tasks"], name
+        assert details["runs_succeeded"] == details["runs"] > 0, name
+        assert details["operator_log_errors"] == 0, f"{name}: see {details['operator_log']}"
+
+
+def test_requests_and_reconciles_are_counted(smoke: tuple[dict[str, Any], str, Path]) -> None:
+    report, _, _ = smoke
+    for name, scenario in report["scenarios"].items():
+        requests = scenario["details"]["requests"]
+        assert requests["per_task"] > 0 and requests["tasks"] == scenario["details"]["tasks"], name
+        # every task's Job is created exactly once, by the operator
+        assert requests["per_task_by_verb"]["create jobs.batch"] == 1.0, (name, requests["by_verb"])
+        assert not requests["errors"], (name, requests["errors"])
+        assert requests["startup"], name
+        assert scenario["details"]["reconciles"] > 0, name
+        assert metric(report, name, "reconciles_per_run") > 0
+        assert metric(report, name, "peak_rss_mib") > 0
+
+
+def test_scenario_numbers_are_present(smoke: tuple[dict[str, Any], str, Path]) -> None:
+    report, _, _ = smoke
+    chain = report["scenarios"]["chain"]["details"]
+    assert chain["overhead_ms"]["count"] == report["sizes"]["chain"] - 1
+    assert metric(report, "chain", "overhead_p50_ms") is not None
+    assert metric(report, "chain", "overhead_p99_ms") is not None
+    assert metric(report, "fanout", "create_all_s") is not None
+    for name in ("fanout", "large"):
+        assert 0 < metric(report, name, "status_bytes") < 1024 * 1024
+    snapshots = report["scenarios"]["large"]["details"]["snapshots"]
+    assert snapshots and all(s["plan_ms"] > 0 and s["tasks"] == report["sizes"]["large"] for s in snapshots)
+    assert metric(report, "large", "plan_p50_ms") > 0
+    assert metric(report, "throughput", "tasks_per_minute") > 0
+    rss = report["scenarios"]["rss"]
+    assert metric(report, "rss", "active_rss_mib") > 0
+    assert rss["details"]["active_rss_bytes"] >= rss["details"]["baseline_rss_bytes"] > 0
+
+
+def test_environment_and_targets_are_reported(smoke: tuple[dict[str, Any], str, Path]) -> None:
+    report, markdown, _ = smoke
+    env = report["environment"]
+    assert env["cpu"]["cores"] >= 1 and env["cpu"]["model"]
+    assert env["python"].count(".") == 2
+    for package in ("baton-operator", "kopf", "aiohttp", "pydantic"):
+        assert env["packages"][package], package
+    assert "commit" in env["git"]
+    assert report["targets"] and all(isinstance(met, bool) for met in report["targets"].values())
+    assert markdown.startswith("Baton benchmark (smoke sizes)")
+    assert "| Scenario | Metric | Value | Target | Met? |" in markdown
+    for name in SCENARIO_NAMES:
+        assert report["scenarios"][name]["title"] in markdown
+
+
+def test_the_operator_ran_in_its_own_process(smoke: tuple[dict[str, Any], str, Path]) -> None:
+    report, _, out = smoke
+    for name in SCENARIO_NAMES:
+        log = out / "logs" / f"operator-{name}.log"
+        assert log.exists() and log.stat().st_size > 0, name
+        assert report["scenarios"][name]["details"]["operator_cpu_seconds"] > 0, name
