@@ -33,6 +33,12 @@ def _operator(args: argparse.Namespace) -> int:
     return operator_main(args)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from baton.cli.bench import main as bench_main
+
+    return bench_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baton", description="Baton: Kubernetes-native data pipelines.")
     parser.add_argument("--version", action="version", version=f"baton {__version__}")
@@ -89,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     from baton.cli.plugin import add_commands as add_plugin_commands
 
     add_plugin_commands(commands)  # run, graph, logs: the kubectl plugin
+
+    from baton.cli.bench import add_arguments as bench_arguments
+
+    bench = commands.add_parser("bench", help="benchmark the operator against the dev cluster (instant mode)")
+    bench_arguments(bench)
+    bench.set_defaults(handler=_bench)
     return parser
 
 
