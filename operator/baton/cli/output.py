@@ -23,8 +23,10 @@ _STYLES = {
     "Running": ("36", "●"),  # cyan
     "Pending": ("2", "○"),  # dim
     "Skipped": ("33", "⊘"),  # yellow
+    "Cancelled": ("35", "⊗"),  # magenta
+    "Suspended": ("33", "‖"),  # yellow
 }
-_DEFAULT_STYLE = ("35", "◆")  # phases this version does not know (magenta)
+_DEFAULT_STYLE = ("34", "◆")  # phases this version does not know (blue)
 FINISHED = frozenset({"Succeeded", "Failed", "Cancelled", "Canceled"})
 
 

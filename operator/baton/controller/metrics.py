@@ -36,7 +36,7 @@ RUNS_STARTED = Counter(
 )
 RUNS_FINISHED = Counter(
     "baton_runs_finished_total",
-    "PipelineRuns that finished, by namespace, pipeline and final phase (Succeeded or Failed).",
+    "PipelineRuns that finished, by namespace, pipeline and final phase (Succeeded, Failed, Cancelled).",
     ["namespace", "pipeline", "phase"],
 )
 RUN_DURATION = Histogram(
@@ -47,7 +47,7 @@ RUN_DURATION = Histogram(
 )
 TASKS_FINISHED = Counter(
     "baton_tasks_finished_total",
-    "Tasks that reached a final phase (Succeeded, Failed or Skipped), by namespace, pipeline and task.",
+    "Tasks that reached a final phase (Succeeded, Failed, Skipped, Cancelled), by namespace, pipeline, task.",
     ["namespace", "pipeline", "task", "phase"],
 )
 TASK_DURATION = Histogram(
@@ -128,8 +128,8 @@ TASK_LABEL_LIMIT = 100
 hundreds of thousands): their task metrics carry `task="*"` and add all tasks up."""
 MANY_TASKS = "*"
 
-RUN_FINAL_PHASES = ("Succeeded", "Failed")
-TASK_FINAL_PHASES = ("Succeeded", "Failed", "Skipped")
+RUN_FINAL_PHASES = ("Succeeded", "Failed", "Cancelled")
+TASK_FINAL_PHASES = ("Succeeded", "Failed", "Skipped", "Cancelled")
 
 
 def observe_request(verb: str, resource: str, code: int) -> None:
@@ -209,7 +209,7 @@ class ActiveCollector(Collector):
             total.merge(source.gauges())
         runs = GaugeMetricFamily(
             "baton_active_runs",
-            "PipelineRuns not finished yet, by namespace, pipeline and phase (Pending or Running).",
+            "PipelineRuns not finished yet, by namespace, pipeline and phase (Pending, Running, Suspended).",
             labels=["namespace", "pipeline", "phase"],
         )
         for (namespace, pipeline, phase), value in sorted(total.runs.items()):
