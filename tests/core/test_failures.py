@@ -490,3 +490,53 @@ def test_suspend_holds_a_due_retry() -> None:
     assert sim.created() == []
     sim.step(suspend=False)
     assert sim.created() == ["run-1-flaky-2"]
+
+
+def test_a_cancel_that_comes_after_everything_ended_does_not_make_the_run_cancelled() -> None:
+    sim = Sim.start(finally_spec())
+    sim.step()
+    sim.finish("extract").finish("audit").step()
+    sim.finish("load").step()
+    sim.step(cancel=True)  # only the finally task runs, and finally tasks still run
+    assert sim.phases()["notify"] == "Running" and sim.condition()[1] == "Running"
+    sim.finish("notify").step(cancel=True)
+    assert sim.phase is RunPhase.SUCCEEDED and "cancelled" not in sim.condition()[2]
+
+
+def test_the_new_task_fields_survive_compression_and_stay_out_when_absent() -> None:
+    from baton.api.codec import dump_run_status, load_run_status
+
+    sim = Sim.start(spec(FLAKY, task("after", "flaky")))
+    sim.step()
+    sim.finish("flaky", 1).step()
+    compressed = dump_run_status(sim.status, compress_above=0)
+    assert "compressedTasks" in compressed and "tasks" not in compressed
+    assert load_run_status(compressed) == load_run_status(dump_run_status(sim.status))
+    assert load_run_status(compressed).tasks == sim.status.tasks
+    plain = dump_run_status(sim.status)["tasks"]
+    assert plain[1] == {"name": "after", "phase": "Pending"}
+    assert set(plain[0]) == {
+        "name",
+        "phase",
+        "reason",
+        "jobName",
+        "attempts",
+        "startTime",
+        "exitCode",
+        "message",
+        "nextAttemptAt",
+    }
+
+
+def test_a_failure_seen_before_its_pods_details_is_judged_when_they_come() -> None:
+    from baton.core.tasks import POD_DETAILS_GRACE
+
+    sim = Sim.start(spec(task("a")))
+    sim.step()
+    sim.at(1).finish("a", exit_code=1)
+    key = ("a", 1)
+    sim.jobs[key] = replace(sim.jobs[key], exit_code=None, pod_pending=True)
+    assert sim.step() == Plan(wake_at=T0 + timedelta(seconds=1) + POD_DETAILS_GRACE)
+    sim.jobs[key] = replace(sim.jobs[key], exit_code=1, pod_pending=False)  # the Pod's event
+    sim.at(2).step()
+    assert (sim.task("a").phase.value, sim.task("a").exit_code, sim.phase) == ("Failed", 1, RunPhase.FAILED)

@@ -170,3 +170,16 @@ def test_a_retry_created_before_a_crash_is_adopted() -> None:
         None,
         None,
     )
+
+
+def test_a_failed_job_waits_for_its_pods_exit_code_for_a_little_while() -> None:
+    from baton.core.tasks import POD_DETAILS_GRACE, details_due
+
+    early = failed_job(exit_code=None, reason="BackoffLimitExceeded", pod_pending=True)
+    assert details_due(early, NOW) == NOW + POD_DETAILS_GRACE
+    assert advance_task(RUNNING, early, NOW, RETRIES) == (RUNNING, False)  # not judged yet
+    complete = failed_job(exit_code=3, message="boom")
+    task, _ = advance_task(RUNNING, complete, NOW + timedelta(seconds=1), RETRIES)
+    assert (task.phase, task.exit_code) == (TaskPhase.PENDING, 3)
+    late, _ = advance_task(RUNNING, early, NOW + POD_DETAILS_GRACE, RETRIES)  # the Pod never told
+    assert (late.phase, late.reason, late.exit_code) == (TaskPhase.PENDING, "Failed", None)

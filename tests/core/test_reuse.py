@@ -124,3 +124,23 @@ def test_a_retry_that_cannot_start_fails_at_once_with_a_warning(
     (condition,) = result.status.conditions
     assert condition.reason == reason and condition.message.startswith(message.replace("Value error, ", ""))
     assert result.events[0].type.value == "Warning"
+
+
+def test_a_retry_with_nothing_left_to_run_succeeds_at_once_without_going_back_in_time() -> None:
+    sim = Sim.start(spec(task("a"), task("b", "a")))
+    sim.step()
+    sim.finish("a").step()
+    sim.finish("b", 1).step()
+    old = sim.status
+    later = T0.replace(hour=12)
+    result = start_run(RETRY, {"retryOf": META.name, "retryFrom": ["b"]}, None, later, retry_of=old)
+    p = plan(RunState(RETRY, result.status), [], later)
+    assert [c.name for c in p.create_jobs] == ["run-1-retry-x-b-1"]
+    succeeded = Sim.start(spec(task("a")))
+    succeeded.step()
+    succeeded.finish("a").step()
+    done = start_run(RETRY, {"retryOf": META.name}, None, later, retry_of=succeeded.status)
+    finished = plan(RunState(RETRY, done.status), [], later).status
+    assert finished is not None and finished.phase is RunPhase.SUCCEEDED
+    assert finished.completion_time == finished.start_time == "2025-01-31T12:00:00Z"
+    assert finished.duration == "0s"

@@ -236,3 +236,15 @@ def test_pods_of_other_jobs_are_ignored() -> None:
 )
 def test_jobs_without_baton_labels_are_not_observed(labels: dict[str, str]) -> None:
     assert observe_job(job({"active": 1}, labels)) is None
+
+
+def test_a_failed_job_whose_pod_has_not_reported_its_end_is_pending_details() -> None:
+    status = {"failed": 1, "startTime": T0, "conditions": [failed()]}
+    running = pod({"running": {"startedAt": T0}})
+    seen = observe_job(job(status), [running])
+    assert seen is not None and seen.state is JobState.FAILED and seen.pod_pending
+    ended = pod({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": T1}})
+    seen = observe_job(job(status), [ended])
+    assert seen is not None and not seen.pod_pending and seen.exit_code == 1
+    no_pods = observe_job(job(status), [])  # no Pod at all (never created, or gone): nothing to wait for
+    assert no_pods is not None and not no_pods.pod_pending

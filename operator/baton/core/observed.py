@@ -29,6 +29,9 @@ class ObservedJob:
     """The container's termination message (or log tail), or the Pod's/Job's message."""
     start_time: datetime | None = None
     completion_time: datetime | None = None
+    pod_pending: bool = False
+    """Failed, but its Pod, as last seen, has not ended yet: the Pod's watch event with the exit code
+    and termination message is still on its way (Jobs and Pods are watched separately)."""
 
     @property
     def finished(self) -> bool:

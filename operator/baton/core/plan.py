@@ -33,6 +33,7 @@ from baton.core.tasks import (
     NO_RETRIES,
     Attempts,
     advance_task,
+    details_due,
     give_up,
     job_lost_at,
     skip_task,
@@ -108,14 +109,18 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     creates = work.start_ready()
     if steering.deadline is not None and not steering.timed_out:
         work.wake(steering.deadline)
+    # A cancel or timeout that stopped nothing (it came after every task had ended) is no part of the
+    # run's story; one that did is told by the tasks' reasons, which outlive this reconcile.
+    stopped = {t.reason for t in work.tasks} if steering.cancel or steering.timed_out else set()
+    note = steering.note() if stopped & {reasons.RUN_TIMEOUT, reasons.CANCELLED} else None
     new_status = summarize_run(
         status,
         work.tasks,
         run.meta.generation,
         now,
         suspended=steering.suspend,
-        cancelling=steering.cancel,
-        note=steering.note(),
+        cancelling=reasons.CANCELLED in stopped,
+        note=note,
         waiting=[t.name for t in work.tasks if waiting_for_retry(t)] if work.any_waiting else (),
     )
     if new_status.phase is not None and new_status.phase.finished:
@@ -199,6 +204,8 @@ class _Pass:
     def _watch_running(self, task: TaskStatus, job: ObservedJob | None, attempts: Attempts) -> None:
         if job is None or job.attempt != task.attempts:
             self.wake(job_lost_at(task))
+        elif (due := details_due(job, self.now)) is not None:
+            self.wake(due)  # the Pod's event normally comes first and brings the run back sooner
         deadline = task_deadline(task, attempts.timeout_seconds)
         if deadline is not None:
             self.wake(deadline)

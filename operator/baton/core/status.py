@@ -119,8 +119,14 @@ def summarize_run(
     reason: str | None = None
     if finished == len(tasks):
         phase, reason = run_outcome(tasks, counts)
-        # The last task's completion, not the time of this reconcile (which may come much later).
-        completed = max((t.completion_time for t in tasks if t.completion_time), default=format_time(now))
+        # The last task's completion, not the time of this reconcile (which may come much later);
+        # tasks a retry reused ended before this run started.
+        completed = max(
+            (t.completion_time for t in tasks if t.completion_time and t.reused_from is None),
+            default=format_time(now),
+        )
+        if previous.start_time and parse_time(completed) < parse_time(previous.start_time):
+            completed = previous.start_time
         update["completion_time"] = completed
         if previous.start_time:
             update["duration"] = format_duration(parse_time(completed) - parse_time(previous.start_time))

@@ -5,9 +5,10 @@ remembered, so a restarted operator steers the same way.
 - Timeout: once ``startTime + timeoutSeconds`` (the run's own, else the Pipeline's) has passed, running
   tasks are stopped (their Jobs deleted; phase Cancelled, reason RunTimeout), tasks waiting for a retry
   fail, the rest is Skipped, finally tasks included, and the run ends Failed with reason Timeout.
+  (startTime has second precision, as every Kubernetes time: the deadline may come up to 1 s early.)
 - Cancel: running tasks are stopped (Cancelled), tasks not started are Skipped, both with reason
   Cancelled; finally tasks run afterwards unless the cancel says ``runFinally: false``.
-- Suspend: no task starts (nor a retry); running ones finish.
+- Suspend: no task starts (nor a retry); running ones finish. The timeout keeps counting.
 - FailFast: after a task failed for good, no task starts except finally tasks and `when: always` ones.
 """
 

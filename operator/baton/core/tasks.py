@@ -12,7 +12,7 @@ A Job is matched to its task by (task, attempt) labels, so a Job the operator cr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from baton.api.pipeline import FailureKind, RetryPolicy
@@ -24,6 +24,9 @@ from baton.core.status import format_precise_time, format_time, parse_time, trun
 JOB_LOST_AFTER = timedelta(seconds=60)
 """How long a recorded Job may be missing before its task fails. A Job just created may not be in the
 shell's watch cache yet; one still missing after this was deleted before it finished."""
+POD_DETAILS_GRACE = timedelta(seconds=5)
+"""How long a failed attempt waits for its Pod to report how it ended (exit code, termination message)
+when the Job's failure was seen first; then it is judged with what there is."""
 DEADLINE_GRACE = timedelta(seconds=2)
 """How long after a task's timeout the operator deletes a Job that is still active. The Job's own
 activeDeadlineSeconds should have ended it by then; this catches clusters that do not enforce it."""
@@ -53,6 +56,8 @@ def advance_task(
     changed. Only Running tasks, and Pending ones a newer Job was created for, change here."""
     if task.phase.finished:
         return task, False
+    if job is not None and details_due(job, now) is not None:
+        job = replace(job, state=JobState.ACTIVE, reason=None, message=None)  # judged once they come
     if job is not None and (
         job.attempt > task.attempts or (job.attempt == task.attempts and task.phase is TaskPhase.RUNNING)
     ):
@@ -123,6 +128,14 @@ def give_up(task: TaskStatus, why: str, now: datetime) -> TaskStatus:
 
 def waiting_for_retry(task: TaskStatus) -> bool:
     return task.phase is TaskPhase.PENDING and task.next_attempt_at is not None
+
+
+def details_due(job: ObservedJob, now: datetime) -> datetime | None:
+    """Until when a failed Job's attempt waits for its Pod's details (None: judge it now)."""
+    if not job.pod_pending or job.state is not JobState.FAILED:
+        return None
+    due = (job.completion_time or job.start_time or now) + POD_DETAILS_GRACE
+    return due if now < due else None
 
 
 def job_lost_at(task: TaskStatus) -> datetime:

@@ -50,7 +50,17 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
     pod_status = (pod or {}).get("status") or {}
     reason = _first_specific(pod_status.get("reason"), terminated.get("reason"), condition.get("reason"))
     message = terminated.get("message") or pod_status.get("message") or condition.get("message")
-    return ObservedJob(task, int(attempt), name, state, reason, exit_code, message, start, completion)
+    # The Pod as last seen still runs (no terminated state, no verdict of its own such as Evicted): its
+    # watch event is behind the Job's, and the exit code and message it brings are worth waiting for.
+    pending = (
+        pod is not None
+        and not terminated
+        and not pod_status.get("reason")
+        and pod_status.get("phase") not in ("Succeeded", "Failed")
+    )
+    return ObservedJob(
+        task, int(attempt), name, state, reason, exit_code, message, start, completion, pod_pending=pending
+    )
 
 
 def _job_state(status: Obj) -> tuple[JobState, Obj]:
