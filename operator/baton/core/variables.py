@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.run import TaskStatus
@@ -111,14 +111,6 @@ def variable_errors(spec: PipelineSpec, dag: Dag) -> list[str]:
                         "(add it to dependsOn, directly or through another task)"
                     )
     return errors
-
-
-def iter_runtime_tasks(spec: PipelineSpec) -> Iterator[tuple[int, set[str]]]:
-    """(index, references) of every task that uses run-time variables."""
-    for index, task in enumerate(spec.all_tasks()):
-        refs = task_references(task)
-        if refs:
-            yield index, refs
 
 
 def _hint(name: str, known: Sequence[str]) -> str:
