@@ -122,24 +122,26 @@ class Operator:
             await self.queue.stop()
             await self.recorder.close()
 
+        # Async on purpose: kopf runs synchronous handlers in a thread pool, and the cache and the work
+        # queue below belong to the event loop.
         @kopf.on.event(GROUP, VERSION, "pipelineruns", registry=registry)
-        def run_event(event: kopf.RawEvent, **_: Any) -> None:
+        async def run_event(event: kopf.RawEvent, **_: Any) -> None:
             self.on_run(_event_type(event), _object(event))
 
         @kopf.on.event(GROUP, VERSION, "pipelines", registry=registry)
-        def pipeline_event(event: kopf.RawEvent, **_: Any) -> None:
+        async def pipeline_event(event: kopf.RawEvent, **_: Any) -> None:
             self.on_pipeline(_event_type(event), _object(event))
 
         @kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
-        def job_event(event: kopf.RawEvent, **_: Any) -> None:
+        async def job_event(event: kopf.RawEvent, **_: Any) -> None:
             self.on_job(_event_type(event), _object(event))
 
         @kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
-        def pod_event(event: kopf.RawEvent, **_: Any) -> None:
+        async def pod_event(event: kopf.RawEvent, **_: Any) -> None:
             self.on_pod(_event_type(event), _object(event))
 
         @kopf.on.probe(id="queue", registry=registry)
-        def queue_probe(**_: Any) -> dict[str, int]:
+        async def queue_probe(**_: Any) -> dict[str, int]:
             return {"queued": len(self.queue), "runs": len(self.cache.runs)}
 
 
