@@ -28,15 +28,39 @@ log = logging.getLogger(__name__)
 COMPONENT = "baton-operator"
 INTERVAL = 1.0
 """Seconds between two Events on one object, unless the later one reports an outcome."""
-_IMMEDIATE = frozenset({"RunFailed", "RunSucceeded", "Invalid", "PipelineNotFound"})
+# Outcomes and answers to a user's action are posted at once; progress waits for the interval.
+_IMMEDIATE = frozenset(
+    {
+        "RunFailed",
+        "RunSucceeded",
+        "RunCancelled",
+        "RunTimeout",
+        "RunSuspended",
+        "RunResumed",
+        "Invalid",
+        "PipelineNotFound",
+        "RetryStarted",
+        "RetryOfNotFound",
+        "RetryOfNotFinished",
+    }
+)
 MAX_MESSAGE = 1024
 # Most significant first: the reason a combined Event is filed under.
 _PRECEDENCE = (
     "RunFailed",
+    "RunTimeout",
+    "RunCancelled",
     "RunSucceeded",
     "Invalid",
     "PipelineNotFound",
+    "RetryOfNotFound",
+    "RetryOfNotFinished",
+    "RunSuspended",
+    "RunResumed",
+    "RetryStarted",
     "TaskFailed",
+    "TaskRetrying",
+    "TasksStopped",
     "TasksSkipped",
     "TaskSucceeded",
     "TaskStarted",

@@ -1,0 +1,93 @@
+"""The recorder: one Event per object per interval, outcomes at once, the most significant reason."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from baton.controller.recorder import EventRecorder, combine
+from baton.core.events import Event, EventType
+
+RUN = {
+    "apiVersion": "baton.dev/v1alpha1",
+    "kind": "PipelineRun",
+    "metadata": {"name": "etl-x1", "namespace": "data", "uid": "u-1", "resourceVersion": "7"},
+}
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+        self.arrived = asyncio.Event()
+
+    async def create(self, path: str, obj: dict[str, Any], *, resource: str) -> dict[str, Any]:
+        assert path == "/api/v1/namespaces/data/events" and resource == "events"
+        self.posted.append(obj)
+        self.arrived.set()
+        return obj
+
+
+def normal(reason: str, message: str) -> Event:
+    return Event(EventType.NORMAL, reason, message)
+
+
+@pytest.mark.parametrize(
+    ("events", "reason", "type_"),
+    [
+        ([normal("TaskStarted", "a"), normal("TaskSucceeded", "b")], "TaskSucceeded", "Normal"),
+        ([normal("TaskStarted", "a"), Event(EventType.WARNING, "TaskFailed", "b")], "TaskFailed", "Warning"),
+        (
+            [Event(EventType.WARNING, "TaskFailed", "b"), Event(EventType.WARNING, "RunFailed", "c")],
+            "RunFailed",
+            "Warning",
+        ),
+        ([normal("TaskRetrying", "r"), normal("TaskStarted", "s")], "TaskRetrying", "Normal"),
+        ([normal("SomethingNew", "x"), normal("TaskStarted", "s")], "TaskStarted", "Normal"),
+    ],
+)
+def test_combine_files_under_the_most_significant_reason(
+    events: list[Event], reason: str, type_: str
+) -> None:
+    combined = combine(events)
+    assert combined is not None
+    assert (combined.reason, combined.type.value) == (reason, type_)
+    assert all(e.message in combined.message for e in events)
+
+
+def test_combine_of_nothing_is_nothing() -> None:
+    assert combine([]) is None
+
+
+def test_combined_messages_are_bounded() -> None:
+    combined = combine([normal("TaskStarted", "x" * 800), normal("TaskSucceeded", "y" * 800)])
+    assert combined is not None and len(combined.message) <= 1024
+
+
+async def test_progress_within_the_interval_is_one_event_and_outcomes_go_at_once() -> None:
+    client = FakeClient()
+    recorder = EventRecorder(client, interval=0.2)  # type: ignore[arg-type]
+    await recorder.record(RUN, [normal("TaskStarted", "task a started")])
+    assert len(client.posted) == 1  # the first Event of an object goes at once
+    await recorder.record(RUN, [normal("TaskSucceeded", "task a succeeded")])
+    await recorder.record(RUN, [normal("TaskStarted", "task b started")])
+    assert len(client.posted) == 1  # held back: within the interval
+    await recorder.record(RUN, [normal("RunSucceeded", "run succeeded")])
+    assert len(client.posted) == 2  # an outcome flushes what waited, together with it
+    last = client.posted[-1]
+    assert last["reason"] == "RunSucceeded"
+    assert "task a succeeded" in last["message"] and "task b started" in last["message"]
+    assert last["involvedObject"]["uid"] == "u-1" and last["metadata"]["generateName"] == "etl-x1."
+    await recorder.close()
+
+
+async def test_held_progress_is_posted_when_the_interval_ends() -> None:
+    client = FakeClient()
+    recorder = EventRecorder(client, interval=0.05)  # type: ignore[arg-type]
+    await recorder.record(RUN, [normal("TaskStarted", "a")])
+    await recorder.record(RUN, [normal("TaskStarted", "b")])
+    client.arrived.clear()
+    await asyncio.wait_for(client.arrived.wait(), 5)
+    assert [e["message"] for e in client.posted] == ["a", "b"]
+    await recorder.close()
