@@ -21,8 +21,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 class RunningOperator:
     """`baton operator` for one namespace; `stop()` ends it the way SIGTERM does."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, *, liveness_endpoint: str | None = None) -> None:
         self.namespace = namespace
+        self.liveness_endpoint = liveness_endpoint
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -38,7 +39,12 @@ class RunningOperator:
             waiter = asyncio.create_task(ready.wait())
             waiter.add_done_callback(lambda _: self._ready.set())
             try:
-                await run_operator(namespaces=[self.namespace], stop_flag=self._stop, ready_flag=ready)
+                await run_operator(
+                    namespaces=[self.namespace],
+                    stop_flag=self._stop,
+                    ready_flag=ready,
+                    liveness_endpoint=self.liveness_endpoint,
+                )
             finally:
                 waiter.cancel()
                 self._ready.set()

@@ -183,3 +183,51 @@ def test_api_requests_per_task(
     per_task = len(writes) / length
     # The budget: at most 3 requests per task (aim 2); watches and the initial lists are free.
     assert per_task <= 3, f"{per_task:.2f} requests per task: {dict(by_verb)}"
+
+
+def test_editing_the_pipeline_never_changes_a_run_in_flight(
+    api: Api, start_operator: Callable[[str], Any], devcluster: DevCluster
+) -> None:
+    start_operator(api.namespace)
+    api.apply(pipeline("evolving", chain(3, command="import time; time.sleep(0.3)")))
+    name = api.start_run("evolving")
+    wait_for(lambda: phase_of(api.run(name)) == "Running", message="the run to start")
+    rt = devcluster.registry.get(GROUP, VERSION, "pipelines")
+    edited = api.pipeline("evolving")
+    assert edited is not None and rt is not None
+    edited = {**edited, "spec": {**edited["spec"], "tasks": [task("replacement")]}}
+    devcluster.sync(devcluster.store.update, rt, api.namespace, "evolving", edited)
+    run = finished(api, name)
+    assert phase_of(run) == "Succeeded"
+    assert list(tasks_of(run)) == ["step-000", "step-001", "step-002"]
+    assert [t["name"] for t in run["status"]["pipelineSpec"]["tasks"]] == ["step-000", "step-001", "step-002"]
+    later = finished(api, api.start_run("evolving"))
+    assert list(tasks_of(later)) == ["replacement"], "a new run takes the edited spec"
+
+
+def test_liveness_endpoint_answers(
+    api: Api, crds_installed: None, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    operator = RunningOperator(api.namespace, liveness_endpoint=f"http://127.0.0.1:{port}/healthz").start()
+    try:
+        body = wait_for(lambda: _get(f"http://127.0.0.1:{port}/healthz"), message="the liveness endpoint")
+        assert "queue" in body
+    finally:
+        operator.stop()
+
+
+def _get(url: str) -> str | None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read().decode() if response.status == 200 else None
+    except (urllib.error.URLError, ConnectionError):
+        return None
