@@ -82,3 +82,14 @@ def test_report_marks_targets_met_and_missed(tmp_path: Path) -> None:
     json_path, md_path = report.write(tmp_path)
     assert json_path.exists() and md_path.read_text() == text
     assert report.as_json()["targets"] == {"chain.overhead_p50_ms": True, "chain.requests_per_task": False}
+
+
+def test_make_bench_and_the_readme_agree() -> None:
+    root = Path(__file__).resolve().parents[2]
+    makefile = (root / "Makefile").read_text()
+    assert "\nbench: $(STAMP)\n\t$(BIN)/baton bench --out .bench\n" in makefile
+    readme = (root / "README.md").read_text()
+    performance = readme.split("## Performance", 1)[1].split("\n## ", 1)[0]
+    assert "make bench" in performance and "baton bench --smoke" in performance
+    for target in ("< 20 ms", "< 100 ms", "≤ 2", "≤ 5 s", "< 50 ms", "≥ 3,000", "< 256 MiB", "< 1 MiB"):
+        assert target in performance, target

@@ -72,7 +72,7 @@ def _machine_load(result: ScenarioResult, machine_from: float, mine_from: float)
     benchmark process nor the operator: other work on the machine skews every timing."""
     cores = os.cpu_count() or 1
     machine = machine_cpu_seconds() - machine_from
-    mine = time.process_time() - mine_from + float(result.details.get("operator_cpu_seconds") or 0.0)
+    mine = time.process_time() - mine_from + float(result.details.get("operator_cpu_total_seconds") or 0.0)
     wall = max(result.seconds, 1e-9)
     return {
         "busy_fraction": round(machine / (wall * cores), 3),

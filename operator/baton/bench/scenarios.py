@@ -85,6 +85,7 @@ def _common(world: World, result: ScenarioResult, runs: list[str], tasks_per_run
         reconcile_seconds=reconcile_seconds,
         status_writes=patches,
         operator_cpu_seconds=round(cpu[0], 3),
+        operator_cpu_total_seconds=round(world.operator.cpu(), 3),
         cluster_cpu_seconds=round(cpu[1], 3),
         operator_rss_bytes=memory.get("VmRSS"),
         operator_peak_rss_bytes=memory.get("VmHWM"),
