@@ -152,7 +152,8 @@ def configure(log_format: str = "auto", *, verbose: bool = False, stream: TextIO
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, _BatonHandler)]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # Low-level chatter stays out unless asked for, as `kopf run` does.
-    for name in ("asyncio", "aiohttp.access", "urllib3", "kubernetes"):
+    # Low-level chatter stays out unless asked for, as `kopf run` does; kopf.objects logs a line per watch
+    # event ("Handler ... succeeded"), which at thousands of events a second costs real CPU.
+    for name in ("asyncio", "aiohttp.access", "urllib3", "kubernetes", "kopf.objects"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
     return log_format

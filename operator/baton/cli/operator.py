@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 import kopf
@@ -15,16 +14,13 @@ from baton.logs import configure
 async def _run(args: argparse.Namespace) -> None:
     from baton.controller.operator import run_operator
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    # kopf installs its own SIGINT/SIGTERM handlers in the main thread and stops gracefully on them; a
+    # stop flag of ours would never be set (kopf's handlers replace ours) and only delay the exit.
     await run_operator(
         namespaces=args.namespaces,
         metrics_port=args.metrics_port,
         metrics_host=getattr(args, "metrics_host", "0.0.0.0"),
         liveness_endpoint=args.liveness or None,
-        stop_flag=stop,
     )
 
 

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton.core.observed import ObservedJob
+from baton.kube.observe import observe_job
+
 Obj = Mapping[str, Any]
 Key = tuple[str, str]  # (namespace, name)
 
@@ -25,6 +28,10 @@ def _rv(obj: Obj) -> int:
         return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
     except ValueError:
         return 0
+
+
+def _rv_text(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def newer(candidate: Obj, current: Obj | None) -> bool:
@@ -50,6 +57,9 @@ class ClusterCache:
     jobs: dict[Key, dict[str, Obj]] = field(default_factory=dict)  # run key → job name → Job
     pods: dict[Key, dict[str, Obj]] = field(default_factory=dict)  # job key → pod name → Pod
     job_runs: dict[Key, Key] = field(default_factory=dict)  # job key → run key
+    # job key → (the resourceVersions it was made from, what the planner saw): a reconcile of a run of
+    # 10,000 tasks then re-reads only the Jobs that changed since the last one.
+    observations: dict[Key, tuple[tuple[str, ...], ObservedJob | None]] = field(default_factory=dict)
 
     def observe_run(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -57,6 +67,7 @@ class ClusterCache:
             self.runs.pop(key, None)
             for job in self.jobs.pop(key, {}):
                 self.job_runs.pop((key[0], job), None)
+                self.observations.pop((key[0], job), None)
         elif newer(obj, self.runs.get(key)):
             self.runs[key] = obj
         return key
@@ -80,6 +91,7 @@ class ClusterCache:
             jobs.pop(name, None)
             self.pods.pop((namespace, name), None)
             self.job_runs.pop((namespace, name), None)
+            self.observations.pop((namespace, name), None)
         elif newer(obj, jobs.get(name)):
             jobs[name] = obj
             self.job_runs[(namespace, name)] = run_key
@@ -100,6 +112,23 @@ class ClusterCache:
 
     def run_of_job(self, job_key: Key) -> Key | None:
         return self.job_runs.get(job_key)
+
+    def observed_jobs(self, run_key: Key) -> list[ObservedJob]:
+        """What the planner needs of the run's Jobs (and their Pods), re-derived only where they changed."""
+        observed = []
+        for name, job in self.jobs.get(run_key, {}).items():
+            job_key = (run_key[0], name)
+            pods = self.pods.get(job_key, {})
+            made_from = (_rv_text(job), *sorted(_rv_text(pod) for pod in pods.values()))
+            cached = self.observations.get(job_key)
+            if cached is not None and cached[0] == made_from:
+                seen = cached[1]
+            else:
+                seen = observe_job(job, list(pods.values()))
+                self.observations[job_key] = (made_from, seen)
+            if seen is not None:
+                observed.append(seen)
+        return observed
 
     def jobs_of(self, run_key: Key) -> list[Obj]:
         return list(self.jobs.get(run_key, {}).values())

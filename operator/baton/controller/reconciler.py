@@ -24,11 +24,11 @@ from baton import GROUP, VERSION
 from baton.api.codec import StatusCache, dump_run_status, load_run_status
 from baton.api.run import PipelineRunStatus
 from baton.core.events import Event
+from baton.core.observed import ObservedJob
 from baton.core.plan import JobToCreate, plan
 from baton.core.start import RunStart, start_run
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
-from baton.kube.observe import observe_job
 
 from .cache import ClusterCache, Key, Obj
 from .client import ApiFailure, KubeClient
@@ -156,13 +156,8 @@ class RunReconciler:
         self.statuses.put(meta.get("uid", ""), meta.get("resourceVersion", ""), status)
         return status
 
-    def _observed(self, key: Key) -> list[Any]:
-        observed = []
-        for job in self.cache.jobs_of(key):
-            seen = observe_job(dict(job), self.cache.pods_of(key[0], job["metadata"]["name"]))
-            if seen is not None:
-                observed.append(seen)
-        return observed
+    def _observed(self, key: Key) -> list[ObservedJob]:
+        return self.cache.observed_jobs(key)
 
     # -- apply ------------------------------------------------------------------------------------
 

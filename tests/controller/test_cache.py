@@ -1,0 +1,81 @@
+"""The operator's cache: newest object wins, Jobs are found by their run, observations are reused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from baton.controller import cache as cache_module
+from baton.controller.cache import ClusterCache, newer
+
+
+def job(name: str, rv: str, *, succeeded: bool = False) -> dict[str, Any]:
+    status: dict[str, Any] = {"startTime": "2026-01-01T00:00:00Z"}
+    if succeeded:
+        status.update(
+            succeeded=1,
+            completionTime="2026-01-01T00:00:05Z",
+            conditions=[{"type": "Complete", "status": "True"}],
+        )
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "data",
+            "resourceVersion": rv,
+            "labels": {"baton.dev/task": name, "baton.dev/attempt": "1"},
+            "ownerReferences": [{"kind": "PipelineRun", "name": "etl-1", "controller": True}],
+        },
+        "status": status,
+    }
+
+
+@pytest.mark.parametrize(
+    ("candidate", "current", "expected"),
+    [("5", "4", True), ("4", "5", False), ("5", "5", True), ("x", "5", True)],
+)
+def test_newer_compares_resource_versions(candidate: str, current: str, expected: bool) -> None:
+    assert (
+        newer({"metadata": {"resourceVersion": candidate}}, {"metadata": {"resourceVersion": current}})
+        is expected
+    )
+
+
+def test_a_stale_event_does_not_replace_a_newer_job() -> None:
+    cache = ClusterCache()
+    cache.observe_job("MODIFIED", job("extract", "9", succeeded=True))
+    cache.observe_job("MODIFIED", job("extract", "8"))
+    assert cache.jobs_of(("data", "etl-1"))[0]["metadata"]["resourceVersion"] == "9"
+    assert cache.run_of_job(("data", "extract")) == ("data", "etl-1")
+
+
+def test_observations_are_reused_until_the_job_or_its_pods_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = cache_module.observe_job
+
+    def counting(obj: Any, pods: Any = ()) -> Any:
+        calls.append(obj["metadata"]["name"])
+        return real(obj, pods)
+
+    monkeypatch.setattr(cache_module, "observe_job", counting)
+    cache = ClusterCache()
+    cache.observe_job("ADDED", job("extract", "1"))
+    cache.observe_job("ADDED", job("load", "2"))
+    assert [o.name for o in cache.observed_jobs(("data", "etl-1"))] == ["extract", "load"]
+    assert cache.observed_jobs(("data", "etl-1")) and calls == ["extract", "load"]
+    cache.observe_job("MODIFIED", job("extract", "3", succeeded=True))
+    observed = {o.name: o for o in cache.observed_jobs(("data", "etl-1"))}
+    assert calls == ["extract", "load", "extract"] and observed["extract"].finished
+    pod = {
+        "metadata": {
+            "name": "extract-abc",
+            "namespace": "data",
+            "resourceVersion": "4",
+            "ownerReferences": [{"kind": "Job", "name": "extract", "controller": True}],
+        }
+    }
+    cache.observe_pod("ADDED", pod)
+    cache.observed_jobs(("data", "etl-1"))
+    assert calls[-1] == "extract" and len(calls) == 4
+    cache.observe_job("DELETED", job("extract", "5"))
+    assert ("data", "extract") not in cache.observations
