@@ -4,6 +4,7 @@ resources, the CRD's structural schema (unknown fields, defaults, validation).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from . import errors
@@ -79,16 +80,58 @@ def prune_object_meta(obj: Obj) -> list[str]:
     return [f"metadata.{key}" for key in unknown]
 
 
-def admit(rt: ResourceType, obj: Obj, *, field_validation: str) -> list[str]:
+def _status_ratchet(rt: ResourceType, obj: Obj, old: Obj) -> tuple[Obj, dict[str, Any]] | None:
+    """For a write through /status: the changed part of the status and a schema for just that part.
+
+    Like kube-apiserver's validation ratcheting (1.30+), a field equal to what is stored is not validated
+    again: it was valid when it was stored. A run's status carries its frozen spec, so this keeps each
+    status write proportional to what changed. None when the status schema cannot be split that way.
+    """
+    schema = (rt.schema or {}).get("properties", {}).get("status")
+    if not isinstance(schema, dict) or schema.get("required") or "properties" not in schema:
+        return None
+    status, stored = obj.get("status"), old.get("status")
+    if not isinstance(status, dict) or not isinstance(stored, dict):
+        return None
+    for key, field_schema in schema["properties"].items():
+        if key not in status and isinstance(field_schema, dict) and "default" in field_schema:
+            status[key] = copy.deepcopy(field_schema["default"])  # defaulted like any absent field
+    changed = {k: v for k, v in status.items() if k not in stored or stored[k] != v}
+    if any(k not in schema["properties"] for k in changed):
+        return None  # unknown fields: let the whole-status path prune and report them
+    part_schema = {
+        "type": "object",
+        "properties": {"status": {**schema, "properties": {k: schema["properties"][k] for k in changed}}},
+    }
+    return {"metadata": obj.get("metadata", {}), "status": changed}, part_schema
+
+
+def admit(
+    rt: ResourceType, obj: Obj, *, field_validation: str, old: Obj | None = None, status_only: bool = False
+) -> list[str]:
     """Check (and for custom resources prune and default) `obj` in place; return warnings to send back.
 
-    Raises a 400 under fieldValidation=Strict for unknown fields and a 422 for invalid values.
+    With `status_only` (a write through /status, everything else equal to `old`), only the status
+    fields that changed are checked. Raises a 400 under fieldValidation=Strict for unknown fields and a
+    422 for invalid values.
     """
+    checked, schema = obj, rt.schema
+    if status_only and old is not None and rt.custom:
+        ratchet = _status_ratchet(rt, obj, old)
+        if ratchet is not None:
+            checked, schema = ratchet
+    warnings = _admit(rt, checked, schema, field_validation)
+    if checked is not obj:
+        obj["status"].update(checked["status"])  # defaults applied to the changed fields
+    return warnings
+
+
+def _admit(rt: ResourceType, obj: Obj, schema: dict[str, Any] | None, field_validation: str) -> list[str]:
     warnings: list[str] = []
     causes = metadata_causes(obj)
     unknown = prune_object_meta(obj)
-    if rt.custom and rt.schema is not None:
-        unknown = prune(obj, rt.schema) + unknown
+    if rt.custom and schema is not None:
+        unknown = prune(obj, schema) + unknown
     if unknown:
         listed = ", ".join(f'unknown field "{path}"' for path in unknown)
         if field_validation == "Strict":
@@ -98,9 +141,9 @@ def admit(rt: ResourceType, obj: Obj, *, field_validation: str) -> list[str]:
             )
         if field_validation != "Ignore":
             warnings += [f'unknown field "{path}"' for path in unknown]
-    if rt.custom and rt.schema is not None:
-        apply_defaults(obj, rt.schema)
-        causes += [(e.field, e.type, e.message) for e in validate(obj, rt.schema)]
+    if rt.custom and schema is not None:
+        apply_defaults(obj, schema)
+        causes += [(e.field, e.type, e.message) for e in validate(obj, schema)]
     if causes:
         raise errors.invalid(rt.kind, (obj.get("metadata") or {}).get("name", ""), causes, rt.group)
     return warnings

@@ -338,7 +338,8 @@ class Rest:
     ) -> Outcome:
         """Admit `new` as it will be stored over `old`, then store it (update, patch and apply end here)."""
         merged = self._as_written(target, old, new)
-        warnings = admit(target.rt, merged, field_validation=validation)
+        status_only = target.rt.has_status and target.subresource == "status"
+        warnings = admit(target.rt, merged, field_validation=validation, old=old, status_only=status_only)
         written = self.store.update(
             target.rt,
             target.namespace,
@@ -346,6 +347,7 @@ class Rest:
             merged,
             subresource=target.subresource or None,
             dry_run=_dry_run(query),
+            owned=True,
         )
         return Outcome(as_version(target.rt, written), 200, warnings)
 
@@ -353,11 +355,12 @@ class Rest:
         """The object as the store will keep it, so admission validates what will really be stored."""
         rt = target.rt
         if rt.has_status and target.subresource == "status":
-            merged = copy.deepcopy(old)
+            # Everything but status is the stored object's, shared rather than copied: stored objects are
+            # never mutated, and admission of a status write touches only status and (copied) metadata.
+            merged = {k: v for k, v in old.items() if k != "status"}
+            merged["metadata"] = copy.deepcopy(old["metadata"])
             if "status" in new:
                 merged["status"] = new["status"]
-            else:
-                merged.pop("status", None)
             return merged
         if rt.has_status:
             merged = dict(new)
