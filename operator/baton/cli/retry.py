@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from baton import GROUP, VERSION
-from baton.cli.kubeapi import EXIT_OK, CliError, KubeApi, add_connection_arguments, command
+from baton.cli.kubeapi import CliError, KubeApi, add_connection_arguments, command
 from baton.kube.names import label_value
 
 RETRY_OF_LABEL = f"{GROUP}/retry-of"
@@ -98,18 +97,8 @@ def main(args: argparse.Namespace) -> int:
     api = KubeApi.from_args(args)
     try:
         old = api.get_run(args.run)
-        created = api.create_run(retry_run(old, args.tasks, api.namespace))
-        name = created["metadata"]["name"]
-        if args.output:
-            from baton.cli.output import print_object
+        from baton.cli.run import announce
 
-            print_object(created, args.output, sys.stdout)
-        else:
-            print(f"pipelinerun.{GROUP}/{name} created", flush=True)
-        if not args.watch:
-            return EXIT_OK
-        from baton.cli.run import follow
-
-        return follow(api, name, sys.stderr if args.output else sys.stdout, timeout=args.timeout)
+        return announce(api, api.create_run(retry_run(old, args.tasks, api.namespace)), args)
     finally:
         api.close()

@@ -97,18 +97,22 @@ def main(args: argparse.Namespace) -> int:
     try:
         pipeline = api.get_pipeline(args.pipeline)
         check_params(pipeline, params)
-        created = api.create_run(new_run(args.pipeline, api.namespace, params))
-        name = created["metadata"]["name"]
-        if args.output:
-            print_object(created, args.output, sys.stdout)
-        else:
-            print(f"pipelinerun.{GROUP}/{name} created", flush=True)
-        if not args.watch:
-            return EXIT_OK
-        # Progress goes to stderr when stdout carries the object, so `-o json --watch` stays parseable.
-        return follow(api, name, sys.stderr if args.output else sys.stdout, timeout=args.timeout)
+        return announce(api, api.create_run(new_run(args.pipeline, api.namespace, params)), args)
     finally:
         api.close()
+
+
+def announce(api: KubeApi, created: dict[str, Any], args: argparse.Namespace) -> int:
+    """Print a run just created (`-o` or kubectl's one line) and, with `--watch`, follow it to the end."""
+    name = created["metadata"]["name"]
+    if args.output:
+        print_object(created, args.output, sys.stdout)
+    else:
+        print(f"pipelinerun.{GROUP}/{name} created", flush=True)
+    if not args.watch:
+        return EXIT_OK
+    # Progress goes to stderr when stdout carries the object, so `-o json --watch` stays parseable.
+    return follow(api, name, sys.stderr if args.output else sys.stdout, timeout=args.timeout)
 
 
 def follow(api: KubeApi, name: str, out: TextIO, *, timeout: float | None = None) -> int:
