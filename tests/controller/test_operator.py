@@ -236,3 +236,27 @@ def _get(url: str) -> str | None:
             return response.read().decode() if response.status == 200 else None
     except (urllib.error.URLError, ConnectionError):
         return None
+
+
+def test_a_broken_status_is_reported_not_retried_forever(
+    api: Api, start_operator: Callable[[str], Any], devcluster: DevCluster
+) -> None:
+    """Someone overwrote a run's status: the operator says so with a Warning Event and does not guess."""
+    start_operator(api.namespace)
+    api.apply(pipeline("tampered", chain(2, command="import time; time.sleep(0.5)")))
+    name = api.start_run("tampered")
+    wait_for(lambda: phase_of(api.run(name)) == "Running", message="the run to start")
+    rt = devcluster.registry.get(GROUP, VERSION, "pipelineruns")
+    assert rt is not None
+    broken = {**api.run(name), "status": {"phase": "Running"}}  # no frozen spec any more
+    devcluster.sync(devcluster.store.update, rt, api.namespace, name, broken, subresource="status")
+    warning = wait_for(
+        lambda: [
+            e
+            for e in api.events()
+            if e["reason"] == "StatusUnreadable" and e["involvedObject"]["name"] == name
+        ],
+        message="a StatusUnreadable Event",
+    )
+    assert warning[0]["type"] == "Warning" and "pipelineSpec" in warning[0]["message"]
+    assert phase_of(api.run(name)) == "Running" and "tasks" not in api.run(name)["status"]

@@ -23,7 +23,7 @@ from typing import Any
 from baton import GROUP, VERSION
 from baton.api.codec import StatusCache, dump_run_status, load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
-from baton.core.events import Event
+from baton.core.events import Event, EventType
 from baton.core.observed import ObservedJob
 from baton.core.plan import JobToCreate, plan
 from baton.core.start import RunStart, start_run
@@ -75,6 +75,7 @@ class RunReconciler:
         self.clock = clock
         self.statuses = StatusCache()
         self._last_write: dict[Key, float] = {}  # loop time of each run's last status write
+        self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
         self.reconciles = 0
 
@@ -97,10 +98,19 @@ class RunReconciler:
                 await self._write(key, run, status, None, events)
                 return
         else:
-            status = self._load(run, raw_status)
+            try:
+                status = self._load(run, raw_status)
+            except ValueError as error:  # pydantic's ValidationError is one
+                await self._unreadable(run, error)
+                return
         before = status if raw_status.get("phase") else None
         control = RunControl.from_spec(run.get("spec"))
-        decision = plan(RunState(meta, status, control), self._observed(key), now)
+        try:
+            state = RunState(meta, status, control)
+        except ValueError as error:
+            await self._unreadable(run, error)
+            return
+        decision = plan(state, self._observed(key), now)
         created = await self._create_jobs(decision.create_jobs)
         if not created:
             self.requeue(key, 2.0)  # a create failed: write nothing that claims its Job, plan again soon
@@ -180,6 +190,18 @@ class RunReconciler:
         except ValueError as error:  # a status someone else broke: nothing that can be reused
             log.warning("the status of run %s/%s cannot be read: %s", meta.namespace, name, error)
             return None
+
+    async def _unreadable(self, run: Obj, error: ValueError) -> None:
+        """A status someone else broke: say so once per change of the run, and wait for the next change
+        (planning from it could only guess, and retrying it would fail the same way)."""
+        meta = run["metadata"]
+        key = (meta.get("uid", ""), meta.get("resourceVersion", ""))
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        message = f"the run's status cannot be read, so nothing is done until it changes: {error}"
+        log.error("run %s/%s: %s", meta.get("namespace"), meta.get("name"), message)
+        await self.recorder.record(run, [Event(EventType.WARNING, "StatusUnreadable", message[:1000])])
 
     def _load(self, run: Obj, raw_status: Mapping[str, Any]) -> PipelineRunStatus:
         meta = run["metadata"]
