@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_kit import Api, RunningOperator, install_crds, phase_of, tasks_of, when
+from operator_kit import Api, RunningOperator, phase_of, tasks_of, when
 
 from baton import GROUP, VERSION
 from baton.api.pipeline import PipelineSpec
+from baton.cli.dev import install_crds
 from baton.core.start import start_run
 from baton.core.state import RunMeta, RunState
 from baton.devcluster.cluster import DevCluster
@@ -198,10 +199,14 @@ def test_editing_the_pipeline_never_changes_a_run_in_flight(
     name = api.start_run("evolving")
     wait_for(lambda: phase_of(api.run(name)) == "Running", message="the run to start")
     rt = devcluster.registry.get(GROUP, VERSION, "pipelines")
-    edited = api.pipeline("evolving")
-    assert edited is not None and rt is not None
-    edited = {**edited, "spec": {**edited["spec"], "tasks": [task("replacement")]}}
-    devcluster.sync(devcluster.store.update, rt, api.namespace, "evolving", edited)
+    assert rt is not None
+
+    def edit() -> None:  # read and write in one step on the cluster's loop: the operator patches status too
+        stored = devcluster.store.get(rt, api.namespace, "evolving")
+        edited = {**stored, "spec": {**stored["spec"], "tasks": [task("replacement")]}}
+        devcluster.store.update(rt, api.namespace, "evolving", edited)
+
+    devcluster.sync(edit)
     run = finished(api, name)
     assert phase_of(run) == "Succeeded"
     assert list(tasks_of(run)) == ["step-000", "step-001", "step-002"]
