@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from baton import GROUP, VERSION
-from baton.api.crdgen import pipeline_crd, pipelinerun_crd
+from baton.cli.dev import install_crds
 from baton.cli.main import build_parser
 from baton.controller.operator import run_operator
 from baton.devcluster.audit import RequestRecord
@@ -403,11 +403,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
     with devcluster.running():
 
         def setup() -> None:
-            crds = devcluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
             namespaces = devcluster.registry.storage("", "namespaces")
-            assert crds is not None and namespaces is not None
-            for crd in (pipeline_crd(), pipelinerun_crd()):
-                devcluster.store.create(crds, "", crd)
+            assert namespaces is not None
+            install_crds(devcluster)
             devcluster.store.create(namespaces, "", {"metadata": {"name": WATCHED}})
 
         devcluster.sync(setup)

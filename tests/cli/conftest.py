@@ -15,9 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "controller"))
 
-from operator_kit import Api, RunningOperator, example, install_crds
+from operator_kit import Api, RunningOperator, example
 from plugin_kit import Plugin
 
+from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
 
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from operator_kit import Api, RunningOperator, install_crds
+from operator_kit import Api, RunningOperator
 
+from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import yaml
 
 from baton import GROUP, VERSION
-from baton.api.crdgen import pipeline_crd, pipelinerun_crd
 from baton.controller.operator import run_operator
 from baton.devcluster.cluster import DevCluster
 
@@ -70,14 +68,6 @@ class RunningOperator:
             raise self._error[0]
 
 
-def install_crds(cluster: DevCluster) -> None:
-    rt = cluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
-    assert rt is not None
-    for crd in (pipeline_crd(), pipelinerun_crd()):
-        if cluster.store.find(rt.group_resource, "", crd["metadata"]["name"]) is None:
-            cluster.store.create(rt, "", crd)
-
-
 class Api:
     """Reads and writes Baton objects in one namespace, on the cluster's own loop."""
 
@@ -130,10 +120,6 @@ def phase_of(run: dict[str, Any]) -> str | None:
 
 def tasks_of(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for t in (run.get("status") or {}).get("tasks") or ()}
-
-
-def env_kubeconfig() -> str | None:
-    return os.environ.get("KUBECONFIG")
 
 
 def when(value: Any, predicate: Any) -> Any:

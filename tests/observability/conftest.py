@@ -16,8 +16,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "controller"))
 
 from obs_kit import start_metrics_operator
-from operator_kit import Api, RunningOperator, install_crds
+from operator_kit import Api, RunningOperator
 
+from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
 
 

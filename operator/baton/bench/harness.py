@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from prometheus_client.parser import text_string_to_metric_families
 
 from baton import GROUP
-from baton.api.crdgen import pipeline_crd, pipelinerun_crd
+from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
 
 T = TypeVar("T")
@@ -243,7 +243,7 @@ def world(scenario: str, log_dir: Path, *, hold_jobs: bool = False) -> Iterator[
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
         cluster = DevCluster(instant=True, hold_jobs=hold_jobs, workdir=Path(tmp) / "cluster")
         with cluster.running():
-            cluster.sync(_install_crds, cluster)
+            cluster.sync(install_crds, cluster)
             ns_type = cluster.registry.storage("", "namespaces")
             cluster.sync(cluster.store.create, ns_type, "", {"metadata": {"name": namespace}})
             kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", namespace)
@@ -272,10 +272,3 @@ def _metrics_up(operator: OperatorProcess) -> bool:
     except OSError:
         return False
     return True
-
-
-def _install_crds(cluster: DevCluster) -> None:
-    rt = cluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
-    assert rt is not None
-    for crd in (pipeline_crd(), pipelinerun_crd()):
-        cluster.store.create(rt, "", crd)

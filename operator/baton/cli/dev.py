@@ -26,6 +26,7 @@ from multidict import MultiDict, MultiDictProxy
 from baton import GROUP, VERSION
 from baton.api.crdgen import pipeline_crd, pipelinerun_crd
 from baton.devcluster.cluster import DevCluster
+from baton.devcluster.resources import ResourceType
 from baton.devcluster.rest import Target
 from baton.devcluster.tables import age
 
@@ -56,11 +57,20 @@ def load_manifests(paths: Sequence[str]) -> list[dict[str, Any]]:
     return documents
 
 
-def _plural(cluster: DevCluster, doc: dict[str, Any]) -> Any:
+def _resource_type(cluster: DevCluster, doc: dict[str, Any]) -> ResourceType:
     rt = cluster.registry.by_kind(doc["apiVersion"], doc["kind"])
     if rt is None:
         raise ManifestError(f"{doc['kind']} ({doc['apiVersion']}) is not a kind the dev cluster serves")
     return rt
+
+
+def install_crds(cluster: DevCluster) -> None:
+    """Serve Pipelines and PipelineRuns on `cluster` (call on its loop); a CRD already there is kept."""
+    rt = cluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
+    assert rt is not None
+    for crd in (pipeline_crd(), pipelinerun_crd()):
+        if cluster.store.find(rt.group_resource, "", crd["metadata"]["name"]) is None:
+            cluster.store.create(rt, "", crd)
 
 
 class Session:
@@ -69,17 +79,11 @@ class Session:
         self.namespace = namespace
         self.out = out
 
-    def install_crds(self) -> None:
-        rt = self.cluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
-        assert rt is not None
-        for crd in (pipeline_crd(), pipelinerun_crd()):
-            self.cluster.store.create(rt, "", crd)
-
     def apply(self, docs: Sequence[dict[str, Any]]) -> list[str]:
         """Apply every document through the API's own admission; return the names of runs created."""
         runs: list[str] = []
         for doc in docs:
-            rt = _plural(self.cluster, doc)
+            rt = _resource_type(self.cluster, doc)
             namespace = (doc.get("metadata") or {}).get("namespace") or self.namespace
             query = MultiDictProxy(MultiDict({"fieldValidation": "Strict", "fieldManager": "baton-dev"}))
             name = (doc.get("metadata") or {}).get("name")
@@ -226,7 +230,7 @@ async def run_dev(files: Sequence[str], *, namespace: str, give_up_after: float,
             assert ns_type is not None
             with contextlib.suppress(Exception):
                 cluster.store.create(ns_type, "", {"metadata": {"name": namespace}})
-        session.install_crds()
+        install_crds(cluster)
         stop, ready = asyncio.Event(), asyncio.Event()
         operator = asyncio.create_task(run_operator(namespaces=[namespace], stop_flag=stop, ready_flag=ready))
         try:

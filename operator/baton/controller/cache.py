@@ -133,9 +133,6 @@ class ClusterCache:
     def jobs_of(self, run_key: Key) -> list[Obj]:
         return list(self.jobs.get(run_key, {}).values())
 
-    def pods_of(self, namespace: str, job: str) -> list[Obj]:
-        return list(self.pods.get((namespace, job), {}).values())
-
     def runs_of_pipeline(self, key: Key) -> list[Key]:
         return [
             run_key

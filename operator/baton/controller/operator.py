@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import kopf
@@ -209,7 +208,3 @@ async def run_operator(
         if server is not None:
             server.stop()
         await client.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -157,9 +157,3 @@ def field_validation_of(value: str | None) -> str:
             f'fieldValidation must be one of "Ignore", "Warn" or "Strict", got "{value}"'
         )
     return str(value)
-
-
-def warning_header(warnings: list[str]) -> dict[str, Any]:
-    if not warnings:
-        return {}
-    return {"Warning": ", ".join('299 - "' + w.replace('"', '\\"') + '"' for w in warnings)}

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from . import errors
-from .resources import ResourceType, from_crd
+from .resources import from_crd
 from .schema import check_structural
 from .store import Obj, Store, WatchEvent, rfc3339
 
@@ -217,7 +217,3 @@ def crd_terminating(store: Store, group: str, plural: str) -> bool:
     """Whether the CRD serving group/plural is being deleted (its instances are on their way out)."""
     crd = store.find(CRD_RESOURCE, "", f"{plural}.{group}") if group else None
     return crd is not None and bool(crd["metadata"].get("deletionTimestamp"))
-
-
-def crd_types(store: Store) -> list[ResourceType]:
-    return [rt for rt in store.registry if rt.custom]
