@@ -32,6 +32,10 @@ def run_example(api: Api, start_operator: Callable[[str], Any], file: str) -> di
     )
 
 
+def run_events(api: Api, run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in api.events() if e["involvedObject"]["name"] == run["metadata"]["name"]]
+
+
 def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Callable[[str], Any]) -> None:
     run = run_example(api, start_operator, "daily-sales.yaml")
     status = run["status"]
@@ -66,8 +70,12 @@ def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Call
     )
     assert pipeline["status"]["lastRun"] == run["metadata"]["name"]
     assert pipeline["status"]["taskCount"] == 5
-    reasons = [e["reason"] for e in api.events() if e["involvedObject"]["name"] == run["metadata"]["name"]]
-    assert "RunSucceeded" in reasons and "TaskStarted" in reasons
+    # The outcome's Event follows the status write that finished the run.
+    reasons = wait_for(
+        lambda: when(run_events(api, run), lambda events: "RunSucceeded" in {e["reason"] for e in events}),
+        message="the RunSucceeded Event",
+    )
+    assert "TaskStarted" in {e["reason"] for e in reasons}
 
 
 def test_fan_out_honours_parallelism(api: Api, start_operator: Callable[[str], Any]) -> None:
@@ -93,8 +101,11 @@ def test_failing_example_fails_with_a_reason(api: Api, start_operator: Callable[
     assert any(t["phase"] == "Succeeded" for t in tasks.values()), "the independent branch still ran"
     condition = next(c for c in run["status"]["conditions"] if c["type"] == "Succeeded")
     assert condition["status"] == "False" and failed[0]["name"] in condition["message"]
-    events = [e for e in api.events() if e["involvedObject"]["name"] == run["metadata"]["name"]]
-    assert any(e["reason"] == "RunFailed" and e["type"] == "Warning" for e in events)
+    events = wait_for(
+        lambda: when(run_events(api, run), lambda events: "RunFailed" in {e["reason"] for e in events}),
+        message="the RunFailed Event",
+    )
+    assert all(e["type"] == "Warning" for e in events if e["reason"] == "RunFailed")
 
 
 def test_resilient_example_retries_and_runs_finally(api: Api, start_operator: Callable[[str], Any]) -> None:

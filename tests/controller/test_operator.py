@@ -81,8 +81,12 @@ def test_invalid_pipeline_is_not_ready_and_its_runs_fail_at_once(
     succeeded = next(c for c in run["status"]["conditions"] if c["type"] == "Succeeded")
     assert succeeded["reason"] == "Invalid" and "transfrom" in succeeded["message"]
     assert api.jobs() == [], "nothing is created for an invalid run"
-    warnings = [e for e in api.events() if e["involvedObject"]["name"] == name and e["type"] == "Warning"]
-    assert warnings and "transfrom" in warnings[0]["message"]
+    # The Warning Event follows the status write that failed the run.
+    warnings = wait_for(
+        lambda: [e for e in api.events() if e["involvedObject"]["name"] == name and e["type"] == "Warning"],
+        message="the run's Warning Event",
+    )
+    assert "transfrom" in warnings[0]["message"]
 
 
 def test_unknown_and_missing_params_fail_the_run(api: Api, start_operator: Callable[[str], Any]) -> None:
