@@ -89,8 +89,8 @@ def echo(*args: str) -> list[str]:
                 {"name": "a"}, **{"finally": [{"name": "n", "args": ["$(tasks.a.phase)", "$(run.id)"]}]}
             ),
             [
-                'finally task "n": args[0] references "$(tasks.a.phase)"; '
-                "only $(tasks.NAME.status) is supported",
+                'finally task "n": args[0] references unknown "$(tasks.a.phase)" '
+                "(a task offers $(tasks.NAME.status) and $(tasks.NAME.results.RESULT))",
                 'finally task "n": args[1] references unknown "$(run.id)" (the run offers $(run.status))',
             ],
             id="unknown-variables",

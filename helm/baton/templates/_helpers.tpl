@@ -85,6 +85,12 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["create", "delete", "get", "list", "watch"]
+# A run's workspace claims (volumeClaimTemplate): created once per run (a 409 is checked to be the
+# run's own with a get), and patched only to add a retry run as a second owner of the claim it reuses.
+# Never deleted by the operator: garbage collection removes a claim with its last owning run.
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["create", "get", "patch"]
 # The tasks' Pods are watched (by Baton's run label) for exit codes, reasons and termination
 # messages, which the Job does not carry. Read-only; no pods/log.
 - apiGroups: [""]

@@ -21,6 +21,8 @@ from baton.api.common import (
     StatusModel,
     Toleration,
 )
+from baton.api.dataflow import ForEach, PipelineResult, TaskResult, Volume, Workspace, WorkspaceMount
+from baton.api.pod import PodSettings
 
 # Param names: letters, digits, "_" and "-", starting with a letter or "_" (no dots: `$(params.a.b)`).
 PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
@@ -110,8 +112,9 @@ class RetryPolicy(SpecModel):
     PodEvicted, JobLost. (Not `on`: YAML 1.1, which kubectl reads, makes an unquoted `on` key `true`.)"""
 
 
-class TaskDefaults(SpecModel):
-    """Settings shared by all tasks; a task's own setting wins (env is merged by name)."""
+class TaskDefaults(PodSettings):
+    """Settings shared by all tasks; a task's own setting wins (env, podLabels and podAnnotations are
+    merged by name)."""
 
     image: Image | None = None
     """Container image of tasks that name none."""
@@ -131,7 +134,7 @@ class TaskDefaults(SpecModel):
     """Timeout of each attempt of tasks that set none."""
 
 
-class TaskSpec(SpecModel):
+class TaskSpec(PodSettings):
     """One step of the Pipeline: a container that runs to completion as a Job."""
 
     name: DnsLabel
@@ -167,6 +170,16 @@ class TaskSpec(SpecModel):
     timeout_seconds: int | None = Field(default=None, ge=1)
     """Longest time one attempt may run (the Job's activeDeadlineSeconds; the operator enforces it too).
     A timed-out attempt fails with reason DeadlineExceeded."""
+    workspaces: list[WorkspaceMount] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
+    """Workspaces of the Pipeline this task mounts (only these); `$(workspaces.NAME.path)` is where."""
+    volumes: list[Volume] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
+    """ConfigMaps and Secrets this task reads as files; `$(volumes.NAME.path)` is where."""
+    results: list[TaskResult] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
+    """Small values the task reports by writing one JSON object to the file `$BATON_RESULTS` (at most
+    4096 bytes, the Kubernetes termination message). Downstream tasks read them as
+    `$(tasks.NAME.results.RESULT)`, which also makes them depend on this task."""
+    for_each: ForEach | None = None
+    """Run one instance of the task per item; `$(item)` and `$(item.index)` are substituted."""
 
 
 class PipelineSpec(SpecModel):
@@ -193,6 +206,10 @@ class PipelineSpec(SpecModel):
     failure_policy: FailurePolicy | None = None
     """Continue (the default): run every task whose rule is met. FailFast: start nothing new after the
     first failure (finally tasks and tasks with `when: always` still run)."""
+    workspaces: list[Workspace] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
+    """Storage tasks share: a claim created per run (volumeClaimTemplate) or an existing claim."""
+    results: list[PipelineResult] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
+    """Values of the run, from its tasks' results; recorded in the run's status.results when it ends."""
 
     def all_tasks(self) -> list[TaskSpec]:
         """The tasks, then the finally tasks: the order of the run's status and of task indices."""

@@ -147,6 +147,29 @@ class TaskStatus(StatusModel):
     """While the task waits to be retried: when its next attempt starts."""
     reused_from: str | None = None
     """The run whose result this task reuses (a retry run does not run tasks that succeeded before)."""
+    results: dict[str, str] = Field(default_factory=dict)
+    """The results the task reported when it succeeded, by name, each as compact JSON text."""
+
+
+class RunResult(StatusModel):
+    """A result of the run (spec.results of its Pipeline), with its references substituted."""
+
+    name: str
+    """Name of the result."""
+    value: str
+    """Its value."""
+
+
+class WorkspaceStatus(StatusModel):
+    """The claim behind one workspace of the run."""
+
+    name: str
+    """Name of the workspace."""
+    claim_name: str
+    """The PersistentVolumeClaim mounted for it."""
+    node: str | None = None
+    """For a ReadWriteOnce claim: the node it was first mounted on, where the run's later tasks that
+    mount it are kept."""
 
 
 class PipelineRunStatus(StatusModel):
@@ -177,6 +200,11 @@ class PipelineRunStatus(StatusModel):
     """The params the run uses: given values merged over defaults."""
     pipeline_spec: PipelineSpec | None = None
     """The Pipeline spec frozen when the run started; edits to the Pipeline do not change the run."""
+    results: list[RunResult] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
+    """The run's results (spec.results of its Pipeline), recorded when it ends; a result whose task did
+    not succeed is left out."""
+    workspaces: list[WorkspaceStatus] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
+    """The claims the run mounts, by workspace."""
     compressed_tasks: str | None = None
     """tasks as base64 gzip JSON, used instead of tasks when the status would be too large."""
     compressed_pipeline_spec: str | None = None

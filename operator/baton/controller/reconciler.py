@@ -29,8 +29,10 @@ from baton.core.plan import JobToCreate, plan
 from baton.core.start import RunStart, start_run
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
+from baton.core.workspaces import claim_failed
 
 from .cache import ClusterCache, Key, Obj
+from .claims import apply_claims
 from .client import ApiFailure, KubeClient
 from .recorder import EventRecorder
 from .statuses import PipelineStatusWriter
@@ -94,6 +96,14 @@ class RunReconciler:
             if start is None:
                 return
             status, events = start.status, list(start.events)
+            if start.started and start.claims:
+                retried = (run.get("spec") or {}).get("retryOf")
+                problem = await apply_claims(self.client, meta, start.claims, retried)
+                if problem is not None:
+                    status, event = claim_failed(status, *problem, meta.generation, now)
+                    events.append(event)
+                    await self._write(key, run, status, None, events)
+                    return
             if not start.started:
                 await self._write(key, run, status, None, events)
                 return

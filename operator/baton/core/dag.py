@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from baton.api.run import TaskPhase
+from baton.core.references import graph_nodes
 
 if TYPE_CHECKING:
     from baton.api.pipeline import PipelineSpec
@@ -241,7 +242,8 @@ _CACHE_SIZE = 256
 
 
 def dag_of(spec: PipelineSpec) -> Dag:
-    """The DAG of a (valid) spec, built once per spec object.
+    """The DAG of a (valid) spec, built once per spec object. Its edges are the tasks' dependsOn and
+    the dependencies their result references imply.
 
     Specs are frozen models, so the object identity is a safe key as long as the cache holds the object
     (it does: the id cannot be reused while the entry lives). The shell keeps one parsed spec per run.
@@ -250,7 +252,7 @@ def dag_of(spec: PipelineSpec) -> Dag:
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    dag = build_dag([(task.name, task.depends_on) for task in spec.all_tasks()], len(spec.tasks))
+    dag = build_dag(graph_nodes(spec), len(spec.tasks))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (spec, dag)

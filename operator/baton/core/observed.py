@@ -30,8 +30,11 @@ class ObservedJob:
     start_time: datetime | None = None
     completion_time: datetime | None = None
     pod_pending: bool = False
-    """Failed, but its Pod, as last seen, has not ended yet: the Pod's watch event with the exit code
-    and termination message is still on its way (Jobs and Pods are watched separately)."""
+    """Finished, but its Pod, as last seen, has not ended yet (or, for a success, has not been seen): the
+    Pod's watch event with the exit code and termination message is still on its way (Jobs and Pods are
+    watched separately)."""
+    node: str | None = None
+    """The node its Pod was bound to (spec.nodeName), once known."""
 
     @property
     def finished(self) -> bool:

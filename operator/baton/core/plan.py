@@ -19,13 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from baton.api.pipeline import TriggerRule
-from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
+from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus, WorkspaceStatus
 from baton.core import reasons
 from baton.core.dag import Dag, dag_of
 from baton.core.events import Event, transition_events
 from baton.core.observed import ObservedJob
+from baton.core.references import task_refs
+from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.retry import retry_policy
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
+from baton.core.run_results import run_results
 from baton.core.state import RunState
 from baton.core.status import name_list, parse_time, run_outcome, summarize_run
 from baton.core.steering import Steering
@@ -42,8 +45,10 @@ from baton.core.tasks import (
     task_deadline,
     waiting_for_retry,
 )
-from baton.core.variables import runtime_context, task_references
+from baton.core.variables import runtime_context
+from baton.core.workspaces import pinned_workspaces, placement, record_nodes
 from baton.kube.names import job_name
+from baton.kube.podspec import Claim
 from baton.kube.render import render_job
 
 
@@ -83,6 +88,8 @@ _SCALAR_FIELDS = (
     "progress",
     "observed_generation",
     "conditions",
+    "workspaces",
+    "results",
 )
 
 
@@ -104,7 +111,12 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     before = _aligned_tasks(dag, status.tasks)
     steering = Steering.of(run, now)
     work = _Pass(run, dag, steering, now, list(before))
-    work.observe(_newest_jobs(dag, jobs))
+    newest = _newest_jobs(dag, jobs)
+    work.observe(newest)
+    work.pinned = pinned_workspaces(run.spec) if status.workspaces else {}
+    work.workspaces = (
+        record_nodes(work.pinned, status.workspaces, newest) if work.pinned else status.workspaces
+    )
     work.decide()
     creates = work.start_ready()
     if steering.deadline is not None and not steering.timed_out:
@@ -123,8 +135,14 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         note=note,
         waiting=[t.name for t in work.tasks if waiting_for_retry(t)] if work.any_waiting else (),
     )
+    if work.workspaces is not status.workspaces:
+        new_status = new_status.model_copy(update={"workspaces": work.workspaces})
     if new_status.phase is not None and new_status.phase.finished:
         work.wake_at = None
+        if run.spec.results:
+            new_status = new_status.model_copy(
+                update={"results": run_results(run.spec, work.tasks, run.params)}
+            )
     tasks_changed = bool(work.changed) or before is not status.tasks
     if (
         not tasks_changed
@@ -159,6 +177,10 @@ class _Pass:
     any_waiting: bool = False
     failed_for_good: str | None = None
     """The first task (not a finally task) that failed with no attempt left, for FailFast."""
+    pinned: dict[str, list[int]] = field(default_factory=dict)
+    """ReadWriteOnce workspaces of the run and the tasks that mount them."""
+    workspaces: list[WorkspaceStatus] = field(default_factory=list)
+    """The run's workspaces, with the nodes learnt in this pass."""
 
     def wake(self, at: datetime) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
@@ -169,9 +191,10 @@ class _Pass:
         policy = retry_policy(task, spec.task_defaults)
         defaults = spec.task_defaults
         timeout = task.timeout_seconds or (defaults.timeout_seconds if defaults else None)
-        if policy is None and timeout is None:
+        if policy is None and timeout is None and not task.results:
             return NO_RETRIES
-        return Attempts(policy, timeout, f"{self.run.meta.uid}/{task.name}")
+        results = tuple(result.name for result in task.results)
+        return Attempts(policy, timeout, f"{self.run.meta.uid}/{task.name}", results)
 
     def set(self, index: int, task: TaskStatus) -> None:
         if task is not self.tasks[index]:
@@ -204,7 +227,7 @@ class _Pass:
     def _watch_running(self, task: TaskStatus, job: ObservedJob | None, attempts: Attempts) -> None:
         if job is None or job.attempt != task.attempts:
             self.wake(job_lost_at(task))
-        elif (due := details_due(job, self.now)) is not None:
+        elif (due := details_due(job, self.now, bool(attempts.results))) is not None:
             self.wake(due)  # the Pod's event normally comes first and brings the run back sooner
         deadline = task_deadline(task, attempts.timeout_seconds)
         if deadline is not None:
@@ -310,8 +333,12 @@ class _Pass:
         held = steering.holds_back(rule, is_finally, self.failed_for_good)
         if held is not None:
             return skip_task(task, reasons.FAIL_FAST, f"not started: {held}")
-        if verdict is Verdict.RUN and not steering.suspend:
-            self.ready.append(i)
+        if verdict is Verdict.RUN:
+            unavailable = unavailable_result(self.run.spec, self.dag.index, self.tasks, i)
+            if unavailable is not None:
+                return skip_task(task, RESULT_UNAVAILABLE, unavailable)
+            if not steering.suspend:
+                self.ready.append(i)
         return task
 
     def _rule(self, index: int, is_finally: bool) -> TriggerRule:
@@ -339,11 +366,16 @@ class _Pass:
             if limit is not None and running >= limit:
                 break
             spec_task = spec.task_at(i)
+            node = None
+            if self.pinned and spec_task.workspaces:
+                wait, node = placement(self.pinned, self.workspaces, spec_task, i, self.tasks)
+                if wait:
+                    continue  # until the first Pod that mounts the claim is bound to a node
             attempt = self.tasks[i].attempts + 1
             name = job_name(run.meta.name, spec_task.name, attempt)
             attempts = self.attempts(i)
             context = None
-            references = task_references(spec_task)
+            references = task_refs(spec_task)
             if references:
                 if outcome is None:
                     outcome = run_outcome(self.tasks[: self.dag.finally_from])[0].value
@@ -357,6 +389,8 @@ class _Pass:
                 attempt,
                 context=context,
                 timeout_seconds=attempts.timeout_seconds,
+                claims=self._claims() if spec_task.workspaces else None,
+                node=node,
             )
             creates.append(JobToCreate(spec_task.name, attempt, name, body))
             started = start_task(self.tasks[i], attempt, name, self.now)
@@ -364,6 +398,10 @@ class _Pass:
             self._watch_running(started, None, attempts)  # its Job is not observed yet
             running += 1
         return creates
+
+    def _claims(self) -> dict[str, Claim]:
+        read_only = {w.name for w in self.run.spec.workspaces if w.read_only}
+        return {w.name: Claim(w.claim_name, w.name in read_only) for w in self.workspaces}
 
 
 def _aligned_tasks(dag: Dag, recorded: list[TaskStatus]) -> list[TaskStatus]:

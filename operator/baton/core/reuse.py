@@ -100,6 +100,7 @@ def plan_retry(
                     start_time=before.start_time,
                     completion_time=before.completion_time,
                     reused_from=source,
+                    results=before.results,
                 )
             )
             reused.append(name)

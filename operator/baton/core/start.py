@@ -22,6 +22,7 @@ from baton.core.validation import (
     pipeline_errors,
     run_errors,
 )
+from baton.core.workspaces import ClaimToAdopt, ClaimToCreate, claim_actions, run_workspaces
 
 INVALID = "Invalid"
 PIPELINE_NOT_FOUND = "PipelineNotFound"
@@ -32,6 +33,8 @@ class RunStart:
     status: PipelineRunStatus
     """Pending with the frozen spec and params (plan next, in the same reconcile), or Failed."""
     events: tuple[Event, ...] = ()
+    claims: tuple[ClaimToCreate | ClaimToAdopt, ...] = ()
+    """Claims to create (or, for a retry, adopt) before the first Job; see ``baton.core.workspaces``."""
 
     @property
     def started(self) -> bool:
@@ -85,7 +88,7 @@ def start_run(
     params, _ = resolve_params(spec, parsed_run.params)
     dag_of(spec)  # built now, while validating, so the first plan finds it cached
     tasks = [TaskStatus(name=task.name, phase=TaskPhase.PENDING) for task in spec.all_tasks()]
-    return RunStart(_pending(run, pipeline, spec, params, tasks, now))
+    return _with_claims(run, RunStart(_pending(run, pipeline, spec, params, tasks, now, None)))
 
 
 def _start_retry(
@@ -99,8 +102,19 @@ def _start_retry(
     errors = run_errors(retry.spec, retry.params, run.name)
     if errors:
         return _failed(run, retry.pipeline, INVALID, join_errors(errors), now)
-    status = _pending(run, retry.pipeline, retry.spec, retry.params, retry.tasks, now)
-    return RunStart(status, (Event(EventType.NORMAL, "RetryStarted", reused_message(retry)),))
+    status = _pending(run, retry.pipeline, retry.spec, retry.params, retry.tasks, now, old)
+    return _with_claims(
+        run, RunStart(status, (Event(EventType.NORMAL, "RetryStarted", reused_message(retry)),))
+    )
+
+
+def _with_claims(run: RunMeta, start: RunStart) -> RunStart:
+    status = start.status
+    if not status.workspaces:
+        return start
+    assert status.pipeline_spec is not None
+    claims = claim_actions(status.pipeline_spec, run, status.pipeline, status.workspaces)
+    return RunStart(status, start.events, tuple(claims))
 
 
 def _pending(
@@ -110,6 +124,7 @@ def _pending(
     params: dict[str, str],
     tasks: list[TaskStatus],
     now: datetime,
+    retried: PipelineRunStatus | None,
 ) -> PipelineRunStatus:
     finished = sum(1 for task in tasks if task.phase.finished)
     return PipelineRunStatus(
@@ -122,6 +137,7 @@ def _pending(
         tasks=tasks,
         params=params,
         pipeline_spec=spec,
+        workspaces=run_workspaces(spec, run.name, retried),
     )
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from baton.api.pipeline import FailureKind, RetryPolicy
 from baton.api.run import TaskPhase, TaskStatus
 from baton.core.observed import JobState, ObservedJob
+from baton.core.results import collect_results
 from baton.core.retry import failure_kind, max_attempts, next_attempt_at
 from baton.core.status import format_precise_time, format_time, parse_time, truncate
 
@@ -43,6 +44,9 @@ class Attempts:
     timeout_seconds: int | None = None
     seed: str = ""
     """Makes the retry jitter of this run's task its own (run uid and task name)."""
+    results: tuple[str, ...] = ()
+    """The results the task declares: its success is judged once its Pod's termination message (which
+    carries them) has been observed, and records them."""
 
 
 NO_RETRIES = Attempts()
@@ -56,7 +60,7 @@ def advance_task(
     changed. Only Running tasks, and Pending ones a newer Job was created for, change here."""
     if task.phase.finished:
         return task, False
-    if job is not None and details_due(job, now) is not None:
+    if job is not None and details_due(job, now, bool(attempts.results)) is not None:
         job = replace(job, state=JobState.ACTIVE, reason=None, message=None)  # judged once they come
     if job is not None and (
         job.attempt > task.attempts or (job.attempt == task.attempts and task.phase is TaskPhase.RUNNING)
@@ -130,9 +134,12 @@ def waiting_for_retry(task: TaskStatus) -> bool:
     return task.phase is TaskPhase.PENDING and task.next_attempt_at is not None
 
 
-def details_due(job: ObservedJob, now: datetime) -> datetime | None:
-    """Until when a failed Job's attempt waits for its Pod's details (None: judge it now)."""
-    if not job.pod_pending or job.state is not JobState.FAILED:
+def details_due(job: ObservedJob, now: datetime, needs_message: bool = False) -> datetime | None:
+    """Until when a failed Job's attempt (or, with ``needs_message``, a succeeded one) waits for its
+    Pod's details (None: judge it now)."""
+    if not job.pod_pending or job.state is JobState.ACTIVE:
+        return None
+    if job.state is JobState.SUCCEEDED and not needs_message:
         return None
     due = (job.completion_time or job.start_time or now) + POD_DETAILS_GRACE
     return due if now < due else None
@@ -224,7 +231,7 @@ def _follow_job(task: TaskStatus, job: ObservedJob, now: datetime, attempts: Att
         )
     completed = format_time(job.completion_time or now)
     if job.state is JobState.SUCCEEDED:
-        return _changed(
+        succeeded = _changed(
             task,
             phase=TaskPhase.SUCCEEDED,
             completion_time=completed,
@@ -234,6 +241,7 @@ def _follow_job(task: TaskStatus, job: ObservedJob, now: datetime, attempts: Att
             next_attempt_at=None,
             **base,
         )
+        return collect_results(succeeded, attempts.results, job.message, now)
     running = _changed(task, phase=TaskPhase.RUNNING, **base)
     return fail_attempt(
         running,

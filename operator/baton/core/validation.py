@@ -16,6 +16,7 @@ from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRul
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
 from baton.core.params import reference_errors, resolve_params
+from baton.core.references import graph_nodes
 from baton.core.variables import variable_errors
 from baton.kube.names import is_dns_label, is_label_value, job_name, label_value
 
@@ -37,7 +38,7 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
     for task in every:
         if not is_dns_label(task.name):
             errors.append(f'task name "{task.name}" {_PATTERN_WORDS[DNS1123_LABEL]}, at most 63 characters')
-    graph = graph_errors([(task.name, task.depends_on) for task in every])
+    graph = graph_errors(graph_nodes(spec))
     graph += _finally_errors(spec)
     errors += graph
     default_image = spec.task_defaults.image if spec.task_defaults else None

@@ -1,13 +1,16 @@
-"""Run-time variables: `$(run.status)` and `$(tasks.NAME.status)`, known only when a task starts.
+"""Substituting the variables of ``baton.core.references``, and checking every reference before a run.
 
-They are substituted in the same fields as params (command, args, env values) and with the same
-escaping (`$$(run.status)` stays literal; see ``baton.core.params``). Values:
+Values known only when a task starts (`$(run.status)`, `$(tasks.T.status)`, `$(tasks.T.results.R)`) come
+from the planner's context; the paths and the forEach item come from the Job's renderer. Both are
+substituted with the same escaping as params (`$$(run.status)` stays literal; a value's own `$` is doubled
+so that the kubelet's expansion cannot reinterpret it; see ``baton.core.params``).
 
 - ``$(tasks.NAME.status)``: the phase of task NAME: Succeeded, Failed, Skipped or Cancelled. A task may
   read it for the tasks it depends on (directly or not); a finally task for every task and for the
   finally tasks it depends on.
 - ``$(run.status)``, in finally tasks only: how the run's tasks (not its finally tasks) ended:
   Succeeded (none failed), Failed (at least one failed) or Cancelled (the run was cancelled).
+- ``$(tasks.NAME.results.R)``: see ``baton.core.results``.
 """
 
 from __future__ import annotations
@@ -19,30 +22,24 @@ from collections.abc import Mapping, Sequence
 from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.run import TaskStatus
 from baton.core.dag import Dag
-from baton.core.params import task_fields
+from baton.core.params import references as param_references
+from baton.core.references import TOKEN, Kind, Ref, parse, reference_fields, refs_in
+from baton.core.results import display
 
-_TOKEN = re.compile(r"\$\$|\$\((run|tasks)\.([^)]*)\)")
-RUN_STATUS = "run.status"
-
-
-def task_status_key(task: str) -> str:
-    return f"tasks.{task}.status"
-
-
-def runtime_references(text: str) -> list[str]:
-    """The run-time references in ``text`` ("run.status", "tasks.load.status", …), skipping escaped ones."""
-    if "$(" not in text:
-        return []
-    return [f"{m.group(1)}.{m.group(2)}" for m in _TOKEN.finditer(text) if m.group(0) != "$$"]
-
-
-def task_references(task: TaskSpec) -> set[str]:
-    """Every run-time reference in the task's substituted fields."""
-    return {ref for _, text in task_fields(task) for ref in runtime_references(text)}
+# What each namespace of references offers, for the message about a reference that fits none.
+OFFERED = {
+    "run": "$(run.status)",
+    "tasks": "$(tasks.NAME.status) and $(tasks.NAME.results.RESULT)",
+    "workspaces": "$(workspaces.NAME.path)",
+    "volumes": "$(volumes.NAME.path)",
+    "results": "$(results.path)",
+    "item": "$(item) and $(item.index)",
+}
+_FROM = re.compile(r"^\$\((params\.[^)]*|tasks\.[^)]*)\)$")
 
 
 def substitute_runtime(text: str, context: Mapping[str, str]) -> str:
-    """``text`` with run-time references replaced by their (kubelet-escaped) values from ``context``;
+    """``text`` with Baton's references replaced by their (kubelet-escaped) values from ``context``;
     references without a value are left as they are (validation reports them before a run starts)."""
     if "$(" not in text:
         return text
@@ -51,66 +48,161 @@ def substitute_runtime(text: str, context: Mapping[str, str]) -> str:
         token = match.group(0)
         if token == "$$":
             return token
-        value = context.get(f"{match.group(1)}.{match.group(2)}")
+        value = context.get(match.group(1))
         return token if value is None else value.replace("$", "$$")
 
-    return _TOKEN.sub(replace, text)
+    return TOKEN.sub(replace, text)
 
 
 def runtime_context(
     references: set[str], dag: Dag, tasks: Sequence[TaskStatus], run_status: str
 ) -> dict[str, str]:
-    """Values of ``references`` given the tasks' current states."""
+    """Values of the run-time ``references`` given the tasks' current states."""
     context: dict[str, str] = {}
-    for ref in references:
-        if ref == RUN_STATUS:
-            context[ref] = run_status
-        elif ref.startswith("tasks.") and ref.endswith(".status"):
-            index = dag.index.get(ref[len("tasks.") : -len(".status")])
-            if index is not None:
-                context[ref] = tasks[index].phase.value
+    for text in references:
+        ref = parse(text)
+        if ref.kind is Kind.RUN_STATUS:
+            context[text] = run_status
+            continue
+        index = dag.index.get(ref.target)
+        if index is None:
+            continue
+        if ref.kind is Kind.TASK_STATUS:
+            context[text] = tasks[index].phase.value
+        elif ref.kind is Kind.TASK_RESULT:
+            value = tasks[index].results.get(ref.result)
+            if value is not None:
+                context[text] = display(value)
     return context
 
 
 def variable_errors(spec: PipelineSpec, dag: Dag) -> list[str]:
-    """Run-time references that name nothing, or what the task cannot know when it starts."""
+    """References that name nothing, or what the task cannot know when it starts."""
     errors: list[str] = []
-    names = list(dag.names)
     for index, task in enumerate(spec.all_tasks()):
-        is_finally = dag.is_finally(index)
-        upstream: set[str] | None = None
-        for field, text in task_fields(task):
-            for ref in runtime_references(text):
-                owner = f'{"finally task" if is_finally else "task"} "{task.name}": {field}'
-                if ref.startswith("run."):
-                    if ref != RUN_STATUS:
-                        errors.append(f'{owner} references unknown "$({ref})" (the run offers $(run.status))')
-                    elif not is_finally:
-                        errors.append(
-                            f"{owner} reads $(run.status), which only finally tasks can read "
-                            "(the run has not ended while its other tasks run)"
-                        )
-                    continue
-                parts = ref.split(".")
-                if len(parts) != 3 or parts[2] != "status":
-                    errors.append(f'{owner} references "$({ref})"; only $(tasks.NAME.status) is supported')
-                    continue
-                target = parts[1]
-                if target not in dag.index:
-                    errors.append(
-                        f'{owner} reads the status of unknown task "{target}"{_hint(target, names)}'
-                    )
-                    continue
-                if is_finally and not dag.is_finally(dag.index[target]):
-                    continue  # every task has ended when a finally task starts
-                if upstream is None:
-                    upstream = dag.upstream([task.name])
-                if target not in upstream:
-                    errors.append(
-                        f'{owner} reads the status of task "{target}", which it does not depend on '
-                        "(add it to dependsOn, directly or through another task)"
-                    )
+        checker = _TaskChecker(spec, dag, task, dag.is_finally(index))
+        for field, text in reference_fields(task):
+            owner = f'{"finally task" if checker.is_finally else "task"} "{task.name}": {field}'
+            if field == "forEach.from" and not _FROM.match(text.strip()):
+                errors.append(
+                    f"{owner} must be exactly one reference, $(params.NAME) or $(tasks.NAME.results.RESULT)"
+                )
+                continue
+            for ref in refs_in(text):
+                problem = checker.problem(ref, field)
+                if problem:
+                    errors.append(f"{owner} {problem}")
+    errors += _pipeline_result_errors(spec, dag)
     return errors
+
+
+class _TaskChecker:
+    def __init__(self, spec: PipelineSpec, dag: Dag, task: TaskSpec, is_finally: bool) -> None:
+        self.spec, self.dag, self.task, self.is_finally = spec, dag, task, is_finally
+        self._upstream: set[str] | None = None
+
+    def upstream(self) -> set[str]:
+        if self._upstream is None:
+            self._upstream = self.dag.upstream([self.task.name])
+        return self._upstream
+
+    def problem(self, ref: Ref, field: str) -> str | None:
+        kind, task = ref.kind, self.task
+        if kind is Kind.MALFORMED:
+            space = ref.text.split(".")[0]
+            owner = "the run" if space == "run" else "a task" if space == "tasks" else "Baton"
+            return f'references unknown "$({ref.text})" ({owner} offers {OFFERED[space]})'
+        if kind is Kind.RUN_STATUS:
+            if not self.is_finally:
+                return (
+                    "reads $(run.status), which only finally tasks can read (the run has not ended while "
+                    "its other tasks run)"
+                )
+            return None
+        if kind is Kind.TASK_STATUS:
+            return self._status_problem(ref.target)
+        if kind is Kind.TASK_RESULT:
+            return result_problem(self.spec, self.dag, task.name, self.is_finally, ref)
+        if kind is Kind.RESULTS_PATH and not task.results:
+            return "uses $(results.path) but the task declares no results"
+        if kind is Kind.WORKSPACE_PATH:
+            return _mount_problem(
+                "workspace", ref.target, [w.name for w in task.workspaces], self._declared()
+            )
+        if kind is Kind.VOLUME_PATH:
+            return _mount_problem("volume", ref.target, [v.name for v in task.volumes], None)
+        if kind in (Kind.ITEM, Kind.ITEM_INDEX):
+            if task.for_each is None:
+                return f"uses $({ref.text}), which only forEach tasks have"
+            if field == "forEach.from":
+                return f"uses $({ref.text}) in forEach.from, where the items are not known yet"
+        return None
+
+    def _declared(self) -> list[str]:
+        return [w.name for w in self.spec.workspaces]
+
+    def _status_problem(self, target: str) -> str | None:
+        dag = self.dag
+        if target not in dag.index:
+            return f'reads the status of unknown task "{target}"{_hint(target, dag.names)}'
+        if self.is_finally and not dag.is_finally(dag.index[target]):
+            return None  # every task has ended when a finally task starts
+        if target not in self.upstream():
+            return (
+                f'reads the status of task "{target}", which it does not depend on (add it to dependsOn, '
+                "directly or through another task)"
+            )
+        return None
+
+
+def result_problem(spec: PipelineSpec, dag: Dag, reader: str, is_finally: bool, ref: Ref) -> str | None:
+    """What is wrong with ``reader`` reading result ``ref`` (None: nothing)."""
+    target = ref.target
+    if target == reader:
+        return f"reads its own result $({ref.text}); use the value where it is computed"
+    index = dag.index.get(target)
+    if index is None:
+        return f'reads a result of unknown task "{target}"{_hint(target, dag.names)}'
+    if dag.is_finally(index) and not is_finally:
+        return f'reads a result of finally task "{target}", which runs after every other task has ended'
+    declared = [result.name for result in spec.task_at(index).results]
+    if ref.result not in declared:
+        if not declared:
+            return f'reads result "{ref.result}" of task "{target}", which declares no results'
+        return (
+            f'reads result "{ref.result}" of task "{target}", which declares {", ".join(declared)}'
+            f"{_hint(ref.result, declared)}"
+        )
+    return None
+
+
+def _pipeline_result_errors(spec: PipelineSpec, dag: Dag) -> list[str]:
+    errors = []
+    declared = [param.name for param in spec.params]
+    for result in spec.results:
+        owner = f'result "{result.name}": value'
+        for param in param_references(result.value):
+            if param.name not in declared:
+                errors.append(f'{owner} references undeclared param "{param.name}"')
+        for ref in refs_in(result.value):
+            if ref.kind is not Kind.TASK_RESULT:
+                errors.append(
+                    f'{owner} may only read $(tasks.NAME.results.RESULT) and params, not "$({ref.text})"'
+                )
+                continue
+            problem = result_problem(spec, dag, "", True, ref)
+            if problem:
+                errors.append(f"{owner} {problem}")
+    return errors
+
+
+def _mount_problem(what: str, name: str, mounted: list[str], declared: list[str] | None) -> str | None:
+    if name in mounted:
+        return None
+    if declared is not None and name in declared:
+        return f'reads the path of {what} "{name}", which the task does not mount (add it to its workspaces)'
+    known = mounted if declared is None else declared
+    return f'reads the path of unknown {what} "{name}"{_hint(name, known)}'
 
 
 def _hint(name: str, known: Sequence[str]) -> str:

@@ -8,6 +8,8 @@ PIPELINE = "baton.dev/pipeline"
 RUN = "baton.dev/run"
 TASK = "baton.dev/task"
 ATTEMPT = "baton.dev/attempt"
+WORKSPACE = "baton.dev/workspace"
+INSTANCE = "baton.dev/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "baton"
 
@@ -36,3 +38,13 @@ def run_selector(run: str) -> str:
 def managed_selector() -> str:
     """Label selector of all Jobs Baton manages (for one watch or index over every run)."""
     return f"{MANAGED_BY}={MANAGER},{RUN}"
+
+
+def claim_labels(pipeline: str | None, run: str, workspace: str) -> dict[str, str]:
+    """Labels of a run's PersistentVolumeClaim."""
+    labels = {MANAGED_BY: MANAGER}
+    if pipeline:
+        labels[PIPELINE] = label_value(pipeline)
+    labels[RUN] = label_value(run)
+    labels[WORKSPACE] = label_value(workspace)
+    return labels

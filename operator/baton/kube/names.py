@@ -65,3 +65,14 @@ def label_value(value: str) -> str:
     prefix = _NOT_LABEL_VALUE.sub("-", value)[: MAX_LABEL - len(suffix)]
     prefix = prefix.strip("-_.")
     return f"{prefix}{suffix}" if prefix else suffix[1:]
+
+
+def claim_name(run: str, workspace: str) -> str:
+    """The name of the PersistentVolumeClaim of ``workspace`` in ``run``: ``{run}-{workspace}``, or a
+    cut, hash-suffixed form as for Jobs (claim names are DNS subdomains; a label keeps them short)."""
+    full = f"{run}-{workspace}"
+    if is_dns_label(full):
+        return full
+    suffix = f"-{short_hash(run, workspace, 'claim')}"
+    prefix = _NOT_DNS.sub("-", full.lower())[: MAX_LABEL - len(suffix)].strip("-")
+    return f"{prefix or 'claim'}{suffix}"

@@ -37,17 +37,25 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
     container = _main_container(pod)
     terminated = (container.get("state") or {}).get("terminated") or {}
     start = _time(status.get("startTime") or metadata.get("creationTimestamp"))
+    node = ((pod or {}).get("spec") or {}).get("nodeName") or None
     if state is JobState.ACTIVE:
         reason, message = _waiting(pod, container)
-        return ObservedJob(task, int(attempt), metadata["name"], state, reason, None, message, start, None)
+        return ObservedJob(
+            task, int(attempt), metadata["name"], state, reason, None, message, start, None, node=node
+        )
     completion = _time(
         status.get("completionTime") or condition.get("lastTransitionTime") or terminated.get("finishedAt")
     )
     exit_code = terminated.get("exitCode")
     name = metadata["name"]
-    if state is JobState.SUCCEEDED:
-        return ObservedJob(task, int(attempt), name, state, None, exit_code, None, start, completion)
     pod_status = (pod or {}).get("status") or {}
+    if state is JobState.SUCCEEDED:
+        # The termination message carries the task's results; a Pod not seen ended may still bring it.
+        pending = not terminated and pod_status.get("phase") not in ("Succeeded", "Failed")
+        message = terminated.get("message")
+        return ObservedJob(
+            task, int(attempt), name, state, None, exit_code, message, start, completion, pending, node
+        )
     reason = _first_specific(pod_status.get("reason"), terminated.get("reason"), condition.get("reason"))
     message = terminated.get("message") or pod_status.get("message") or condition.get("message")
     # The Pod as last seen still runs (no terminated state, no verdict of its own such as Evicted): its
@@ -59,7 +67,7 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
         and pod_status.get("phase") not in ("Succeeded", "Failed")
     )
     return ObservedJob(
-        task, int(attempt), name, state, reason, exit_code, message, start, completion, pod_pending=pending
+        task, int(attempt), name, state, reason, exit_code, message, start, completion, pending, node
     )
 
 

@@ -12,18 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from baton import GROUP, VERSION
 from baton.api.common import EnvVar, to_dict
 from baton.api.pipeline import TaskDefaults, TaskSpec
 from baton.core.params import substitute
+from baton.core.results import RESULTS_ENV, RESULTS_PATH
 from baton.core.state import RunMeta
 from baton.core.variables import substitute_runtime
 from baton.kube.labels import job_labels
 from baton.kube.names import job_name
+from baton.kube.owners import run_owner
+from baton.kube.podspec import (
+    Claim,
+    path_variables,
+    pod_metadata,
+    pod_security_context,
+    pod_settings,
+    volumes_and_mounts,
+)
 
 CONTAINER = "main"
-RUN_AS_USER = 65532
-"""The conventional "nonroot" UID of distroless images; any non-zero UID satisfies "restricted"."""
 
 
 def render_job(
@@ -36,18 +43,23 @@ def render_job(
     *,
     context: Mapping[str, str] | None = None,
     timeout_seconds: int | None = None,
+    claims: Mapping[str, Claim] | None = None,
+    node: str | None = None,
 ) -> dict[str, Any]:
     """The Job of ``attempt`` of ``task``, owned by the run. ``params`` must cover every reference
     (validation guarantees it; ``UndeclaredParam`` otherwise). ``context`` holds the values of run-time
-    variables (`$(run.status)`, `$(tasks.NAME.status)`) the task uses; ``timeout_seconds`` (the task's,
-    or taskDefaults') becomes the Job's activeDeadlineSeconds."""
+    variables (`$(run.status)`, `$(tasks.NAME.status)`, `$(tasks.NAME.results.R)`) the task uses;
+    ``timeout_seconds`` (the task's, or taskDefaults') becomes the Job's activeDeadlineSeconds.
+    ``claims`` names the claim of every workspace the task mounts; ``node`` is where the run's
+    ReadWriteOnce claim is attached (see ``baton.core.workspaces``)."""
     defaults = defaults or TaskDefaults()
     if timeout_seconds is None:
         timeout_seconds = task.timeout_seconds or defaults.timeout_seconds
+    variables = {**path_variables(task), **(context or {})}
 
     def expand(text: str) -> str:
         text = substitute(text, params)
-        return substitute_runtime(text, context) if context else text
+        return substitute_runtime(text, variables) if variables else text
 
     labels = job_labels(pipeline, run.name, task.name, attempt)
     image = task.image or defaults.image
@@ -75,17 +87,20 @@ def render_job(
     resources = task.resources or defaults.resources
     if resources is not None and to_dict(resources):
         container["resources"] = to_dict(resources)
+    volumes, mounts = volumes_and_mounts(task, claims or {})
+    if mounts:
+        container["volumeMounts"] = mounts
+    if task.results:
+        container["terminationMessagePath"] = RESULTS_PATH
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": bool(task.automount_service_account_token),
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS_USER,
-            "runAsGroup": RUN_AS_USER,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": pod_security_context(task, defaults),
         "containers": [container],
+        **pod_settings(task, defaults, node),
     }
+    if volumes:
+        pod["volumes"] = volumes
     service_account = task.service_account_name or defaults.service_account_name
     if service_account:
         pod["serviceAccountName"] = service_account
@@ -98,7 +113,7 @@ def render_job(
     job_spec: dict[str, Any] = {"backoffLimit": 0}
     if timeout_seconds is not None:
         job_spec["activeDeadlineSeconds"] = timeout_seconds
-    job_spec["template"] = {"metadata": {"labels": dict(labels)}, "spec": pod}
+    job_spec["template"] = {"metadata": pod_metadata(task, defaults, labels), "spec": pod}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -106,16 +121,7 @@ def render_job(
             "name": job_name(run.name, task.name, attempt),
             "namespace": run.namespace,
             "labels": labels,
-            "ownerReferences": [
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "PipelineRun",
-                    "name": run.name,
-                    "uid": run.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [run_owner(run, controller=True)],
         },
         "spec": job_spec,
     }
@@ -137,6 +143,8 @@ def _env(
         "BATON_TASK": {"name": "BATON_TASK", "value": task.name},
         "BATON_ATTEMPT": {"name": "BATON_ATTEMPT", "value": str(attempt)},
     }
+    if task.results:
+        merged[RESULTS_ENV] = {"name": RESULTS_ENV, "value": RESULTS_PATH}
     for var in [*defaults.env, *task.env]:
         merged[var.name] = _env_var(var, expand)
     return list(merged.values())

@@ -1,0 +1,129 @@
+"""The variables a task reads, parsed once: what they name, and the dependencies they imply.
+
+Every `$(…)` reference Baton substitutes, besides `$(params.NAME)` (see ``baton.core.params``):
+
+==============================  ==============================================================
+``$(run.status)``               finally tasks: how the run's tasks ended
+``$(tasks.T.status)``           the phase of task T (an upstream task, or any task in finally)
+``$(tasks.T.results.R)``        result R of task T; implies a dependency on T
+``$(results.path)``             the file the task writes its results to (also ``$BATON_RESULTS``)
+``$(workspaces.W.path)``        where workspace W is mounted in this task
+``$(volumes.V.path)``           where volume V is mounted in this task
+``$(item)``, ``$(item.index)``  in a forEach task: the instance's item and its index (from 0)
+==============================  ==============================================================
+
+`$$` escapes a reference, as in Kubernetes. Anything else in `$(…)` is Kubernetes' own (`$(HOME)`) and
+passes through to the kubelet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from baton.api.pipeline import PipelineSpec, TaskSpec
+from baton.core.params import task_fields
+
+TOKEN = re.compile(r"\$\$|\$\(((?:run|tasks|workspaces|volumes|results)\.[^)]*|item(?:\.[^)]*)?)\)")
+
+
+class Kind(StrEnum):
+    RUN_STATUS = "run.status"
+    TASK_STATUS = "tasks.T.status"
+    TASK_RESULT = "tasks.T.results.R"
+    RESULTS_PATH = "results.path"
+    WORKSPACE_PATH = "workspaces.W.path"
+    VOLUME_PATH = "volumes.V.path"
+    ITEM = "item"
+    ITEM_INDEX = "item.index"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    text: str
+    """The reference without `$(` and `)`: "tasks.load.results.rows"."""
+    kind: Kind
+    target: str = ""
+    """The task, workspace or volume it names."""
+    result: str = ""
+    """For TASK_RESULT: the result's name."""
+
+
+_FIXED = {
+    "run.status": Kind.RUN_STATUS,
+    "results.path": Kind.RESULTS_PATH,
+    "item": Kind.ITEM,
+    "item.index": Kind.ITEM_INDEX,
+}
+
+
+def parse(text: str) -> Ref:
+    """What the reference ``text`` (without `$(` and `)`) means."""
+    fixed = _FIXED.get(text)
+    if fixed is not None:
+        return Ref(text, fixed)
+    parts = text.split(".")
+    if parts[0] == "tasks" and len(parts) == 3 and parts[2] == "status" and parts[1]:
+        return Ref(text, Kind.TASK_STATUS, parts[1])
+    if parts[0] == "tasks" and len(parts) == 4 and parts[2] == "results" and parts[1] and parts[3]:
+        return Ref(text, Kind.TASK_RESULT, parts[1], parts[3])
+    if parts[0] in ("workspaces", "volumes") and len(parts) == 3 and parts[2] == "path" and parts[1]:
+        kind = Kind.WORKSPACE_PATH if parts[0] == "workspaces" else Kind.VOLUME_PATH
+        return Ref(text, kind, parts[1])
+    return Ref(text, Kind.MALFORMED)
+
+
+def refs_in(text: str) -> list[Ref]:
+    """The references in ``text``, in order, skipping escaped ones."""
+    if "$(" not in text:
+        return []
+    return [parse(m.group(1)) for m in TOKEN.finditer(text) if m.group(0) != "$$"]
+
+
+def reference_fields(task: TaskSpec) -> Iterator[tuple[str, str]]:
+    """(field, text) of every field of the task where references are substituted: command, args, env
+    values, and forEach.from."""
+    yield from task_fields(task)
+    if task.for_each is not None and task.for_each.from_ is not None:
+        yield "forEach.from", task.for_each.from_
+
+
+def task_refs(task: TaskSpec) -> set[str]:
+    """The text of every reference in the task's substituted fields."""
+    return {ref.text for _, text in reference_fields(task) for ref in refs_in(text)}
+
+
+def result_reads(task: TaskSpec) -> list[tuple[str, str]]:
+    """(task, result) of every result the task reads, in order of appearance, without repeats."""
+    reads: dict[tuple[str, str], None] = {}
+    for _, text in reference_fields(task):
+        for ref in refs_in(text):
+            if ref.kind is Kind.TASK_RESULT:
+                reads[(ref.target, ref.result)] = None
+    return list(reads)
+
+
+def dependencies(task: TaskSpec, known: dict[str, bool]) -> list[str]:
+    """The tasks ``task`` depends on: its dependsOn, then the tasks whose results it reads. ``known``
+    maps every task name to whether it is a finally task. A result read adds no edge to an unknown
+    task, to itself, or from a task to a finally task: validation reports those, and the graph must
+    stay buildable so that it can."""
+    deps = list(task.depends_on)
+    is_finally = known.get(task.name, False)
+    for target, _ in result_reads(task):
+        if target == task.name or target not in known or target in deps:
+            continue
+        if known[target] and not is_finally:
+            continue
+        deps.append(target)
+    return deps
+
+
+def graph_nodes(spec: PipelineSpec) -> list[tuple[str, list[str]]]:
+    """(task, dependencies) of every task, finally tasks last: what the DAG is built from."""
+    known = {task.name: False for task in spec.tasks}
+    known.update({task.name: True for task in spec.finally_})
+    return [(task.name, dependencies(task, known)) for task in spec.all_tasks()]
