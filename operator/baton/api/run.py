@@ -120,17 +120,19 @@ class PipelineRunSpec(SpecModel):
         return self
 
 
-class TaskStatus(StatusModel):
-    """The state of one task of the run. Absent fields are left out to keep large runs small."""
+class InstanceStatus(StatusModel):
+    """The state of one attempt-bearing unit of a run: a task, or one instance of a forEach task.
+    Absent fields are left out to keep large runs small."""
 
     name: str
-    """Name of the task."""
+    """Name of the task; for an instance, TASK[INDEX]."""
     phase: TaskPhase
     """Pending, Running, Succeeded, Failed, Skipped or Cancelled."""
     reason: str | None = None
     """One CamelCase word for why the task failed or waits for a retry (Failed, OOMKilled,
-    DeadlineExceeded, PodEvicted, JobLost, RunTimeout), was skipped (UpstreamFailed, WhenNotMet,
-    FailFast, Cancelled, RunTimeout), cancelled, or was reused (Reused)."""
+    DeadlineExceeded, PodEvicted, JobLost, RunTimeout, InvalidResults, InvalidItems, TooManyItems,
+    ResultsTooLarge), was skipped (UpstreamFailed, WhenNotMet, FailFast, Cancelled, RunTimeout,
+    ResultUnavailable), cancelled, succeeded without running (NoItems) or was reused (Reused)."""
     job_name: str | None = None
     """The Job of the latest attempt."""
     attempts: int = 0
@@ -145,10 +147,21 @@ class TaskStatus(StatusModel):
     """Why the task failed, was skipped, or is waiting."""
     next_attempt_at: Timestamp | None = None
     """While the task waits to be retried: when its next attempt starts."""
-    reused_from: str | None = None
-    """The run whose result this task reuses (a retry run does not run tasks that succeeded before)."""
     results: dict[str, str] = Field(default_factory=dict)
     """The results the task reported when it succeeded, by name, each as compact JSON text."""
+    item: str | None = None
+    """For an instance of a forEach task: its item, as text (cut to 256 characters)."""
+
+
+class TaskStatus(InstanceStatus):
+    """The state of one task of the run."""
+
+    reused_from: str | None = None
+    """The run whose result this task reuses (a retry run does not run tasks that succeeded before)."""
+    items: int | None = None
+    """For a forEach task, once its list is known: the number of items (and of instances)."""
+    instances: list[InstanceStatus] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
+    """For a forEach task: the state of each instance, in item order."""
 
 
 class RunResult(StatusModel):

@@ -24,8 +24,9 @@ from baton import GROUP, VERSION
 from baton.api.codec import StatusCache, dump_run_status, load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
 from baton.core.events import Event, EventType
+from baton.core.launch import JobToCreate
 from baton.core.observed import ObservedJob
-from baton.core.plan import JobToCreate, plan
+from baton.core.plan import plan
 from baton.core.start import RunStart, start_run
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time

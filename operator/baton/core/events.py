@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
+from baton.api.run import InstanceStatus, PipelineRunStatus, RunPhase, TaskPhase
 from baton.core.status import SUCCEEDED, last_line, name_list
 
 AGGREGATE_ABOVE = 5
@@ -31,18 +31,18 @@ class Event:
 
 
 def transition_events(
-    changes: Sequence[tuple[TaskStatus, TaskStatus]],
+    changes: Sequence[tuple[InstanceStatus, InstanceStatus]],
     before: PipelineRunStatus,
     after: PipelineRunStatus,
 ) -> list[Event]:
     """Events for the task transitions in ``changes`` (old state, new state; in spec order) and for
     the run's transition from ``before`` to ``after``."""
-    started: list[TaskStatus] = []
-    succeeded: list[TaskStatus] = []
-    failed: list[TaskStatus] = []
-    retrying: list[TaskStatus] = []
-    skipped: list[TaskStatus] = []
-    stopped: list[TaskStatus] = []
+    started: list[InstanceStatus] = []
+    succeeded: list[InstanceStatus] = []
+    failed: list[InstanceStatus] = []
+    retrying: list[InstanceStatus] = []
+    skipped: list[InstanceStatus] = []
+    stopped: list[InstanceStatus] = []
     for old, new in changes:
         if old.phase is new.phase and old.attempts == new.attempts:
             continue
@@ -68,9 +68,14 @@ def transition_events(
     )
     events += _summed("TasksStopped", "stopped", stopped, "the run stopped")
     events += _summed("TasksSkipped", "skipped", skipped, "an upstream task failed")
-    events += _grouped(EventType.NORMAL, "TaskStarted", started, lambda t: f"Job {t.job_name}", "started")
+    events += _grouped(EventType.NORMAL, "TaskStarted", started, _started, "started")
     events += run_events(before, after)
     return events
+
+
+def _started(task: InstanceStatus) -> str:
+    items = getattr(task, "items", None)  # a forEach task starts by expanding: it has no Job
+    return f"{items} instances" if items is not None else f"Job {task.job_name}"
 
 
 def run_events(before: PipelineRunStatus, after: PipelineRunStatus) -> list[Event]:
@@ -92,7 +97,7 @@ def run_events(before: PipelineRunStatus, after: PipelineRunStatus) -> list[Even
     return [Event(EventType.WARNING, "RunFailed", f"run failed: {message}")]
 
 
-def _summed(reason: str, verb: str, tasks: Sequence[TaskStatus], default_cause: str) -> list[Event]:
+def _summed(reason: str, verb: str, tasks: Sequence[InstanceStatus], default_cause: str) -> list[Event]:
     """One Event for many tasks that ended the same way, with the first one's message as the cause."""
     if not tasks:
         return []
@@ -104,8 +109,8 @@ def _summed(reason: str, verb: str, tasks: Sequence[TaskStatus], default_cause: 
 def _grouped(
     type_: EventType,
     reason: str,
-    tasks: Sequence[TaskStatus],
-    detail: Callable[[TaskStatus], str] | None,
+    tasks: Sequence[InstanceStatus],
+    detail: Callable[[InstanceStatus], str] | None,
     verb: str,
 ) -> list[Event]:
     if not tasks:

@@ -35,6 +35,8 @@ class ObservedJob:
     watched separately)."""
     node: str | None = None
     """The node its Pod was bound to (spec.nodeName), once known."""
+    instance: int | None = None
+    """For a Job of an instance of a forEach task: the instance's index."""
 
     @property
     def finished(self) -> bool:

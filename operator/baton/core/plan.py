@@ -16,21 +16,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from baton.api.pipeline import TriggerRule
-from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus, WorkspaceStatus
+from baton.api.run import InstanceStatus, PipelineRunStatus, TaskPhase, TaskStatus, WorkspaceStatus
 from baton.core import reasons
 from baton.core.dag import Dag, dag_of
 from baton.core.events import Event, transition_events
+from baton.core.fanout import decide_instances, instance_failed_for_good, observe_instances, start_for_each
+from baton.core.launch import JobToCreate, oversized, start_ready
 from baton.core.observed import ObservedJob
-from baton.core.references import task_refs
+from baton.core.references import result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.retry import retry_policy
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
 from baton.core.run_results import run_results
 from baton.core.state import RunState
-from baton.core.status import name_list, parse_time, run_outcome, summarize_run
+from baton.core.status import name_list, parse_time, summarize_run
 from baton.core.steering import Steering
 from baton.core.tasks import (
     NO_RETRIES,
@@ -40,25 +41,11 @@ from baton.core.tasks import (
     give_up,
     job_lost_at,
     skip_task,
-    start_task,
     stop_task,
     task_deadline,
     waiting_for_retry,
 )
-from baton.core.variables import runtime_context
-from baton.core.workspaces import pinned_workspaces, placement, record_nodes
-from baton.kube.names import job_name
-from baton.kube.podspec import Claim
-from baton.kube.render import render_job
-
-
-@dataclass(frozen=True, slots=True)
-class JobToCreate:
-    task: str
-    attempt: int
-    name: str
-    body: dict[str, Any]
-    """The complete batch/v1 Job to POST."""
+from baton.core.workspaces import pinned_workspaces, record_nodes
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +98,14 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     before = _aligned_tasks(dag, status.tasks)
     steering = Steering.of(run, now)
     work = _Pass(run, dag, steering, now, list(before))
-    newest = _newest_jobs(dag, jobs)
-    work.observe(newest)
+    newest, by_instance = _newest_jobs(dag, jobs)
+    work.observe(newest, by_instance)
     work.pinned = pinned_workspaces(run.spec) if status.workspaces else {}
-    work.workspaces = (
-        record_nodes(work.pinned, status.workspaces, newest) if work.pinned else status.workspaces
-    )
+    work.workspaces = status.workspaces
+    if work.pinned:
+        work.workspaces = record_nodes(work.pinned, status.workspaces, _nodes(newest, by_instance))
     work.decide()
-    creates = work.start_ready()
+    creates = start_ready(work)
     if steering.deadline is not None and not steering.timed_out:
         work.wake(steering.deadline)
     # A cancel or timeout that stopped nothing (it came after every task had ended) is no part of the
@@ -133,7 +120,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         suspended=steering.suspend,
         cancelling=reasons.CANCELLED in stopped,
         note=note,
-        waiting=[t.name for t in work.tasks if waiting_for_retry(t)] if work.any_waiting else (),
+        waiting=_waiting(work.tasks) if work.any_waiting else (),
     )
     if work.workspaces is not status.workspaces:
         new_status = new_status.model_copy(update={"workspaces": work.workspaces})
@@ -150,7 +137,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         and all(getattr(new_status, f) == getattr(status, f) for f in _SCALAR_FIELDS)
     ):
         return Plan(wake_at=work.wake_at)
-    changes = [(before[i], work.tasks[i]) for i in sorted(set(work.changed))]
+    changes = [pair for i in sorted(set(work.changed)) for pair in _unit_changes(before[i], work.tasks[i])]
     return Plan(
         create_jobs=tuple(creates),
         delete_jobs=tuple(work.deletes),
@@ -172,6 +159,8 @@ class _Pass:
     """Indices of tasks whose state changed (or that were started)."""
     ready: list[int] = field(default_factory=list)
     """Indices of tasks to start now (a first attempt or a retry), in any order."""
+    ready_instances: list[tuple[int, int]] = field(default_factory=list)
+    """(task index, instance index) of forEach instances to start now."""
     deletes: list[str] = field(default_factory=list)
     wake_at: datetime | None = None
     any_waiting: bool = False
@@ -203,10 +192,14 @@ class _Pass:
 
     # -- pass 1: running tasks ----------------------------------------------------------------------
 
-    def observe(self, jobs: dict[int, ObservedJob]) -> None:
+    def observe(self, jobs: dict[int, ObservedJob], instance_jobs: dict[int, dict[int, ObservedJob]]) -> None:
         running, pending = TaskPhase.RUNNING, TaskPhase.PENDING
         for i, task in enumerate(self.tasks):
             phase = task.phase
+            if task.items is not None:  # an expanded forEach task: its instances have the Jobs
+                if phase is running:
+                    self.set(i, observe_instances(self, i, task, instance_jobs.get(i, {})))
+                continue
             if phase is not running and not (phase is pending and i in jobs):
                 continue
             job = jobs.get(i)
@@ -221,10 +214,10 @@ class _Pass:
                     if new.job_name:
                         self.deletes.append(new.job_name)
                 else:
-                    self._watch_running(new, job, attempts)
+                    self.watch_running(new, job, attempts)
             self.set(i, new)
 
-    def _watch_running(self, task: TaskStatus, job: ObservedJob | None, attempts: Attempts) -> None:
+    def watch_running(self, task: InstanceStatus, job: ObservedJob | None, attempts: Attempts) -> None:
         if job is None or job.attempt != task.attempts:
             self.wake(job_lost_at(task))
         elif (due := details_due(job, self.now, bool(attempts.results))) is not None:
@@ -242,7 +235,12 @@ class _Pass:
         tasks, dag, steering = self.tasks, self.dag, self.steering
         if steering.fail_fast:
             self.failed_for_good = next(
-                (t.name for t in tasks[: dag.finally_from] if t.phase is TaskPhase.FAILED), None
+                (
+                    t.name
+                    for t in tasks[: dag.finally_from]
+                    if t.phase is TaskPhase.FAILED or instance_failed_for_good(t)
+                ),
+                None,
             )
         cause: dict[int, tuple[str, str]] = {}
         main_upstream: Upstream | None = None
@@ -254,6 +252,10 @@ class _Pass:
         for i in dag.order:
             task = tasks[i]
             phase = task.phase
+            if phase is TaskPhase.RUNNING and task.items is not None:
+                task = decide_instances(self, i, task)
+                self.set(i, task)
+                phase = task.phase
             if phase is succeeded or phase is TaskPhase.RUNNING:
                 continue
             if phase is pending:
@@ -269,20 +271,43 @@ class _Pass:
                             break
                     else:
                         if not steering.suspend:
-                            self.ready.append(i)
+                            task = self.make_ready(i, task)
+                            phase = task.phase
+                    if phase is pending or phase is succeeded or phase is TaskPhase.RUNNING:
+                        continue
+                    self._mark(i, task, cause)
                     continue
                 is_finally = dag.is_finally(i)
                 if is_finally and main_upstream is None:
                     main_upstream = count_upstream(tasks[: dag.finally_from])
                 task = self._decide_pending(i, task, is_finally, cause, main_upstream)
                 self.set(i, task)
-                phase = task.phase
-            if phase is TaskPhase.FAILED:
-                cause[i] = (task.name, "failed")
-            elif phase is TaskPhase.SKIPPED:
-                cause[i] = self._first_cause(i, cause) or (task.name, "was skipped")
-            elif phase is TaskPhase.CANCELLED:
-                cause[i] = (task.name, "was cancelled")
+            self._mark(i, task, cause)
+
+    def _mark(self, i: int, task: TaskStatus, cause: dict[int, tuple[str, str]]) -> None:
+        """Remember what made task i end without success, for the tasks downstream of it."""
+        phase = task.phase
+        if phase is TaskPhase.FAILED:
+            cause[i] = (task.name, "failed")
+        elif phase is TaskPhase.SKIPPED:
+            cause[i] = self._first_cause(i, cause) or (task.name, "was skipped")
+        elif phase is TaskPhase.CANCELLED:
+            cause[i] = (task.name, "was cancelled")
+
+    def make_ready(self, i: int, task: TaskStatus) -> TaskStatus:
+        """A task whose rule says run: a forEach task expands; a task whose results references would not
+        fit into an argument fails; any other is queued for ``start_ready``."""
+        if self.run.spec.task_at(i).for_each is not None and task.items is None:
+            task = start_for_each(self, i, task)
+            self.set(i, task)
+            return task
+        if i in result_readers(self.run.spec):
+            failed = oversized(self, i, task)
+            if failed is not None:
+                self.set(i, failed)
+                return failed
+        self.ready.append(i)
+        return task
 
     def _decide_pending(
         self,
@@ -294,7 +319,7 @@ class _Pass:
     ) -> TaskStatus:
         steering, now = self.steering, self.now
         stop = steering.stop(is_finally)
-        rule = self._rule(i, is_finally)
+        rule = self.rule(i, is_finally)
         if waiting_for_retry(task):
             if stop is not None:
                 failed = stop.reason == reasons.RUN_TIMEOUT
@@ -338,10 +363,10 @@ class _Pass:
             if unavailable is not None:
                 return skip_task(task, RESULT_UNAVAILABLE, unavailable)
             if not steering.suspend:
-                self.ready.append(i)
+                return self.make_ready(i, task)
         return task
 
-    def _rule(self, index: int, is_finally: bool) -> TriggerRule:
+    def rule(self, index: int, is_finally: bool) -> TriggerRule:
         rule = self.run.spec.task_at(index).when
         if rule is not None:
             return rule
@@ -349,59 +374,6 @@ class _Pass:
 
     def _first_cause(self, index: int, cause: dict[int, tuple[str, str]]) -> tuple[str, str] | None:
         return next((cause[p] for p in self.dag.parents[index] if p in cause), None)
-
-    # -- starting -----------------------------------------------------------------------------------
-
-    def start_ready(self) -> list[JobToCreate]:
-        """Start ready tasks in spec order while the parallelism allows (running Jobs count against it)."""
-        if not self.ready:
-            return []
-        self.ready.sort()
-        run, spec = self.run, self.run.spec
-        limit = spec.parallelism
-        running = sum(1 for task in self.tasks if task.phase is TaskPhase.RUNNING) if limit else 0
-        creates = []
-        outcome: str | None = None
-        for i in self.ready:
-            if limit is not None and running >= limit:
-                break
-            spec_task = spec.task_at(i)
-            node = None
-            if self.pinned and spec_task.workspaces:
-                wait, node = placement(self.pinned, self.workspaces, spec_task, i, self.tasks)
-                if wait:
-                    continue  # until the first Pod that mounts the claim is bound to a node
-            attempt = self.tasks[i].attempts + 1
-            name = job_name(run.meta.name, spec_task.name, attempt)
-            attempts = self.attempts(i)
-            context = None
-            references = task_refs(spec_task)
-            if references:
-                if outcome is None:
-                    outcome = run_outcome(self.tasks[: self.dag.finally_from])[0].value
-                context = runtime_context(references, self.dag, self.tasks, outcome)
-            body = render_job(
-                run.meta,
-                run.pipeline,
-                spec_task,
-                spec.task_defaults,
-                run.params,
-                attempt,
-                context=context,
-                timeout_seconds=attempts.timeout_seconds,
-                claims=self._claims() if spec_task.workspaces else None,
-                node=node,
-            )
-            creates.append(JobToCreate(spec_task.name, attempt, name, body))
-            started = start_task(self.tasks[i], attempt, name, self.now)
-            self.set(i, started)
-            self._watch_running(started, None, attempts)  # its Job is not observed yet
-            running += 1
-        return creates
-
-    def _claims(self) -> dict[str, Claim]:
-        read_only = {w.name for w in self.run.spec.workspaces if w.read_only}
-        return {w.name: Claim(w.claim_name, w.name in read_only) for w in self.workspaces}
 
 
 def _aligned_tasks(dag: Dag, recorded: list[TaskStatus]) -> list[TaskStatus]:
@@ -412,11 +384,60 @@ def _aligned_tasks(dag: Dag, recorded: list[TaskStatus]) -> list[TaskStatus]:
     return [by_name.get(name) or TaskStatus(name=name, phase=TaskPhase.PENDING) for name in dag.names]
 
 
-def _newest_jobs(dag: Dag, jobs: Sequence[ObservedJob]) -> dict[int, ObservedJob]:
-    """The highest attempt observed per task index; Jobs of unknown tasks are ignored."""
+def _newest_jobs(
+    dag: Dag, jobs: Sequence[ObservedJob]
+) -> tuple[dict[int, ObservedJob], dict[int, dict[int, ObservedJob]]]:
+    """The highest attempt observed per task index, and per instance of forEach tasks; Jobs of unknown
+    tasks are ignored."""
     newest: dict[int, ObservedJob] = {}
+    by_instance: dict[int, dict[int, ObservedJob]] = {}
     for job in jobs:
         i = dag.index.get(job.task)
-        if i is not None and (i not in newest or job.attempt > newest[i].attempt):
+        if i is None:
+            continue
+        if job.instance is not None:
+            mine = by_instance.setdefault(i, {})
+            k = job.instance
+            if k not in mine or job.attempt > mine[k].attempt:
+                mine[k] = job
+        elif i not in newest or job.attempt > newest[i].attempt:
             newest[i] = job
-    return newest
+    return newest, by_instance
+
+
+def _nodes(newest: dict[int, ObservedJob], by_instance: dict[int, dict[int, ObservedJob]]) -> dict[int, str]:
+    """Task index → a node one of its Pods was bound to."""
+    nodes = {i: job.node for i, job in newest.items() if job.node}
+    for i, jobs in by_instance.items():
+        node = next((job.node for job in jobs.values() if job.node), None)
+        if node is not None:
+            nodes[i] = node
+    return nodes
+
+
+def _waiting(tasks: list[TaskStatus]) -> list[str]:
+    """Names of the tasks and instances waiting for a retry."""
+    names = []
+    for task in tasks:
+        if task.items is not None:
+            names += [i.name for i in task.instances if waiting_for_retry(i)]
+        elif waiting_for_retry(task):
+            names.append(task.name)
+    return names
+
+
+def _unit_changes(old: TaskStatus, new: TaskStatus) -> list[tuple[InstanceStatus, InstanceStatus]]:
+    """What changed, for Events: the task itself, and each instance of a forEach task that changed."""
+    if new.items is None or not new.instances:
+        return [(old, new)]
+    pairs: list[tuple[InstanceStatus, InstanceStatus]] = []
+    if old.phase is not new.phase and new.phase is not TaskPhase.RUNNING:
+        pairs.append((old, new))  # the forEach task's own end (its start is its instances')
+    previous = old.instances
+    for k, instance in enumerate(new.instances):
+        before = previous[k] if k < len(previous) else None
+        if before is None:
+            before = InstanceStatus(name=instance.name, phase=TaskPhase.PENDING)
+        if before is not instance:
+            pairs.append((before, instance))
+    return pairs

@@ -106,6 +106,22 @@ def result_reads(task: TaskSpec) -> list[tuple[str, str]]:
     return list(reads)
 
 
+_READERS: dict[int, tuple[PipelineSpec, frozenset[int]]] = {}
+
+
+def result_readers(spec: PipelineSpec) -> frozenset[int]:
+    """Indices (in ``all_tasks`` order) of the tasks that read results, computed once per spec object
+    (the planner asks on every reconcile)."""
+    hit = _READERS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    readers = frozenset(i for i, task in enumerate(spec.all_tasks()) if result_reads(task))
+    if len(_READERS) >= 256:
+        _READERS.pop(next(iter(_READERS)))
+    _READERS[id(spec)] = (spec, readers)
+    return readers
+
+
 def dependencies(task: TaskSpec, known: dict[str, bool]) -> list[str]:
     """The tasks ``task`` depends on: its dependsOn, then the tasks whose results it reads. ``known``
     maps every task name to whether it is a finally task. A result read adds no edge to an unknown

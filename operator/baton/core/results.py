@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from baton.api.pipeline import PipelineSpec
-from baton.api.run import TaskPhase, TaskStatus
+from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
 from baton.core.references import result_reads
 from baton.core.status import format_time, truncate
 
@@ -36,6 +37,7 @@ INVALID_RESULTS = "InvalidResults"
 RESULT_UNAVAILABLE = "ResultUnavailable"
 RESULTS_TOO_LARGE = "ResultsTooLarge"
 
+T = TypeVar("T", bound=InstanceStatus)
 _COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
 
@@ -89,9 +91,7 @@ def parse_results(declared: Sequence[str], message: str | None) -> dict[str, str
     return {name: compact(value[name]) for name in declared}
 
 
-def collect_results(
-    task: TaskStatus, declared: Sequence[str], message: str | None, now: datetime
-) -> TaskStatus:
+def collect_results(task: T, declared: Sequence[str], message: str | None, now: datetime) -> T:
     """A task whose Job just succeeded, with its results recorded; or Failed (reason InvalidResults)."""
     if not declared:
         return task

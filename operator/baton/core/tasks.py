@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from baton.api.pipeline import FailureKind, RetryPolicy
-from baton.api.run import TaskPhase, TaskStatus
+from baton.api.run import InstanceStatus, TaskPhase
 from baton.core.observed import JobState, ObservedJob
 from baton.core.results import collect_results
 from baton.core.retry import failure_kind, max_attempts, next_attempt_at
@@ -31,6 +32,9 @@ when the Job's failure was seen first; then it is judged with what there is."""
 DEADLINE_GRACE = timedelta(seconds=2)
 """How long after a task's timeout the operator deletes a Job that is still active. The Job's own
 activeDeadlineSeconds should have ended it by then; this catches clusters that do not enforce it."""
+
+# A task, or one instance of a forEach task: both move through attempts the same way.
+T = TypeVar("T", bound=InstanceStatus)
 
 # Reasons that add nothing to "exit code N" or to the message itself.
 _GENERIC_REASONS = {"Error", "BackoffLimitExceeded", "Completed"}
@@ -53,8 +57,8 @@ NO_RETRIES = Attempts()
 
 
 def advance_task(
-    task: TaskStatus, job: ObservedJob | None, now: datetime, attempts: Attempts = NO_RETRIES
-) -> tuple[TaskStatus, bool]:
+    task: T, job: ObservedJob | None, now: datetime, attempts: Attempts = NO_RETRIES
+) -> tuple[T, bool]:
     """The task's new state given the newest observed Job of the task (if any), and whether the
     attempt's Job must be deleted (it outlived the task's timeout). Returns ``task`` itself when nothing
     changed. Only Running tasks, and Pending ones a newer Job was created for, change here."""
@@ -80,7 +84,7 @@ def advance_task(
     return task, False
 
 
-def start_task(task: TaskStatus, attempt: int, job_name: str, now: datetime) -> TaskStatus:
+def start_task(task: T, attempt: int, job_name: str, now: datetime) -> T:
     """The task once the Job of ``attempt`` is being created."""
     return task.model_copy(
         update={
@@ -97,14 +101,12 @@ def start_task(task: TaskStatus, attempt: int, job_name: str, now: datetime) -> 
     )
 
 
-def skip_task(task: TaskStatus, reason: str, message: str) -> TaskStatus:
+def skip_task(task: T, reason: str, message: str) -> T:
     """A task that will never start."""
     return _changed(task, phase=TaskPhase.SKIPPED, reason=reason, message=truncate(message))
 
 
-def stop_task(
-    task: TaskStatus, reason: str, message: str, now: datetime, *, failed: bool = False
-) -> TaskStatus:
+def stop_task(task: T, reason: str, message: str, now: datetime, *, failed: bool = False) -> T:
     """A running task (or one waiting for a retry) the run stops: Cancelled, or Failed when ``failed``
     (a task that already failed and will not get its next attempt)."""
     if task.phase is TaskPhase.PENDING and task.next_attempt_at:
@@ -119,7 +121,7 @@ def stop_task(
     )
 
 
-def give_up(task: TaskStatus, why: str, now: datetime) -> TaskStatus:
+def give_up(task: T, why: str, now: datetime) -> T:
     """A task waiting for a retry that will not get it: Failed with its last failure."""
     return _changed(
         task,
@@ -130,7 +132,7 @@ def give_up(task: TaskStatus, why: str, now: datetime) -> TaskStatus:
     )
 
 
-def waiting_for_retry(task: TaskStatus) -> bool:
+def waiting_for_retry(task: InstanceStatus) -> bool:
     return task.phase is TaskPhase.PENDING and task.next_attempt_at is not None
 
 
@@ -145,14 +147,14 @@ def details_due(job: ObservedJob, now: datetime, needs_message: bool = False) ->
     return due if now < due else None
 
 
-def job_lost_at(task: TaskStatus) -> datetime:
+def job_lost_at(task: InstanceStatus) -> datetime:
     """When a Running task whose Job is not observed counts as lost."""
     if task.start_time is None:
         return datetime.min.replace(tzinfo=UTC)
     return parse_time(task.start_time) + JOB_LOST_AFTER
 
 
-def task_deadline(task: TaskStatus, timeout_seconds: int | None) -> datetime | None:
+def task_deadline(task: InstanceStatus, timeout_seconds: int | None) -> datetime | None:
     """When the operator stops a Running attempt that outlived the task's timeout."""
     if timeout_seconds is None or task.start_time is None:
         return None
@@ -174,7 +176,7 @@ def failure_message(job: ObservedJob) -> str:
 
 
 def fail_attempt(
-    task: TaskStatus,
+    task: T,
     kind: FailureKind,
     now: datetime,
     attempts: Attempts,
@@ -182,7 +184,7 @@ def fail_attempt(
     message: str,
     exit_code: int | None = None,
     completion_time: str | None = None,
-) -> TaskStatus:
+) -> T:
     """The task after its current attempt failed: waiting for the next attempt, or Failed for good."""
     attempt = task.attempts
     total = max_attempts(attempts.policy)
@@ -213,7 +215,7 @@ def fail_attempt(
     )
 
 
-def _follow_job(task: TaskStatus, job: ObservedJob, now: datetime, attempts: Attempts) -> TaskStatus:
+def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) -> T:
     same_attempt = job.attempt == task.attempts and task.start_time is not None
     start = task.start_time if same_attempt else format_time(job.start_time or now)
     base = {"attempts": job.attempt, "job_name": job.name, "start_time": start}
@@ -254,7 +256,7 @@ def _follow_job(task: TaskStatus, job: ObservedJob, now: datetime, attempts: Att
     )
 
 
-def _changed(task: TaskStatus, **update: object) -> TaskStatus:
+def _changed(task: T, **update: object) -> T:
     """``task`` with ``update`` applied, or ``task`` itself when that changes nothing (so the planner can
     tell "no change" by identity, without comparing 10,000 entries)."""
     if all(getattr(task, field) == value for field, value in update.items()):

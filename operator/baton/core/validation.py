@@ -15,6 +15,7 @@ from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUA
 from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
+from baton.core.dataflow_checks import dataflow_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
 from baton.core.variables import variable_errors
@@ -56,6 +57,7 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
                 f'task "{task.name}" has when: {task.when.value} but no dependsOn: name the tasks whose '
                 "failure it handles (or make it a finally task, which then looks at every task)"
             )
+    errors += dataflow_errors(spec)
     errors += reference_errors(spec)
     if not graph:  # the references are checked against the graph, which must be one
         errors += variable_errors(spec, dag_of(spec))

@@ -25,7 +25,6 @@ from baton.api.dataflow import Workspace
 from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase, TaskStatus, WorkspaceStatus
 from baton.core.events import Event, EventType
-from baton.core.observed import ObservedJob
 from baton.core.state import RunMeta
 from baton.core.status import format_time, invalid_condition, truncate
 from baton.kube.claims import render_claim
@@ -131,17 +130,15 @@ def pinned_workspaces(spec: PipelineSpec) -> dict[str, list[int]]:
 
 
 def record_nodes(
-    pinned: Mapping[str, list[int]],
-    workspaces: list[WorkspaceStatus],
-    jobs: Mapping[int, ObservedJob],
+    pinned: Mapping[str, list[int]], workspaces: list[WorkspaceStatus], nodes: Mapping[int, str]
 ) -> list[WorkspaceStatus]:
-    """``workspaces`` with the node of each pinned claim, once a Pod that mounts it has one (the same
-    list when nothing is new)."""
+    """``workspaces`` with the node of each pinned claim, once a Pod that mounts it has one (``nodes``:
+    task index → the node of a Pod of it), the same list when nothing is new."""
     out = workspaces
     for i, status in enumerate(workspaces):
         if status.node is not None or status.name not in pinned:
             continue
-        node = next((jobs[t].node for t in pinned[status.name] if t in jobs and jobs[t].node), None)
+        node = next((nodes[t] for t in pinned[status.name] if t in nodes), None)
         if node is not None:
             if out is workspaces:
                 out = list(workspaces)
@@ -155,8 +152,10 @@ def placement(
     task: TaskSpec,
     index: int,
     tasks: Sequence[TaskStatus],
+    siblings_running: bool = False,
 ) -> tuple[bool, str | None]:
-    """(whether the task must wait, the node it must run on) for a task about to start."""
+    """(whether the task must wait, the node it must run on) for a task (or, with ``siblings_running``
+    saying whether another instance of it runs, a forEach instance) about to start."""
     node: str | None = None
     by_name = {w.name: w for w in workspaces}
     for mount in task.workspaces:
@@ -166,6 +165,6 @@ def placement(
             continue
         if status.node is not None:
             node = node or status.node
-        elif any(t != index and tasks[t].phase is TaskPhase.RUNNING for t in mounters):
+        elif siblings_running or any(t != index and tasks[t].phase is TaskPhase.RUNNING for t in mounters):
             return True, None
     return False, node

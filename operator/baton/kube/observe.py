@@ -31,6 +31,8 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
     task, attempt = job_labels.get(labels.TASK), job_labels.get(labels.ATTEMPT)
     if not task or not attempt or not attempt.isdigit():
         return None
+    instance_label = job_labels.get(labels.INSTANCE)
+    instance = int(instance_label) if instance_label and instance_label.isdigit() else None
     status = job.get("status") or {}
     state, condition = _job_state(status)
     pod = _newest_pod(pods, metadata.get("name", ""))
@@ -41,7 +43,17 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
     if state is JobState.ACTIVE:
         reason, message = _waiting(pod, container)
         return ObservedJob(
-            task, int(attempt), metadata["name"], state, reason, None, message, start, None, node=node
+            task,
+            int(attempt),
+            metadata["name"],
+            state,
+            reason,
+            None,
+            message,
+            start,
+            None,
+            node=node,
+            instance=instance,
         )
     completion = _time(
         status.get("completionTime") or condition.get("lastTransitionTime") or terminated.get("finishedAt")
@@ -54,7 +66,18 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
         pending = not terminated and pod_status.get("phase") not in ("Succeeded", "Failed")
         message = terminated.get("message")
         return ObservedJob(
-            task, int(attempt), name, state, None, exit_code, message, start, completion, pending, node
+            task,
+            int(attempt),
+            name,
+            state,
+            None,
+            exit_code,
+            message,
+            start,
+            completion,
+            pending,
+            node,
+            instance,
         )
     reason = _first_specific(pod_status.get("reason"), terminated.get("reason"), condition.get("reason"))
     message = terminated.get("message") or pod_status.get("message") or condition.get("message")
@@ -67,7 +90,18 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
         and pod_status.get("phase") not in ("Succeeded", "Failed")
     )
     return ObservedJob(
-        task, int(attempt), name, state, reason, exit_code, message, start, completion, pending, node
+        task,
+        int(attempt),
+        name,
+        state,
+        reason,
+        exit_code,
+        message,
+        start,
+        completion,
+        pending,
+        node,
+        instance,
     )
 
 

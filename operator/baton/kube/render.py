@@ -14,11 +14,12 @@ from typing import Any
 
 from baton.api.common import EnvVar, to_dict
 from baton.api.pipeline import TaskDefaults, TaskSpec
+from baton.core.foreach import instance_name
 from baton.core.params import substitute
 from baton.core.results import RESULTS_ENV, RESULTS_PATH
 from baton.core.state import RunMeta
 from baton.core.variables import substitute_runtime
-from baton.kube.labels import job_labels
+from baton.kube.labels import INSTANCE, job_labels
 from baton.kube.names import job_name
 from baton.kube.owners import run_owner
 from baton.kube.podspec import (
@@ -45,30 +46,38 @@ def render_job(
     timeout_seconds: int | None = None,
     claims: Mapping[str, Claim] | None = None,
     node: str | None = None,
+    instance: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """The Job of ``attempt`` of ``task``, owned by the run. ``params`` must cover every reference
     (validation guarantees it; ``UndeclaredParam`` otherwise). ``context`` holds the values of run-time
     variables (`$(run.status)`, `$(tasks.NAME.status)`, `$(tasks.NAME.results.R)`) the task uses;
     ``timeout_seconds`` (the task's, or taskDefaults') becomes the Job's activeDeadlineSeconds.
     ``claims`` names the claim of every workspace the task mounts; ``node`` is where the run's
-    ReadWriteOnce claim is attached (see ``baton.core.workspaces``)."""
+    ReadWriteOnce claim is attached (see ``baton.core.workspaces``). ``instance`` is (index, item) of an
+    instance of a forEach task: its `$(item)` and `$(item.index)`, and its Job's name and labels."""
     defaults = defaults or TaskDefaults()
     if timeout_seconds is None:
         timeout_seconds = task.timeout_seconds or defaults.timeout_seconds
     variables = {**path_variables(task), **(context or {})}
+    unit = task.name
+    if instance is not None:
+        unit = instance_name(task.name, instance[0])
+        variables.update({"item": instance[1], "item.index": str(instance[0])})
 
     def expand(text: str) -> str:
         text = substitute(text, params)
         return substitute_runtime(text, variables) if variables else text
 
     labels = job_labels(pipeline, run.name, task.name, attempt)
+    if instance is not None:
+        labels[INSTANCE] = str(instance[0])
     image = task.image or defaults.image
     if image is None:
         raise ValueError(f'task "{task.name}" has no image and taskDefaults.image is not set')
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": image,
-        "env": _env(run, pipeline, task, defaults, expand, attempt),
+        "env": _env(run, pipeline, task, defaults, expand, attempt, instance),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -118,7 +127,7 @@ def render_job(
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job_name(run.name, task.name, attempt),
+            "name": job_name(run.name, unit, attempt),
             "namespace": run.namespace,
             "labels": labels,
             "ownerReferences": [run_owner(run, controller=True)],
@@ -134,6 +143,7 @@ def _env(
     defaults: TaskDefaults,
     expand: Callable[[str], str],
     attempt: int,
+    instance: tuple[int, str] | None,
 ) -> list[dict[str, Any]]:
     """Baton's own variables first (so user values may refer to them as `$(BATON_RUN)`), then the
     defaults, then the task's; a later variable of the same name replaces an earlier one in place."""
@@ -145,6 +155,10 @@ def _env(
     }
     if task.results:
         merged[RESULTS_ENV] = {"name": RESULTS_ENV, "value": RESULTS_PATH}
+    if instance is not None:
+        index, item = instance
+        merged["BATON_ITEM"] = {"name": "BATON_ITEM", "value": item.replace("$", "$$")}
+        merged["BATON_ITEM_INDEX"] = {"name": "BATON_ITEM_INDEX", "value": str(index)}
     for var in [*defaults.env, *task.env]:
         merged[var.name] = _env_var(var, expand)
     return list(merged.values())

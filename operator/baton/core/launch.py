@@ -1,0 +1,160 @@
+"""The planner's last step: start what is ready (tasks and forEach instances), as the parallelism allows.
+
+Ready units start in spec order (a forEach task's instances in item order, at its place in the spec);
+running tasks and running instances count against the run's parallelism, a forEach task itself does not
+(it has no Job). A unit that mounts a ReadWriteOnce workspace whose node is not known yet waits while
+another Pod that mounts it is running (see ``baton.core.workspaces``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
+from baton.core.foreach import Item, instance_name, item_text, resolve_items, summarize_instances
+from baton.core.params import task_fields
+from baton.core.references import Kind, refs_in, task_refs
+from baton.core.results import MAX_ARGUMENT_BYTES, RESULTS_TOO_LARGE
+from baton.core.status import format_time, run_outcome
+from baton.core.tasks import start_task
+from baton.core.variables import runtime_context, substitute_runtime
+from baton.core.workspaces import placement
+from baton.kube.names import job_name
+from baton.kube.podspec import Claim
+from baton.kube.render import render_job
+
+if TYPE_CHECKING:
+    from baton.core.plan import _Pass
+
+
+@dataclass(frozen=True, slots=True)
+class JobToCreate:
+    task: str
+    """The task, or TASK[INDEX] for an instance of a forEach task."""
+    attempt: int
+    name: str
+    body: dict[str, Any]
+    """The complete batch/v1 Job to POST."""
+
+
+def running_units(tasks: list[TaskStatus]) -> int:
+    """Jobs the run has running: its running tasks without forEach, and its running instances."""
+    count = 0
+    for task in tasks:
+        if task.items is None:
+            count += task.phase is TaskPhase.RUNNING
+        elif task.phase is TaskPhase.RUNNING:
+            count += sum(1 for i in task.instances if i.phase is TaskPhase.RUNNING)
+    return count
+
+
+def start_ready(work: _Pass) -> list[JobToCreate]:
+    """Create the Jobs of the ready units, in spec order, while the parallelism allows."""
+    units = sorted([(i, -1) for i in work.ready] + work.ready_instances)
+    if not units:
+        return []
+    run, spec = work.run, work.run.spec
+    limit = spec.parallelism
+    running = running_units(work.tasks) if limit else 0
+    creates: list[JobToCreate] = []
+    context_cache: dict[int, dict[str, str]] = {}
+    items: dict[int, list[Item]] = {}
+    instances: dict[int, list[InstanceStatus]] = {}
+    for i, k in units:
+        if limit is not None and running >= limit:
+            break
+        spec_task = spec.task_at(i)
+        if k < 0:
+            current: InstanceStatus = work.tasks[i]
+        else:
+            current = instances.setdefault(i, list(work.tasks[i].instances))[k]
+        node = None
+        if work.pinned and spec_task.workspaces:
+            siblings = k >= 0 and any(x.phase is TaskPhase.RUNNING for x in instances[i])
+            wait, node = placement(work.pinned, work.workspaces, spec_task, i, work.tasks, siblings)
+            if wait:
+                continue  # until the first Pod that mounts the claim is bound to a node
+        attempt = current.attempts + 1
+        unit = spec_task.name if k < 0 else instance_name(spec_task.name, k)
+        attempts = work.attempts(i)
+        if k >= 0:
+            attempts = replace(attempts, seed=f"{run.meta.uid}/{unit}")
+        if i not in context_cache:
+            context_cache[i] = _context(work, i)
+        instance = None
+        if k >= 0:
+            if i not in items:
+                resolved = resolve_items(spec_task, run.params, work.tasks, work.dag.index)
+                assert isinstance(resolved, list), "an expanded forEach task's items resolve again"
+                items[i] = resolved
+            instance = (k, item_text(items[i][k]))
+        body = render_job(
+            run.meta,
+            run.pipeline,
+            spec_task,
+            spec.task_defaults,
+            run.params,
+            attempt,
+            context=context_cache[i],
+            timeout_seconds=attempts.timeout_seconds,
+            claims=claims(work) if spec_task.workspaces else None,
+            node=node,
+            instance=instance,
+        )
+        name = job_name(run.meta.name, unit, attempt)
+        creates.append(JobToCreate(unit, attempt, name, body))
+        started = start_task(current, attempt, name, work.now)
+        if k < 0:
+            assert isinstance(started, TaskStatus)
+            work.set(i, started)
+        else:
+            instances[i][k] = started
+        work.watch_running(started, None, attempts)  # its Job is not observed yet
+        running += 1
+    for i, changed in instances.items():
+        work.set(i, summarize_instances(work.tasks[i], changed))
+    return creates
+
+
+def _context(work: _Pass, index: int) -> dict[str, str]:
+    references = task_refs(work.run.spec.task_at(index))
+    if not references:
+        return {}
+    outcome = run_outcome(work.tasks[: work.dag.finally_from])[0].value
+    return runtime_context(references, work.dag, work.tasks, outcome)
+
+
+def claims(work: _Pass) -> dict[str, Claim]:
+    read_only = {w.name for w in work.run.spec.workspaces if w.read_only}
+    return {w.name: Claim(w.claim_name, w.name in read_only) for w in work.workspaces}
+
+
+def oversized(work: _Pass, index: int, task: TaskStatus) -> TaskStatus | None:
+    """A task that reads results, failed (ResultsTooLarge) when a field would pass the kernel's limit
+    for one argument or environment string once its results are substituted; None when all fit."""
+    spec_task = work.run.spec.task_at(index)
+    context = _context(work, index)
+    for field, text in task_fields(spec_task):
+        size = len(substitute_runtime(text, context).encode())
+        if size <= MAX_ARGUMENT_BYTES:
+            continue
+        reads = [r for r in refs_in(text) if r.kind is Kind.TASK_RESULT]
+        biggest = max(reads, key=lambda r: len(context.get(r.text, "")), default=None)
+        what = f"the results of {biggest.target}" if biggest else "its results"
+        aggregated = biggest is not None and work.tasks[work.dag.index[biggest.target]].items is not None
+        message = (
+            f"{field}: the {'aggregated ' if aggregated else ''}{what} make it {size} bytes, more than "
+            f"Linux allows in one argument ({MAX_ARGUMENT_BYTES}); pass them through a workspace"
+        )
+        now = format_time(work.now)
+        return task.model_copy(
+            update={
+                "phase": TaskPhase.FAILED,
+                "reason": RESULTS_TOO_LARGE,
+                "message": message,
+                "start_time": now,
+                "completion_time": now,
+            }
+        )
+    return None
