@@ -54,8 +54,15 @@ class Sim:
         for create in p.create_jobs:
             key = (create.task, create.attempt)
             assert key not in self.jobs, f"{key} created twice"
+            labels = create.body["metadata"]["labels"]
+            instance = labels.get("baton.dev/instance")
             self.jobs[key] = ObservedJob(
-                create.task, create.attempt, create.name, JobState.ACTIVE, start_time=self.now
+                labels["baton.dev/task"],
+                create.attempt,
+                create.name,
+                JobState.ACTIVE,
+                start_time=self.now,
+                instance=int(instance) if instance is not None else None,
             )
             self.bodies[key] = create.body
         self.deleted += p.delete_jobs
@@ -67,8 +74,15 @@ class Sim:
         return p
 
     def finish(
-        self, name: str, exit_code: int = 0, attempt: int | None = None, reason: str | None = None
+        self,
+        name: str,
+        exit_code: int = 0,
+        attempt: int | None = None,
+        reason: str | None = None,
+        message: str | None = None,
     ) -> Sim:
+        """End the newest attempt of task (or instance, "task[k]") ``name``; ``message`` is the Pod's
+        termination message (a task's results)."""
         attempt = attempt or max(a for t, a in self.jobs if t == name)
         job = self.jobs[(name, attempt)]
         state = JobState.SUCCEEDED if exit_code == 0 and reason is None else JobState.FAILED
@@ -77,6 +91,7 @@ class Sim:
             state=state,
             exit_code=exit_code if state is JobState.FAILED else None,
             reason=reason,
+            message=message,
             completion_time=self.now,
         )
         return self

@@ -207,7 +207,9 @@ def failed(
             {"succeeded": 1},
             [],
             # No Pod seen yet: a task with results waits a little for its termination message.
-            ObservedJob("extract", 1, "run-extract-1", JobState.SUCCEEDED, start_time=at(T0), pod_pending=True),
+            ObservedJob(
+                "extract", 1, "run-extract-1", JobState.SUCCEEDED, start_time=at(T0), pod_pending=True
+            ),
             id="counters-when-a-server-writes-no-conditions",
         ),
     ],

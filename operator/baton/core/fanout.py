@@ -132,7 +132,10 @@ def start_for_each(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
         )
     expanded = expand(task, items, now)
     if expanded.phase is TaskPhase.RUNNING:
-        return decide_instances(work, index, expanded)
+        # Jobs of instances may exist already (the status that recorded the expansion was lost in a
+        # crash): adopt them, as for a task, rather than create them again.
+        adopted = observe_instances(work, index, expanded, work.instance_jobs.get(index, {}))
+        return decide_instances(work, index, adopted)
     return expanded
 
 

@@ -141,11 +141,14 @@ def oversized(work: _Pass, index: int, task: TaskStatus) -> TaskStatus | None:
             continue
         reads = [r for r in refs_in(text) if r.kind is Kind.TASK_RESULT]
         biggest = max(reads, key=lambda r: len(context.get(r.text, "")), default=None)
-        what = f"the results of {biggest.target}" if biggest else "its results"
-        aggregated = biggest is not None and work.tasks[work.dag.index[biggest.target]].items is not None
+        if biggest is None:
+            return None  # no result makes it so; the API server will say what is wrong
+        source = work.tasks[work.dag.index[biggest.target]]
+        kind = "aggregated results" if source.items is not None else "result"
         message = (
-            f"{field}: the {'aggregated ' if aggregated else ''}{what} make it {size} bytes, more than "
-            f"Linux allows in one argument ({MAX_ARGUMENT_BYTES}); pass them through a workspace"
+            f"{field}: the {kind} of {biggest.target} are {len(context[biggest.text].encode())} bytes, which "
+            f"makes it {size} bytes, more than Linux allows in one argument ({MAX_ARGUMENT_BYTES}); pass "
+            "them through a workspace"
         )
         now = format_time(work.now)
         return task.model_copy(

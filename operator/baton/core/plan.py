@@ -98,7 +98,8 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     before = _aligned_tasks(dag, status.tasks)
     steering = Steering.of(run, now)
     work = _Pass(run, dag, steering, now, list(before))
-    newest, by_instance = _newest_jobs(dag, jobs)
+    newest, work.instance_jobs = _newest_jobs(dag, jobs)
+    by_instance = work.instance_jobs
     work.observe(newest, by_instance)
     work.pinned = pinned_workspaces(run.spec) if status.workspaces else {}
     work.workspaces = status.workspaces
@@ -161,6 +162,8 @@ class _Pass:
     """Indices of tasks to start now (a first attempt or a retry), in any order."""
     ready_instances: list[tuple[int, int]] = field(default_factory=list)
     """(task index, instance index) of forEach instances to start now."""
+    instance_jobs: dict[int, dict[int, ObservedJob]] = field(default_factory=dict)
+    """The newest observed Job of each instance, by task index and instance index."""
     deletes: list[str] = field(default_factory=list)
     wake_at: datetime | None = None
     any_waiting: bool = False

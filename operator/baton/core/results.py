@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
+from baton.core.foreach import task_result
 from baton.core.references import result_reads
 from baton.core.status import format_time, truncate
 
@@ -119,7 +120,7 @@ def unavailable_result(
         if source is None:
             continue
         owner = tasks[source]
-        if owner.phase is not TaskPhase.SUCCEEDED or result not in owner.results:
+        if owner.phase is not TaskPhase.SUCCEEDED or task_result(owner, result) is None:
             verb = owner.phase.value.lower()
             return f'result "{result}" of task "{target}" is unavailable: "{target}" {verb}'
     return None

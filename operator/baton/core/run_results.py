@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import RunResult, TaskPhase, TaskStatus
 from baton.core.params import substitute
+from baton.core.foreach import task_result
 from baton.core.references import Kind, refs_in
 from baton.core.results import display
 from baton.core.variables import substitute_runtime
@@ -23,7 +24,8 @@ def run_results(
         values: dict[str, str] = {}
         for ref in refs_in(result.value):
             task = by_name.get(ref.target) if ref.kind is Kind.TASK_RESULT else None
-            recorded = task.results.get(ref.result) if task and task.phase is TaskPhase.SUCCEEDED else None
+            succeeded = task is not None and task.phase is TaskPhase.SUCCEEDED
+            recorded = task_result(task, ref.result) if task is not None and succeeded else None
             if recorded is None:
                 break
             values[ref.text] = display(recorded)

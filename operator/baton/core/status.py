@@ -113,7 +113,7 @@ def summarize_run(
     finished = sum(counts[phase] for phase in _FINISHED)
     update: dict[str, object] = {
         "tasks": tasks,
-        "progress": f"{finished}/{len(tasks)}",
+        "progress": progress(tasks, finished),
         "observed_generation": generation,
     }
     reason: str | None = None
@@ -142,6 +142,19 @@ def summarize_run(
     condition = run_condition(phase, tasks, generation, now, counts, reason=reason, message=message)
     update["conditions"] = set_condition(previous.conditions, condition)
     return previous.model_copy(update=update)
+
+
+def progress(tasks: Sequence[TaskStatus], finished: int) -> str:
+    """Finished out of all units of work: tasks, with a forEach task counted as its instances."""
+    total = len(tasks)
+    for task in tasks:
+        if task.items:
+            total += task.items - 1
+            if not task.phase.finished:
+                finished += sum(1 for i in task.instances if i.phase.finished)
+            else:
+                finished += task.items - 1
+    return f"{finished}/{total}"
 
 
 def run_outcome(

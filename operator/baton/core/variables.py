@@ -24,6 +24,7 @@ from baton.api.run import TaskStatus
 from baton.core.dag import Dag
 from baton.core.params import references as param_references
 from baton.core.references import TOKEN, Kind, Ref, parse, reference_fields, refs_in
+from baton.core.foreach import task_result
 from baton.core.results import display
 
 # What each namespace of references offers, for the message about a reference that fits none.
@@ -70,7 +71,7 @@ def runtime_context(
         if ref.kind is Kind.TASK_STATUS:
             context[text] = tasks[index].phase.value
         elif ref.kind is Kind.TASK_RESULT:
-            value = tasks[index].results.get(ref.result)
+            value = task_result(tasks[index], ref.result)
             if value is not None:
                 context[text] = display(value)
     return context
