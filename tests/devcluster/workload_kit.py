@@ -1,4 +1,5 @@
-"""Helpers for the workload tests: a Store with the GC, the kubelet and the Job controller on the test's loop.
+"""Helpers for the workload tests: a Store with the GC, the volume controller, the scheduler, the kubelet and
+the Job controller on the test's loop.
 
 Nothing here sleeps for a fixed time: `eventually` polls the store every 10 ms up to a deadline.
 """
@@ -20,7 +21,9 @@ from baton.devcluster.gc import GarbageCollector
 from baton.devcluster.jobs import JobController
 from baton.devcluster.kubelet import Kubelet
 from baton.devcluster.resources import Registry, ResourceType
+from baton.devcluster.scheduler import Scheduler
 from baton.devcluster.store import Store
+from baton.devcluster.volumecontroller import VolumeController
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -59,6 +62,8 @@ class Workload:
         self.audit = AuditLog()
         self.workdir = workdir
         self.gc = GarbageCollector(self.store)
+        self.volumes = VolumeController(self.store, workdir, instant=instant)
+        self.scheduler = Scheduler(self.store)
         self.kubelet = Kubelet(self.store, self.audit, workdir)
         self.jobs = JobController(self.store, self.audit, instant=instant)
         self.instant = instant
@@ -135,7 +140,9 @@ class Workload:
 async def running(workdir: Path, *, instant: bool = False, kubelet: bool = True) -> AsyncIterator[Workload]:
     workload = Workload(workdir, instant=instant)
     workload.gc.start()
+    workload.volumes.start()
     if kubelet:
+        workload.scheduler.start()
         workload.kubelet.start()
     workload.jobs.start()
     try:
@@ -143,6 +150,8 @@ async def running(workdir: Path, *, instant: bool = False, kubelet: bool = True)
     finally:
         await workload.jobs.stop()
         await workload.kubelet.stop()
+        await workload.scheduler.stop()
+        await workload.volumes.stop()
         await workload.gc.stop()
 
 

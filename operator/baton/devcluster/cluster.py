@@ -32,9 +32,11 @@ from .jobs import JobController
 from .kubelet import Kubelet
 from .resources import Registry, ResourceType
 from .rest import Rest
+from .scheduler import Scheduler
 from .server import build_app
 from .store import Obj, Store
 from .tls import issue
+from .volumecontroller import VolumeController
 from .watching import WatchServer
 
 T = TypeVar("T")
@@ -84,6 +86,8 @@ class DevCluster:
         self.certificate = issue()
         self._runner: web.AppRunner | None = None
         self.gc: GarbageCollector | None = None
+        self.volumes: VolumeController | None = None
+        self.scheduler: Scheduler | None = None
         self.kubelet: Kubelet
         self.jobs: JobController | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -103,8 +107,12 @@ class DevCluster:
                 )
         self.gc = GarbageCollector(self.store)
         self.gc.start()
+        self.volumes = VolumeController(self.store, self.workdir, instant=self.instant)
+        self.volumes.start()
         self.kubelet = Kubelet(self.store, self.audit, self.workdir)
         if not self.instant:
+            self.scheduler = Scheduler(self.store)
+            self.scheduler.start()
             self.kubelet.start()
         self.jobs = JobController(self.store, self.audit, instant=self.instant, hold=self.hold_jobs)
         self.jobs.start()
@@ -136,6 +144,10 @@ class DevCluster:
             await self.jobs.stop()
         if hasattr(self, "kubelet"):
             await self.kubelet.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.volumes is not None:
+            await self.volumes.stop()
         if self.gc is not None:
             await self.gc.stop()
         if self._runner is not None:

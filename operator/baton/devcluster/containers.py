@@ -16,13 +16,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from .env import ConfigError, command_line, container_environment
+from .env import ConfigError, command_line, declared_environment, process_environment
 from .logs import LogWriter, Signal, rotate, tail_text
+from .pathmap import PathMap
 from .store import Obj, Store, rfc3339
+from .volumes import container_mounts
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,12 @@ class PodContext(Protocol):
     store: Store
     sandbox: Path
     stopping: str | None
-    # Notified when the Pod is stopping and when ConfigMaps or Secrets change.
+    # Notified when the Pod is stopping and when ConfigMaps, Secrets or claims change.
     wake: Signal
+
+    @property
+    def volumes(self) -> Mapping[str, Path]:
+        """Each volume's local directory, by volume name (set up before any container starts)."""
 
     def pod(self) -> Obj: ...
 
@@ -97,6 +103,7 @@ class ContainerRunner:
         self.state: Obj = {"waiting": {"reason": first_reason}}
         self.last_state: Obj = {}
         self.container_id = ""
+        self.paths = PathMap()
         self.process: asyncio.subprocess.Process | None = None
         self._kill_timer: asyncio.TimerHandle | None = None
 
@@ -241,10 +248,16 @@ class ContainerRunner:
         """Environment and command line; Waiting in CreateContainerConfigError while refs are missing."""
         while not self.pod.stopping:
             try:
-                env = container_environment(
-                    self.pod.store, self.pod.pod(), self.spec, self.pod.sandbox, self.termination_log
+                pod = self.pod.pod()
+                declared = declared_environment(self.pod.store, pod, self.spec)
+                self.paths = PathMap.of(
+                    [
+                        (str(self.spec.get("terminationMessagePath") or ""), self.termination_log),
+                        *container_mounts(self.spec, self.pod.volumes, declared),
+                    ]
                 )
-                return env, command_line(self.spec, env, self.termination_log)
+                env = process_environment(pod, declared, self.pod.sandbox, self.termination_log, self.paths)
+                return env, command_line(self.spec, env, self.paths)
             except ConfigError as error:
                 waiting = {"reason": "CreateContainerConfigError", "message": error.message}
                 if self.state.get("waiting") != waiting:
@@ -255,10 +268,14 @@ class ContainerRunner:
         return None
 
     def _working_dir(self) -> Path:
-        """`workingDir` if it exists here; otherwise an empty directory in the sandbox stands in for it."""
+        """`workingDir` in a mounted volume, else as it exists here, else an empty stand-in in the sandbox."""
         wanted = str(self.spec.get("workingDir") or "")
         if not wanted:
             return self.pod.sandbox
+        mounted = self.paths.resolve(wanted)
+        if mounted is not None:
+            mounted.mkdir(parents=True, exist_ok=True)  # runc creates a missing working directory
+            return mounted
         path = Path(wanted)
         if path.is_absolute() and path.is_dir():
             return path

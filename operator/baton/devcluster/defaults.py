@@ -12,6 +12,8 @@ returns from a create or update, because clients and the operator read these fie
 - Pod: the same spec and container defaults, `serviceAccountName` default, binding to the single node
   `devcluster` (there is no scheduler: a Pod is bound when it is admitted), `status` Pending with the
   QoS class. The spec is immutable apart from images and `activeDeadlineSeconds`, as in Kubernetes.
+- PersistentVolumeClaim: see claims.py (defaults, validation, the pvc-protection finalizer, the spec
+  immutable but for a bound claim's request).
 - Secret: `type` Opaque; `stringData` is folded into base64 `data` (it is write-only).
 - Namespace: the `kubernetes.io/metadata.name` label and `status.phase` Active.
 
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import errors
+from .claims import admit_claim
 from .poddefaults import default_pod, default_pod_spec, mapping_field, pod_spec_causes, require_type
 from .resources import ResourceType
 
@@ -255,4 +258,5 @@ _HANDLERS: dict[tuple[str, str], Callable[[ResourceType, Obj, Obj | None], None]
     ("", "pods"): default_pod,
     ("", "secrets"): _secret,
     ("", "namespaces"): _namespace,
+    ("", "persistentvolumeclaims"): admit_claim,
 }

@@ -8,6 +8,10 @@ an unknown reference is kept verbatim), exactly as Kubernetes does. `command` an
 against the container's whole environment, so they may also use `$(HOME)`, `$(HOSTNAME)` and
 `$(BATON_TERMINATION_MESSAGE_PATH)`. Remember that `$$` is an escape: a shell's `$$` is written `$$$$`.
 
+Container paths that stand for local files (volume mounts, the termination-message file) are rewritten
+in the declared `env` values and in `command` and `args` by the container's PathMap (pathmap.py), after
+expansion.
+
 A ConfigMap, Secret or key that is referenced and not `optional` but missing raises `ConfigError` with
 the kubelet's message; the kubelet keeps the container Waiting with `CreateContainerConfigError` and
 tries again when ConfigMaps or Secrets change.
@@ -25,10 +29,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .pathmap import PathMap
 from .poddefaults import NODE_IP, NODE_NAME, parse_quantity
 from .store import Obj, Store
 
-# Points at the container's termination-message file (see kubelet.py for the path mapping).
+# Points at the container's termination-message file (see pathmap.py for the path mapping).
 TERMINATION_MESSAGE_ENV = "BATON_TERMINATION_MESSAGE_PATH"
 _INHERITED = ("PATH", "LANG", "TMPDIR")
 _LABEL_OR_ANNOTATION = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")
@@ -74,12 +79,9 @@ def expand(text: str, mapping: Callable[[str], str | None]) -> str:
     return "".join(out)
 
 
-def container_environment(
-    store: Store, pod: Obj, container: Obj, sandbox: Path, termination_log: Path
-) -> dict[str, str]:
-    """The full environment of a container process; raises ConfigError when something is missing."""
-    meta, spec = pod["metadata"], pod.get("spec") or {}
-    namespace = meta.get("namespace", "")
+def declared_environment(store: Store, pod: Obj, container: Obj) -> dict[str, str]:
+    """The variables `envFrom` and `env` declare, expanded; raises ConfigError when something is missing."""
+    namespace = pod["metadata"].get("namespace", "")
     declared: dict[str, str] = {}
     for source in container.get("envFrom") or ():
         declared.update(_env_from(store, namespace, source))
@@ -93,28 +95,29 @@ def container_environment(
             declared[name] = value
         else:
             declared[name] = expand(str(var.get("value") or ""), declared.get)
+    return declared
 
-    message_path = str(container.get("terminationMessagePath") or "")
+
+def process_environment(
+    pod: Obj, declared: Mapping[str, str], sandbox: Path, termination_log: Path, paths: PathMap
+) -> dict[str, str]:
+    """The full environment of a container process: the minimal base, then the declared variables."""
+    meta, spec = pod["metadata"], pod.get("spec") or {}
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
     env.setdefault("PATH", os.defpath)
     env["HOME"] = str(sandbox)
     env["HOSTNAME"] = str(spec.get("hostname") or meta.get("name", ""))
-    env.update({name: rewrite_path(value, message_path, termination_log) for name, value in declared.items()})
+    env.update({name: paths.rewrite(value) for name, value in declared.items()})
     env[TERMINATION_MESSAGE_ENV] = str(termination_log)
     return env
 
 
-def command_line(container: Obj, env: Mapping[str, str], termination_log: Path) -> list[str]:
-    """`command` + `args`, expanded against the container's variables, with the message path mapped."""
-    message_path = str(container.get("terminationMessagePath") or "")
+def command_line(container: Obj, env: Mapping[str, str], paths: PathMap) -> list[str]:
+    """`command` + `args`, expanded against the container's variables, with container paths mapped."""
     words = [str(w) for w in (container.get("command") or [])] + [
         str(w) for w in (container.get("args") or [])
     ]
-    return [rewrite_path(expand(word, env.get), message_path, termination_log) for word in words]
-
-
-def rewrite_path(text: str, message_path: str, termination_log: Path) -> str:
-    return text.replace(message_path, str(termination_log)) if message_path else text
+    return [paths.rewrite(expand(word, env.get)) for word in words]
 
 
 def _env_from(store: Store, namespace: str, source: Obj) -> dict[str, str]:

@@ -21,6 +21,7 @@ DUPLICATE = "FieldValueDuplicate"
 FORBIDDEN = "FieldValueForbidden"
 TOO_LONG = "FieldValueTooLong"
 TOO_MANY = "FieldValueTooMany"
+NOT_FOUND = "FieldValueNotFound"
 
 _TITLES = {
     REQUIRED: "Required value",
@@ -31,6 +32,7 @@ _TITLES = {
     FORBIDDEN: "Forbidden",
     TOO_LONG: "Too long",
     TOO_MANY: "Too many",
+    NOT_FOUND: "Not found",
 }
 # These kinds never show the offending value (it may be huge or secret).
 _VALUELESS = {REQUIRED, FORBIDDEN, TOO_LONG}
@@ -89,6 +91,10 @@ def not_supported(field: str, value: Any, supported: Sequence[str]) -> FieldErro
 
 def duplicate(field: str, value: Any) -> FieldError:
     return FieldError(field, DUPLICATE, body(DUPLICATE, value, ""))
+
+
+def not_found(field: str, value: Any) -> FieldError:
+    return FieldError(field, NOT_FOUND, body(NOT_FOUND, value, ""))
 
 
 def forbidden(field: str, detail: str) -> FieldError:

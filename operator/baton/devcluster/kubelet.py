@@ -14,16 +14,29 @@ What a Pod gets
   escape for `$` in `command`, `args` and `env`, so a shell's `$$` is written `$$$$`. A missing
   ConfigMap, Secret or key keeps the container Waiting with `CreateContainerConfigError`; it starts
   once the object appears.
-- Every Pod is bound at admission to the single node `devcluster` (defaults.py); there is no scheduler.
+- Every Pod is bound at admission to the single node `devcluster` (poddefaults.py), except a Pod that
+  mounts PersistentVolumeClaims: the scheduler (scheduler.py) binds it once they are bound, and this
+  kubelet only runs Pods that have a node.
 - Files live in the Pod's sandbox `<workdir>/pods/<namespace>/<pod>/`, which is also the default
-  working directory and `HOME`; it is removed when the Pod is deleted. A `workingDir` that exists on
-  this machine is used as it is; one that does not is created empty inside the sandbox, at
+  working directory and `HOME`; it is removed when the Pod is deleted (also long after it finished).
+  A `workingDir` inside a volume mount is that volume's local directory; otherwise one that exists on
+  this machine is used as it is, and one that does not is created empty inside the sandbox, at
   `<sandbox>/rootfs/<workingDir>` (runc creates a missing working directory; the dev cluster never
   creates directories outside its workdir).
+- Volumes (volumes.py): nothing is mounted. Each volume is a local directory, set up before the first
+  container starts: a claim's directory `<workdir>/volumes/<namespace>/<claim>-<uid8>` (shared by every
+  Pod that mounts the claim), ConfigMap and Secret keys as read-only files in
+  `<sandbox>/volumes/<volume>/`, and an empty `<sandbox>/volumes/<volume>/` for emptyDir and every other
+  type. Each container's `volumeMounts` map its `mountPath`s (plus `subPath`) to those directories: every
+  occurrence of a mountPath in `command`, `args` and `env` values is replaced by its local directory, at
+  a path boundary only (`/workspace/data` rewrites `/workspace/data/x.csv` but not
+  `/workspace/database`; see pathmap.py for the rule). A volume that cannot be set up (a missing
+  ConfigMap or Secret that is not optional) keeps the containers Waiting in `ContainerCreating`, posts a
+  FailedMount Warning, and is tried again when ConfigMaps, Secrets or claims change.
 - Termination messages: the container's `terminationMessagePath` (default `/dev/termination-log`) is
-  mapped to the local file `<sandbox>/<container>.termination-log`. Every occurrence of the literal
-  path in `command`, `args` and `env` values is replaced by that file's path, and
-  `BATON_TERMINATION_MESSAGE_PATH` points at it, so `echo done > /dev/termination-log` works unchanged.
+  mapped to the local file `<sandbox>/<container>.termination-log` the same way (its occurrences in
+  `command`, `args` and `env` values are rewritten), and `BATON_TERMINATION_MESSAGE_PATH` points at it,
+  so `echo done > /dev/termination-log` works unchanged.
   `state.terminated.message` is the file's first 4096 bytes; with `FallbackToLogsOnError`, a failed
   container with an empty file reports the last 80 lines (at most 2048 bytes) of its log.
 - Logs: stdout and stderr go to `<sandbox>/<container>.log` (see logs.py), served by `stream_log`.
@@ -34,7 +47,8 @@ What a Pod gets
 - Deleting a Pod kills its process trees at once: SIGTERM, then SIGKILL after the grace period,
   capped at 3 s. `stop()` does the same to every Pod (1 s grace).
 
-Not emulated: image pulls and entrypoints, volumes and volumeMounts (nothing is mounted), resource
+Not emulated: image pulls and entrypoints, real mounts (paths inside files or built at run time are not
+rewritten; `readOnly` is not enforced; ConfigMap and Secret changes do not reach a running Pod), resource
 limits, securityContext (processes run as the dev cluster's user), probes (a running container is
 ready), ports and networking (processes share the host network), native sidecars (an init container
 with `restartPolicy: Always` runs as an ordinary init container, so one that never exits keeps the
@@ -54,6 +68,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -70,6 +85,8 @@ log = logging.getLogger(__name__)
 
 PODS = ("", "pods")
 STOP_GRACE = 1.0
+# Changes that may let a waiting volume or container start.
+_WAKING = (("", "configmaps"), ("", "secrets"), ("", "persistentvolumeclaims"))
 
 
 class Kubelet:
@@ -88,6 +105,8 @@ class Kubelet:
         self.stopping = False
         self._workers: dict[str, PodWorker] = {}
         self._by_name: dict[tuple[str, str], PodWorker] = {}
+        # Sandboxes of deleted, finished Pods being removed, by (namespace, name).
+        self._cleanups: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._queue: asyncio.Queue[WatchEvent] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -112,6 +131,7 @@ class Kubelet:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._cleanups.values(), return_exceptions=True)
         for writer in self.writers.values():
             writer.close()
 
@@ -145,9 +165,9 @@ class Kubelet:
                 )
 
     def _handle(self, event: WatchEvent) -> None:
-        if event.group_resource in (("", "configmaps"), ("", "secrets")):
+        if event.group_resource in _WAKING:
             for waiting in self._workers.values():
-                waiting.wake.notify()  # containers waiting in CreateContainerConfigError try again
+                waiting.wake.notify()  # volumes and containers waiting for these objects try again
             return
         if event.group_resource != PODS:
             return
@@ -159,6 +179,8 @@ class Kubelet:
             )
             if worker is not None:
                 worker.terminate("deleted", _grace(event.obj))
+            else:
+                self._remove_sandbox(event.namespace, meta["name"])
             return
         if worker is not None:
             worker.observe(event.obj)
@@ -176,11 +198,37 @@ class Kubelet:
             return
         if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
             return
+        if not (pod.get("spec") or {}).get("nodeName"):
+            return  # not scheduled yet: the scheduler binds it, and that update brings it back here
         key = (meta.get("namespace", ""), meta["name"])
+        # Whatever still owns the sandbox directory: a Pod of the same name, or its removal.
         predecessor = self._by_name.get(key)
-        worker = PodWorker(self, pod, predecessor.task if predecessor is not None else None)
+        owner = predecessor.task if predecessor is not None else self._cleanups.get(key)
+        worker = PodWorker(self, pod, owner)
         self._workers[worker.uid] = worker
         self._by_name[key] = worker
+
+    def _remove_sandbox(self, namespace: str, name: str) -> None:
+        """A finished Pod's sandbox (logs, emptyDirs, ConfigMap and Secret files) goes when it is deleted."""
+        key = (namespace, name)
+        if key in self._by_name:
+            return  # a newer Pod of that name owns the sandbox now
+        for writer_key in [k for k in self.writers if k[:2] == key]:
+            self.writers.pop(writer_key).close()
+        previous = self._cleanups.get(key)
+
+        async def remove() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await asyncio.to_thread(shutil.rmtree, self.sandbox(namespace, name), True)
+
+        task = asyncio.create_task(remove(), name=f"kubelet-cleanup-{namespace}/{name}")
+        self._cleanups[key] = task
+        task.add_done_callback(lambda done: self._forget_cleanup(key, done))
+
+    def _forget_cleanup(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._cleanups.get(key) is task:
+            del self._cleanups[key]
 
     # -- logs ------------------------------------------------------------------------------------------
 

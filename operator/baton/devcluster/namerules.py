@@ -82,3 +82,31 @@ def dns1035_label_errors(value: str) -> list[str]:
     if not _DNS1035.match(value):
         errors.append(_DNS1035_HELP)
     return errors
+
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_LABEL_HELP = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
+    "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+
+
+def dns1123_label_errors(value: str) -> list[str]:
+    """validation.IsDNS1123Label."""
+    errors = []
+    if len(value) > 63:
+        errors.append("must be no more than 63 characters")
+    if not _DNS1123_LABEL.match(value):
+        errors.append(_DNS1123_LABEL_HELP)
+    return errors
+
+
+def subdomain_errors(value: str) -> list[str]:
+    """validation.IsDNS1123Subdomain."""
+    errors = []
+    if len(value) > 253:
+        errors.append("must be no more than 253 characters")
+    if not _SUBDOMAIN.match(value):
+        errors.append(_SUBDOMAIN_HELP)
+    return errors

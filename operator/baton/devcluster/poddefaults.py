@@ -3,9 +3,10 @@
 Containers get `terminationMessagePath` /dev/termination-log, `terminationMessagePolicy` File, an
 `imagePullPolicy` from the image's tag, requests defaulted from limits; Pod specs get `restartPolicy`
 Always, `dnsPolicy` ClusterFirst, `schedulerName` default-scheduler, `securityContext` {} and
-`terminationGracePeriodSeconds` 30. A created Pod also gets what admission plugins add
-(`serviceAccountName`, tolerations, priority), is bound to the dev cluster's single node (there is no
-scheduler) and starts Pending with its QoS class.
+`terminationGracePeriodSeconds` 30, volumes their defaults (volumerules.py). A created Pod also gets
+what admission plugins add (`serviceAccountName`, tolerations, priority) and starts Pending with its QoS
+class. It is bound to the dev cluster's single node at once, except a Pod that mounts
+PersistentVolumeClaims: the scheduler (scheduler.py) binds that one once its claims are bound.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from . import errors
 from .resources import ResourceType
+from .volumerules import claim_names, default_volumes, volume_causes
 
 Obj = dict[str, Any]
 Cause = tuple[str, str, str]
@@ -61,7 +63,8 @@ def default_pod(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         for toleration in _DEFAULT_TOLERATIONS:
             if not any(t.get("key") == toleration["key"] for t in tolerations):
                 tolerations.append(dict(toleration))
-        spec.setdefault("nodeName", NODE_NAME)
+        if not claim_names(spec):
+            spec.setdefault("nodeName", NODE_NAME)
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
     causes = pod_spec_causes("spec", spec)
     if spec.get("restartPolicy") not in _POD_RESTART_POLICIES:
@@ -112,6 +115,7 @@ def default_pod_spec(spec: Obj) -> None:
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("securityContext", {})
     spec.setdefault("terminationGracePeriodSeconds", 30)
+    default_volumes(spec)
     for key in ("initContainers", "containers"):
         for container in spec.get(key) or ():
             if isinstance(container, dict):
@@ -187,7 +191,7 @@ def pod_spec_causes(path: str, spec: Obj) -> list[Cause]:
                         f'Unsupported value: "{policy}": supported values: "File", "FallbackToLogsOnError"',
                     )
                 )
-    return causes
+    return causes + volume_causes(path, spec)
 
 
 def qos_class(spec: Obj) -> str:

@@ -2,7 +2,9 @@
 
 See kubelet.py for what is emulated. The worker owns the Pod's status while it runs: it writes the whole
 status (phase, conditions, container statuses) through the status subresource whenever a container
-changes state, records each phase change in the audit log, and never leaves a terminal phase.
+changes state, records each phase change in the audit log, and never leaves a terminal phase. Before
+the first container starts it sets up the Pod's volumes (volumes.py); while one cannot be set up, the
+containers wait (ContainerCreating) and each new reason is posted as a FailedMount Warning Event.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import errors
@@ -18,6 +21,7 @@ from .logs import LogWriter, Signal
 from .poddefaults import NODE_IP, NODE_NAME
 from .podstatus import TERMINAL_PHASES, pod_conditions, pod_phase
 from .store import Obj, Store, rfc3339
+from .volumes import MountError, set_up
 
 if TYPE_CHECKING:
     from .kubelet import Kubelet
@@ -62,6 +66,7 @@ class PodWorker:
         self.stopping: str | None = None
         self.deleted = False
         self.wake = Signal()
+        self.volumes: dict[str, Path] = {}
         self._last_known = pod
         spec = pod.get("spec") or {}
         self.restart_policy: str = spec.get("restartPolicy", "Always")
@@ -154,7 +159,7 @@ class PodWorker:
             await asyncio.to_thread(shutil.rmtree, self.sandbox, True)
             self.sandbox.mkdir(parents=True, exist_ok=True)
             self._begin()
-            if await self._run_init() and not self.stopping:
+            if await self._mount() and await self._run_init() and not self.stopping:
                 await asyncio.gather(*(self._keep_running(runner) for runner in self.main))
             self.publish()
         except Exception as error:  # a bug or a broken sandbox: fail this Pod visibly, keep the others
@@ -186,6 +191,20 @@ class PodWorker:
             pod, "Normal", "Scheduled", f"Successfully assigned {self.namespace}/{self.name} to {NODE_NAME}"
         )
         self.publish()
+
+    async def _mount(self) -> bool:
+        """Set up the volumes, waiting (saying why once per reason) until they can be; False if stopped."""
+        reported = ""
+        while not self.stopping:
+            try:
+                self.volumes = set_up(self.store, self.kubelet.workdir, self.sandbox, self.pod())
+                return True
+            except MountError as error:
+                if error.message != reported:
+                    reported = error.message
+                    self.event("Warning", "FailedMount", error.message, "")
+                await self.wake.wait()
+        return False
 
     async def _run_init(self) -> bool:
         for runner in self.init:

@@ -249,9 +249,13 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
         owned: bool = False,
+        admit: bool = True,
     ) -> Obj:
         """Replace the stored object. `owned`: the caller hands `body` over and never touches it again
-        (the REST layer builds a fresh object per request), so it is stored without a copy."""
+        (the REST layer builds a fresh object per request), so it is stored without a copy.
+        `admit=False` skips admission and leaves `generation` alone, for the server's own writes that
+        upstream makes through a dedicated subresource (the scheduler's `pods/binding` sets
+        `spec.nodeName`)."""
         key = (namespace if rt.namespaced else "", name)
         old = self.objects(rt.group_resource).get(key)
         if old is None:
@@ -311,10 +315,10 @@ class Store:
         else:
             meta.pop("namespace", None)
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
-        if self.admit is not None:
+        if self.admit is not None and admit:
             new = self.admit(rt, new, old)
             meta = new["metadata"]
-        if rt.has_generation and _spec_of(new) != _spec_of(old):
+        if rt.has_generation and admit and _spec_of(new) != _spec_of(old):
             meta["generation"] = int(old["metadata"].get("generation", 0)) + 1
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         if new == old:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from .claims import BETA_CLASS_ANNOTATION, access_modes_text
 from .jsonpath import JSONPathError, evaluate
 from .printcolumns import format_cell, human_duration
 from .resources import ResourceType
@@ -107,6 +108,25 @@ def _job_duration(job: Obj, now: datetime) -> str:
     return human_duration(end - start)
 
 
+def _claim_cells(claim: Obj, now: datetime) -> list[Any]:
+    """printPersistentVolumeClaim: capacity and access modes come from the status once bound."""
+    spec, status = claim.get("spec") or {}, claim.get("status") or {}
+    phase = "Terminating" if claim["metadata"].get("deletionTimestamp") else status.get("phase", "")
+    volume = spec.get("volumeName") or ""
+    annotations = claim["metadata"].get("annotations") or {}
+    return [
+        claim["metadata"]["name"],
+        phase,
+        volume,
+        (status.get("capacity") or {}).get("storage", "") if volume else "",
+        access_modes_text(status.get("accessModes") or []) if volume else "",
+        annotations.get(BETA_CLASS_ANNOTATION, spec.get("storageClassName") or ""),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        age(claim["metadata"].get("creationTimestamp"), now),
+        spec.get("volumeMode") or "<unset>",
+    ]
+
+
 def _col(name: str, ctype: str = "string", priority: int = 0, fmt: str = "") -> Column:
     return {"name": name, "type": ctype, "format": fmt, "priority": priority, "description": ""}
 
@@ -178,6 +198,20 @@ _BUILTIN: dict[tuple[str, str], Builtin] = {
             len(o.get("data") or {}) + len(o.get("binaryData") or {}),
             age(o["metadata"].get("creationTimestamp"), now),
         ],
+    ),
+    ("", "persistentvolumeclaims"): (
+        [
+            _NAME,
+            _col("Status"),
+            _col("Volume"),
+            _col("Capacity"),
+            _col("Access Modes"),
+            _col("StorageClass"),
+            _col("VolumeAttributesClass"),
+            _AGE,
+            _col("VolumeMode", priority=1),
+        ],
+        _claim_cells,
     ),
     ("", "secrets"): (
         [_NAME, _col("Type"), _col("Data", "integer"), _AGE],
