@@ -42,7 +42,11 @@ def test_make_demo_runs_the_daily_sales_pipeline_end_to_end(tmp_path: Path) -> N
     header = next(i for i, line in enumerate(summary) if line.startswith("NAME"))
     assert summary[header].split()[:6] == ["NAME", "PIPELINE", "STATUS", "PROGRESS", "STARTED", "DURATION"]
     row = summary[header + 1].split()
-    assert row[1:4] == ["daily-sales", "Succeeded", "5/5"], result.stdout
+    assert row[1:4] == ["daily-sales", "Succeeded", "8/8"], result.stdout
+    # What the pipeline produced, not only that it succeeded: the run's results, the report among them.
+    results = summary[summary.index(f"results of {row[0]}:") :]
+    assert results[1] == "  revenue: 10043.25", result.stdout
+    assert "    Daily sales report for 2025-01-31 (regions: apac, eu, us)" in results, result.stdout
 
 
 def test_baton_dev_exits_non_zero_when_a_run_fails() -> None:

@@ -39,7 +39,7 @@ def test_it_is_a_kubectl_plugin(baton: Plugin, tmp_path: Path) -> None:
     kubectl = Kubectl(baton.kubeconfig, tmp_path)
     kubectl.env["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # where kubectl-baton is
     graph = kubectl("baton", "graph", "daily-sales", "-n", baton.namespace)
-    assert graph.stdout.startswith("pipeline/daily-sales  5 tasks"), graph.stdout
+    assert graph.stdout.startswith("pipeline/daily-sales  6 tasks"), graph.stdout
     failed = kubectl("baton", "run", "failing", "--watch", "-n", baton.namespace, check=False, timeout=120)
     assert failed.returncode == 1, failed.stdout + failed.stderr  # the run's result, through kubectl
     assert "✗ Failed" in failed.stdout.splitlines()[-1]

@@ -13,13 +13,14 @@ from baton.cli.graph import layers, render
 from baton.cli.output import use_colour
 
 DAILY_SALES = """\
-pipeline/daily-sales  5 tasks
+pipeline/daily-sales  6 tasks
 
-  1  extract
-  2  revenue-by-region   ← extract
+  1  regions
+  2  extract             (forEach)  ← regions
+  3  revenue-by-region   ← extract
      revenue-by-product  ← extract
-  3  load                ← revenue-by-region, revenue-by-product
-  4  report              ← load
+  4  load                ← revenue-by-region, revenue-by-product, extract
+  5  report              ← load
 """
 
 
@@ -57,7 +58,8 @@ def test_graph_watch_redraws_until_the_run_ends_and_exits_with_its_result(baton:
     frames = result.out.split(f"pipelinerun/{name}")[1:]
     assert len(frames) >= 2, result.out  # it redrew as the run went on
     assert "✓ Succeeded" in frames[-1].splitlines()[0]
-    assert frames[-1].count("✓") == 6  # the run and its five tasks
+    assert frames[-1].count("✓") == 7  # the run and its six tasks
+    assert re.search(r"✓ extract +Succeeded +3 items \(3 succeeded\)", frames[-1]), frames[-1]
     assert any("● " in frame and "Running" in frame for frame in frames[:-1]), result.out
 
     failed = baton("run", "failing")

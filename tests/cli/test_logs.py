@@ -54,13 +54,14 @@ def test_follow_streams_each_task_as_the_run_goes(baton: Plugin) -> None:
     assert result.code == 0, result
     headers = [line for line in result.out.splitlines() if line.startswith("==>")]
     assert headers == [
-        "==> extract (attempt 1) <==",
+        "==> regions (attempt 1) <==",
+        "==> extract[0] (attempt 1) <==",
         "==> revenue-by-region (attempt 1) <==",
         "==> revenue-by-product (attempt 1) <==",
         "==> load (attempt 1) <==",
         "==> report (attempt 1) <==",
     ]
-    assert "extracted 24 sales rows for 2025-01-31 (eu)" in result.out
+    assert "extracted 24 sales rows of eu for 2025-01-31" in result.out
     assert "Daily sales report for 2025-01-31 (regions: eu)" in result.out
 
 

@@ -31,9 +31,14 @@ def test_run_watch_follows_a_run_to_success_and_exits_0(baton: Plugin) -> None:
     # Each task is seen running and succeeding, in dependency order, then the run's result.
     succeeded = [line.split()[0] for line in lines if "Succeeded" in line and line.startswith("  ")]
     assert succeeded.index("extract") < succeeded.index("load") < succeeded.index("report"), result.out
-    tasks = ["extract", "revenue-by-region", "revenue-by-product", "load", "report"]
+    tasks = ["regions", "extract", "revenue-by-region", "revenue-by-product", "load", "report"]
     assert sorted(succeeded) == sorted(tasks)
-    assert re.search(r"^pipelinerun/daily-sales-\w+ ✓ Succeeded in \d+s$", lines[-1]), lines[-1]
+    assert any("3/3 items" in line for line in lines if line.startswith("  extract")), result.out
+    # The run's result, then its results (the Pipeline's spec.results).
+    end = next(i for i, line in enumerate(lines) if line.startswith("pipelinerun/"))
+    assert re.search(r"^pipelinerun/daily-sales-\w+ ✓ Succeeded in \d+s$", lines[end]), lines[end]
+    assert lines[end + 1 :][:2] == ["results:", "  revenue: 10043.25"], result.out
+    assert "    Daily sales report for 2025-01-31 (regions: apac, eu, us)" in lines
 
 
 def test_run_watch_exits_1_when_the_run_fails_and_says_why(baton: Plugin) -> None:
@@ -80,7 +85,7 @@ def test_param_mistakes_are_usage_errors(baton: Plugin) -> None:
     unknown = baton("run", "daily-sales", "-p", "dates=2025-01-01")
     assert unknown.code == 2
     assert 'unknown param "dates" (did you mean "date"?)' in unknown.err
-    assert "declares: date, regions, dataDir" in unknown.err
+    assert "declares: date, regions" in unknown.err
     malformed = baton("run", "daily-sales", "-p", "date")
     assert (malformed.code, malformed.err) == (2, 'error: invalid param "date": expected NAME=VALUE\n')
 

@@ -40,7 +40,7 @@ def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Call
     run = run_example(api, start_operator, "daily-sales.yaml")
     status = run["status"]
     assert status["phase"] == "Succeeded", status
-    assert status["progress"] == "5/5"
+    assert status["progress"] == "8/8"  # six tasks, extract counted as its three instances
     tasks = tasks_of(run)
     assert all(t["phase"] == "Succeeded" for t in tasks.values())
     # Never before its dependencies: a task's Job starts after its upstream tasks completed.
@@ -50,8 +50,17 @@ def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Call
     condition = next(c for c in status["conditions"] if c["type"] == "Succeeded")
     assert (condition["status"], condition["reason"]) == ("True", "Succeeded")
     assert status["duration"] and status["completionTime"] >= status["startTime"]
+    assert [(r["name"], r["value"].splitlines()[0]) for r in status["results"]] == [
+        ("revenue", "10043.25"),
+        ("report", "Daily sales report for 2025-01-31 (regions: apac, eu, us)"),
+    ]
+    assert [i["item"] for i in tasks["extract"]["instances"]] == ["eu", "us", "apac"]
+    assert [i["results"]["rows"] for i in tasks["extract"]["instances"]] == ["24", "24", "24"]
+    # The ReadWriteOnce claim is pinned to the node of the first Pod that mounted it.
+    claim = f"{run['metadata']['name']}-data"
+    assert status["workspaces"] == [{"name": "data", "claimName": claim, "node": "devcluster"}]
     jobs = api.jobs()
-    assert len(jobs) == 5, [j["metadata"]["name"] for j in jobs]
+    assert len(jobs) == 8, [j["metadata"]["name"] for j in jobs]
     for job in jobs:
         labels = job["metadata"]["labels"]
         assert labels[RUN] == run["metadata"]["name"] and labels[TASK] in tasks
@@ -69,7 +78,7 @@ def test_daily_sales_succeeds_in_dependency_order(api: Api, start_operator: Call
         message="the Pipeline to record its last run",
     )
     assert pipeline["status"]["lastRun"] == run["metadata"]["name"]
-    assert pipeline["status"]["taskCount"] == 5
+    assert pipeline["status"]["taskCount"] == 6
     # The outcome's Event follows the status write that finished the run.
     reasons = wait_for(
         lambda: when(run_events(api, run), lambda events: "RunSucceeded" in {e["reason"] for e in events}),
@@ -134,9 +143,9 @@ def test_kubectl_shows_runs_and_pipelines(
     out = kubectl("get", "pipelineruns", "-n", api.namespace).stdout
     header = out.splitlines()[0].split()
     assert header == ["NAME", "PIPELINE", "STATUS", "PROGRESS", "STARTED", "DURATION"], out
-    assert name in out and "Succeeded" in out and "5/5" in out
+    assert name in out and "Succeeded" in out and "8/8" in out
     wide = kubectl("get", "pipelineruns", "-n", api.namespace, "-o", "wide").stdout
-    assert "MESSAGE" in wide.splitlines()[0] and "all 5 tasks succeeded" in wide
+    assert "MESSAGE" in wide.splitlines()[0] and "all 6 tasks succeeded" in wide
     pipelines = kubectl("get", "pipelines", "-n", api.namespace).stdout
     assert pipelines.splitlines()[0].split() == [
         "NAME",

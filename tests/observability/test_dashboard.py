@@ -104,7 +104,7 @@ def scenario(
                 text = scrape(port)
                 runs_done = sum(samples(text, "baton_runs_finished_total", namespace=namespace))
                 tasks_done = sum(samples(text, "baton_tasks_finished_total", namespace=namespace))
-                return text if (runs_done, tasks_done) == (3, 5 + 22 + 5) else None
+                return text if (runs_done, tasks_done) == (3, 6 + 22 + 5) else None
 
             after = wait_for(settled_scrape, timeout=30, message="the operator to count every run and task")
 

@@ -25,6 +25,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from baton import GROUP, VERSION
 from baton.api.crdgen import pipeline_crd, pipelinerun_crd
+from baton.cli.output import result_lines
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.resources import ResourceType
 from baton.devcluster.rest import Target
@@ -146,6 +147,9 @@ def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
         )
         for task in _tasks(status):
             detail = f"  exit {task['exitCode']}" if task.get("exitCode") not in (None, 0) else ""
+            if isinstance(task.get("items"), int):
+                done = sum(1 for i in task.get("instances") or () if str(i.get("phase")) == "Succeeded")
+                detail += f"  {done}/{task['items']} items"
             lines.append(f"  {task['name']:<28} {task.get('phase', 'Pending'):<10}{detail}")
     return lines
 
@@ -247,6 +251,12 @@ async def run_dev(files: Sequence[str], *, namespace: str, give_up_after: float,
         print("", file=out)
         for line in summary(runs):
             print(line, file=out)
+        for run in runs:
+            results = (run.get("status") or {}).get("results") or []
+            if results:
+                print(f"\nresults of {run['metadata']['name']}:", file=out)
+                for line in result_lines(results):
+                    print(line, file=out)
         ok = len(runs) == len(names) and all(
             (r.get("status") or {}).get("phase") == "Succeeded" for r in runs
         )

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from baton.api.pipeline import PipelineSpec
 from baton.cli.kubeapi import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,6 +28,7 @@ from baton.cli.kubeapi import (
     command,
 )
 from baton.cli.output import RunView, elapsed, not_finished, paint, run_view, symbol, use_colour
+from baton.core.references import graph_nodes
 
 RUN_KINDS = ("pipelinerun", "pipelineruns", "pr", "run")
 PIPELINE_KINDS = ("pipeline", "pipelines")
@@ -43,10 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
 
 
+def dependencies(tasks: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Each task's dependencies: dependsOn and, for a spec that parses, the tasks whose results it reads."""
+    try:
+        spec = PipelineSpec.model_validate({"tasks": list(tasks)})
+    except ValueError:
+        return {t["name"]: list(t.get("dependsOn") or ()) for t in tasks}
+    return dict(graph_nodes(spec))
+
+
 def layers(tasks: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """Task names by topological layer, in spec order within a layer. Tasks on a cycle or depending on
     unknown tasks (an invalid spec) go to a last layer of their own rather than vanish."""
-    parents = {t["name"]: [d for d in t.get("dependsOn") or ()] for t in tasks}
+    parents = dependencies(tasks)
     depth: dict[str, int] = {}
     changed = True
     while changed:
@@ -74,13 +85,14 @@ def render(
     if not tasks and states:
         tasks = [{"name": name} for name in states]
     width = max((len(t["name"]) for t in tasks), default=4)
-    deps = {t["name"]: list(t.get("dependsOn") or ()) for t in tasks}
+    deps = dependencies(tasks)
+    fan_outs = {t["name"] for t in tasks if t.get("forEach")}
     lines = []
     for number, layer in enumerate(layers(tasks), start=1):
         for i, name in enumerate(layer):
             prefix = f"{number:>3}  " if i == 0 else "     "
             if states is None:
-                cells = f"{name:<{width}}"
+                cells = f"{name:<{width}}" + ("  (forEach)" if name in fan_outs else "")
             else:
                 state = states.get(name) or {"phase": "Pending"}
                 phase = str(state.get("phase") or "Pending")
@@ -93,6 +105,14 @@ def render(
 
 def _detail(state: Mapping[str, Any], phase: str) -> str:
     parts = []
+    items = state.get("items")
+    if isinstance(items, int):
+        counts: dict[str, int] = {}
+        for instance in state.get("instances") or ():
+            key = str(instance.get("phase") or "Pending")
+            counts[key] = counts.get(key, 0) + 1
+        shown = ", ".join(f"{n} {p.lower()}" for p, n in counts.items())
+        parts.append(f"{items} items" + (f" ({shown})" if shown else ""))
     attempts = int(state.get("attempts") or 0)
     if attempts > 1:
         parts.append(f"attempt {attempts}")

@@ -5,7 +5,8 @@ A task attempt is a Job labelled with the run, the task and the attempt (`baton.
 `batch.kubernetes.io/job-name`. The log is read from the Pod's `main` container.
 
 Without TASK, every task's log is printed, one after the other in dependency order, under a
-`==> task (attempt N) <==` header. With `-f`, each log is followed to its end; a task not started yet is
+`==> task (attempt N) <==` header; a forEach task shows each instance's log (`==> task[K] (attempt N) <==`),
+and `TASK[K]` names one instance. With `-f`, each log is followed to its end; a task not started yet is
 waited for (and skipped if it never starts), and a retried task's next attempt follows its last.
 """
 
@@ -49,7 +50,7 @@ class LogReader:
 
     def task(self, name: str) -> dict[str, Any]:
         view = self.view()
-        found = next((t for t in view.tasks if t["name"] == name), None)
+        found = find_unit(view, name)
         if found is None:
             names = ", ".join(t["name"] for t in view.tasks) or "none"
             raise CliError(f'pipelinerun {self.run} has no task "{name}"; its tasks: {names}')
@@ -59,7 +60,7 @@ class LogReader:
         """The task once it has an attempt, or once it (or the run) finished without one."""
         for run in self.api.watch_run(self.run):
             view = run_view(run)
-            task = next((t for t in view.tasks if t["name"] == name), {"name": name, "phase": "Pending"})
+            task = find_unit(view, name) or {"name": name, "phase": "Pending"}
             if (
                 int(task.get("attempts") or 0) > 0
                 or task.get("phase") not in (None, "Pending")
@@ -69,13 +70,11 @@ class LogReader:
         return self.task(name)
 
     def pod_of(self, task: str, attempt: int, job_name: str | None) -> str | None:
-        selector = ",".join(
-            (
-                f"{labels.RUN}={label_value(self.run)}",
-                f"{labels.TASK}={label_value(task)}",
-                f"{labels.ATTEMPT}={attempt}",
-            )
-        )
+        base, instance = split_instance(task)
+        parts = [f"{labels.RUN}={label_value(self.run)}", f"{labels.TASK}={label_value(base)}"]
+        if instance is not None:
+            parts.append(f"{labels.INSTANCE}={instance}")
+        selector = ",".join([*parts, f"{labels.ATTEMPT}={attempt}"])
         jobs = self.api.jobs(selector)
         job = jobs[-1]["metadata"]["name"] if jobs else job_name
         if job is None:
@@ -112,6 +111,10 @@ class LogReader:
         task = self.task(name)
         if int(task.get("attempts") or 0) == 0 and self.follow and attempt is None:
             task = self.wait_started(name)
+        if isinstance(task.get("items"), int) and split_instance(name)[1] is None:
+            for k in range(task["items"]):  # a forEach task: each instance's log, in item order
+                self.task_logs(f"{name}[{k}]", attempt, header=True)
+            return
         attempts = int(task.get("attempts") or 0)
         if attempt is not None and not 1 <= attempt <= max(attempts, 0):
             raise CliError(
@@ -161,7 +164,7 @@ class LogReader:
         """The task once it finished or started an attempt after `attempt`."""
         for run in self.api.watch_run(self.run):
             view = run_view(run)
-            task = next((t for t in view.tasks if t["name"] == name), {"name": name})
+            task = find_unit(view, name) or {"name": name}
             if int(task.get("attempts") or 0) > attempt or task.get("phase") not in ("Pending", "Running"):
                 return task
             if view.finished:
@@ -174,6 +177,25 @@ class LogReader:
         for layer in layers(spec_tasks):
             for name in layer:
                 self.task_logs(name, None, header=True)
+
+
+def split_instance(name: str) -> tuple[str, int | None]:
+    """("extract", 3) for the instance name "extract[3]" of a forEach task, (name, None) otherwise."""
+    if name.endswith("]") and "[" in name:
+        base, _, index = name[:-1].partition("[")
+        if index.isdigit():
+            return base, int(index)
+    return name, None
+
+
+def find_unit(view: RunView, name: str) -> dict[str, Any] | None:
+    """The status of a task, or of one instance of a forEach task ("extract[3]")."""
+    base, instance = split_instance(name)
+    task = next((t for t in view.tasks if t["name"] == base), None)
+    if task is None or instance is None:
+        return task
+    instances = task.get("instances") or []
+    return dict(instances[instance]) if instance < len(instances) else None
 
 
 @command

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -116,6 +116,8 @@ class RunView:
     """Task states in spec order; tasks without a state yet are Pending."""
     spec: dict[str, Any] | None
     """The Pipeline spec the run uses (frozen when it started), if known."""
+    results: list[dict[str, Any]] = field(default_factory=list)
+    """The run's results (status.results), once it has ended."""
 
     @property
     def finished(self) -> bool:
@@ -156,4 +158,18 @@ def run_view(run: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None) 
         completion_time=status.get("completionTime"),
         tasks=tasks,
         spec=dict(spec) if spec else None,
+        results=[dict(r) for r in status.get("results") or ()],
     )
+
+
+def result_lines(results: Sequence[Mapping[str, Any]], indent: str = "  ") -> list[str]:
+    """A run's results for a terminal: `name: value`, a value of several lines indented below its name."""
+    lines = []
+    for result in results:
+        value = str(result.get("value", ""))
+        if "\n" in value.strip():
+            lines.append(f"{indent}{result.get('name')}:")
+            lines += [f"{indent}  {line}" for line in value.strip().splitlines()]
+        else:
+            lines.append(f"{indent}{result.get('name')}: {value}")
+    return lines

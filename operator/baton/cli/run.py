@@ -31,6 +31,7 @@ from baton.cli.output import (
     not_finished,
     paint,
     print_object,
+    result_lines,
     run_view,
     symbol,
     use_colour,
@@ -138,6 +139,10 @@ def follow(api: KubeApi, name: str, out: TextIO, *, timeout: float | None = None
     result = paint(f"{symbol(view.phase)} {view.phase}", view.phase, colour)
     detail = f": {view.message}" if view.message and view.phase != "Succeeded" else ""
     print(f"pipelinerun/{name} {result}" + (f" in {took}" if took else "") + detail, file=out, flush=True)
+    if view.results:
+        print("results:", file=out)
+        for line in result_lines(view.results):
+            print(line, file=out, flush=True)
     return EXIT_OK if view.phase == "Succeeded" else EXIT_FAILED
 
 
@@ -151,6 +156,10 @@ def task_line(task: Mapping[str, Any], width: int, colour: bool) -> str:
         took = elapsed(task.get("startTime"), task.get("completionTime"))
         if took:
             parts.append(f"  {took}")
+    items = task.get("items")
+    if isinstance(items, int):
+        done = sum(1 for i in task.get("instances") or () if i.get("phase") == "Succeeded")
+        parts.append(f"  {done}/{items} items")
     if phase in ("Failed", "Skipped") and task.get("message"):
         parts.append(f"  {task['message']}")
     return "".join(parts).rstrip()

@@ -40,6 +40,7 @@ from typing import Any
 
 from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
+from baton.core.references import graph_nodes
 from baton.core.status import parse_time
 from baton.kube import labels
 from baton.kube.observe import observe_job
@@ -307,11 +308,13 @@ class RunObserver:
         spec = status.pipeline_spec
         assert spec is not None
         run.parallelism = spec.parallelism
-        run.parents = {task.name: tuple(task.depends_on) for task in spec.tasks}
-        run.children = {task.name: [] for task in spec.tasks}
-        for task in spec.tasks:
-            for parent in task.depends_on:
-                run.children.setdefault(parent, []).append(task.name)
+        # dependsOn and the dependencies that result references imply (finally tasks are not counted).
+        nodes = graph_nodes(spec)[: len(spec.tasks)]
+        run.parents = {name: tuple(deps) for name, deps in nodes}
+        run.children = {name: [] for name, _ in nodes}
+        for name, deps in nodes:
+            for parent in deps:
+                run.children.setdefault(parent, []).append(name)
         run.tasks = {name: _Task() for name in run.parents}
         run.counts = {PENDING: len(run.tasks)} if run.tasks else {}
         run.pipeline = status.pipeline or ""

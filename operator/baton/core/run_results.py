@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import RunResult, TaskPhase, TaskStatus
-from baton.core.params import substitute
 from baton.core.foreach import task_result
+from baton.core.params import substitute
 from baton.core.references import Kind, refs_in
 from baton.core.results import display
 from baton.core.variables import substitute_runtime

@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.run import TaskStatus
 from baton.core.dag import Dag
+from baton.core.foreach import task_result
 from baton.core.params import references as param_references
 from baton.core.references import TOKEN, Kind, Ref, parse, reference_fields, refs_in
-from baton.core.foreach import task_result
 from baton.core.results import display
 
 # What each namespace of references offers, for the message about a reference that fits none.
