@@ -7,11 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from failure_kit import Sim, spec, task
+from failure_kit import META, T0, Sim, spec, task
 
 from baton.api.run import RunPhase
 from baton.core.foreach import MAX_RECORDED_RESULTS
 from baton.core.observed import JobState
+from baton.core.start import start_run
 
 
 def results(**values: Any) -> str:
@@ -261,39 +262,47 @@ def test_cancel_stops_running_instances_and_skips_the_rest() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "params", "reason", "message"),
+    ("value", "message"),
     [
+        ("eu,us", 'forEach of task "a": param "regions" is not a JSON list: \'eu,us\''),
         (
-            {"from": "$(params.regions)"},
-            {"regions": "eu,us"},
-            "InvalidItems",
-            'param "regions" is not a JSON list',
+            '{"a": 1}',
+            'forEach of task "a": param "regions" is a JSON object, not a list of strings and numbers',
         ),
-        (
-            {"from": "$(params.regions)"},
-            {"regions": '{"a": 1}'},
-            "InvalidItems",
-            "is a JSON object, not a list",
-        ),
-        ({"from": "$(params.regions)"}, {"regions": '[1, {"a": 1}]'}, "InvalidItems", "item 1 of param"),
-        (
-            {"from": "$(params.regions)", "maxItems": 2},
-            {"regions": "[1,2,3]"},
-            "TooManyItems",
-            "3 items, more than its maxItems (2)",
-        ),
+        ('[1, {"a": 1}]', 'forEach of task "a": item 1 of param "regions" is a JSON object'),
+        ("[1,2,3]", 'forEach of task "a": param "regions" has 3 items, more than its maxItems (2)'),
     ],
 )
-def test_bad_lists_fail_the_task_clearly(
-    source: dict[str, Any], params: dict[str, str], reason: str, message: str
-) -> None:
+def test_a_bad_list_in_a_param_fails_the_run_before_anything_runs(value: str, message: str) -> None:
+    pipeline = spec(
+        task("a", forEach={"from": "$(params.regions)", "maxItems": 2}), params=[{"name": "regions"}]
+    )
+    start = start_run(META, {"pipelineSpec": pipeline, "params": {"regions": value}}, None, T0)
+    assert start.status.phase is RunPhase.FAILED
+    assert message in start.status.conditions[0].message
+
+
+@pytest.mark.parametrize(
+    ("value", "reason", "message"),
+    [
+        ("eu,us", "InvalidItems", 'result "items" of task "list" is a JSON string, not a list'),
+        ([1, {"a": 1}], "InvalidItems", 'item 1 of result "items" of task "list" is a JSON object'),
+        ([1, 2, 3], "TooManyItems", "forEach of a has 3 items, more than its maxItems (2)"),
+    ],
+)
+def test_a_bad_list_in_a_result_fails_the_task_clearly(value: object, reason: str, message: str) -> None:
     sim = Sim.start(
-        spec(task("a", forEach=source), task("b", "a"), params=[{"name": "regions"}]), params=params
+        spec(
+            task("list", results=[{"name": "items"}]),
+            task("a", forEach={"from": "$(tasks.list.results.items)", "maxItems": 2}),
+            task("b", "a"),
+        )
     )
     sim.step()
+    sim.finish("list", message=results(items=value)).step()
     a = sim.task("a")
     assert (a.phase.value, a.reason) == ("Failed", reason)
-    assert message in (a.message or "")
+    assert message in (a.message or "") and (a.message or "").endswith("(not retried)")
     assert sim.phases()["b"] == "Skipped" and sim.phase is RunPhase.FAILED
 
 

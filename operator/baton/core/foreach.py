@@ -51,6 +51,25 @@ def instance_name(task: str, index: int) -> str:
     return f"{task}[{index}]"
 
 
+def param_items_errors(task: TaskSpec, params: Mapping[str, str]) -> list[str]:
+    """Problems of the param a forEach task iterates over, known when the run is created."""
+    for_each = task.for_each
+    if for_each is None or for_each.from_ is None:
+        return []
+    text = for_each.from_.strip()[2:-1]
+    if not text.startswith("params.") or text[7:] not in params:
+        return []
+    parsed = parse_items(params[text[7:]], f'param "{text[7:]}"')
+    if isinstance(parsed, str):
+        return [f'forEach of task "{task.name}": {parsed}']
+    if len(parsed) > for_each.max_items:
+        return [
+            f'forEach of task "{task.name}": param "{text[7:]}" has {len(parsed)} items, more than its '
+            f"maxItems ({for_each.max_items})"
+        ]
+    return []
+
+
 def resolve_items(
     task: TaskSpec, params: Mapping[str, str], tasks: Sequence[TaskStatus], index: Mapping[str, int]
 ) -> list[Item] | tuple[str, str]:
@@ -72,7 +91,7 @@ def resolve_items(
             raw = task_result(tasks[owner], ref.result) if owner is not None else None
         if raw is None:
             return INVALID_ITEMS, f"forEach.from: {source} has no value"
-        parsed = _parse_list(raw, source)
+        parsed = parse_items(raw, source)
         if isinstance(parsed, str):
             return INVALID_ITEMS, f"forEach.from: {parsed}"
         items = parsed
@@ -84,7 +103,8 @@ def resolve_items(
     return items
 
 
-def _parse_list(raw: str, source: str) -> list[Item] | str:
+def parse_items(raw: str, source: str) -> list[Item] | str:
+    """The items in ``raw`` (JSON text), or what is wrong with them, naming ``source``."""
     try:
         value = json.loads(raw)
     except ValueError:

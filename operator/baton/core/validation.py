@@ -16,6 +16,7 @@ from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRul
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
 from baton.core.dataflow_checks import dataflow_errors
+from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
 from baton.core.variables import variable_errors
@@ -92,7 +93,9 @@ def _retry_errors(owner: str, retries: RetryPolicy | None) -> list[str]:
 def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: str | None = None) -> list[str]:
     """Problems of running ``spec`` with ``given_params``: unknown and missing params, and names that
     cannot be derived for ``run_name`` (impossible by construction; checked so it stays impossible)."""
-    _, errors = resolve_params(spec, given_params)
+    params, errors = resolve_params(spec, given_params)
+    for task in spec.all_tasks():
+        errors += param_items_errors(task, params)
     if run_name:
         for task in spec.all_tasks():
             name = job_name(run_name, task.name, 1)
