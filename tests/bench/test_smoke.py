@@ -62,8 +62,10 @@ def test_scenario_numbers_are_present(smoke: tuple[dict[str, Any], str, Path]) -
     assert metric(report, "chain", "overhead_p50_ms") is not None
     assert metric(report, "chain", "overhead_p99_ms") is not None
     assert metric(report, "fanout", "create_all_s") is not None
-    for name in ("fanout", "large"):
+    for name in ("fanout", "large", "foreach"):
         assert 0 < metric(report, name, "status_bytes") < 1024 * 1024
+    assert metric(report, "foreach", "create_all_s") is not None
+    assert metric(report, "foreach", "join_latency_ms") is not None
     snapshots = report["scenarios"]["large"]["details"]["snapshots"]
     assert snapshots and all(s["plan_ms"] > 0 and s["tasks"] == report["sizes"]["large"] for s in snapshots)
     assert metric(report, "large", "plan_p50_ms") > 0

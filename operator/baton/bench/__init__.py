@@ -10,11 +10,12 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
   harness      one scenario's cluster, namespace and operator process; waiting on conditions
   measures     percentiles, overhead per task, requests by verb, status bytes, from the audit log
   planning     planning time per reconcile, measured in-process on snapshots of a real run
-  scenarios    the six scenarios
+  scenarios    the six scenarios of issue 6
+  dataflow     the forEach fan-out (1 → forEach of N items from a param → 1)
   report       targets, bench.json and bench.md
   environment  CPU, Python, package versions, git commit
   runner       runs the chosen scenarios and writes the report
 """
 
-SCENARIO_NAMES = ("chain", "requests", "fanout", "large", "throughput", "rss")
+SCENARIO_NAMES = ("chain", "requests", "fanout", "large", "throughput", "rss", "foreach")
 """The scenarios, in the order they run (kept here so that the CLI can list them without importing them)."""

@@ -136,16 +136,26 @@ def completions_between(times: Mapping[str, Mapping[str, float]], start_ms: floa
 
 
 def task_phases(run: Mapping[str, Any]) -> Counter[str]:
-    """Task phases of a run's status (plain task list; a compressed one is expanded)."""
+    """Task phases of a run's status (plain task list; a compressed one is expanded); the instances of a
+    forEach task count one by one."""
     from baton.api.codec import load_run_status
 
-    status = run.get("status") or {}
-    if status.get("compressedTasks"):
-        return Counter(t.phase.value for t in load_run_status(status).tasks)
-    return Counter(t.get("phase", "") for t in status.get("tasks") or ())
+    counts: Counter[str] = Counter()
+    for task in load_run_status(run.get("status") or {}).tasks:
+        if task.items:  # a forEach task counts as its instances: each is a Job
+            counts.update(i.phase.value for i in task.instances)
+        else:
+            counts[task.phase.value] += 1
+    return counts
 
 
 def job_names_in_order(run: Mapping[str, Any]) -> list[str]:
     from baton.api.codec import load_run_status
 
-    return [t.job_name or "" for t in load_run_status(run.get("status") or {}).tasks]
+    names = []
+    for task in load_run_status(run.get("status") or {}).tasks:
+        if task.items:
+            names += [i.job_name or "" for i in task.instances]
+        else:
+            names.append(task.job_name or "")
+    return names

@@ -11,11 +11,24 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import SCENARIO_NAMES
+from .dataflow import foreach
 from .environment import environment, load_average, machine_cpu_seconds
 from .harness import Timeout
 from .report import Report, ScenarioResult
-from .scenarios import SCENARIOS
+from .scenarios import Scenario, chain, fanout, large, requests, rss, throughput
 from .sizes import Sizes
+
+SCENARIOS: dict[str, Scenario] = {
+    "chain": chain,
+    "requests": requests,
+    "fanout": fanout,
+    "large": large,
+    "throughput": throughput,
+    "rss": rss,
+    "foreach": foreach,
+}
+assert tuple(SCENARIOS) == SCENARIO_NAMES
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import SCENARIO_NAMES, shapes
+from . import shapes
 from .harness import World, wait_until, world
 from .measures import (
     chain_overhead_split,
@@ -470,14 +470,3 @@ def rss(sizes: Sizes, logs: Path) -> ScenarioResult:
         result, "active_rss_mib", "rss_per_run_kib", "idle_rss_mib", "peak_rss_mib", "finish_after_release_s"
     )
     return result
-
-
-SCENARIOS: dict[str, Scenario] = {
-    "chain": chain,
-    "requests": requests,
-    "fanout": fanout,
-    "large": large,
-    "throughput": throughput,
-    "rss": rss,
-}
-assert tuple(SCENARIOS) == SCENARIO_NAMES

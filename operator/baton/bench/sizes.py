@@ -30,6 +30,8 @@ class Sizes:
     """Active runs for the memory scenario (6)."""
     rss_width: int = 3
     """Their Pipeline: start → width → end."""
+    foreach: int = 1000
+    """Items of the forEach fan-out (scenario 7)."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -46,6 +48,7 @@ SMOKE = Sizes(
     throughput_tasks=5,
     throughput_runs=10,
     rss_runs=20,
+    foreach=20,
     timeout=60.0,
 )
 

@@ -1,0 +1,86 @@
+"""Scenario 7: a forEach fan-out, 1 → forEach of N items from a param → 1, in instant mode.
+
+The DAG grows while the run runs: `fan` expands into N instances once `split` has succeeded, each with
+its own Job and status entry. What it costs is measured as for the static fan-out (scenario 3): how long
+after `split` all N instance Jobs exist, how long `join` waits after the last instance, the wall time and
+the size of the status. Tasks write no results (instant-mode Jobs run nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from . import shapes
+from .harness import wait_until, world
+from .measures import job_names_in_order, job_times, status_bytes, status_patches
+from .report import ScenarioResult, Target
+from .scenarios import FINISHED, _common, _first, _round
+from .sizes import Sizes
+
+
+def foreach(sizes: Sizes, logs: Path) -> ScenarioResult:
+    width = sizes.foreach
+    result = ScenarioResult("foreach", f"7. forEach 1 → {width:,} items (from a param) → 1")
+    tasks = [
+        shapes.task("split"),
+        {**shapes.task("fan", "split"), "forEach": {"from": "$(params.items)", "maxItems": max(width, 1)}},
+        shapes.task("join", "fan"),
+    ]
+    with world("foreach", logs) as w:
+        w.create(shapes.pipeline("each", tasks, params=[{"name": "items"}]))
+        w.begin_workload()
+        run = shapes.run("each", "each-1")
+        run["spec"]["params"] = {"items": json.dumps(list(range(width)))}
+        w.create(run)
+        created = time.time() * 1000
+        biggest = 0
+
+        def done() -> bool:
+            nonlocal biggest
+            current = w.run("each-1")
+            if current is None:
+                return False
+            biggest = max(biggest, status_bytes(current))
+            return (current.get("status") or {}).get("phase") in FINISHED
+
+        wait_until(done, sizes.timeout, "the forEach run to finish", interval=0.05)
+        records = _common(w, result, ["each-1"], width + 2)
+        final = w.run("each-1") or {}
+        times = job_times(records, w.namespace)
+        names = job_names_in_order(final)
+        split_done = times.get(names[0], {}).get("Complete") if names else None
+        instances = [times.get(n, {}) for n in names[1:-1]]
+        join_created = times.get(names[-1], {}).get("Created") if len(names) > 2 else None
+        complete = (
+            split_done is not None and len(instances) == width and all("Created" in t for t in instances)
+        )
+        last_done = max((t.get("Complete", 0.0) for t in instances), default=None)
+        last_write = max((r.ts_ms for r in status_patches(records, "each-1")), default=None)
+        result.add(
+            "create_all_s",
+            f"all {width:,} instance Jobs created, after the first task's completion",
+            _round((max(t["Created"] for t in instances) - split_done) / 1000, 3)
+            if complete and split_done is not None
+            else None,
+            "s",
+            Target("<=", 5, "s"),
+        )
+        result.add(
+            "join_latency_ms",
+            "join latency: last instance's Job complete → join's Job created",
+            _round(join_created - last_done, 1) if join_created is not None and last_done else None,
+            "ms",
+        )
+        result.add(
+            "wall_s",
+            "wall time, run created → final status",
+            _round((last_write - created) / 1000, 2) if last_write else None,
+            "s",
+        )
+        result.add(
+            "status_bytes", "run status size, largest seen", biggest, "bytes", Target("<", 1_048_576, "bytes")
+        )
+        _first(result, "create_all_s", "join_latency_ms", "wall_s", "status_bytes")
+    return result
