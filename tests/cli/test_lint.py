@@ -112,6 +112,27 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
             ['Workflow/w: unknown kind "Workflow" (expected Pipeline or PipelineRun)'],
             id="unknown-kind",
         ),
+        pytest.param(
+            PIPELINE.replace(
+                'args: ["$(params.date)"]', 'args: ["$(params.date)"]\n      results: [{name: rows}]'
+            ).replace(
+                "dependsOn: [extract]", 'args: ["$(tasks.extract.results.row)", "$(workspaces.data.path)"]'
+            ),
+            [
+                'Pipeline/etl: task "load": args[0] reads result "row" of task "extract", which declares '
+                'rows (did you mean "rows"?)',
+                'Pipeline/etl: task "load": args[1] reads the path of unknown workspace "data" (the pipeline '
+                "declares no workspaces)",
+            ],
+            id="data-flow-references",
+        ),
+        pytest.param(
+            PIPELINE.replace('args: ["$(params.date)"]', "forEach: {from: $(params.date)}")
+            + "---\napiVersion: baton.dev/v1alpha1\nkind: PipelineRun\nmetadata:\n  name: r\n"
+            "spec:\n  pipelineRef:\n    name: etl\n  params:\n    date: 2025-01-31\n",
+            ['PipelineRun/r: forEach of task "extract": param "date" is not a JSON list: \'2025-01-31\''],
+            id="for-each-param-is-no-list",
+        ),
         pytest.param("key: [unclosed\n", None, id="yaml-error"),
         pytest.param(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n", [], id="other-kinds-skipped"

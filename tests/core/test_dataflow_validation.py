@@ -153,7 +153,7 @@ def test_a_full_data_flow_is_valid_and_its_result_references_are_edges() -> None
             pipeline({"name": "a", "command": ["$(item)", "$(volumes.v.path)"]}),
             [
                 'task "a": command[0] uses $(item), which only forEach tasks have',
-                'task "a": command[1] reads the path of unknown volume "v"',
+                'task "a": command[1] reads the path of unknown volume "v" (the task has no volumes)',
             ],
             id="item-and-volume-outside",
         ),

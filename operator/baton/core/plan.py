@@ -45,6 +45,7 @@ from baton.core.tasks import (
     task_deadline,
     waiting_for_retry,
 )
+from baton.core.units import aligned_tasks, newest_jobs, nodes_of, unit_changes, waiting_units
 from baton.core.workspaces import pinned_workspaces, record_nodes
 
 
@@ -95,16 +96,16 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
             return Plan()
         return Plan(status=status.model_copy(update={"observed_generation": run.meta.generation}))
     dag = dag_of(run.spec)
-    before = _aligned_tasks(dag, status.tasks)
+    before = aligned_tasks(dag, status.tasks)
     steering = Steering.of(run, now)
     work = _Pass(run, dag, steering, now, list(before))
-    newest, work.instance_jobs = _newest_jobs(dag, jobs)
+    newest, work.instance_jobs = newest_jobs(dag, jobs)
     by_instance = work.instance_jobs
     work.observe(newest, by_instance)
     work.pinned = pinned_workspaces(run.spec) if status.workspaces else {}
     work.workspaces = status.workspaces
     if work.pinned:
-        work.workspaces = record_nodes(work.pinned, status.workspaces, _nodes(newest, by_instance))
+        work.workspaces = record_nodes(work.pinned, status.workspaces, nodes_of(newest, by_instance))
     work.decide()
     creates = start_ready(work)
     if steering.deadline is not None and not steering.timed_out:
@@ -121,7 +122,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         suspended=steering.suspend,
         cancelling=reasons.CANCELLED in stopped,
         note=note,
-        waiting=_waiting(work.tasks) if work.any_waiting else (),
+        waiting=waiting_units(work.tasks) if work.any_waiting else (),
     )
     if work.workspaces is not status.workspaces:
         new_status = new_status.model_copy(update={"workspaces": work.workspaces})
@@ -138,7 +139,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         and all(getattr(new_status, f) == getattr(status, f) for f in _SCALAR_FIELDS)
     ):
         return Plan(wake_at=work.wake_at)
-    changes = [pair for i in sorted(set(work.changed)) for pair in _unit_changes(before[i], work.tasks[i])]
+    changes = [pair for i in sorted(set(work.changed)) for pair in unit_changes(before[i], work.tasks[i])]
     return Plan(
         create_jobs=tuple(creates),
         delete_jobs=tuple(work.deletes),
@@ -377,70 +378,3 @@ class _Pass:
 
     def _first_cause(self, index: int, cause: dict[int, tuple[str, str]]) -> tuple[str, str] | None:
         return next((cause[p] for p in self.dag.parents[index] if p in cause), None)
-
-
-def _aligned_tasks(dag: Dag, recorded: list[TaskStatus]) -> list[TaskStatus]:
-    """The recorded task states in spec order; tasks without a record are Pending."""
-    if len(recorded) == len(dag) and [t.name for t in recorded] == list(dag.names):
-        return recorded
-    by_name = {task.name: task for task in recorded}
-    return [by_name.get(name) or TaskStatus(name=name, phase=TaskPhase.PENDING) for name in dag.names]
-
-
-def _newest_jobs(
-    dag: Dag, jobs: Sequence[ObservedJob]
-) -> tuple[dict[int, ObservedJob], dict[int, dict[int, ObservedJob]]]:
-    """The highest attempt observed per task index, and per instance of forEach tasks; Jobs of unknown
-    tasks are ignored."""
-    newest: dict[int, ObservedJob] = {}
-    by_instance: dict[int, dict[int, ObservedJob]] = {}
-    for job in jobs:
-        i = dag.index.get(job.task)
-        if i is None:
-            continue
-        if job.instance is not None:
-            mine = by_instance.setdefault(i, {})
-            k = job.instance
-            if k not in mine or job.attempt > mine[k].attempt:
-                mine[k] = job
-        elif i not in newest or job.attempt > newest[i].attempt:
-            newest[i] = job
-    return newest, by_instance
-
-
-def _nodes(newest: dict[int, ObservedJob], by_instance: dict[int, dict[int, ObservedJob]]) -> dict[int, str]:
-    """Task index → a node one of its Pods was bound to."""
-    nodes = {i: job.node for i, job in newest.items() if job.node}
-    for i, jobs in by_instance.items():
-        node = next((job.node for job in jobs.values() if job.node), None)
-        if node is not None:
-            nodes[i] = node
-    return nodes
-
-
-def _waiting(tasks: list[TaskStatus]) -> list[str]:
-    """Names of the tasks and instances waiting for a retry."""
-    names = []
-    for task in tasks:
-        if task.items is not None:
-            names += [i.name for i in task.instances if waiting_for_retry(i)]
-        elif waiting_for_retry(task):
-            names.append(task.name)
-    return names
-
-
-def _unit_changes(old: TaskStatus, new: TaskStatus) -> list[tuple[InstanceStatus, InstanceStatus]]:
-    """What changed, for Events: the task itself, and each instance of a forEach task that changed."""
-    if new.items is None or not new.instances:
-        return [(old, new)]
-    pairs: list[tuple[InstanceStatus, InstanceStatus]] = []
-    if old.phase is not new.phase and new.phase is not TaskPhase.RUNNING:
-        pairs.append((old, new))  # the forEach task's own end (its start is its instances')
-    previous = old.instances
-    for k, instance in enumerate(new.instances):
-        before = previous[k] if k < len(previous) else None
-        if before is None:
-            before = InstanceStatus(name=instance.name, phase=TaskPhase.PENDING)
-        if before is not instance:
-            pairs.append((before, instance))
-    return pairs

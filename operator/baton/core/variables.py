@@ -203,6 +203,9 @@ def _mount_problem(what: str, name: str, mounted: list[str], declared: list[str]
     if declared is not None and name in declared:
         return f'reads the path of {what} "{name}", which the task does not mount (add it to its workspaces)'
     known = mounted if declared is None else declared
+    if not known:
+        where = "the pipeline declares no workspaces" if declared is not None else "the task has no volumes"
+        return f'reads the path of unknown {what} "{name}" ({where})'
     return f'reads the path of unknown {what} "{name}"{_hint(name, known)}'
 
 
