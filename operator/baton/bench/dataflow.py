@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from . import shapes
-from .harness import wait_until, world
-from .measures import job_names_in_order, job_times, status_bytes, status_patches
+from .harness import world
+from .measures import job_names_in_order, job_times, status_patches
 from .report import ScenarioResult, Target
-from .scenarios import FINISHED, _common, _first, _round
+from .scenarios import _common, _first, _round, follow_run
 from .sizes import Sizes
 
 
@@ -35,17 +35,7 @@ def foreach(sizes: Sizes, logs: Path) -> ScenarioResult:
         run["spec"]["params"] = {"items": json.dumps(list(range(width)))}
         w.create(run)
         created = time.time() * 1000
-        biggest = 0
-
-        def done() -> bool:
-            nonlocal biggest
-            current = w.run("each-1")
-            if current is None:
-                return False
-            biggest = max(biggest, status_bytes(current))
-            return (current.get("status") or {}).get("phase") in FINISHED
-
-        wait_until(done, sizes.timeout, "the forEach run to finish", interval=0.05)
+        biggest = follow_run(w, "each-1", sizes.timeout)
         records = _common(w, result, ["each-1"], width + 2)
         final = w.run("each-1") or {}
         times = job_times(records, w.namespace)

@@ -52,6 +52,22 @@ def _wait_finished(world: World, names: list[str], timeout: float) -> None:
     wait_until(done, timeout, f"{len(names)} run(s) to finish", interval=0.02)
 
 
+def follow_run(world: World, name: str, timeout: float) -> int:
+    """Wait for one run to finish; the largest size its stored status had on the way."""
+    biggest = 0
+
+    def done() -> bool:
+        nonlocal biggest
+        run = world.run(name)
+        if run is None:
+            return False
+        biggest = max(biggest, status_bytes(run))
+        return (run.get("status") or {}).get("phase") in FINISHED
+
+    wait_until(done, timeout, f"run {name} to finish", interval=0.05)
+    return biggest
+
+
 def _records(world: World) -> list[Any]:
     return list(world.cluster.sync(world.cluster.audit.records))
 
@@ -222,17 +238,7 @@ def fanout(sizes: Sizes, logs: Path) -> ScenarioResult:
         w.begin_workload()
         w.create(shapes.run("fan", "fan-1"))
         created = _now_ms()
-        biggest = 0
-
-        def done() -> bool:
-            nonlocal biggest
-            run = w.run("fan-1")
-            if run is None:
-                return False
-            biggest = max(biggest, status_bytes(run))
-            return (run.get("status") or {}).get("phase") in FINISHED
-
-        wait_until(done, sizes.timeout, "the fan-out run to finish", interval=0.05)
+        biggest = follow_run(w, "fan-1", sizes.timeout)
         records = _common(w, result, ["fan-1"], width + 2)
         run = w.run("fan-1") or {}
         times = job_times(records, w.namespace)

@@ -3,7 +3,8 @@
 Idempotent like everything else: a claim created before a crash answers 409 and is checked to be the
 run's own; a claim already adopted is left as it is. A claim that cannot be had fails the run with the
 API's reason (``baton.core.workspaces.claim_failed``) instead of leaving its Pods Pending forever.
-Transient failures (5xx, 429) raise, so that the work queue tries the run again.
+Transient failures (5xx, 429, a conflict while adding an owner) raise, so that the work queue tries the
+run again.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def _owned_by(claim: dict[str, Any], uid: str) -> bool:
 
 
 def _transient(failure: ApiFailure) -> bool:
-    return failure.code >= 500 or failure.code == 429
+    # 409 here is a lost race on the claim's resourceVersion (the create path handles its own 409s).
+    return failure.code >= 500 or failure.code in (409, 429)
 
 
 async def apply_claims(

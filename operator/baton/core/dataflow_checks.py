@@ -19,14 +19,14 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 def dataflow_errors(spec: PipelineSpec) -> list[str]:
     """Problems of workspaces, volumes, results, forEach and Pod settings, one message each."""
-    errors = _duplicates("workspace", [w.name for w in spec.workspaces])
-    errors += _duplicates("pipeline result", [r.name for r in spec.results])
+    errors = duplicates("workspace", [w.name for w in spec.workspaces])
+    errors += duplicates("pipeline result", [r.name for r in spec.results])
     declared = [w.name for w in spec.workspaces]
     for task in spec.all_tasks():
         owner = f'task "{task.name}"'
-        errors += [f"{owner}: {e}" for e in _duplicates("result", [r.name for r in task.results])]
-        errors += [f"{owner}: {e}" for e in _duplicates("volume", [v.name for v in task.volumes])]
-        errors += [f"{owner}: {e}" for e in _duplicates("workspace", [m.name for m in task.workspaces])]
+        errors += [f"{owner}: {e}" for e in duplicates("result", [r.name for r in task.results])]
+        errors += [f"{owner}: {e}" for e in duplicates("volume", [v.name for v in task.volumes])]
+        errors += [f"{owner}: {e}" for e in duplicates("workspace", [m.name for m in task.workspaces])]
         for mount in task.workspaces:
             if mount.name not in declared:
                 errors.append(
@@ -73,7 +73,8 @@ def _pod_errors(settings: TaskSpec | TaskDefaults) -> Iterable[str]:
             yield f'podAnnotations key "{key}" is not a valid annotation key'
 
 
-def _duplicates(what: str, names: Sequence[str]) -> list[str]:
+def duplicates(what: str, names: Sequence[str]) -> list[str]:
+    """One message per name used more than once."""
     seen: set[str] = set()
     errors = []
     for name in names:

@@ -15,7 +15,7 @@ from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUA
 from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
-from baton.core.dataflow_checks import dataflow_errors
+from baton.core.dataflow_checks import dataflow_errors, duplicates
 from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
@@ -35,7 +35,7 @@ _PATTERN_WORDS = {
 
 def pipeline_errors(spec: PipelineSpec) -> list[str]:
     """Semantic problems of a schema-valid spec (the schema itself is the model's business)."""
-    errors = _duplicates("param", [param.name for param in spec.params])
+    errors = duplicates("param", [param.name for param in spec.params])
     every = spec.all_tasks()
     for task in every:
         if not is_dns_label(task.name):
@@ -153,18 +153,8 @@ def _is_union_tag(part: str) -> bool:
     return part in ("int", "str", "constrained-str", "bool", "float") or part.startswith("function-")
 
 
-def _duplicates(what: str, names: list[str]) -> list[str]:
-    seen: set[str] = set()
-    errors = []
-    for name in names:
-        if name in seen:
-            errors.append(f'{what} name "{name}" is used more than once')
-        seen.add(name)
-    return errors
-
-
 def _env_errors(owner: str, env: list[EnvVar]) -> list[str]:
-    return [f"{owner}: {error}" for error in _duplicates("env", [var.name for var in env])]
+    return [f"{owner}: {error}" for error in duplicates("env", [var.name for var in env])]
 
 
 def join_errors(errors: Sequence[str], limit: int = 1024) -> str:

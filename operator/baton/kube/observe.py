@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -32,53 +33,32 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
     if not task or not attempt or not attempt.isdigit():
         return None
     instance_label = job_labels.get(labels.INSTANCE)
-    instance = int(instance_label) if instance_label and instance_label.isdigit() else None
     status = job.get("status") or {}
     state, condition = _job_state(status)
     pod = _newest_pod(pods, metadata.get("name", ""))
     container = _main_container(pod)
     terminated = (container.get("state") or {}).get("terminated") or {}
-    start = _time(status.get("startTime") or metadata.get("creationTimestamp"))
-    node = ((pod or {}).get("spec") or {}).get("nodeName") or None
+    seen = ObservedJob(
+        task,
+        int(attempt),
+        metadata["name"],
+        state,
+        start_time=_time(status.get("startTime") or metadata.get("creationTimestamp")),
+        node=((pod or {}).get("spec") or {}).get("nodeName") or None,
+        instance=int(instance_label) if instance_label and instance_label.isdigit() else None,
+    )
     if state is JobState.ACTIVE:
         reason, message = _waiting(pod, container)
-        return ObservedJob(
-            task,
-            int(attempt),
-            metadata["name"],
-            state,
-            reason,
-            None,
-            message,
-            start,
-            None,
-            node=node,
-            instance=instance,
-        )
+        return replace(seen, reason=reason, message=message)
     completion = _time(
         status.get("completionTime") or condition.get("lastTransitionTime") or terminated.get("finishedAt")
     )
-    exit_code = terminated.get("exitCode")
-    name = metadata["name"]
+    seen = replace(seen, exit_code=terminated.get("exitCode"), completion_time=completion)
     pod_status = (pod or {}).get("status") or {}
     if state is JobState.SUCCEEDED:
         # The termination message carries the task's results; a Pod not seen ended may still bring it.
         pending = not terminated and pod_status.get("phase") not in ("Succeeded", "Failed")
-        message = terminated.get("message")
-        return ObservedJob(
-            task,
-            int(attempt),
-            name,
-            state,
-            None,
-            exit_code,
-            message,
-            start,
-            completion,
-            pending,
-            node,
-            instance,
-        )
+        return replace(seen, message=terminated.get("message"), pod_pending=pending)
     reason = _first_specific(pod_status.get("reason"), terminated.get("reason"), condition.get("reason"))
     message = terminated.get("message") or pod_status.get("message") or condition.get("message")
     # The Pod as last seen still runs (no terminated state, no verdict of its own such as Evicted): its
@@ -89,20 +69,7 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
         and not pod_status.get("reason")
         and pod_status.get("phase") not in ("Succeeded", "Failed")
     )
-    return ObservedJob(
-        task,
-        int(attempt),
-        name,
-        state,
-        reason,
-        exit_code,
-        message,
-        start,
-        completion,
-        pending,
-        node,
-        instance,
-    )
+    return replace(seen, reason=reason, message=message, pod_pending=pending)
 
 
 def _job_state(status: Obj) -> tuple[JobState, Obj]:
