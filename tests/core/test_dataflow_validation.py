@@ -176,6 +176,18 @@ def test_a_full_data_flow_is_valid_and_its_result_references_are_edges() -> None
         pytest.param(
             pipeline(
                 {"name": "a"},
+                taskDefaults={"image": "x", "env": [{"name": "D", "value": "$(workspaces.d.path)"}]},
+            ),
+            [
+                'taskDefaults: env "D" reads $(workspaces.d.path), which depends on the task: set it on the '
+                "tasks "
+                "that use it"
+            ],
+            id="task-variables-in-defaults",
+        ),
+        pytest.param(
+            pipeline(
+                {"name": "a"},
                 results=[{"name": "r", "value": "$(tasks.a.results.r) $(params.x) $(run.status)"}],
             ),
             [

@@ -73,6 +73,12 @@ def test_daily_sales_succeeds_on_a_real_cluster(cluster_kubectl: Kubectl, e2e_na
     run = run_to_the_end(cluster_kubectl, e2e_namespace, "daily-sales.yaml", "daily-sales")
     status = run["status"]
     assert isinstance(status, dict) and status["phase"] == "Succeeded", status
+    # Data really flowed: the report (a result of the last task) read files the extracts wrote on the
+    # run's claim, which the cluster's default StorageClass provisioned and which stayed on one node.
+    results = {r["name"]: r["value"] for r in status["results"]}
+    assert results["report"].startswith("Daily sales report for 2025-01-31"), results
+    (workspace,) = status["workspaces"]
+    assert workspace["node"], workspace
     jobs = json.loads(cluster_kubectl("get", "jobs", "-n", e2e_namespace, "-o", "json").stdout)["items"]
     for job in jobs:  # restricted Pod Security on a real API server's admission, not only in our tests
         container = job["spec"]["template"]["spec"]["containers"][0]

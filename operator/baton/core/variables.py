@@ -93,6 +93,13 @@ def variable_errors(spec: PipelineSpec, dag: Dag) -> list[str]:
                 problem = checker.problem(ref, field)
                 if problem:
                     errors.append(f"{owner} {problem}")
+    if spec.task_defaults is not None:
+        for var in spec.task_defaults.env:
+            for ref in refs_in(var.value or ""):
+                errors.append(
+                    f'taskDefaults: env "{var.name}" reads $({ref.text}), which depends on the task: set it '
+                    "on the tasks that use it"
+                )
     errors += _pipeline_result_errors(spec, dag)
     return errors
 
