@@ -50,6 +50,13 @@ class LogReader:
 
     def task(self, name: str) -> dict[str, Any]:
         view = self.view()
+        if not view.tasks and self.follow:
+            # A run the operator has not started yet (it may be creating the run's claims): its tasks
+            # are known once its spec is frozen into its status.
+            for run in self.api.watch_run(self.run):
+                view = run_view(run)
+                if view.tasks or view.finished:
+                    break
         found = find_unit(view, name)
         if found is None:
             names = ", ".join(t["name"] for t in view.tasks) or "none"

@@ -25,7 +25,7 @@ from baton.core.events import Event, transition_events
 from baton.core.fanout import decide_instances, instance_failed_for_good, observe_instances, start_for_each
 from baton.core.launch import JobToCreate, oversized, start_ready
 from baton.core.observed import ObservedJob
-from baton.core.references import result_readers
+from baton.core.references import for_each_indices, result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.retry import retry_policy
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
@@ -123,6 +123,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         cancelling=reasons.CANCELLED in stopped,
         note=note,
         waiting=waiting_units(work.tasks) if work.any_waiting else (),
+        fan_outs=for_each_indices(run.spec),
     )
     if work.workspaces is not status.workspaces:
         new_status = new_status.model_copy(update={"workspaces": work.workspaces})
@@ -200,11 +201,11 @@ class _Pass:
         running, pending = TaskPhase.RUNNING, TaskPhase.PENDING
         for i, task in enumerate(self.tasks):
             phase = task.phase
+            if phase is not running and not (phase is pending and i in jobs):
+                continue
             if task.items is not None:  # an expanded forEach task: its instances have the Jobs
                 if phase is running:
                     self.set(i, observe_instances(self, i, task, instance_jobs.get(i, {})))
-                continue
-            if phase is not running and not (phase is pending and i in jobs):
                 continue
             job = jobs.get(i)
             attempts = self.attempts(i)
@@ -253,14 +254,19 @@ class _Pass:
         # with the default rule starts once all its dependencies succeeded.
         quiet = not (steering.timed_out or steering.cancel or self.failed_for_good)
         parents, finally_from, spec_tasks = dag.parents, dag.finally_from, self.run.spec.tasks
+        running = TaskPhase.RUNNING
         for i in dag.order:
             task = tasks[i]
             phase = task.phase
-            if phase is TaskPhase.RUNNING and task.items is not None:
-                task = decide_instances(self, i, task)
+            if phase is running:
+                if task.items is None:
+                    continue
+                task = decide_instances(self, i, task)  # an expanded forEach task
                 self.set(i, task)
                 phase = task.phase
-            if phase is succeeded or phase is TaskPhase.RUNNING:
+                if phase is running:
+                    continue
+            if phase is succeeded:
                 continue
             if phase is pending:
                 if (
@@ -276,10 +282,8 @@ class _Pass:
                     else:
                         if not steering.suspend:
                             task = self.make_ready(i, task)
-                            phase = task.phase
-                    if phase is pending or phase is succeeded or phase is TaskPhase.RUNNING:
-                        continue
-                    self._mark(i, task, cause)
+                            if task.phase.finished:  # a forEach task that failed or had no items
+                                self._mark(i, task, cause)
                     continue
                 is_finally = dag.is_finally(i)
                 if is_finally and main_upstream is None:

@@ -19,7 +19,7 @@ passes through to the kubelet.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -106,20 +106,31 @@ def result_reads(task: TaskSpec) -> list[tuple[str, str]]:
     return list(reads)
 
 
-_READERS: dict[int, tuple[PipelineSpec, frozenset[int]]] = {}
+_INDICES: dict[tuple[int, str], tuple[PipelineSpec, frozenset[int]]] = {}
+
+
+def _indices(spec: PipelineSpec, what: str, keep: Callable[[TaskSpec], object]) -> frozenset[int]:
+    """Indices (in ``all_tasks`` order) of the tasks ``keep`` holds for, computed once per spec object:
+    the planner asks on every reconcile, and specs are frozen (see ``baton.core.dag.dag_of``)."""
+    key = (id(spec), what)
+    hit = _INDICES.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    found = frozenset(i for i, task in enumerate(spec.all_tasks()) if keep(task))
+    if len(_INDICES) >= 512:
+        _INDICES.pop(next(iter(_INDICES)))
+    _INDICES[key] = (spec, found)
+    return found
 
 
 def result_readers(spec: PipelineSpec) -> frozenset[int]:
-    """Indices (in ``all_tasks`` order) of the tasks that read results, computed once per spec object
-    (the planner asks on every reconcile)."""
-    hit = _READERS.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    readers = frozenset(i for i, task in enumerate(spec.all_tasks()) if result_reads(task))
-    if len(_READERS) >= 256:
-        _READERS.pop(next(iter(_READERS)))
-    _READERS[id(spec)] = (spec, readers)
-    return readers
+    """Indices of the tasks that read results."""
+    return _indices(spec, "readers", result_reads)
+
+
+def for_each_indices(spec: PipelineSpec) -> frozenset[int]:
+    """Indices of the forEach tasks."""
+    return _indices(spec, "forEach", lambda task: task.for_each is not None)
 
 
 def dependencies(task: TaskSpec, known: dict[str, bool]) -> list[str]:

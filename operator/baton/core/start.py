@@ -12,6 +12,7 @@ from baton.api.run import PipelineRunSpec, PipelineRunStatus, RunPhase, TaskPhas
 from baton.core.dag import dag_of
 from baton.core.events import Event, EventType
 from baton.core.params import resolve_params
+from baton.core.references import for_each_indices, result_readers
 from baton.core.reuse import RetryError, plan_retry, reused_message
 from baton.core.state import RunMeta
 from baton.core.status import format_time, invalid_condition, run_condition
@@ -86,7 +87,9 @@ def start_run(
     if errors:
         return _failed(run, pipeline, INVALID, join_errors(errors), now)
     params, _ = resolve_params(spec, parsed_run.params)
-    dag_of(spec)  # built now, while validating, so the first plan finds it cached
+    dag_of(spec)  # built now, while validating, so the first plan finds it (and these) cached
+    result_readers(spec)
+    for_each_indices(spec)
     tasks = [TaskStatus(name=task.name, phase=TaskPhase.PENDING) for task in spec.all_tasks()]
     return _with_claims(run, RunStart(_pending(run, pipeline, spec, params, tasks, now, None)))
 

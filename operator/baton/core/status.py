@@ -7,7 +7,7 @@ nothing depends on the clock except on a transition, so re-planning an unchanged
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from operator import attrgetter
@@ -103,17 +103,19 @@ def summarize_run(
     cancelling: bool = False,
     note: str | None = None,
     waiting: Sequence[str] = (),
+    fan_outs: Collection[int] = (),
 ) -> PipelineRunStatus:
     """The run's status for the given task states: phase, progress, completion and the condition.
 
     ``suspended`` and ``cancelling`` say how the run's spec steers it; ``note`` leads the condition's
-    message (why the run was cancelled or timed out); ``waiting`` names tasks waiting for a retry.
+    message (why the run was cancelled or timed out); ``waiting`` names tasks waiting for a retry;
+    ``fan_outs`` are the indices of forEach tasks, whose instances the progress counts.
     """
     counts = Counter(map(_phase, tasks))
     finished = sum(counts[phase] for phase in _FINISHED)
     update: dict[str, object] = {
         "tasks": tasks,
-        "progress": progress(tasks, finished),
+        "progress": progress([tasks[i] for i in fan_outs], len(tasks), finished),
         "observed_generation": generation,
     }
     reason: str | None = None
@@ -144,10 +146,10 @@ def summarize_run(
     return previous.model_copy(update=update)
 
 
-def progress(tasks: Sequence[TaskStatus], finished: int) -> str:
-    """Finished out of all units of work: tasks, with a forEach task counted as its instances."""
-    total = len(tasks)
-    for task in tasks:
+def progress(fan_outs: Sequence[TaskStatus], total: int, finished: int) -> str:
+    """Finished out of all units of work (``total`` tasks, of which ``finished`` finished), with each
+    forEach task of ``fan_outs`` counted as its instances."""
+    for task in fan_outs:
         if task.items:
             total += task.items - 1
             if not task.phase.finished:
