@@ -384,3 +384,36 @@ def test_the_fan_out_of_a_thousand_items_keeps_the_status_readable() -> None:
         sim.jobs[(f"a[{k}]", 1)] = replace(sim.jobs[(f"a[{k}]", 1)], state=JobState.SUCCEEDED)
     sim.step()
     assert sim.phases() == {"a": "Succeeded", "b": "Running"}
+
+
+def test_a_retry_runs_only_the_instances_that_did_not_succeed() -> None:
+    pipeline = spec(
+        task("list", results=[{"name": "items"}]),
+        task("fan", forEach={"from": "$(tasks.list.results.items)"}, results=[{"name": "r"}]),
+        task("sum", command=["sum", "$(tasks.fan.results.r)"]),
+    )
+    sim = Sim.start(pipeline)
+    sim.step()
+    sim.finish("list", message=results(items=["a", "b", "c"])).step()
+    sim.finish("fan[0]", message=results(r=1)).finish("fan[1]", exit_code=1).finish(
+        "fan[2]", message=results(r=3)
+    )
+    sim.step()
+    assert sim.phase is RunPhase.FAILED
+    retry_meta = replace(META, name="run-2", uid="uid-2")
+    start = start_run(retry_meta, {"retryOf": "run-1"}, None, T0, retry_of=sim.status)
+    assert start.started
+    assert start.events[0].message == (
+        'retrying run "run-1": reused 1 task(s) that succeeded there (list) and 2 instance(s) of fan'
+    )
+    retry = Sim(start.status, meta=retry_meta)
+    retry.step()
+    fan = retry.task("fan")
+    assert [(i.name, i.phase.value, i.reason) for i in fan.instances] == [
+        ("fan[0]", "Succeeded", "Reused"),
+        ("fan[1]", "Running", None),
+        ("fan[2]", "Succeeded", "Reused"),
+    ]
+    assert retry.created() == [retry.jobs[("fan[1]", 1)].name]
+    retry.finish("fan[1]", message=results(r=2)).step()
+    assert retry.command("sum") == ["sum", "[1,2,3]"]

@@ -147,12 +147,16 @@ def expand(task: TaskStatus, items: Sequence[Item], now: str) -> TaskStatus:
                 "completion_time": now,
             }
         )
-    instances = [
-        InstanceStatus(
-            name=instance_name(task.name, k), phase=TaskPhase.PENDING, item=_shown(item_text(item))
-        )
-        for k, item in enumerate(items)
-    ]
+    # Instances a retry reuses (see baton.core.reuse) stand where their item is still the same.
+    reused = {i.name: i for i in task.instances if i.reason == reasons.REUSED}
+    instances = []
+    for k, item in enumerate(items):
+        name, shown = instance_name(task.name, k), _shown(item_text(item))
+        before = reused.get(name)
+        if before is not None and before.item == shown:
+            instances.append(before)
+        else:
+            instances.append(InstanceStatus(name=name, phase=TaskPhase.PENDING, item=shown))
     return task.model_copy(
         update={
             "phase": TaskPhase.RUNNING,

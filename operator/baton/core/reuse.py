@@ -3,6 +3,8 @@
 The new run freezes OLD's spec and params again. Every task that succeeded in OLD is Succeeded from the
 start, marked as reused (reason Reused, ``reusedFrom``: the run where it really ran), and gets no Job;
 the failed, skipped and cancelled ones run again, and so do the finally tasks (they report on this run).
+A forEach task that did not succeed runs again with the instances that succeeded reused, as long as its
+list of items is the same.
 ``retryFrom`` names tasks to run again even if they succeeded, with everything downstream of them: a
 sub-DAG re-executed. OLD is only read, so the history stays as it was.
 """
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from baton.api.pipeline import PipelineSpec
-from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
+from baton.api.run import InstanceStatus, PipelineRunStatus, TaskPhase, TaskStatus
 from baton.core import reasons
 from baton.core.dag import dag_of
 from baton.core.status import name_list
@@ -36,6 +38,8 @@ class Retry:
     reused: list[str]
     """Names of the reused tasks."""
     source: str
+    reused_instances: dict[str, int] | None = None
+    """forEach tasks that run again with some instances reused: how many, by task."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ def plan_retry(
         )
         return RetryError(INVALID, listed)
     rerun = set(retry_from) | dag.downstream(retry_from)
+    instances: dict[str, int] = {}
     recorded = {task.name: task for task in old.tasks}
     tasks: list[TaskStatus] = []
     reused: list[str] = []
@@ -105,15 +110,34 @@ def plan_retry(
             )
             reused.append(name)
         else:
-            tasks.append(TaskStatus(name=name, phase=TaskPhase.PENDING))
-    return Retry(spec, dict(old.params), old.pipeline, tasks, reused, old_name)
+            carried = _reused_instances(before, old_name) if before is not None and name not in rerun else []
+            tasks.append(TaskStatus(name=name, phase=TaskPhase.PENDING, instances=carried))
+            if carried:
+                instances[name] = len(carried)
+    return Retry(spec, dict(old.params), old.pipeline, tasks, reused, old_name, instances)
+
+
+def _reused_instances(before: TaskStatus, old_name: str) -> list[InstanceStatus]:
+    """The instances of a forEach task that succeeded in the retried run, marked reused. The retry
+    expands the task again and keeps each of them whose item is still the same (``baton.core.foreach``),
+    so only the failed, cancelled and skipped instances run again."""
+    return [
+        instance.model_copy(
+            update={"reason": reasons.REUSED, "message": f'reused: succeeded in run "{old_name}"'}
+        )
+        for instance in before.instances
+        if instance.phase is TaskPhase.SUCCEEDED
+    ]
 
 
 def reused_message(retry: Retry) -> str:
-    if not retry.reused:
+    parts = []
+    if retry.reused:
+        parts.append(f"{len(retry.reused)} task(s) that succeeded there ({name_list(retry.reused)})")
+    parts += [f"{count} instance(s) of {task}" for task, count in (retry.reused_instances or {}).items()]
+    if not parts:
         return f'retrying run "{retry.source}": no task is reused, all run again'
-    names = name_list(retry.reused)
-    return f'retrying run "{retry.source}": reused {len(retry.reused)} task(s) that succeeded there ({names})'
+    return f'retrying run "{retry.source}": reused {" and ".join(parts)}'
 
 
 def _hint(name: str, known: Sequence[str]) -> str:
