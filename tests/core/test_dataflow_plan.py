@@ -287,7 +287,7 @@ def test_a_bad_list_in_a_param_fails_the_run_before_anything_runs(value: str, me
     [
         ("eu,us", "InvalidItems", 'result "items" of task "list" is a JSON string, not a list'),
         ([1, {"a": 1}], "InvalidItems", 'item 1 of result "items" of task "list" is a JSON object'),
-        ([1, 2, 3], "TooManyItems", "forEach of a has 3 items, more than its maxItems (2)"),
+        ([1, 2, 3], "TooManyItems", 'forEach of task "a" has 3 items, more than its maxItems (2)'),
     ],
 )
 def test_a_bad_list_in_a_result_fails_the_task_clearly(value: object, reason: str, message: str) -> None:

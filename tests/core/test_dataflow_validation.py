@@ -187,6 +187,30 @@ def test_a_full_data_flow_is_valid_and_its_result_references_are_edges() -> None
         ),
         pytest.param(
             pipeline(
+                {
+                    "name": "a",
+                    "env": [{"name": "my.var", "value": "x"}],
+                    "command": ["$(workspace.d.path)", "$(items)", "$(my.var)", "$(HOME)", "$$(task.x)"],
+                }
+            ),
+            [
+                'task "a": command[0] references "$(workspace.d.path)", which Baton does not know: did you '
+                "mean "
+                '"$(workspaces.d.path)"? (an unknown $(...) reaches the container as it is)',
+                'task "a": command[1] references "$(items)", which Baton does not know: did you mean '
+                '"$(item)"? '
+                "(an unknown $(...) reaches the container as it is)",
+            ],
+            id="near-misses",
+        ),
+        pytest.param(
+            pipeline({"name": "a", "forEach": {"items": [1]}}, params=[{"name": "p", "default": "eu,us"}])
+            | {"tasks": [{"name": "a", "forEach": {"from": "$(params.p)"}}]},
+            ['forEach of task "a": param "p" is not a JSON list: \'eu,us\' (the param\'s default)'],
+            id="default-is-no-list",
+        ),
+        pytest.param(
+            pipeline(
                 {"name": "a"},
                 results=[{"name": "r", "value": "$(tasks.a.results.r) $(params.x) $(run.status)"}],
             ),
@@ -233,7 +257,14 @@ def test_data_flow_errors(raw: dict[str, Any], errors: list[str]) -> None:
         ),
         (
             pipeline({"name": "a", "runAsUser": 0}),
-            "spec.tasks[0].runAsUser: Input should be greater than or equal to 1",
+            "spec.tasks[0].runAsUser: must not be 0: root is not allowed (Pod Security Standard "
+            '"restricted")',
+        ),
+        (
+            pipeline({"name": "a", "forEach": {"items": ["se", False]}}),
+            "spec.tasks[0].forEach.items[1]: got the boolean false: YAML reads unquoted "
+            "yes/no/on/off/y/n/true/false "
+            "as booleans; quote the value to make it a string",
         ),
         (
             pipeline({"name": "a", "forEach": {}}),

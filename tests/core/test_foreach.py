@@ -59,7 +59,8 @@ LIST = TaskStatus(name="list", phase=TaskPhase.SUCCEEDED, results={"items": '["a
             {},
             (
                 "TooManyItems",
-                "forEach of fan has 3 items, more than its maxItems (2); raise maxItems (at most 10000)",
+                'forEach of task "fan" has 3 items, more than its maxItems (2); raise maxItems (at most '
+                "10000)",
             ),
         ),
     ],

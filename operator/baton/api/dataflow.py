@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StrictInt, StringConstraints, model_validator
 
 from baton.api.common import LIST_ATOMIC, DnsLabel, DnsSubdomain, SpecModel
 from baton.api.kubetypes import ClaimMetadata, ClaimSpec
@@ -177,7 +177,7 @@ class PipelineResult(SpecModel):
 
 
 # Strings or integers (a structural schema has int-or-string, not a union with numbers in general).
-ForEachItem = int | str
+ForEachItem = StrictInt | str
 
 
 class ForEach(SpecModel):

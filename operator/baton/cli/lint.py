@@ -10,6 +10,7 @@ Directories are searched for *.yaml and *.yml files. Objects of other kinds are 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,13 +52,23 @@ class Report:
 
 
 class _KubectlLoader(yaml.SafeLoader):
-    """Reads YAML as kubectl does: a date-like scalar (date: 2025-01-31) stays a string."""
+    """Reads YAML as kubectl does (YAML 1.1 as go-yaml reads it): a date-like scalar (date: 2025-01-31)
+    stays a string, and y/Y/n/N are booleans like yes/no/on/off, so lint refuses what kubectl would."""
 
 
 _KubectlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_KubectlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+_TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
+
+
+def _boolean(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return loader.construct_scalar(node) in _TRUE
+
+
+_KubectlLoader.add_constructor("tag:yaml.org,2002:bool", _boolean)
 
 
 @dataclass(frozen=True, slots=True)

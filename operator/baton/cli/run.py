@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from baton import GROUP, VERSION
+from baton.api.pipeline import PipelineSpec
 from baton.cli.kubeapi import (
     EXIT_FAILED,
     EXIT_OK,
@@ -36,6 +37,8 @@ from baton.cli.output import (
     symbol,
     use_colour,
 )
+from baton.core.foreach import param_items_errors
+from baton.core.params import resolve_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,8 +81,20 @@ def check_params(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> None
     for param, spec in declared.items():
         if param not in params and spec.get("default") is None:
             problems.append(f'missing value for required param "{param}" (pass -p {param}=VALUE)')
+    if not problems:
+        problems = _items_problems(pipeline, params)
     if problems:
         raise CliError("; ".join(problems), EXIT_USAGE)
+
+
+def _items_problems(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> list[str]:
+    """What a run with ``params`` would fail on at once: a forEach param that is no JSON list."""
+    try:
+        spec = PipelineSpec.model_validate(pipeline.get("spec") or {})
+    except ValueError:
+        return []  # an invalid Pipeline: its Ready condition says why, and the run will too
+    values, _ = resolve_params(spec, params)
+    return [problem for task in spec.all_tasks() for problem in param_items_errors(task, values)]
 
 
 def new_run(pipeline: str, namespace: str, params: Mapping[str, str]) -> dict[str, Any]:

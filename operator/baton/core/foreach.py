@@ -97,8 +97,8 @@ def resolve_items(
         items = parsed
     if len(items) > for_each.max_items:
         return TOO_MANY_ITEMS, (
-            f"forEach of {task.name} has {len(items)} items, more than its maxItems ({for_each.max_items}); "
-            "raise maxItems (at most 10000)"
+            f'forEach of task "{task.name}" has {len(items)} items, more than its maxItems '
+            f"({for_each.max_items}); raise maxItems (at most 10000)"
         )
     return items
 

@@ -18,6 +18,7 @@ passes through to the kubelet.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.core.params import task_fields
 
 TOKEN = re.compile(r"\$\$|\$\(((?:run|tasks|workspaces|volumes|results)\.[^)]*|item(?:\.[^)]*)?)\)")
+
+
+# Any other lowercase `$(…)`: Kubernetes passes unknown references through unchanged, so a misspelt
+# Baton variable would reach the container as literal text; these are checked for near misses.
+_OTHER = re.compile(r"\$\$|\$\(([a-z][A-Za-z0-9_.-]*)\)")
+_NAMESPACES = ("params", "tasks", "workspaces", "volumes", "results", "item", "run")
 
 
 class Kind(StrEnum):
@@ -81,6 +88,25 @@ def refs_in(text: str) -> list[Ref]:
     if "$(" not in text:
         return []
     return [parse(m.group(1)) for m in TOKEN.finditer(text) if m.group(0) != "$$"]
+
+
+def near_misses(text: str) -> list[tuple[str, str]]:
+    """(reference, suggestion) for each `$(…)` in ``text`` that is no Baton variable but looks like a
+    misspelt one: `$(workspace.data.path)` → `$(workspaces.data.path)`."""
+    if "$(" not in text:
+        return []
+    found = []
+    for match in _OTHER.finditer(text):
+        name = match.group(1)
+        if match.group(0) == "$$" or name is None:
+            continue
+        head, dot, rest = name.partition(".")
+        if head in _NAMESPACES:
+            continue
+        close = difflib.get_close_matches(head, _NAMESPACES, n=1, cutoff=0.75)
+        if close:
+            found.append((name, f"{close[0]}{dot}{rest}"))
+    return found
 
 
 def reference_fields(task: TaskSpec) -> Iterator[tuple[str, str]]:

@@ -82,13 +82,16 @@ def parse_results(declared: Sequence[str], message: str | None) -> dict[str, str
         kind = type(value).__name__.replace("dict", "object").replace("list", "array")
         return f"results must be one JSON object of declared names ({names}), not a JSON {kind}"
     undeclared = [key for key in value if key not in declared]
+    missing = [name for name in declared if name not in value]
+    problems = []
     if undeclared:
         listed = ", ".join(f'"{key}"' for key in undeclared[:5])
-        return f"undeclared result(s) {listed}: the task declares {names}"
-    missing = [name for name in declared if name not in value]
+        problems.append(f"undeclared result(s) {listed}: the task declares {names}")
     if missing:
         listed = ", ".join(f'"{name}"' for name in missing)
-        return f"declared result(s) {listed} missing from the JSON object the task wrote"
+        problems.append(f"declared result(s) {listed} missing from the JSON object the task wrote")
+    if problems:
+        return "; ".join(problems)
     return {name: compact(value[name]) for name in declared}
 
 

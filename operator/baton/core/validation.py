@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar
-from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule
+from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule, param_defaults
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
 from baton.core.dataflow_checks import dataflow_errors, duplicates
@@ -59,6 +59,9 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
                 "failure it handles (or make it a finally task, which then looks at every task)"
             )
     errors += dataflow_errors(spec)
+    defaults = param_defaults(spec)
+    for task in every:  # a default every run would fail on is a mistake of the Pipeline itself
+        errors += [f"{e} (the param's default)" for e in param_items_errors(task, defaults)]
     errors += reference_errors(spec)
     if not graph:  # the references are checked against the graph, which must be one
         errors += variable_errors(spec, dag_of(spec))
@@ -144,6 +147,14 @@ def schema_errors(error: ValidationError, prefix: str = "spec") -> list[str]:
             rank, message = 0, f'"{detail["input"]}" {_PATTERN_WORDS[pattern]}'
         elif detail["type"] == "extra_forbidden":
             message = "unknown field"
+        elif isinstance(detail.get("input"), bool):
+            shown = str(detail["input"]).lower()
+            message = (
+                f"got the boolean {shown}: YAML reads unquoted yes/no/on/off/y/n/true/false as booleans; "
+                "quote the value to make it a string"
+            )
+        elif path.endswith((".runAsUser",)) and detail["type"] == "greater_than_equal":
+            message = 'must not be 0: root is not allowed (Pod Security Standard "restricted")'
         if path not in by_path or rank < by_path[path][0]:
             by_path[path] = (rank, message)
     return [f"{path}: {message}" for path, (_, message) in by_path.items()]

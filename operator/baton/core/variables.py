@@ -24,7 +24,7 @@ from baton.api.run import TaskStatus
 from baton.core.dag import Dag
 from baton.core.foreach import task_result
 from baton.core.params import references as param_references
-from baton.core.references import TOKEN, Kind, Ref, parse, reference_fields, refs_in
+from baton.core.references import TOKEN, Kind, Ref, near_misses, parse, reference_fields, refs_in
 from baton.core.results import display
 
 # What each namespace of references offers, for the message about a reference that fits none.
@@ -93,6 +93,12 @@ def variable_errors(spec: PipelineSpec, dag: Dag) -> list[str]:
                 problem = checker.problem(ref, field)
                 if problem:
                     errors.append(f"{owner} {problem}")
+            for name, suggestion in near_misses(text):
+                if name not in checker.env_names:
+                    errors.append(
+                        f'{owner} references "$({name})", which Baton does not know: did you mean '
+                        f'"$({suggestion})"? (an unknown $(...) reaches the container as it is)'
+                    )
     if spec.task_defaults is not None:
         for var in spec.task_defaults.env:
             for ref in refs_in(var.value or ""):
@@ -108,6 +114,9 @@ class _TaskChecker:
     def __init__(self, spec: PipelineSpec, dag: Dag, task: TaskSpec, is_finally: bool) -> None:
         self.spec, self.dag, self.task, self.is_finally = spec, dag, task, is_finally
         self._upstream: set[str] | None = None
+        defaults = spec.task_defaults.env if spec.task_defaults else []
+        self.env_names = {var.name for var in [*defaults, *task.env]}
+        """Env vars the task defines: `$(NAME)` of one of them is Kubernetes' expansion, not a typo."""
 
     def upstream(self) -> set[str]:
         if self._upstream is None:
