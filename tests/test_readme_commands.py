@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,10 +52,23 @@ def test_make_demo_runs_the_daily_sales_pipeline_end_to_end(tmp_path: Path) -> N
 
 def test_baton_dev_exits_non_zero_when_a_run_fails() -> None:
     result = subprocess.run(
-        [str(BATON), "dev", "examples/failing.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [str(BATON), "dev", "--keep", "examples/failing.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Failed" in result.stdout
+    # Why, not only what: the failure and the skips name their cause in the progress lines.
+    assert "validation failed: 2 of 10 records have a negative amount" in result.stdout
+    assert 'upstream task "validate" failed' in result.stdout
+    # --keep says where the cluster's files are (the workspace the tasks shared among them).
+    kept = Path(result.stdout.strip().splitlines()[-1].rsplit(" ", 1)[-1])
+    try:
+        assert (kept / "cluster" / "volumes").is_dir(), result.stdout
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
 
 
 def test_baton_dev_rejects_bad_input_with_a_message(tmp_path: Path) -> None:

@@ -106,3 +106,21 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
     assert use_colour(Tty()) and not use_colour(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not use_colour(Tty())
+
+
+def test_a_fan_out_shows_its_items_and_which_failed() -> None:
+    spec = {"tasks": [{"name": "fan", "forEach": {"items": ["a.csv", "b.csv"]}}]}
+    states = {
+        "fan": {
+            "name": "fan",
+            "phase": "Failed",
+            "items": 2,
+            "instances": [
+                {"name": "fan[0]", "phase": "Succeeded", "item": "a.csv"},
+                {"name": "fan[1]", "phase": "Failed", "item": "b.csv"},
+            ],
+        }
+    }
+    (line,) = render(spec, states, colour=False)
+    assert "2 items (1 succeeded, 1 failed)  failed: fan[1] b.csv" in line, line
+    assert render(spec, None, colour=False) == ["  1  fan  (forEach)"]

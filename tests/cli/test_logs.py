@@ -55,7 +55,7 @@ def test_follow_streams_each_task_as_the_run_goes(baton: Plugin) -> None:
     headers = [line for line in result.out.splitlines() if line.startswith("==>")]
     assert headers == [
         "==> regions (attempt 1) <==",
-        "==> extract[0] (attempt 1) <==",
+        "==> extract[0] eu (attempt 1) <==",
         "==> revenue-by-region (attempt 1) <==",
         "==> revenue-by-product (attempt 1) <==",
         "==> load (attempt 1) <==",
@@ -89,3 +89,11 @@ def test_errors_name_what_exists(baton: Plugin, finished_run: Callable[[str], st
     )
     assert name in unknown_run.err
     assert baton("logs", name, "--attempt", "1").code == 2  # --attempt needs a task
+
+
+def test_instance_names_split_into_task_and_index() -> None:
+    from baton.cli.logs import split_instance
+
+    assert split_instance("extract[12]") == ("extract", 12)
+    assert split_instance("extract") == ("extract", None)
+    assert split_instance("odd[x]") == ("odd[x]", None)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -150,8 +151,15 @@ def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
             if isinstance(task.get("items"), int):
                 done = sum(1 for i in task.get("instances") or () if str(i.get("phase")) == "Succeeded")
                 detail += f"  {done}/{task['items']} items"
+            if task.get("message") and task.get("phase") not in ("Succeeded", None):
+                detail += f"  {_first_line(str(task['message']))}"
             lines.append(f"  {task['name']:<28} {task.get('phase', 'Pending'):<10}{detail}")
     return lines
+
+
+def _first_line(message: str, limit: int = 120) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    return line if len(line) <= limit else f"{line[: limit - 1]}…"
 
 
 def _tasks(status: dict[str, Any]) -> list[dict[str, Any]]:
@@ -220,11 +228,27 @@ async def _follow(
         await asyncio.sleep(0.2)
 
 
-async def run_dev(files: Sequence[str], *, namespace: str, give_up_after: float, out: TextIO) -> int:
-    from baton.controller.operator import run_operator
-
+async def run_dev(
+    files: Sequence[str], *, namespace: str, give_up_after: float, out: TextIO, keep: bool = False
+) -> int:
+    """Run the manifests on a dev cluster of its own, print the outcome and the runs' results, and
+    remove the cluster's folder (workspace files, logs) unless ``keep``."""
     docs = load_manifests(files)
     workdir = Path(tempfile.mkdtemp(prefix="baton-dev-"))
+    try:
+        return await _run_dev(docs, workdir, namespace, give_up_after, out)
+    finally:
+        if keep:
+            print(f"\nworkspace files, logs and the kubeconfig are kept in {workdir}", file=out)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _run_dev(
+    docs: list[dict[str, Any]], workdir: Path, namespace: str, give_up_after: float, out: TextIO
+) -> int:
+    from baton.controller.operator import run_operator
+
     async with DevCluster(workdir=workdir / "cluster") as cluster:
         kubeconfig = cluster.write_kubeconfig(workdir / "kubeconfig", namespace)
         os.environ["KUBECONFIG"] = str(kubeconfig)
@@ -244,19 +268,21 @@ async def run_dev(files: Sequence[str], *, namespace: str, give_up_after: float,
                 print("baton dev: no Pipeline or PipelineRun in the files", file=sys.stderr)
                 return 1
             runs = await _follow(session, names, give_up_after, out)
+            # The outcome first: stopping the operator takes a moment, and the ages would grow meanwhile.
+            print("", file=out)
+            for line in summary(runs):
+                print(line, file=out)
+            for run in runs:
+                results = (run.get("status") or {}).get("results") or []
+                if results:
+                    print(f"\nresults of {run['metadata']['name']}:", file=out)
+                    for line in result_lines(results):
+                        print(line, file=out)
+            out.flush()
         finally:
             stop.set()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(operator, 10)
-        print("", file=out)
-        for line in summary(runs):
-            print(line, file=out)
-        for run in runs:
-            results = (run.get("status") or {}).get("results") or []
-            if results:
-                print(f"\nresults of {run['metadata']['name']}:", file=out)
-                for line in result_lines(results):
-                    print(line, file=out)
         ok = len(runs) == len(names) and all(
             (r.get("status") or {}).get("phase") == "Succeeded" for r in runs
         )
@@ -268,7 +294,13 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(
-            run_dev(args.files, namespace=args.namespace, give_up_after=args.timeout, out=sys.stdout)
+            run_dev(
+                args.files,
+                namespace=args.namespace,
+                give_up_after=args.timeout,
+                out=sys.stdout,
+                keep=args.keep,
+            )
         )
     except ManifestError as error:
         print(f"baton dev: {error}", file=sys.stderr)

@@ -113,9 +113,17 @@ def _detail(state: Mapping[str, Any], phase: str) -> str:
             counts[key] = counts.get(key, 0) + 1
         shown = ", ".join(f"{n} {p.lower()}" for p, n in counts.items())
         parts.append(f"{items} items" + (f" ({shown})" if shown else ""))
+        failed = [i for i in state.get("instances") or () if i.get("phase") == "Failed"]
+        if failed:  # which items: the index alone does not say what went wrong where
+            named = ", ".join(f"{i.get('name')} {i.get('item', '')}".rstrip() for i in failed[:3])
+            parts.append(f"failed: {named}" + (f" (+{len(failed) - 3})" if len(failed) > 3 else ""))
     attempts = int(state.get("attempts") or 0)
     if attempts > 1:
         parts.append(f"attempt {attempts}")
+    if state.get("reason") == "Reused":
+        parts.append("reused")
+    elif phase in ("Running", "Pending") and state.get("message") and items is None:
+        parts.append(str(state["message"]).strip().splitlines()[0])  # why it waits
     if phase not in ("Pending", "Skipped"):
         took = elapsed(state.get("startTime"), state.get("completionTime"))
         if took:

@@ -58,6 +58,12 @@ class LogReader:
                 if view.tasks or view.finished:
                     break
         found = find_unit(view, name)
+        base, instance = split_instance(name)
+        parent = find_unit(view, base) if instance is not None else None
+        if found is None and parent is not None:
+            count = len(parent.get("instances") or ())
+            shown = f"{base}[0] … {base}[{count - 1}]" if count else "none yet"
+            raise CliError(f'task "{base}" of pipelinerun {self.run} has {count} instance(s): {shown}')
         if found is None:
             names = ", ".join(t["name"] for t in view.tasks) or "none"
             raise CliError(f'pipelinerun {self.run} has no task "{name}"; its tasks: {names}')
@@ -143,7 +149,8 @@ class LogReader:
         current = attempt or attempts
         while True:
             if header or current > 1:
-                self.out.write(f"==> {name} (attempt {current}) <==\n")
+                item = f" {task['item']}" if task.get("item") else ""  # which item an instance ran
+                self.out.write(f"==> {name}{item} (attempt {current}) <==\n")
             job_name = task.get("jobName") if current == attempts else None
             pod = self.pod_of(name, current, job_name)
             if pod is None:

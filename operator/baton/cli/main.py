@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("files", nargs="+", metavar="FILE")
     dev.add_argument("-n", "--namespace", default="default", help="namespace for objects that name none")
     dev.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    dev.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the cluster's folder (workspace files, Pod logs) and say where",
+    )
     dev.set_defaults(handler=_dev)
 
     operator = commands.add_parser("operator", help="run the Baton operator against the current cluster")

@@ -175,6 +175,10 @@ def task_line(task: Mapping[str, Any], width: int, colour: bool) -> str:
     if isinstance(items, int):
         done = sum(1 for i in task.get("instances") or () if i.get("phase") == "Succeeded")
         parts.append(f"  {done}/{items} items")
-    if phase in ("Failed", "Skipped") and task.get("message"):
-        parts.append(f"  {task['message']}")
+    if task.get("reason") == "Reused":
+        parts.append(f"  reused from {task.get('reusedFrom') or 'an earlier run'}")
+    elif task.get("message") and phase != "Succeeded":
+        # Why it failed or was skipped, or why a running task waits (its Pod unschedulable, say).
+        lines = str(task["message"]).strip().splitlines()
+        parts.append(f"  {lines[0] if lines else ''}")
     return "".join(parts).rstrip()
