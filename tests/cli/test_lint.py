@@ -133,6 +133,14 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
             ['PipelineRun/r: forEach of task "extract": param "date" is not a JSON list: \'2025-01-31\''],
             id="for-each-param-is-no-list",
         ),
+        pytest.param(
+            PIPELINE.replace("dependsOn:", "depends_on:").replace("taskDefaults:", "task_defaults:"),
+            [
+                "Pipeline/etl: spec.tasks[1].depends_on: unknown field",
+                "Pipeline/etl: spec.task_defaults: unknown field",
+            ],
+            id="python-names-are-not-api-names",
+        ),
         pytest.param("key: [unclosed\n", None, id="yaml-error"),
         pytest.param(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n", [], id="other-kinds-skipped"

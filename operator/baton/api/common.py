@@ -10,7 +10,7 @@ Field descriptions are the attribute docstrings; they become the descriptions ``
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
@@ -69,6 +69,15 @@ class StatusModel(BaseModel):
         frozen=True,
         use_attribute_docstrings=True,
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_wire(model: type[M], data: Any) -> M:
+    """``model`` validated from an object as the API server sees it: camelCase names only. The Python names
+    (``depends_on``) are for code; on the wire they are unknown fields, as ``kubectl apply`` says."""
+    return model.model_validate(data, by_alias=True, by_name=False)
 
 
 def to_dict(model: BaseModel) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from baton import GROUP, VERSION
+from baton.api.common import from_wire
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
@@ -220,7 +221,7 @@ _M = TypeVar("_M", Pipeline, PipelineRun)
 
 def _parse(model: type[_M], doc: _Doc, report: Report) -> _M | None:
     try:
-        return model.model_validate(doc.obj)
+        return from_wire(model, doc.obj)
     except ValidationError as error:
         report.findings.extend(_finding(doc, message) for message in schema_errors(error, prefix=""))
         return None

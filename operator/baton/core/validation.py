@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar
+from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar, from_wire
 from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule, param_defaults
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
@@ -112,7 +112,7 @@ def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: st
 def check_pipeline_spec(raw: Mapping[str, Any]) -> tuple[PipelineSpec | None, list[str]]:
     """Parse and check a Pipeline spec as found in an object; the model only when there are no errors."""
     try:
-        spec = PipelineSpec.model_validate(raw)
+        spec = from_wire(PipelineSpec, raw)
     except ValidationError as error:
         return None, schema_errors(error)
     errors = pipeline_errors(spec)
@@ -122,7 +122,7 @@ def check_pipeline_spec(raw: Mapping[str, Any]) -> tuple[PipelineSpec | None, li
 def check_run_spec(raw: Mapping[str, Any]) -> tuple[PipelineRunSpec | None, list[str]]:
     """Parse a PipelineRun spec (schema only: the Pipeline it runs is checked with ``run_errors``)."""
     try:
-        return PipelineRunSpec.model_validate(raw), []
+        return from_wire(PipelineRunSpec, raw), []
     except ValidationError as error:
         return None, schema_errors(error)
 
