@@ -124,3 +124,19 @@ def test_a_fan_out_shows_its_items_and_which_failed() -> None:
     (line,) = render(spec, states, colour=False)
     assert "2 items (1 succeeded, 1 failed)  failed: fan[1] b.csv" in line, line
     assert render(spec, None, colour=False) == ["  1  fan  (forEach)"]
+
+
+def test_finally_tasks_are_drawn_after_every_other_task() -> None:
+    spec = {
+        "tasks": [{"name": "fetch"}, {"name": "publish", "dependsOn": ["fetch"]}],
+        "finally": [{"name": "notify"}, {"name": "cleanup", "dependsOn": ["notify"]}],
+    }
+    assert render(spec, None, colour=False) == [
+        "  1  fetch",
+        "  2  publish  ← fetch",
+        "  ⤷  notify",
+        "     cleanup  ← notify",
+    ]
+    states = {"fetch": {"phase": "Succeeded", "reason": "Reused"}, "notify": {"phase": "Running"}}
+    lines = render(spec, states, colour=False)
+    assert lines[0].endswith("reused") and lines[2].startswith("  ⤷  ● notify"), lines

@@ -97,3 +97,18 @@ def test_instance_names_split_into_task_and_index() -> None:
     assert split_instance("extract[12]") == ("extract", 12)
     assert split_instance("extract") == ("extract", None)
     assert split_instance("odd[x]") == ("odd[x]", None)
+
+
+def test_a_reused_task_shows_the_log_of_the_run_it_ran_in(
+    baton: Plugin, finished_run: Callable[[str], str]
+) -> None:
+    old = finished_run("failing")
+    retried = baton("retry", old, "--watch", "--timeout", "120")
+    assert retried.code == 1, retried  # validate fails again
+    retry = retried.out.splitlines()[0].split("/")[1].split()[0]
+    one = baton("logs", retry, "prepare")
+    assert (one.code, one.out) == (0, "prepared 10 records\n"), one
+    every = baton("logs", retry)
+    reused = f'==> prepare <==\n(task "prepare" was reused from pipelinerun {old}; its log follows)\n'
+    assert reused in every.out
+    assert "validation failed" in every.out

@@ -245,8 +245,8 @@ def test_succeeded_run_event_and_condition() -> None:
     assert (condition.status.value, condition.reason, condition.message) == (
         "True",
         "Succeeded",
-        "all 1 tasks succeeded",
+        "the task succeeded",
     )
     assert p.events[-1] == Event(
-        EventType.NORMAL, "RunSucceeded", "run succeeded in 42s: all 1 tasks succeeded"
+        EventType.NORMAL, "RunSucceeded", "run succeeded in 42s: the task succeeded"
     )

@@ -2,12 +2,12 @@
 
 Tasks are drawn in topological layers: layer 1 holds the tasks without dependencies, layer n the tasks
 whose longest chain of dependencies is n - 1 long, so every task is drawn below all it depends on, and
-each names its dependencies (`← a, b`). For a run, each task shows its phase (as a symbol, and in colour
-on a terminal), its attempt when retried, and how long it ran.
+each names its dependencies (`← a, b`); finally tasks come last, after a `⤷`. For a run, each task shows
+its phase (as a symbol, and in colour on a terminal), its attempt when retried, and how long it ran.
 
 `--watch` redraws the graph of a run as it changes until the run ends (in place on a terminal, frame by
-frame otherwise) and exits with the run's result like `run --watch`.
-Name the kind when a run and a Pipeline share a name: `pipelinerun/NAME` or `pipeline/NAME`.
+frame otherwise) and exits with the run's result like `run --watch`. Name the kind when a run and a
+Pipeline share a name: `pipelinerun/NAME` or `pipeline/NAME`.
 """
 
 from __future__ import annotations
@@ -82,24 +82,32 @@ def render(
 ) -> list[str]:
     """The lines of the layered graph; `states` (task name → task status) for a run, None for a Pipeline."""
     tasks = list((spec or {}).get("tasks") or ())
+    finals = list((spec or {}).get("finally") or ())
     if not tasks and states:
         tasks = [{"name": name} for name in states]
-    width = max((len(t["name"]) for t in tasks), default=4)
+    width = max((len(t["name"]) for t in [*tasks, *finals]), default=4)
     deps = dependencies(tasks)
-    fan_outs = {t["name"] for t in tasks if t.get("forEach")}
+    deps.update({t["name"]: list(t.get("dependsOn") or ()) for t in finals})
+    fan_outs = {t["name"] for t in [*tasks, *finals] if t.get("forEach")}
+
+    def line(prefix: str, name: str) -> str:
+        if states is None:
+            cells = f"{name:<{width}}" + ("  (forEach)" if name in fan_outs else "")
+        else:
+            state = states.get(name) or {"phase": "Pending"}
+            phase = str(state.get("phase") or "Pending")
+            cells = paint(f"{symbol(phase)} {name:<{width}}  {phase:<9}", phase, colour)
+            cells += _detail(state, phase)
+        arrow = f"  ← {', '.join(deps[name])}" if deps.get(name) else ""
+        return f"{prefix}{cells}{arrow}".rstrip()
+
     lines = []
     for number, layer in enumerate(layers(tasks), start=1):
         for i, name in enumerate(layer):
-            prefix = f"{number:>3}  " if i == 0 else "     "
-            if states is None:
-                cells = f"{name:<{width}}" + ("  (forEach)" if name in fan_outs else "")
-            else:
-                state = states.get(name) or {"phase": "Pending"}
-                phase = str(state.get("phase") or "Pending")
-                cells = paint(f"{symbol(phase)} {name:<{width}}  {phase:<9}", phase, colour)
-                cells += _detail(state, phase)
-            arrow = f"  ← {', '.join(deps[name])}" if deps.get(name) else ""
-            lines.append(f"{prefix}{cells}{arrow}".rstrip())
+            lines.append(line(f"{number:>3}  " if i == 0 else "     ", name))
+    # Finally tasks run once every other task has ended, whatever happened: drawn after them all.
+    for i, task in enumerate(finals):
+        lines.append(line("  ⤷  " if i == 0 else "     ", task["name"]))
     return lines
 
 
@@ -195,7 +203,9 @@ def main(args: argparse.Namespace) -> int:
             if args.watch:
                 raise CliError("--watch follows a run; a Pipeline has no progress to follow", EXIT_USAGE)
             name = obj["metadata"]["name"]
-            print(f"pipeline/{name}  {len((obj.get('spec') or {}).get('tasks') or ())} tasks\n", file=out)
+            spec = obj.get("spec") or {}
+            count = len(spec.get("tasks") or ()) + len(spec.get("finally") or ())
+            print(f"pipeline/{name}  {count} tasks\n", file=out)
             for line in render(obj.get("spec"), None, colour=colour):
                 print(line, file=out)
             return EXIT_OK

@@ -124,6 +124,10 @@ class LogReader:
         task = self.task(name)
         if int(task.get("attempts") or 0) == 0 and self.follow and attempt is None:
             task = self.wait_started(name)
+        source = task.get("reusedFrom")
+        if task.get("reason") == "Reused" and source and source != self.run:
+            self.reused_logs(name, str(source), attempt, header=header)
+            return
         if isinstance(task.get("items"), int) and split_instance(name)[1] is None:
             for k in range(task["items"]):  # a forEach task: each instance's log, in item order
                 self.task_logs(f"{name}[{k}]", attempt, header=True)
@@ -174,6 +178,21 @@ class LogReader:
                     return
             current += 1
 
+    def reused_logs(self, name: str, source: str, attempt: int | None, *, header: bool) -> None:
+        """A reused task ran in ``source``: its log is that run's (while that run and its Jobs exist)."""
+        where = f'task "{name}" was reused from pipelinerun {source}'
+        if header:
+            self.out.write(f"==> {name} <==\n({where}; its log follows)\n")
+        try:
+            LogReader(self.api, source, self.out, follow=False).task_logs(name, attempt, header=False)
+        except CliError as error:
+            message = f"{where}, whose log cannot be shown: {error.message}"
+            if not header:
+                raise CliError(message) from None
+            self.out.write(f"({message})\n")
+        if header:
+            self.out.write("\n")
+
     def wait_next(self, name: str, attempt: int) -> dict[str, Any]:
         """The task once it finished or started an attempt after `attempt`."""
         for run in self.api.watch_run(self.run):
@@ -191,6 +210,8 @@ class LogReader:
         for layer in layers(spec_tasks):
             for name in layer:
                 self.task_logs(name, None, header=True)
+        for task in (view.spec or {}).get("finally") or ():  # after every other task, as they ran
+            self.task_logs(task["name"], None, header=True)
 
 
 def split_instance(name: str) -> tuple[str, int | None]:

@@ -139,11 +139,10 @@ def run_view(run: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None) 
     run_spec = run.get("spec") or {}
     spec = spec or run_spec.get("pipelineSpec") or ((pipeline or {}).get("spec") if pipeline else None)
     if spec:
+        every = [*(spec.get("tasks") or ()), *(spec.get("finally") or ())]
         known = {t.get("name") for t in tasks}
-        tasks += [
-            {"name": t["name"], "phase": "Pending"} for t in spec.get("tasks") or () if t["name"] not in known
-        ]
-        order = {t["name"]: i for i, t in enumerate(spec.get("tasks") or ())}
+        tasks += [{"name": t["name"], "phase": "Pending"} for t in every if t["name"] not in known]
+        order = {t["name"]: i for i, t in enumerate(every)}
         tasks.sort(key=lambda t: order.get(t.get("name"), len(order)))
     condition: dict[str, Any] = next(
         (c for c in status.get("conditions") or () if c.get("type") == "Succeeded"), {}

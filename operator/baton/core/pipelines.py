@@ -9,7 +9,7 @@ from typing import Any
 from baton.api.common import Condition, ConditionStatus
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import RunPhase
-from baton.core.status import format_time, set_condition
+from baton.core.status import format_time, plural, set_condition
 from baton.core.validation import check_pipeline_spec, join_errors, pipeline_errors
 
 READY = "Ready"
@@ -26,16 +26,19 @@ def pipeline_status(
     """The Pipeline's status for ``spec``; None when ``current`` already says the same."""
     if isinstance(spec, PipelineSpec):
         errors = pipeline_errors(spec)
-        task_count: int | None = len(spec.tasks)
+        task_count: int | None = len(spec.all_tasks())
     else:
         parsed, errors = check_pipeline_spec(spec)
-        tasks = spec.get("tasks")
-        task_count = len(parsed.tasks) if parsed else len(tasks) if isinstance(tasks, list) else None
+        tasks, finals = spec.get("tasks"), spec.get("finally")
+        raw_count = (len(tasks) if isinstance(tasks, list) else 0) + (
+            len(finals) if isinstance(finals, list) else 0
+        )
+        task_count = len(parsed.all_tasks()) if parsed else raw_count or None
     condition = Condition(
         type=READY,
         status=ConditionStatus.FALSE if errors else ConditionStatus.TRUE,
         reason=INVALID if errors else VALID,
-        message=join_errors(errors) if errors else f"{task_count} tasks, valid",
+        message=join_errors(errors) if errors else f"{plural(task_count or 0, 'task')}, valid",
         last_transition_time=format_time(now),
         observed_generation=generation,
     )

@@ -70,6 +70,11 @@ def last_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 task", "3 tasks": counts in messages read as English."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def name_list(names: Sequence[str]) -> str:
     shown = ", ".join(names[:_NAMES_SHOWN])
     return shown if len(names) <= _NAMES_SHOWN else f"{shown}, … (+{len(names) - _NAMES_SHOWN})"
@@ -251,7 +256,7 @@ def run_message(
     if phase is RunPhase.SUCCEEDED:
         succeeded = counts.get(TaskPhase.SUCCEEDED, 0)
         if succeeded == len(tasks):
-            parts.append(f"all {len(tasks)} tasks succeeded")
+            parts.append(f"all {len(tasks)} tasks succeeded" if len(tasks) != 1 else "the task succeeded")
         else:
             parts.append(f"{succeeded} of {len(tasks)} tasks succeeded, none failed")
     elif phase is RunPhase.PENDING:
