@@ -157,6 +157,12 @@ def test_kubectl_shows_runs_and_pipelines(
         "STATUS",
         "AGE",
     ]
+    # The example's own hint finds the run, created without labels: the operator labelled it.
+    created = api.run(name)["metadata"]
+    assert created["labels"] == {"baton.dev/pipeline": "daily-sales"}, created
+    selector = "baton.dev/pipeline=daily-sales"
+    listed = kubectl("get", "pipelineruns", "-l", selector, "-n", api.namespace).stdout
+    assert name in listed, listed
     both = kubectl("get", "baton", "-n", api.namespace).stdout
     assert "pipeline.baton.dev/daily-sales" in both and f"pipelinerun.baton.dev/{name}" in both
     described = kubectl("describe", "pipelinerun", name, "-n", api.namespace).stdout

@@ -66,11 +66,13 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
   resources: ["pipelines"]
   verbs: ["get", "list", "watch"]
 # kopf lists and watches PipelineRuns; the reconciler GETs a run again after a 409 on its status patch.
+# patch: once per run created without the baton.dev/pipeline label (kubectl create of a hand-written run),
+# to add it, so that `kubectl get pipelineruns -l baton.dev/pipeline=NAME` finds every run. Labels only.
 - apiGroups: ["baton.dev"]
   resources: ["pipelineruns"]
-  verbs: ["get", "list", "watch"]
-# Status writes are JSON merge patches on the status subresource only: the operator never changes
-# a Pipeline's or PipelineRun's spec or metadata.
+  verbs: ["get", "list", "watch", "patch"]
+# Status writes are JSON merge patches on the status subresource only: the operator never changes a
+# Pipeline's or PipelineRun's spec, nor a run's metadata beyond that one label.
 - apiGroups: ["baton.dev"]
   resources: ["pipelines/status", "pipelineruns/status"]
   verbs: ["patch"]

@@ -36,6 +36,8 @@ def pipeline(name: str, tasks: list[dict[str, Any]], **spec: Any) -> dict[str, A
 
 def run(pipeline_name: str, name: str | None = None) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name} if name else {"generateName": f"{pipeline_name}-"}
+    # Labelled as `kubectl baton run` labels its runs: the operator would otherwise add the label itself.
+    metadata["labels"] = {"baton.dev/pipeline": pipeline_name}
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "PipelineRun",

@@ -39,6 +39,8 @@ from baton.cli.output import (
 )
 from baton.core.foreach import param_items_errors
 from baton.core.params import resolve_params
+from baton.kube import labels
+from baton.kube.names import label_value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +103,11 @@ def new_run(pipeline: str, namespace: str, params: Mapping[str, str]) -> dict[st
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "PipelineRun",
-        "metadata": {"generateName": f"{pipeline}-", "namespace": namespace},
+        "metadata": {
+            "generateName": f"{pipeline}-",
+            "namespace": namespace,
+            "labels": {labels.PIPELINE: label_value(pipeline)},
+        },
         "spec": {"pipelineRef": {"name": pipeline}, "params": dict(params)},
     }
 

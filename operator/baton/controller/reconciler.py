@@ -31,6 +31,7 @@ from baton.core.start import RunStart, start_run
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
 from baton.core.workspaces import claim_failed
+from baton.kube.labels import missing_run_labels
 
 from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
@@ -96,6 +97,7 @@ class RunReconciler:
             start = await self._start(run, meta, now)
             if start is None:
                 return
+            run = await self._label(key, run, start.status.pipeline)
             status, events = start.status, list(start.events)
             if start.started and start.claims:
                 retried = (run.get("spec") or {}).get("retryOf")
@@ -183,6 +185,23 @@ class RunReconciler:
             else:
                 pipeline_spec = pipeline.get("spec") or {}
         return start_run(meta, spec, pipeline_spec, now)
+
+    async def _label(self, key: Key, run: Obj, pipeline: str | None) -> Obj:
+        """The run with the labels it lacks (one patch, once: a run created by hand or by a tool that did
+        not set them); as it was when the patch cannot be made (labels are a convenience)."""
+        labels = missing_run_labels(run, pipeline)
+        if not labels:
+            return run
+        patch = {"metadata": {"labels": labels}}
+        try:
+            labelled = await self.client.merge_patch(
+                runs_path(*key), patch, resource="pipelineruns.baton.dev"
+            )
+        except ApiFailure as failure:
+            log.warning("could not label run %s/%s: %s", key[0], key[1], failure)
+            return run
+        self.cache.observe_run("MODIFIED", labelled)
+        return labelled
 
     async def _previous_run(self, meta: RunMeta, name: str) -> PipelineRunStatus | None:
         """The status of the run a retry names: from the cache, else read (None when there is none)."""

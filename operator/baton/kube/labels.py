@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from baton.kube.names import label_value
 
 PIPELINE = "baton.dev/pipeline"
@@ -48,3 +51,13 @@ def claim_labels(pipeline: str | None, run: str, workspace: str) -> dict[str, st
     labels[RUN] = label_value(run)
     labels[WORKSPACE] = label_value(workspace)
     return labels
+
+
+def missing_run_labels(run: Mapping[str, Any], pipeline: str | None) -> dict[str, str]:
+    """The labels a run should carry and does not: ``baton.dev/pipeline`` (so that `kubectl get pipelineruns
+    -l baton.dev/pipeline=NAME` finds every run of a Pipeline, however it was created)."""
+    if not pipeline:
+        return {}
+    have = (run.get("metadata") or {}).get("labels") or {}
+    want = label_value(pipeline)
+    return {} if have.get(PIPELINE) == want else {PIPELINE: want}
