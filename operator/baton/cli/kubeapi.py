@@ -78,13 +78,28 @@ def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
     return run
 
 
-def api_message(error: Any) -> str:
-    """The API server's own message of an ApiException (its Status body), else its reason."""
+NO_CRDS = "the Baton CRDs are not installed in this cluster: kubectl apply -f crds/ (from Baton's repository)"
+
+
+def _body(error: Any) -> dict[str, Any]:
     try:
         body = json.loads(error.body or "{}")
     except (TypeError, ValueError):
-        body = {}
-    message = body.get("message") if isinstance(body, dict) else None
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def resource_missing(error: Any) -> bool:
+    """A 404 for the kind itself, not for an object of it: the API server does not serve that resource
+    (for Baton's kinds: the CRDs are not installed). A missing object's 404 names the object."""
+    return error.status == 404 and not (_body(error).get("details") or {}).get("name")
+
+
+def api_message(error: Any) -> str:
+    """The API server's own message of an ApiException (its Status body), else its reason."""
+    if resource_missing(error):
+        return NO_CRDS  # the CLI's core and batch kinds are always served: the missing kind is Baton's
+    message = _body(error).get("message")
     return str(message or f"{error.status} {error.reason}")
 
 
@@ -166,7 +181,7 @@ class KubeApi:
                 GROUP, VERSION, self.namespace, plural, name
             )
         except ApiException as error:
-            if error.status == 404:
+            if error.status == 404 and not resource_missing(error):
                 return None
             raise
         return found

@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     up.add_argument("--workdir", help="where Pods' sandboxes and logs go (default: a temporary folder)")
     up.add_argument("--instant", action="store_true", help="complete Jobs at once without running processes")
+    up.add_argument(
+        "--no-crds",
+        dest="crds",
+        action="store_false",
+        help="do not install Baton's CRDs (tests that bring their own)",
+    )
+    up.add_argument(
+        "--with-operator", action="store_true", help="also run the Baton operator, in every namespace"
+    )
     up.set_defaults(handler=_devcluster)
 
     lint = commands.add_parser("lint", help="validate Pipeline and PipelineRun manifests offline")

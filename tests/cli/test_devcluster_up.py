@@ -1,0 +1,87 @@
+"""The README's dev-cluster path, exactly as written: `baton devcluster up`, then kubectl and kubectl baton.
+
+`baton devcluster up` installs Baton's CRDs (so `kubectl apply -f examples/…` works at once) and, with
+`--with-operator`, runs the operator too. Without the CRDs, `kubectl baton` says what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import Kubectl, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def up(tmp_path: Path, *flags: str) -> Iterator[Path]:
+    kubeconfig = tmp_path / "kubeconfig"
+    process = subprocess.Popen(
+        [str(BIN / "baton"), "devcluster", "up", "--kubeconfig", str(kubeconfig), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines: list[str] = []
+
+        def ready() -> bool:
+            assert process.stdout is not None and process.poll() is None, "".join(lines)
+            lines.append(process.stdout.readline())
+            return any(line.startswith(("the Baton operator runs", "start the operator")) for line in lines)
+
+        wait_for(ready, timeout=90, interval=0.0, message="the dev cluster to serve")
+        yield kubeconfig
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def with_operator(tmp_path: Path) -> Iterator[Path]:
+    yield from up(tmp_path, "--with-operator")
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Iterator[Path]:
+    yield from up(tmp_path, "--no-crds")
+
+
+def plugin(kubeconfig: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "HOME": str(home),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    return subprocess.run(["kubectl", "baton", *args], capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_the_readme_path_runs_a_pipeline(with_operator: Path, tmp_path: Path) -> None:
+    kubectl = Kubectl(with_operator, tmp_path)
+    kubectl("apply", "-f", str(ROOT / "examples" / "daily-sales.yaml"))
+    result = plugin(with_operator, tmp_path, "run", "daily-sales", "--watch", "--timeout", "120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "  revenue: 10043.25" in result.stdout
+    listed = kubectl("get", "pipelineruns", "-l", "baton.dev/pipeline=daily-sales").stdout
+    assert "Succeeded" in listed, listed
+
+
+def test_without_the_crds_the_cli_says_so(bare: Path, tmp_path: Path) -> None:
+    result = plugin(bare, tmp_path, "run", "daily-sales")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: the Baton CRDs are not installed in this cluster: kubectl apply -f crds/ (from Baton's "
+        "repository)\n"
+    )
+    assert plugin(bare, tmp_path, "logs", "some-run").stderr == result.stderr
