@@ -144,3 +144,33 @@ def test_retry_refuses_a_run_that_has_not_finished(baton: Baton, api: Api) -> No
     )
     assert baton("cancel", name, "--no-finally")[0] == 0
     assert api.run(name)["spec"]["cancel"] == {"runFinally": False}
+
+
+def test_suspend_and_resume_a_run(baton: Baton, api: Api, tmp_path: Path) -> None:
+    gate = tmp_path / "go"
+    api.apply(
+        pipeline(
+            "held",
+            [sh("first", f"while [ ! -f {gate} ]; do sleep 0.05; done"), sh("second", "true", "first")],
+        )
+    )
+    name = api.start_run("held")
+    wait_for(lambda: when(tasks_of(api.run(name)).get("first") or {}, lambda t: t.get("phase") == "Running"))
+    code, out, _ = baton("suspend", name)
+    assert (code, out) == (
+        0,
+        f"pipelinerun.{GROUP}/{name} suspended (no new task starts; running ones finish)\n",
+    )
+    assert baton("suspend", name)[1] == f"pipelinerun.{GROUP}/{name} is already suspended\n"
+    gate.write_text("")
+    suspended = wait_for(
+        lambda: when(api.run(name), lambda r: tasks_of(r)["first"]["phase"] == "Succeeded"),
+        message="the running task to finish",
+    )
+    assert phase_of(suspended) == "Suspended"
+    assert tasks_of(suspended)["second"]["phase"] == "Pending"  # held while suspended
+    code, out, _ = baton("resume", name)
+    assert (code, out) == (0, f"pipelinerun.{GROUP}/{name} resumed (its tasks start again)\n")
+    assert phase_of(finished(api, name)) == "Succeeded"
+    code, _, err = baton("resume", name)
+    assert code == 1 and "has already finished (Succeeded): there is nothing to resume" in err

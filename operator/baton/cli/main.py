@@ -106,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(steer)
         steer.set_defaults(handler=module.main)
 
+    from baton.cli import suspend
+
+    for name, handler, help_text in (
+        ("suspend", suspend.suspend_main, "hold a run: no new task starts, running ones finish"),
+        ("resume", suspend.resume_main, "let a suspended run go on where it stopped"),
+    ):
+        held = commands.add_parser(name, help=help_text, description=suspend.__doc__)
+        held.formatter_class = argparse.RawDescriptionHelpFormatter
+        suspend.add_arguments(held)
+        held.set_defaults(handler=handler)
+
     from baton.cli.plugin import add_commands as add_plugin_commands
 
     add_plugin_commands(commands)  # run, graph, logs: the kubectl plugin
