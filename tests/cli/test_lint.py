@@ -212,3 +212,12 @@ def test_the_baton_cli_runs_lint(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert baton(["lint", str(EXAMPLES / "daily-sales.yaml")]) == 0
     assert capsys.readouterr().out.startswith("OK: 1 file(s), 1 Pipeline, 0 PipelineRuns")
+
+
+def test_a_yaml_error_says_where_in_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.yaml", "apiVersion: v1\nkind: [\n")
+    (finding,) = lint_paths([path])
+    assert str(finding) == (
+        f"{path}: cannot read: not valid YAML: line 3, column 1: expected the node content, but found "
+        "'<stream end>' (while parsing a flow node)"
+    )

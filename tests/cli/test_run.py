@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 from plugin_kit import Plugin
 
@@ -100,3 +101,14 @@ def test_an_empty_namespace_says_so(baton: Plugin) -> None:
     result = baton("run", "daily-sales", "-n", "default-empty", namespaced=False)
     assert result.code == 1
     assert "there are no Pipelines in it" in result.err, result.err
+
+
+def test_a_param_given_twice_with_two_values_is_a_usage_error() -> None:
+    from baton.cli.kubeapi import CliError
+    from baton.cli.run import parse_params
+
+    assert parse_params(["a=1", "b=2", "a=1"]) == {"a": "1", "b": "2"}
+    with pytest.raises(CliError) as raised:
+        parse_params(["date=2025-01-31", "date=2025-02-01"])
+    assert raised.value.code == 2
+    assert raised.value.message == "param \"date\" is given twice ('2025-01-31' and '2025-02-01'): keep one"

@@ -26,7 +26,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from baton import GROUP, VERSION
 from baton.api.crdgen import pipeline_crd, pipelinerun_crd
-from baton.cli.output import result_lines
+from baton.cli.output import result_lines, yaml_problem
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.resources import ResourceType
 from baton.devcluster.rest import Target
@@ -49,7 +49,7 @@ def load_manifests(paths: Sequence[str]) -> list[dict[str, Any]]:
         try:
             loaded = [d for d in yaml.safe_load_all(text) if d is not None]
         except yaml.YAMLError as error:
-            raise ManifestError(f"{path}: not valid YAML: {error}") from None
+            raise ManifestError(f"{path}: not valid YAML: {yaml_problem(error)}") from None
         for i, doc in enumerate(loaded):
             if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
                 raise ManifestError(

@@ -24,6 +24,7 @@ from baton import GROUP, VERSION
 from baton.api.common import from_wire
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
+from baton.cli.output import yaml_problem
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
 
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -157,7 +158,10 @@ def _load(path: str, report: Report) -> Iterator[_Doc]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
         documents = list(yaml.load_all(text, Loader=_KubectlLoader))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        report.findings.append(Finding(path, "", "", f"cannot read: not valid YAML: {yaml_problem(error)}"))
+        return
+    except (OSError, UnicodeDecodeError) as error:
         report.findings.append(Finding(path, "", "", f"cannot read: {error}"))
         return
     for number, document in enumerate(documents, start=1):

@@ -161,6 +161,16 @@ def run_view(run: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None) 
     )
 
 
+def yaml_problem(error: Exception) -> str:
+    """A YAML error as `line L, column C: problem` (PyYAML's own text names "<unicode string>", not the
+    file, and spreads over several lines)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    context = getattr(error, "context", None)
+    return f"{where}{problem}" + (f" ({context})" if context else "")
+
+
 def result_lines(results: Sequence[Mapping[str, Any]], indent: str = "  ") -> list[str]:
     """A run's results for a terminal: `name: value`, a value of several lines indented below its name."""
     lines = []

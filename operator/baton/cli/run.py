@@ -66,6 +66,10 @@ def parse_params(values: Sequence[str]) -> dict[str, str]:
         name, sep, text = value.partition("=")
         if not sep or not name:
             raise CliError(f'invalid param "{value}": expected NAME=VALUE', EXIT_USAGE)
+        if name in params and params[name] != text:  # which one was meant? say so rather than guess
+            raise CliError(
+                f'param "{name}" is given twice ({params[name]!r} and {text!r}): keep one', EXIT_USAGE
+            )
         params[name] = text
     return params
 
