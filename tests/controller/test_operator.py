@@ -3,6 +3,7 @@ Jobs created before a crash are adopted, and each task costs few API requests.""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -269,3 +270,21 @@ def test_a_broken_status_is_reported_not_retried_forever(
     )
     assert warning[0]["type"] == "Warning" and "pipelineSpec" in warning[0]["message"]
     assert phase_of(api.run(name)) == "Running" and "tasks" not in api.run(name)["status"]
+
+
+def test_a_restart_reads_runs_that_ended_before_they_started_as_finished(
+    api: Api, start_operator: Callable[[str], Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    operator = start_operator(api.namespace)
+    api.apply(pipeline("needs-it", [task("a")], params=[{"name": "it"}]))
+    invalid = finished(api, api.start_run("needs-it"))  # a required param is missing: fails at once
+    assert phase_of(invalid) == "Failed"
+    operator.stop()
+    caplog.clear()
+    start_operator(api.namespace)
+    # A run started after the restart has finished once the restarted operator is through its start-up
+    # listing, which held the finished invalid run.
+    assert phase_of(finished(api, api.start_run("needs-it", {"it": "x"}))) == "Succeeded"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert not [e for e in api.events() if e["reason"] == "StatusUnreadable"]

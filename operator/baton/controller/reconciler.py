@@ -117,6 +117,14 @@ class RunReconciler:
                 await self._unreadable(run, error)
                 return
         before = status if raw_status.get("phase") else None
+        if (
+            before is not None
+            and status.phase is not None
+            and status.phase.finished
+            and not status.pipeline_spec
+        ):
+            # Ended before it started (invalid, or its Pipeline never came): nothing to plan, nothing wrong.
+            return
         control = RunControl.from_spec(run.get("spec"))
         try:
             state = RunState(meta, status, control)
