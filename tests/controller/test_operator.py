@@ -288,3 +288,25 @@ def test_a_restart_reads_runs_that_ended_before_they_started_as_finished(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     assert not [e for e in api.events() if e["reason"] == "StatusUnreadable"]
+
+
+def test_a_run_says_at_once_that_it_waits_for_its_pipeline(
+    api: Api, start_operator: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baton.controller import reconciler
+
+    monkeypatch.setattr(reconciler, "PIPELINE_GRACE_SECONDS", 3.0)
+    start_operator(api.namespace)
+    name = api.start_run("late")
+    waiting = wait_for(lambda: when(api.run(name), phase_of), message="the run's first status")
+    (condition,) = waiting["status"]["conditions"]
+    assert (waiting["status"]["phase"], waiting["status"]["pipeline"]) == ("Pending", "late")
+    assert (condition["status"], condition["reason"]) == ("Unknown", "WaitingForPipeline")
+    assert condition["message"].startswith(
+        f'waiting for pipeline "late" to appear in namespace "{api.namespace}"'
+    )
+    api.apply(pipeline("late", [task("a")]))  # it comes in time: the run starts as any other
+    assert phase_of(finished(api, name)) == "Succeeded"
+    never = finished(api, api.start_run("never"))
+    (condition,) = never["status"]["conditions"]
+    assert (never["status"]["phase"], condition["reason"]) == ("Failed", "PipelineNotFound")

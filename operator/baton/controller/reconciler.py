@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baton import GROUP, VERSION
@@ -27,7 +27,7 @@ from baton.core.events import Event, EventType
 from baton.core.launch import JobToCreate
 from baton.core.observed import ObservedJob
 from baton.core.plan import plan
-from baton.core.start import RunStart, start_run
+from baton.core.start import RunStart, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
 from baton.core.workspaces import claim_failed
@@ -93,9 +93,14 @@ class RunReconciler:
         meta = RunMeta.from_metadata(run["metadata"])
         raw_status = run.get("status") or {}
         events: list[Event] = []
-        if not raw_status.get("phase"):
+        fresh = not_started(raw_status)
+        if fresh:
             start = await self._start(run, meta, now)
             if start is None:
+                return
+            if start.waiting:
+                if not raw_status.get("phase"):  # say it once; the requeue brings the run back
+                    await self._write(key, run, start.status, None, [])
                 return
             run = await self._label(key, run, start.status.pipeline)
             status, events = start.status, list(start.events)
@@ -116,7 +121,7 @@ class RunReconciler:
             except ValueError as error:  # pydantic's ValidationError is one
                 await self._unreadable(run, error)
                 return
-        before = status if raw_status.get("phase") else None
+        before = None if fresh else status
         if (
             before is not None
             and status.phase is not None
@@ -188,8 +193,9 @@ class RunReconciler:
                 created = run["metadata"].get("creationTimestamp")
                 waited = (now - parse_time(created)).total_seconds() if created else PIPELINE_GRACE_SECONDS
                 if waited < PIPELINE_GRACE_SECONDS:
-                    self.requeue((meta.namespace, meta.name), PIPELINE_GRACE_SECONDS - waited)
-                    return None
+                    left = PIPELINE_GRACE_SECONDS - waited
+                    self.requeue((meta.namespace, meta.name), left)
+                    return waiting_for_pipeline(meta, str(ref), now + timedelta(seconds=left), now)
             else:
                 pipeline_spec = pipeline.get("spec") or {}
         return start_run(meta, spec, pipeline_spec, now)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from baton.api.common import Condition, ConditionStatus
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunSpec, PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
 from baton.core.dag import dag_of
@@ -36,10 +37,43 @@ class RunStart:
     events: tuple[Event, ...] = ()
     claims: tuple[ClaimToCreate | ClaimToAdopt, ...] = ()
     """Claims to create (or, for a retry, adopt) before the first Job; see ``baton.core.workspaces``."""
+    waiting: bool = False
+    """Not started: its Pipeline does not exist yet (``waiting_for_pipeline``)."""
 
     @property
     def started(self) -> bool:
-        return self.status.phase is RunPhase.PENDING
+        return self.status.phase is RunPhase.PENDING and not self.waiting
+
+
+WAITING_FOR_PIPELINE = "WaitingForPipeline"
+
+
+def waiting_for_pipeline(run: RunMeta, pipeline: str, until: datetime, now: datetime) -> RunStart:
+    """A run whose Pipeline is not there yet (GitOps tools may apply the run first): Pending, saying what it
+    waits for and until when, so that it is not a blank row meanwhile. It fails with PipelineNotFound then."""
+    message = (
+        f'waiting for pipeline "{pipeline}" to appear in namespace "{run.namespace}"; the run fails if '
+        f"it has not by {format_time(until)}"
+    )
+    condition = Condition(
+        type="Succeeded",
+        status=ConditionStatus.UNKNOWN,
+        reason=WAITING_FOR_PIPELINE,
+        message=message,
+        last_transition_time=format_time(now),
+        observed_generation=run.generation,
+    )
+    status = PipelineRunStatus(
+        phase=RunPhase.PENDING, pipeline=pipeline, observed_generation=run.generation, conditions=[condition]
+    )
+    return RunStart(status, waiting=True)
+
+
+def not_started(raw_status: Mapping[str, Any]) -> bool:
+    """Whether a run's stored status is from before its start: none yet, or waiting for its Pipeline."""
+    phase = raw_status.get("phase")
+    frozen = raw_status.get("pipelineSpec") or raw_status.get("compressedPipelineSpec")
+    return not phase or (phase == RunPhase.PENDING.value and not frozen)
 
 
 def start_run(
