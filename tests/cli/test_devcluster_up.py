@@ -53,6 +53,11 @@ def with_operator(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
+def without_operator(tmp_path: Path) -> Iterator[Path]:
+    yield from up(tmp_path)
+
+
+@pytest.fixture
 def bare(tmp_path: Path) -> Iterator[Path]:
     yield from up(tmp_path, "--no-crds")
 
@@ -85,3 +90,14 @@ def test_without_the_crds_the_cli_says_so(bare: Path, tmp_path: Path) -> None:
         "repository)\n"
     )
     assert plugin(bare, tmp_path, "logs", "some-run").stderr == result.stderr
+
+
+def test_watching_a_run_no_operator_picks_up_says_so(without_operator: Path, tmp_path: Path) -> None:
+    Kubectl(without_operator, tmp_path)("apply", "-f", str(ROOT / "examples" / "failing.yaml"))
+    result = plugin(without_operator, tmp_path, "run", "failing", "--watch", "--timeout", "8")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith(": not picked up yet: is the Baton operator running? (still waiting)"), lines
+    assert lines[0].startswith("pipelinerun/failing-") and len(lines) == 2, (
+        lines
+    )  # said once, then the timeout

@@ -241,11 +241,14 @@ class KubeApi:
         )
         return patched
 
-    def watch_run(self, name: str, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+    def watch_run(
+        self, name: str, timeout: float | None = None, idle: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """The run as it is now, then every new version of it, until it is deleted or `timeout`.
 
         Watches reconnect from the last version seen when the server ends them (as they do every few
-        minutes); a run deleted meanwhile ends the iteration.
+        minutes); a run deleted meanwhile ends the iteration. With `idle`, a watch that saw nothing for
+        that many seconds yields the run as last seen again, so that the caller can tell the user.
         """
         import time
 
@@ -260,6 +263,9 @@ class KubeApi:
         version = run["metadata"].get("resourceVersion")
         while deadline is None or time.monotonic() < deadline:
             left = 60 if deadline is None else max(1, min(60, int(deadline - time.monotonic()) + 1))
+            if idle is not None:
+                left = min(left, idle)
+            seen = False
             watcher = watch.Watch()
             try:
                 for event in watcher.stream(
@@ -277,6 +283,7 @@ class KubeApi:
                         return
                     if event.get("type") in ("ADDED", "MODIFIED") and isinstance(obj, dict):
                         version = obj["metadata"].get("resourceVersion", version)
+                        run, seen = obj, True
                         yield obj
                     if deadline is not None and time.monotonic() >= deadline:
                         return
@@ -286,8 +293,11 @@ class KubeApi:
                 run = self.get_run(name)
                 version = run["metadata"].get("resourceVersion")
                 yield run
+                seen = True
             finally:
                 watcher.stop()
+            if idle is not None and not seen:
+                yield run  # nothing happened for `idle` seconds
 
     # -- Jobs, Pods and logs -------------------------------------------------------------------------
 

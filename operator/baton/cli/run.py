@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
@@ -146,8 +147,14 @@ def follow(api: KubeApi, name: str, out: TextIO, *, timeout: float | None = None
     colour = use_colour(out)
     seen: dict[str, tuple[str, int]] = {}
     view: RunView | None = None
-    for run in api.watch_run(name, timeout=timeout):
+    began, told = time.monotonic(), False
+    for run in api.watch_run(name, timeout=timeout, idle=NOT_PICKED_UP_AFTER):
         view = run_view(run)
+        if not told and not (run.get("status") or {}).get("phase"):
+            if time.monotonic() - began >= NOT_PICKED_UP_AFTER:
+                print(f"pipelinerun/{name}: {NOT_PICKED_UP}", file=sys.stderr, flush=True)
+                told = True
+            continue
         width = max((len(t["name"]) for t in view.tasks), default=4)
         for task in view.tasks:
             state = (str(task.get("phase", "Pending")), int(task.get("attempts") or 0))
@@ -169,6 +176,11 @@ def follow(api: KubeApi, name: str, out: TextIO, *, timeout: float | None = None
         for line in result_lines(view.results):
             print(line, file=out, flush=True)
     return EXIT_OK if view.phase == "Succeeded" else EXIT_FAILED
+
+
+NOT_PICKED_UP_AFTER = 5
+"""Seconds after which a run no operator has touched is worth a word (the operator starts runs in ms)."""
+NOT_PICKED_UP = "not picked up yet: is the Baton operator running? (still waiting)"
 
 
 def task_line(task: Mapping[str, Any], width: int, colour: bool) -> str:
