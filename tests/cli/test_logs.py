@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from plugin_kit import Plugin
+
+from support import wait_for
 
 FAILING_LOGS = """\
 ==> prepare (attempt 1) <==
@@ -40,7 +43,7 @@ def test_logs_of_one_task_and_of_an_attempt(baton: Plugin, finished_run: Callabl
     )
     assert baton("logs", name, "validate", "--attempt", "1").out == result.out
     missing = baton("logs", name, "validate", "--attempt", "2")
-    assert missing.code == 2
+    assert missing.code == 1
     assert (
         missing.err
         == f'error: task "validate" of pipelinerun {name} has 1 attempt(s): there is no attempt 2\n'
@@ -112,3 +115,33 @@ def test_a_reused_task_shows_the_log_of_the_run_it_ran_in(
     reused = f'==> prepare <==\n(task "prepare" was reused from pipelinerun {old}; its log follows)\n'
     assert reused in every.out
     assert "validation failed" in every.out
+
+
+def test_a_pipeline_name_means_its_newest_run(baton: Plugin, finished_run: Callable[[str], str]) -> None:
+    older = baton.api.run(finished_run("failing"))["metadata"]["creationTimestamp"]
+    # Creation times have second precision: the newer run is created in a later second.
+    wait_for(lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") > older, timeout=5)
+    newest = finished_run("failing")
+    result = baton("logs", "failing", "validate")
+    assert result.code == 0 and result.out.startswith("validation failed"), result
+    assert result.err == f"(the newest run of pipeline failing: {newest})\n"
+
+
+def test_a_task_that_never_started_its_command_says_why(baton: Plugin) -> None:
+    spec = {
+        "taskDefaults": {"image": "busybox:1.36"},
+        "tasks": [{"name": "broken", "command": ["/no/such/program"]}],
+    }
+    baton.api.apply(
+        {
+            "apiVersion": "baton.dev/v1alpha1",
+            "kind": "Pipeline",
+            "metadata": {"name": "nostart"},
+            "spec": spec,
+        }
+    )
+    run = baton("run", "nostart", "--watch", "--timeout", "60")
+    name = run.out.splitlines()[0].split("/")[1].split()[0]
+    result = baton("logs", name, "broken")
+    assert result.code == 1, result
+    assert result.err.startswith('error: task "broken" never started its command: StartError'), result.err

@@ -95,6 +95,17 @@ def resource_missing(error: Any) -> bool:
     return error.status == 404 and not (_body(error).get("details") or {}).get("name")
 
 
+def closest(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate most like ``name``; among equally close ones the first (runs are listed newest
+    first, so a typo of a run name suggests the newest of the runs it could mean)."""
+    best: tuple[float, int] | None = None
+    for position, candidate in enumerate(candidates):
+        score = round(difflib.SequenceMatcher(None, name, candidate).ratio(), 3)
+        if score >= 0.6 and (best is None or score > best[0]):
+            best = (score, position)
+    return candidates[best[1]] if best is not None else None
+
+
 def api_message(error: Any) -> str:
     """The API server's own message of an ApiException (its Status body), else its reason."""
     if resource_missing(error):
@@ -197,6 +208,17 @@ class KubeApi:
     def find_pipeline(self, name: str) -> dict[str, Any] | None:
         return self._get(PIPELINES, name)
 
+    def newest_run_of(self, pipeline: str) -> dict[str, Any] | None:
+        """The newest run of a Pipeline (as `argo logs @latest`), None when it has none."""
+        return next(
+            (
+                r
+                for r in self.runs()
+                if ((r.get("spec") or {}).get("pipelineRef") or {}).get("name") == pipeline
+            ),
+            None,
+        )
+
     def runs(self) -> list[dict[str, Any]]:
         """The namespace's runs, newest first."""
         return sorted(self._list(RUNS), key=_created, reverse=True)
@@ -222,8 +244,8 @@ class KubeApi:
         message = f'{kind} "{name}" not found in namespace "{self.namespace}"'
         if not existing:
             return CliError(f"{message}; there are no {plural} in it")
-        close = difflib.get_close_matches(name, existing, n=1)
-        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        close = closest(name, existing)
+        hint = f' (did you mean "{close}"?)' if close else ""
         shown = ", ".join(existing[:MAX_LISTED])
         more = f", … ({len(existing) - MAX_LISTED} more)" if len(existing) > MAX_LISTED else ""
         return CliError(f"{message}{hint}; {plural} there: {shown}{more}")

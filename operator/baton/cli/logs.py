@@ -1,5 +1,7 @@
 """`kubectl baton logs RUN [TASK] [-f] [--attempt N]`: the logs of a task's Pod, or of every task.
 
+RUN may also name a Pipeline: then its newest run (as `argo logs @latest`).
+
 A task attempt is a Job labelled with the run, the task and the attempt (`baton.dev/run`, `baton.dev/task`,
 `baton.dev/attempt`; long values are hash-shortened as on the Job); its Pod carries the Job's name in
 `batch.kubernetes.io/job-name`. The log is read from the Pod's `main` container.
@@ -16,6 +18,7 @@ import argparse
 import codecs
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from baton.cli.graph import layers
@@ -101,14 +104,16 @@ class LogReader:
                 return None
             time.sleep(POLL)
 
-    def stream(self, pod: str) -> None:
+    def stream(self, pod: str) -> bool:
         """Copy the Pod's log to the output; with -f, wait for the container to start and follow it."""
         from kubernetes.client.exceptions import ApiException
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        wrote = False
         while True:
             try:
                 for chunk in self.api.pod_log(pod, CONTAINER, follow=self.follow):
+                    wrote = wrote or bool(chunk)
                     self.out.write(decoder.decode(chunk))
                     self.out.flush()
                 break
@@ -119,6 +124,7 @@ class LogReader:
                 time.sleep(POLL)
         self.out.write(decoder.decode(b"", final=True))
         self.out.flush()
+        return wrote
 
     def task_logs(self, name: str, attempt: int | None, *, header: bool) -> None:
         task = self.task(name)
@@ -137,7 +143,6 @@ class LogReader:
             raise CliError(
                 f'task "{name}" of pipelinerun {self.run} has {attempts} attempt(s): '
                 f"there is no attempt {attempt}",
-                EXIT_USAGE,
             )
         if attempts == 0:
             phase = str(task.get("phase") or "Pending")
@@ -163,7 +168,12 @@ class LogReader:
                     raise CliError(message)
                 self.out.write(f"({message})\n")
             else:
-                self.stream(pod)
+                wrote = self.stream(pod)
+                never = _never_started(task) if current == attempts else None
+                if not wrote and never:  # an empty log says nothing: say why there is none
+                    if not header:
+                        raise CliError(f'task "{name}" never started its command: {never}')
+                    self.out.write(f"(never started its command: {never})\n")
             if header:
                 self.out.write("\n")
             if not self.follow or attempt is not None:
@@ -214,6 +224,17 @@ class LogReader:
             self.task_logs(task["name"], None, header=True)
 
 
+# Container reasons of a process that never ran (the runtime could not start it, or it never got a
+# container): its log is empty, and the reason is what the user needs instead.
+_NEVER_STARTED = ("StartError", "EntrypointUnavailable", "CreateContainerError", "CreateContainerConfigError",
+                  "ContainerCannotRun", "ErrImagePull", "ImagePullBackOff", "InvalidImageName")  # fmt: skip
+
+
+def _never_started(task: Mapping[str, Any]) -> str | None:
+    message = str(task.get("message") or "")
+    return message if task.get("phase") == "Failed" and message.startswith(_NEVER_STARTED) else None
+
+
 def split_instance(name: str) -> tuple[str, int | None]:
     """("extract", 3) for the instance name "extract[3]" of a forEach task, (name, None) otherwise."""
     if name.endswith("]") and "[" in name:
@@ -233,13 +254,25 @@ def find_unit(view: RunView, name: str) -> dict[str, Any] | None:
     return dict(instances[instance]) if instance < len(instances) else None
 
 
+def _run_name(api: KubeApi, name: str) -> str:
+    """``name`` itself, or, when it names a Pipeline and no run, the Pipeline's newest run."""
+    if api.find_run(name) is not None or api.find_pipeline(name) is None:
+        return name
+    newest = api.newest_run_of(name)
+    if newest is None:
+        raise CliError(f'pipeline "{name}" has no runs yet: start one with kubectl baton run {name}')
+    run = str(newest["metadata"]["name"])
+    print(f"(the newest run of pipeline {name}: {run})", file=sys.stderr, flush=True)
+    return run
+
+
 @command
 def main(args: argparse.Namespace) -> int:
     if args.attempt is not None and not args.task:
         raise CliError("--attempt needs a TASK", EXIT_USAGE)
     api = KubeApi.from_args(args)
     try:
-        reader = LogReader(api, args.run, sys.stdout, args.follow)
+        reader = LogReader(api, _run_name(api, args.run), sys.stdout, args.follow)
         reader.view()  # an unknown run fails here, listing the runs there are
         if args.task:
             reader.task_logs(args.task, args.attempt, header=False)
