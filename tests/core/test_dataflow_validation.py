@@ -274,3 +274,16 @@ def test_data_flow_errors(raw: dict[str, Any], errors: list[str]) -> None:
 )
 def test_schema_errors_say_what_to_do(raw: dict[str, Any], error: str) -> None:
     assert error in check_pipeline_spec(raw)[1]
+
+
+def test_a_run_cannot_carry_more_than_128_kib_of_params() -> None:
+    from baton.core.validation import run_errors
+
+    spec, _ = check_pipeline_spec(pipeline({"name": "a"}, params=[{"name": "blob"}]))
+    assert spec is not None
+    assert run_errors(spec, {"blob": "x" * 1000}) == []
+    (error,) = run_errors(spec, {"blob": "x" * 200_000})
+    assert error == (
+        "the run's params are 200004 bytes, more than 131072 (they are kept in the run's status): pass large "
+        "inputs through a workspace or a ConfigMap"
+    )

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baton import GROUP, VERSION
-from baton.api.codec import StatusCache, dump_run_status, load_run_status
+from baton.api.codec import StatusCache, dump_run_status, encoded_size, load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
 from baton.core.events import Event, EventType
 from baton.core.launch import JobToCreate
@@ -29,7 +29,7 @@ from baton.core.observed import ObservedJob
 from baton.core.plan import plan
 from baton.core.start import RunStart, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
-from baton.core.status import parse_time
+from baton.core.status import STATUS_TOO_LARGE, parse_time, status_too_large
 from baton.core.workspaces import claim_failed
 from baton.kube.labels import missing_run_labels
 
@@ -47,6 +47,17 @@ CREATE_CONCURRENCY = 16
 PROGRESS_INTERVAL = 0.5
 """Seconds between two status writes of one run that only record tasks starting or succeeding."""
 _PROGRESS = frozenset({TaskPhase.PENDING, TaskPhase.RUNNING, TaskPhase.SUCCEEDED})
+
+
+def _too_large(failure: ApiFailure) -> bool:
+    """The API server (or etcd behind it) refuses the object for its size: retrying cannot help."""
+    text = failure.message.lower()
+    return failure.code == 413 or "too large" in text or "too long: must have at most" in text
+
+
+def _gave_up(status: PipelineRunStatus) -> bool:
+    condition = status.condition("Succeeded")
+    return condition is not None and condition.reason == STATUS_TOO_LARGE
 
 
 def runs_path(namespace: str, name: str | None = None, status: bool = False) -> str:
@@ -311,6 +322,9 @@ class RunReconciler:
                 return
             if failure.code == 404:
                 return
+            if _too_large(failure) and not _gave_up(status):
+                await self._give_up(key, run, status, before, encoded_size(body), failure.message)
+                return
             raise
         self.cache.observe_run("MODIFIED", written)
         self.statuses.put(meta.get("uid", ""), written["metadata"].get("resourceVersion", ""), status)
@@ -324,6 +338,23 @@ class RunReconciler:
             await self.pipelines.record_run(
                 key[0], status.pipeline, key[1], status.phase, started=before is None
             )
+
+    async def _give_up(
+        self,
+        key: Key,
+        run: Obj,
+        status: PipelineRunStatus,
+        before: PipelineRunStatus | None,
+        size: int,
+        why: str,
+    ) -> None:
+        """End a run whose status the API server refuses as too large, with a write small enough to pass."""
+        base = before or PipelineRunStatus(pipeline=status.pipeline, start_time=status.start_time)
+        generation = int(run["metadata"].get("generation") or 1)
+        failed = status_too_large(base, size, why, generation, self.clock())
+        condition = failed.condition("Succeeded")
+        message = condition.message if condition is not None else why
+        await self._write(key, run, failed, before, [Event(EventType.WARNING, STATUS_TOO_LARGE, message)])
 
     async def _refresh(self, key: Key) -> None:
         try:

@@ -16,6 +16,17 @@ log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 
 
+FIRST_RETRY = 5.0
+MAX_RETRY = 300.0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before a key whose reconcile failed ``failures`` times in a row is tried again: 5 s, doubling
+    up to 5 minutes, so that an error that keeps happening (a write the API server keeps refusing) costs
+    a request every few minutes, not every few seconds."""
+    return min(MAX_RETRY, FIRST_RETRY * float(2 ** max(0, failures - 1)))
+
+
 class WorkQueue(Generic[K]):
     def __init__(
         self,
@@ -35,6 +46,8 @@ class WorkQueue(Generic[K]):
         self._timer_wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._clock = clock
+        self.failures: dict[K, int] = {}
+        """Reconciles of a key that failed in a row (reset by one that does not)."""
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
@@ -83,8 +96,12 @@ class WorkQueue(Generic[K]):
             except asyncio.CancelledError:
                 raise
             except Exception:  # one run's failure must not stop the others; it is retried with a delay
-                log.exception("reconcile of %s failed; retrying in 5s", key)
-                self.add_after(key, 5.0)
+                failures = self.failures[key] = self.failures.get(key, 0) + 1
+                delay = retry_delay(failures)
+                log.exception("reconcile of %s failed (%d in a row); retrying in %gs", key, failures, delay)
+                self.add_after(key, delay)
+            else:
+                self.failures.pop(key, None)
             finally:
                 self._active.discard(key)
                 if key in self._dirty:

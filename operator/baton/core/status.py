@@ -164,6 +164,38 @@ def progress(fan_outs: Sequence[TaskStatus], total: int, finished: int) -> str:
     return f"{finished}/{total}"
 
 
+STATUS_TOO_LARGE = "StatusTooLarge"
+
+
+def status_too_large(
+    base: PipelineRunStatus, size: int, why: str, generation: int, now: datetime
+) -> PipelineRunStatus:
+    """The run, ended Failed because the API server refuses its status as too large (``size`` bytes):
+    ``base`` is the status as stored, so that this small write goes through where the big one did not.
+    The alternative, retrying the same write, would leave the run as it is forever."""
+    message = truncate(
+        f"the run's status would be {size} bytes, which the API server refuses ({last_line(why)[:200]}); "
+        "the run stopped here: keep params, results and messages small, large data belongs in a workspace"
+    )
+    condition = Condition(
+        type=SUCCEEDED,
+        status=ConditionStatus.FALSE,
+        reason=STATUS_TOO_LARGE,
+        message=message,
+        last_transition_time=format_time(now),
+        observed_generation=generation,
+    )
+    update: dict[str, object] = {
+        "phase": RunPhase.FAILED,
+        "completion_time": format_time(now),
+        "conditions": set_condition(base.conditions, condition),
+        "observed_generation": generation,
+    }
+    if base.start_time:
+        update["duration"] = format_duration(now - parse_time(base.start_time))
+    return base.model_copy(update=update)
+
+
 def run_outcome(
     tasks: Sequence[TaskStatus], counts: Mapping[TaskPhase, int] | None = None
 ) -> tuple[RunPhase, str]:

@@ -93,10 +93,20 @@ def _retry_errors(owner: str, retries: RetryPolicy | None) -> list[str]:
     return []
 
 
+MAX_PARAMS_BYTES = 128 * 1024
+"""A run keeps its params in its status, and a status must stay well under etcd's 1.5 MiB object limit."""
+
+
 def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: str | None = None) -> list[str]:
     """Problems of running ``spec`` with ``given_params``: unknown and missing params, and names that
     cannot be derived for ``run_name`` (impossible by construction; checked so it stays impossible)."""
     params, errors = resolve_params(spec, given_params)
+    size = sum(len(name.encode()) + len(value.encode()) for name, value in params.items())
+    if size > MAX_PARAMS_BYTES:
+        errors.append(
+            f"the run's params are {size} bytes, more than {MAX_PARAMS_BYTES} (they are kept in the run's "
+            "status): pass large inputs through a workspace or a ConfigMap"
+        )
     for task in spec.all_tasks():
         errors += param_items_errors(task, params)
     if run_name:
