@@ -52,7 +52,7 @@ def test_make_demo_runs_the_daily_sales_pipeline_end_to_end(tmp_path: Path) -> N
 
 def test_baton_dev_exits_non_zero_when_a_run_fails() -> None:
     result = subprocess.run(
-        [str(BATON), "dev", "--keep", "examples/failing.yaml"],
+        [str(BATON), "dev", "--keep", "examples/failing.yaml", "-p", "records=8"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -60,8 +60,13 @@ def test_baton_dev_exits_non_zero_when_a_run_fails() -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Failed" in result.stdout
-    # Why, not only what: the failure and the skips name their cause in the progress lines.
-    assert "validation failed: 2 of 10 records have a negative amount" in result.stdout
+    # Why, not only what: the failure and the skips name their cause in the progress lines, and each
+    # task's log is printed inline once it ended, prefixed with the task (-p set the run's param).
+    assert "  prepare | prepared 8 records\n" in result.stdout
+    assert (
+        "  validate | validation failed: 2 of 8 records have a negative amount (ids [3, 7])\n"
+        in result.stdout
+    )
     assert 'upstream task "validate" failed' in result.stdout
     # --keep says where the cluster's files are (the workspace the tasks shared among them).
     kept = Path(result.stdout.strip().splitlines()[-1].rsplit(" ", 1)[-1])
@@ -86,3 +91,24 @@ def test_baton_lint_passes_on_every_example() -> None:
     examples = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
     result = subprocess.run([str(BATON), "lint", *examples], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_baton_dev_lints_first_and_checks_its_params(tmp_path: Path) -> None:
+    root_task = tmp_path / "root.yaml"
+    root_task.write_text(
+        "apiVersion: baton.dev/v1alpha1\nkind: Pipeline\nmetadata:\n  name: p\nspec:\n  tasks:\n"
+        "    - name: a\n      image: x\n      runAsUser: 0\n"
+    )
+    result = subprocess.run([str(BATON), "dev", str(root_task)], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"baton dev: the manifests are not valid:\n{root_task}: Pipeline/p: spec.tasks[0].runAsUser: "
+        'must not be 0: root is not allowed (Pod Security Standard "restricted")\n'
+    )
+    typo = subprocess.run(
+        [str(BATON), "dev", "examples/failing.yaml", "-p", "recs=4"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert typo.returncode == 2
+    assert typo.stderr == (
+        'baton dev: unknown param "recs" (did you mean "records"?); Pipeline failing declares: records\n'
+    )

@@ -11,12 +11,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +27,11 @@ from multidict import MultiDict, MultiDictProxy
 
 from baton import GROUP, VERSION
 from baton.api.crdgen import pipeline_crd, pipelinerun_crd
+from baton.cli.devlogs import LogPrinter
+from baton.cli.kubeapi import CliError
+from baton.cli.lint import lint
 from baton.cli.output import result_lines, yaml_problem
+from baton.cli.run import check_params, parse_params
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.resources import ResourceType
 from baton.devcluster.rest import Target
@@ -100,10 +105,12 @@ class Session:
                 ).body
             if rt.kind == "PipelineRun":
                 runs.append(created["metadata"]["name"])
-            print(f"{rt.singular}.{rt.group}/{created['metadata']['name']} applied", file=self.out)
+            kind = f"{rt.singular}.{rt.group}" if rt.group else rt.singular
+            verb = "created" if rt.kind == "PipelineRun" or not name else "applied"
+            print(f"{kind}/{created['metadata']['name']} {verb}", file=self.out)
         return runs
 
-    def start_missing_runs(self, docs: Sequence[dict[str, Any]]) -> list[str]:
+    def start_missing_runs(self, docs: Sequence[dict[str, Any]], params: Mapping[str, str]) -> list[str]:
         referenced = {
             ((d.get("spec") or {}).get("pipelineRef") or {}).get("name")
             for d in docs
@@ -123,7 +130,7 @@ class Session:
                     "apiVersion": f"{GROUP}/{VERSION}",
                     "kind": "PipelineRun",
                     "metadata": {"generateName": f"{doc['metadata']['name']}-", "namespace": namespace},
-                    "spec": {"pipelineRef": {"name": doc["metadata"]["name"]}},
+                    "spec": {"pipelineRef": {"name": doc["metadata"]["name"]}, "params": dict(params)},
                 },
             )
             print(f"pipelinerun.{GROUP}/{run['metadata']['name']} created", file=self.out)
@@ -137,6 +144,25 @@ class Session:
             if run is not None:
                 found.append(run)
         return found
+
+
+def check_dev_params(docs: Sequence[dict[str, Any]], params: Mapping[str, str]) -> None:
+    """`-p` sets the params of the runs `baton dev` starts (for Pipelines no run in the files names); each
+    is checked against those Pipelines, as `kubectl baton run -p` does."""
+    if not params:
+        return
+    referenced = {
+        ((d.get("spec") or {}).get("pipelineRef") or {}).get("name")
+        for d in docs
+        if d["kind"] == "PipelineRun"
+    }
+    started = [d for d in docs if d["kind"] == "Pipeline" and d["metadata"]["name"] not in referenced]
+    if not started:
+        raise ManifestError(
+            "-p sets the params of the runs baton dev starts, and every Pipeline here has a run"
+        )
+    for pipeline in started:
+        check_params(pipeline, params)
 
 
 def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -203,8 +229,11 @@ async def _follow(
     deadline = time.monotonic() + give_up_after
     redraw = out.isatty()
     last: list[str] = []
+    logs = LogPrinter(session.cluster, session.namespace, out)
     while True:
         runs = session.runs(names)
+        if logs.print_new(runs, _tasks) and redraw:
+            last = []  # the logs went below the table: draw it afresh below them
         table = progress_table(runs)
         if table != last:
             if redraw:
@@ -229,14 +258,24 @@ async def _follow(
 
 
 async def run_dev(
-    files: Sequence[str], *, namespace: str, give_up_after: float, out: TextIO, keep: bool = False
+    files: Sequence[str],
+    *,
+    namespace: str,
+    give_up_after: float,
+    out: TextIO,
+    keep: bool = False,
+    params: Mapping[str, str] | None = None,
 ) -> int:
     """Run the manifests on a dev cluster of its own, print the outcome and the runs' results, and
     remove the cluster's folder (workspace files, logs) unless ``keep``."""
     docs = load_manifests(files)
+    problems = [str(finding) for finding in lint(files).findings]
+    if problems:  # what kubectl apply would refuse, said as lint says it (not as client retry noise)
+        raise ManifestError("\n".join(["the manifests are not valid:", *problems]))
+    check_dev_params(docs, params or {})
     workdir = Path(tempfile.mkdtemp(prefix="baton-dev-"))
     try:
-        return await _run_dev(docs, workdir, namespace, give_up_after, out)
+        return await _run_dev(docs, workdir, namespace, give_up_after, out, params or {})
     finally:
         if keep:
             print(f"\nworkspace files, logs and the kubeconfig are kept in {workdir}", file=out)
@@ -245,9 +284,17 @@ async def run_dev(
 
 
 async def _run_dev(
-    docs: list[dict[str, Any]], workdir: Path, namespace: str, give_up_after: float, out: TextIO
+    docs: list[dict[str, Any]],
+    workdir: Path,
+    namespace: str,
+    give_up_after: float,
+    out: TextIO,
+    params: Mapping[str, str],
 ) -> int:
     from baton.controller.operator import run_operator
+
+    # The runs' story is what baton dev prints itself; the operator's own lines about it would repeat it.
+    logging.getLogger("baton.runs").setLevel(logging.ERROR)
 
     async with DevCluster(workdir=workdir / "cluster") as cluster:
         kubeconfig = cluster.write_kubeconfig(workdir / "kubeconfig", namespace)
@@ -263,7 +310,7 @@ async def _run_dev(
         operator = asyncio.create_task(run_operator(namespaces=[namespace], stop_flag=stop, ready_flag=ready))
         try:
             names = session.apply(docs)
-            names += session.start_missing_runs(docs)
+            names += session.start_missing_runs(docs, params)
             if not names:
                 print("baton dev: no Pipeline or PipelineRun in the files", file=sys.stderr)
                 return 1
@@ -300,9 +347,10 @@ def main(args: argparse.Namespace) -> int:
                 give_up_after=args.timeout,
                 out=sys.stdout,
                 keep=args.keep,
+                params=parse_params(args.params),
             )
         )
-    except ManifestError as error:
+    except (ManifestError, CliError) as error:
         print(f"baton dev: {error}", file=sys.stderr)
         return 2
     except ApiError as error:
