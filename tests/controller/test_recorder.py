@@ -91,3 +91,19 @@ async def test_held_progress_is_posted_when_the_interval_ends() -> None:
     await asyncio.wait_for(client.arrived.wait(), 5)
     assert [e["message"] for e in client.posted] == ["a", "b"]
     await recorder.close()
+
+
+def test_a_combined_message_tells_the_story_in_order_and_once() -> None:
+    combined = combine(
+        [
+            normal("TaskStarted", "task b started"),
+            normal("TaskSucceeded", "task b succeeded"),
+            normal("TaskSucceeded", "task b succeeded"),
+            normal("RunSucceeded", "run succeeded in 3s"),
+        ]
+    )
+    assert combined is not None
+    assert (combined.reason, combined.message) == (
+        "RunSucceeded",
+        "task b started; task b succeeded; run succeeded in 3s",
+    )

@@ -68,7 +68,8 @@ _PRECEDENCE = (
 
 
 def combine(events: Sequence[Event]) -> Event | None:
-    """One Event standing for all of `events` (None for none)."""
+    """One Event standing for all of `events` (None for none), filed under the most significant reason;
+    its message tells them in the order they happened."""
     if not events:
         return None
     if len(events) == 1:
@@ -77,7 +78,8 @@ def combine(events: Sequence[Event]) -> Event | None:
         events, key=lambda e: _PRECEDENCE.index(e.reason) if e.reason in _PRECEDENCE else len(_PRECEDENCE)
     )
     kind = EventType.WARNING if any(e.type is EventType.WARNING for e in events) else EventType.NORMAL
-    message = "; ".join(e.message for e in ranked)
+    # The story in the order it happened (what started before what ended), each line once.
+    message = "; ".join(dict.fromkeys(e.message for e in events))
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
     return Event(kind, ranked[0].reason, message)
