@@ -140,3 +140,10 @@ def test_finally_tasks_are_drawn_after_every_other_task() -> None:
     states = {"fetch": {"phase": "Succeeded", "reason": "Reused"}, "notify": {"phase": "Running"}}
     lines = render(spec, states, colour=False)
     assert lines[0].endswith("reused") and lines[2].startswith("  ⤷  ● notify"), lines
+
+
+def test_a_task_waiting_for_its_retry_says_when() -> None:
+    spec = {"tasks": [{"name": "fetch"}]}
+    states = {"fetch": {"phase": "Pending", "attempts": 1, "nextAttemptAt": "2025-01-31T10:00:05.250Z"}}
+    (line,) = render(spec, states, colour=False)
+    assert line.endswith("retry at 10:00:05 UTC"), line

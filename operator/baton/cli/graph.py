@@ -130,6 +130,9 @@ def _detail(state: Mapping[str, Any], phase: str) -> str:
         parts.append(f"attempt {attempts}")
     if state.get("reason") == "Reused":
         parts.append("reused")
+    elif phase == "Pending" and state.get("nextAttemptAt"):
+        at = str(state["nextAttemptAt"])
+        parts.append(f"retry at {at[11:19] if len(at) >= 19 else at} UTC")
     elif phase in ("Running", "Pending") and state.get("message") and items is None:
         parts.append(str(state["message"]).strip().splitlines()[0])  # why it waits
     if phase not in ("Pending", "Skipped"):
