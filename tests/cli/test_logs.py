@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from plugin_kit import Plugin
 
-from support import wait_for
+from support import Kubectl, wait_for
 
 FAILING_LOGS = """\
 ==> prepare (attempt 1) <==
@@ -103,7 +104,7 @@ def test_instance_names_split_into_task_and_index() -> None:
 
 
 def test_a_reused_task_shows_the_log_of_the_run_it_ran_in(
-    baton: Plugin, finished_run: Callable[[str], str]
+    baton: Plugin, finished_run: Callable[[str], str], tmp_path: Path
 ) -> None:
     old = finished_run("failing")
     retried = baton("retry", old, "--watch", "--timeout", "120")
@@ -114,6 +115,10 @@ def test_a_reused_task_shows_the_log_of_the_run_it_ran_in(
     every = baton("logs", retry)
     reused = f'==> prepare <==\n(task "prepare" was reused from pipelinerun {old}; its log follows)\n'
     assert reused in every.out
+    # kubectl get -o wide says which run a retry reuses.
+    kubectl = Kubectl(baton.kubeconfig, tmp_path)
+    wide = kubectl("get", "pipelineruns", retry, "-n", baton.namespace, "-o", "wide").stdout.splitlines()
+    assert "RETRY OF" in wide[0] and old in wide[1].split(), wide
     assert "validation failed" in every.out
 
 

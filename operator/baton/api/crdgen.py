@@ -194,6 +194,13 @@ def pipelinerun_crd() -> dict[str, Any]:
         _column("Started", "date", ".status.startTime", "When the run started"),
         _column("Duration", "string", ".status.duration", "How long the finished run took"),
         _column(
+            "Retry Of",
+            "string",
+            ".spec.retryOf",
+            "The run this one retries (its succeeded tasks are reused, not run again)",
+            priority=1,
+        ),
+        _column(
             "Message",
             "string",
             '.status.conditions[?(@.type=="Succeeded")].message',
