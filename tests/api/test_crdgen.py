@@ -94,7 +94,8 @@ def test_names_categories_and_printer_columns() -> None:
     assert pipelines["names"]["categories"] == runs["names"]["categories"] == ["baton"]
     assert pipelines["versions"][0]["subresources"] == runs["versions"][0]["subresources"] == {"status": {}}
     columns = {c["name"]: c for c in runs["versions"][0]["additionalPrinterColumns"]}
-    assert list(columns) == ["Pipeline", "Status", "Progress", "Started", "Duration", "Message"]
+    assert list(columns) == ["Pipeline", "Status", "Progress", "Started", "Duration", "Retry Of", "Message"]
+    assert (columns["Retry Of"]["priority"], columns["Retry Of"]["jsonPath"]) == (1, ".spec.retryOf")
     assert columns["Started"]["type"] == "date"
     assert columns["Message"]["priority"] == 1
     assert columns["Message"]["jsonPath"] == '.status.conditions[?(@.type=="Succeeded")].message'
