@@ -31,6 +31,8 @@ from baton.core import reasons
 from baton.core.references import Kind, parse
 from baton.core.status import truncate
 
+RESULTS_TOO_LARGE = "ResultsTooLarge"
+"""Also the reason of a task whose substituted results would not fit into one argument."""
 NO_ITEMS = "NoItems"
 INVALID_ITEMS = "InvalidItems"
 TOO_MANY_ITEMS = "TooManyItems"
@@ -242,22 +244,9 @@ def over_budget(instance: InstanceStatus, others: int, task: str) -> InstanceSta
         f"{MAX_RECORDED_RESULTS}; write large outputs to a workspace (not retried)"
     )
     return instance.model_copy(
-        update={"phase": TaskPhase.FAILED, "reason": "ResultsTooLarge", "message": message, "results": {}}
+        update={"phase": TaskPhase.FAILED, "reason": RESULTS_TOO_LARGE, "message": message, "results": {}}
     )
 
 
 def _shown(text: str) -> str:
     return text if len(text) <= ITEM_SHOWN else f"{text[: ITEM_SHOWN - 1]}…"
-
-
-__all__ = [
-    "INVALID_ITEMS",
-    "NO_ITEMS",
-    "TOO_MANY_ITEMS",
-    "expand",
-    "instance_name",
-    "item_text",
-    "resolve_items",
-    "summarize_instances",
-    "task_result",
-]

@@ -12,10 +12,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
-from baton.core.foreach import Item, instance_name, item_text, resolve_items, summarize_instances
+from baton.core.foreach import (
+    RESULTS_TOO_LARGE,
+    Item,
+    instance_name,
+    item_text,
+    resolve_items,
+    summarize_instances,
+)
 from baton.core.params import task_fields
 from baton.core.references import Kind, refs_in, task_refs
-from baton.core.results import MAX_ARGUMENT_BYTES, RESULTS_TOO_LARGE
+from baton.core.results import MAX_ARGUMENT_BYTES
 from baton.core.status import format_time, run_outcome
 from baton.core.tasks import start_task
 from baton.core.variables import runtime_context, substitute_runtime

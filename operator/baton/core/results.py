@@ -36,7 +36,6 @@ RESULTS_ENV = "BATON_RESULTS"
 
 INVALID_RESULTS = "InvalidResults"
 RESULT_UNAVAILABLE = "ResultUnavailable"
-RESULTS_TOO_LARGE = "ResultsTooLarge"
 
 T = TypeVar("T", bound=InstanceStatus)
 _COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
