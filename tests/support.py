@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +53,39 @@ class Kubectl:
         return subprocess.Popen(
             [str(KUBECTL), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
         )
+
+
+@contextlib.contextmanager
+def devcluster_up(kubeconfig: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """`baton devcluster up --kubeconfig KUBECONFIG FLAGS…` as a user starts it, until it has said it is
+    ready (and, with --with-operator, that the operator runs); stopped with Ctrl-C (SIGINT) afterwards."""
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "baton"),
+            "devcluster",
+            "up",
+            "--kubeconfig",
+            str(kubeconfig),
+            *flags,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        lines: list[str] = []
+
+        def ready() -> bool:
+            assert process.stdout is not None and process.poll() is None, "".join(lines)
+            lines.append(process.stdout.readline())
+            return lines[-1].startswith(("the Baton operator runs", "start the operator"))
+
+        wait_for(ready, timeout=90, interval=0.0, message="the dev cluster to serve")
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import wait_for
+from support import devcluster_up
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -66,30 +65,9 @@ def _command(line: str) -> str:
 def cluster(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {**os.environ, "HOME": str(tmp_path), "PATH": f"{BIN}:{os.environ['PATH']}"}
     env.pop("KUBECONFIG", None)
-    process = subprocess.Popen(
-        [str(BIN / "baton"), "devcluster", "up", "--kubeconfig", KUBECONFIG, "--with-operator"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        lines: list[str] = []
-
-        def ready() -> bool:
-            assert process.stdout is not None and process.poll() is None, "".join(lines)
-            lines.append(process.stdout.readline())
-            return lines[-1].startswith("the Baton operator runs")
-
-        wait_for(ready, timeout=90, interval=0.0, message="the dev cluster and its operator")
+    with devcluster_up(Path(KUBECONFIG), "--with-operator", env=env):
         # The README's first commands assume kubectl already points at a cluster: this one.
         yield {**env, "KUBECONFIG": KUBECONFIG}
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # The one run the docs name (daily-sales-x7k2p) is created under that name, once its Pipeline is there.

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Kubectl, wait_for
+from support import Kubectl, devcluster_up
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,28 +22,8 @@ BIN = Path(sys.executable).parent
 
 def up(tmp_path: Path, *flags: str) -> Iterator[Path]:
     kubeconfig = tmp_path / "kubeconfig"
-    process = subprocess.Popen(
-        [str(BIN / "baton"), "devcluster", "up", "--kubeconfig", str(kubeconfig), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines: list[str] = []
-
-        def ready() -> bool:
-            assert process.stdout is not None and process.poll() is None, "".join(lines)
-            lines.append(process.stdout.readline())
-            return any(line.startswith(("the Baton operator runs", "start the operator")) for line in lines)
-
-        wait_for(ready, timeout=90, interval=0.0, message="the dev cluster to serve")
+    with devcluster_up(kubeconfig, *flags):
         yield kubeconfig
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
