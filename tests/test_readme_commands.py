@@ -112,3 +112,14 @@ def test_baton_dev_lints_first_and_checks_its_params(tmp_path: Path) -> None:
     assert typo.stderr == (
         'baton dev: unknown param "recs" (did you mean "records"?); Pipeline failing declares: records\n'
     )
+
+
+def test_baton_dev_shows_retries_with_their_attempt_and_when() -> None:
+    result = subprocess.run(
+        [str(BATON), "dev", "examples/resilient.yaml"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(
+        r"fetch +Pending +attempt 1 failed \(Failed, exit 75\), retrying at \d\d:\d\d:\d\d UTC", result.stdout
+    )
+    assert "  fetch (attempt 2) | attempt 2: the source answered 503, giving up for now\n" in result.stdout

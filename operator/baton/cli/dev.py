@@ -177,7 +177,13 @@ def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
             if isinstance(task.get("items"), int):
                 done = sum(1 for i in task.get("instances") or () if str(i.get("phase")) == "Succeeded")
                 detail += f"  {done}/{task['items']} items"
-            if task.get("message") and task.get("phase") not in ("Succeeded", None):
+            if task.get("nextAttemptAt"):  # waiting for a retry: which attempt failed, how, and when the next
+                at = str(task["nextAttemptAt"])
+                why = str(task.get("reason") or "Failed") + (
+                    f", exit {task['exitCode']}" if task.get("exitCode") else ""
+                )
+                detail = f"  attempt {task.get('attempts')} failed ({why}), retrying at {at[11:19]} UTC"
+            elif task.get("message") and task.get("phase") not in ("Succeeded", None):
                 detail += f"  {_first_line(str(task['message']))}"
             lines.append(f"  {task['name']:<28} {task.get('phase', 'Pending'):<10}{detail}")
     return lines
