@@ -1,14 +1,17 @@
-"""`baton dev` as a pipeline's test runner: each task attempt's log, printed once the attempt is over,
-every line prefixed with the task (and the attempt, from the second on), as `airflow dags test` does.
+"""`baton dev` as a pipeline's test runner: each task attempt's log, printed as it is written, every line
+prefixed with the task (and the attempt, from the second on), as `airflow dags test` or
+`docker compose up` do.
 
-Logs are read where the dev cluster's kubelet writes them (``Kubelet.log_path``); an attempt is over when
-its task has a later attempt, has finished, or waits for its retry. A forEach task's instances are printed
-one by one, as `TASK[K]`.
+Logs are read where the dev cluster's kubelet writes them (``Kubelet.log_path``), from where the last
+look stopped; complete lines are printed at each look, and the rest once the attempt is over (its task
+has a later attempt, has finished, or waits for its retry). A forEach task's instances are printed one
+by one, as `TASK[K]`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from baton.devcluster.cluster import DevCluster
@@ -16,8 +19,10 @@ from baton.kube.names import job_name
 from baton.kube.render import CONTAINER
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
-MAX_LINES = 200
+MAX_LINES = 500
 """Lines of one attempt's log printed inline; the rest is counted (`baton dev --keep` keeps the file)."""
+
+Key = tuple[str, str, int]  # (run, task or instance, attempt)
 
 
 def _units(task: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -28,9 +33,8 @@ def _units(task: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _over(unit: Mapping[str, Any], attempt: int) -> bool:
-    attempts = int(unit.get("attempts") or 0)
     phase = unit.get("phase")
-    if attempt < attempts:
+    if attempt < int(unit.get("attempts") or 0):
         return True
     return phase in ("Succeeded", "Failed", "Cancelled") or (
         phase == "Pending" and bool(unit.get("nextAttemptAt"))
@@ -42,11 +46,15 @@ class LogPrinter:
         self.cluster = cluster
         self.namespace = namespace
         self.out = out
-        self.printed: set[tuple[str, str, int]] = set()
+        self.offsets: dict[Key, int] = {}
+        self.lines: dict[Key, int] = {}
+        self.done: set[Key] = set()
+        self._pods: dict[str, str] | None = None
 
     def print_new(self, runs: Sequence[Mapping[str, Any]], tasks_of: Any) -> bool:
-        """Print the log of every attempt that is over and was not printed yet; whether it printed."""
-        before = len(self.printed)
+        """Print what the runs' task attempts wrote since the last look; whether anything was printed."""
+        printed = False
+        self._pods: dict[str, str] | None = None  # Job name → its newest Pod, read once per look
         for run in runs:
             name = run["metadata"]["name"]
             for task in tasks_of(run.get("status") or {}):
@@ -55,30 +63,51 @@ class LogPrinter:
                 for unit in _units(task):
                     for attempt in range(1, int(unit.get("attempts") or 0) + 1):
                         key = (name, str(unit.get("name")), attempt)
-                        if key not in self.printed and _over(unit, attempt):
-                            self.printed.add(key)
-                            self._print(name, str(unit.get("name")), attempt)
-        return len(self.printed) > before
+                        if key not in self.done:
+                            printed |= self._follow(key, _over(unit, attempt))
+        return printed
 
-    def _print(self, run: str, unit: str, attempt: int) -> None:
-        job = job_name(run, unit, attempt)
-        pod_type = self.cluster.registry.storage("", "pods")
-        assert pod_type is not None
-        pods = [
-            pod
-            for pod in self.cluster.store.list(pod_type, self.namespace)
-            if ((pod.get("metadata") or {}).get("labels") or {}).get(JOB_NAME_LABEL) == job
-        ]
-        if not pods:
-            return
-        path = self.cluster.kubelet.log_path(self.namespace, pods[-1]["metadata"]["name"], CONTAINER)
+    def _follow(self, key: Key, over: bool) -> bool:
+        path = self._log(key)
+        if path is None:
+            if over:
+                self.done.add(key)  # no Pod (ever): nothing to show
+            return False
         try:
-            lines = path.read_text(errors="replace").splitlines()
+            with path.open("rb") as file:
+                file.seek(self.offsets.get(key, 0))
+                chunk = file.read()
         except OSError:
-            return
+            return False
+        if over:
+            self.done.add(key)
+        elif b"\n" in chunk:
+            chunk = chunk[: chunk.rindex(b"\n") + 1]  # complete lines now, the rest when it is complete
+        else:
+            return False
+        self.offsets[key] = self.offsets.get(key, 0) + len(chunk)
+        _, unit, attempt = key
         prefix = unit if attempt == 1 else f"{unit} (attempt {attempt})"
-        for line in lines[:MAX_LINES]:
+        shown = self.lines.get(key, 0)
+        lines = chunk.decode(errors="replace").splitlines()
+        for line in lines[: max(0, MAX_LINES - shown)]:
             print(f"  {prefix} | {line}", file=self.out)
-        if len(lines) > MAX_LINES:
-            print(f"  {prefix} | … {len(lines) - MAX_LINES} more lines", file=self.out)
+        self.lines[key] = shown + len(lines)
+        if over and self.lines[key] > MAX_LINES:
+            print(f"  {prefix} | … {self.lines[key] - MAX_LINES} more lines", file=self.out)
         self.out.flush()
+        return bool(lines)
+
+    def _log(self, key: Key) -> Path | None:
+        if self._pods is None:
+            pod_type = self.cluster.registry.storage("", "pods")
+            assert pod_type is not None
+            self._pods = {}
+            for pod in self.cluster.store.list(pod_type, self.namespace):
+                job = ((pod.get("metadata") or {}).get("labels") or {}).get(JOB_NAME_LABEL)
+                if job:
+                    self._pods[str(job)] = str(pod["metadata"]["name"])
+        pod_name = self._pods.get(job_name(*key))
+        if pod_name is None:
+            return None
+        return self.cluster.kubelet.log_path(self.namespace, pod_name, CONTAINER)
