@@ -54,7 +54,7 @@ class LogPrinter:
     def print_new(self, runs: Sequence[Mapping[str, Any]], tasks_of: Any) -> bool:
         """Print what the runs' task attempts wrote since the last look; whether anything was printed."""
         printed = False
-        self._pods: dict[str, str] | None = None  # Job name → its newest Pod, read once per look
+        self._pods = None  # Job name → its newest Pod, read once per look
         for run in runs:
             name = run["metadata"]["name"]
             for task in tasks_of(run.get("status") or {}):
