@@ -68,6 +68,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
     context_cache: dict[int, dict[str, str]] = {}
     items: dict[int, list[Item]] = {}
     instances: dict[int, list[InstanceStatus]] = {}
+    started_in: set[int] = set()
     for i, k in units:
         if limit is not None and running >= limit:
             break
@@ -117,10 +118,11 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             work.set(i, started)
         else:
             instances[i][k] = started
+            started_in.add(i)
         work.watch_running(started, None, attempts)  # its Job is not observed yet
         running += 1
-    for i, changed in instances.items():
-        work.set(i, summarize_instances(work.tasks[i], changed))
+    for i in started_in:  # only where an instance started: an untouched copy is no change
+        work.set(i, summarize_instances(work.tasks[i], instances[i]))
     return creates
 
 
