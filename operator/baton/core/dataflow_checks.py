@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 
 from baton.api.pipeline import PipelineSpec, TaskDefaults, TaskSpec
+from baton.core.params import declared_hint
 from baton.kube.podspec import volume_path, workspace_path
 
 # Baton's own labels: a task's podLabels may not set them (selectors and metrics depend on them).
@@ -29,9 +29,8 @@ def dataflow_errors(spec: PipelineSpec) -> list[str]:
         errors += [f"{owner}: {e}" for e in duplicates("workspace", [m.name for m in task.workspaces])]
         for mount in task.workspaces:
             if mount.name not in declared:
-                errors.append(
-                    f'{owner} mounts unknown workspace "{mount.name}"{_known(mount.name, declared)}'
-                )
+                hint = declared_hint(mount.name, declared, "the pipeline declares no workspaces")
+                errors.append(f'{owner} mounts unknown workspace "{mount.name}"{hint}')
         errors += [f"{owner}: {e}" for e in _path_errors(task)]
         errors += [f"{owner}: {e}" for e in _pod_errors(task)]
         for_each = task.for_each
@@ -82,10 +81,3 @@ def duplicates(what: str, names: Sequence[str]) -> list[str]:
             errors.append(f'{what} name "{name}" is used more than once')
         seen.add(name)
     return errors
-
-
-def _known(name: str, known: Sequence[str]) -> str:
-    if not known:
-        return " (the pipeline declares no workspaces)"
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f' (did you mean "{close[0]}"?)' if close else f" (declared: {', '.join(known)})"

@@ -95,13 +95,16 @@ def _field_errors(owner: str, field: str, text: str, declared: Collection[str]) 
         if not ref.valid:
             yield f'{owner}: {field} has a malformed reference "$(params.{ref.name})"'
         elif ref.name not in declared:
-            yield f'{owner}: {field} references undeclared param "{ref.name}"{_hint(ref.name, declared)}'
+            hint = declared_hint(ref.name, declared)
+            yield f'{owner}: {field} references undeclared param "{ref.name}"{hint}'
 
 
 def resolve_params(spec: PipelineSpec, given: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The run's param values (given ones over defaults) and the problems: unknown or missing params."""
     declared = [param.name for param in spec.params]
-    errors = [f'unknown param "{name}"{_hint(name, declared)}' for name in given if name not in declared]
+    errors = [
+        f'unknown param "{name}"{declared_hint(name, declared)}' for name in given if name not in declared
+    ]
     values: dict[str, str] = {}
     for param in spec.params:
         if param.name in given:
@@ -113,9 +116,11 @@ def resolve_params(spec: PipelineSpec, given: Mapping[str, str]) -> tuple[dict[s
     return values, errors
 
 
-def _hint(name: str, declared: Collection[str]) -> str:
+def declared_hint(name: str, declared: Collection[str], none: str = "the pipeline declares no params") -> str:
+    """What to say after an unknown name: that nothing is declared (``none``), the closest declared name, or
+    the declared names."""
     if not declared:
-        return " (the pipeline declares no params)"
+        return f" ({none})"
     close = difflib.get_close_matches(name, list(declared), n=1)
     if close:
         return f' (did you mean "{close[0]}"?)'

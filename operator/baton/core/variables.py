@@ -23,6 +23,7 @@ from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.run import TaskStatus
 from baton.core.dag import Dag
 from baton.core.foreach import task_result
+from baton.core.params import declared_hint
 from baton.core.params import references as param_references
 from baton.core.references import TOKEN, Kind, Ref, near_misses, parse, reference_fields, refs_in
 from baton.core.results import display
@@ -218,11 +219,11 @@ def _mount_problem(what: str, name: str, mounted: list[str], declared: list[str]
         return None
     if declared is not None and name in declared:
         return f'reads the path of {what} "{name}", which the task does not mount (add it to its workspaces)'
-    known = mounted if declared is None else declared
-    if not known:
-        where = "the pipeline declares no workspaces" if declared is not None else "the task has no volumes"
-        return f'reads the path of unknown {what} "{name}" ({where})'
-    return f'reads the path of unknown {what} "{name}"{_hint(name, known)}'
+    if declared is None:
+        hint = declared_hint(name, mounted, "the task has no volumes")
+    else:
+        hint = declared_hint(name, declared, "the pipeline declares no workspaces")
+    return f'reads the path of unknown {what} "{name}"{hint}'
 
 
 def _hint(name: str, known: Sequence[str]) -> str:
