@@ -65,7 +65,6 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
     limit = spec.parallelism
     running = running_units(work.tasks) if limit else 0
     creates: list[JobToCreate] = []
-    context_cache: dict[int, dict[str, str]] = {}
     items: dict[int, list[Item]] = {}
     instances: dict[int, list[InstanceStatus]] = {}
     started_in: set[int] = set()
@@ -88,8 +87,6 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
         attempts = work.attempts(i)
         if k >= 0:
             attempts = replace(attempts, seed=f"{run.meta.uid}/{unit}")
-        if i not in context_cache:
-            context_cache[i] = _context(work, i)
         instance = None
         if k >= 0:
             if i not in items:
@@ -104,7 +101,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             spec.task_defaults,
             run.params,
             attempt,
-            context=context_cache[i],
+            context=_context(work, i),
             timeout_seconds=attempts.timeout_seconds,
             claims=claims(work) if spec_task.workspaces else None,
             node=node,
@@ -127,11 +124,18 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
 
 
 def _context(work: _Pass, index: int) -> dict[str, str]:
+    """The values of the run-time variables task ``index`` reads, once per pass (a task reading results is
+    checked for their size when it becomes ready, then rendered: the same values both times)."""
+    known = work.contexts.get(index)
+    if known is not None:
+        return known
     references = task_refs(work.run.spec.task_at(index))
-    if not references:
-        return {}
-    outcome = run_outcome(work.tasks[: work.dag.finally_from])[0].value
-    return runtime_context(references, work.dag, work.tasks, outcome)
+    context: dict[str, str] = {}
+    if references:
+        outcome = run_outcome(work.tasks[: work.dag.finally_from])[0].value
+        context = runtime_context(references, work.dag, work.tasks, outcome)
+    work.contexts[index] = context
+    return context
 
 
 def claims(work: _Pass) -> dict[str, Claim]:

@@ -164,6 +164,8 @@ class _Pass:
     """Indices of tasks to start now (a first attempt or a retry), in any order."""
     ready_instances: list[tuple[int, int]] = field(default_factory=list)
     """(task index, instance index) of forEach instances to start now."""
+    contexts: dict[int, dict[str, str]] = field(default_factory=dict)
+    """Values of the run-time variables of the tasks started in this pass, by task index."""
     instance_jobs: dict[int, dict[int, ObservedJob]] = field(default_factory=dict)
     """The newest observed Job of each instance, by task index and instance index."""
     deletes: list[str] = field(default_factory=list)
