@@ -49,14 +49,14 @@ def units(spec: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-@settings(max_examples=80, deadline=None)
-@given(fan_out_pipelines(), st.data())
-def test_every_instance_runs_once_after_its_dependencies(spec: dict[str, Any], data: st.DataObject) -> None:
+def run(
+    spec: dict[str, Any], data: st.DataObject, failures: bool
+) -> tuple[PipelineRunStatus, dict[str, Any]]:
+    """Plan and finish Jobs until the run ends: (its final status, what each Job saw when created)."""
     status: PipelineRunStatus = start_run(META, {"pipelineSpec": spec}, None, T0).status
     jobs: dict[str, ObservedJob] = {}
-    succeeded_tasks_when_started: dict[str, set[str]] = {}
+    seen_done: dict[str, set[str]] = {}
     now = T0
-    deps = {t["name"]: t.get("dependsOn", []) for t in spec["tasks"]}
     for _ in range(20 * len(units(spec)) + 20):
         p = plan(RunState(META, status), list(jobs.values()), now)
         # As the pass that starts a task sees them (a forEach task of no items succeeds within it).
@@ -70,23 +70,52 @@ def test_every_instance_runs_once_after_its_dependencies(spec: dict[str, Any], d
                 labels["baton.dev/task"], 1, create.name, JobState.ACTIVE, start_time=now,
                 instance=int(instance) if instance is not None else None,
             )  # fmt: skip
-            succeeded_tasks_when_started[create.task] = done
+            seen_done[create.task] = done
         active = [name for name, job in jobs.items() if job.state is JobState.ACTIVE]
         limit = spec.get("parallelism")
         assert limit is None or len(active) <= limit
         if p.status is not None and not data.draw(st.booleans(), label="lose this status write"):
             status = p.status
         if status.phase is not None and status.phase.finished:
-            break
+            return status, {"jobs": jobs, "seen_done": seen_done}
         if active:
             for name in data.draw(st.lists(st.sampled_from(sorted(active)), min_size=1, unique=True)):
-                jobs[name] = replace(jobs[name], state=JobState.SUCCEEDED, completion_time=now)
+                ok = not failures or data.draw(st.booleans(), label=f"{name} succeeds")
+                state, code = (JobState.SUCCEEDED, None) if ok else (JobState.FAILED, 1)
+                jobs[name] = replace(jobs[name], state=state, exit_code=code, completion_time=now)
         now += timedelta(seconds=1)
+    raise AssertionError(f"the run did not end: {[(t.name, t.phase) for t in status.tasks]}")
+
+
+@settings(max_examples=80, deadline=None)
+@given(fan_out_pipelines(), st.data())
+def test_every_instance_runs_once_after_its_dependencies(spec: dict[str, Any], data: st.DataObject) -> None:
+    status, seen = run(spec, data, failures=False)
+    deps = {t["name"]: t.get("dependsOn", []) for t in spec["tasks"]}
     assert status.phase is RunPhase.SUCCEEDED, [(t.name, t.phase) for t in status.tasks]
-    assert set(jobs) == set(units(spec))  # every task and instance ran, exactly once
+    assert set(seen["jobs"]) == set(units(spec))  # every task and instance ran, exactly once
     for unit, task in units(spec).items():
-        assert set(deps[task]) <= succeeded_tasks_when_started[unit]
+        assert set(deps[task]) <= seen["seen_done"][unit]
     total = len(spec["tasks"]) + sum(
         max(0, len(t["forEach"]["items"]) - 1) for t in spec["tasks"] if "forEach" in t
     )
     assert status.progress == f"{total}/{total}"
+
+
+@settings(max_examples=80, deadline=None)
+@given(fan_out_pipelines(), st.data())
+def test_a_failed_instance_fails_its_task_and_skips_what_follows(
+    spec: dict[str, Any], data: st.DataObject
+) -> None:
+    status, seen = run(spec, data, failures=True)
+    final = {t.name: t for t in status.tasks}
+    assert all(t.phase.finished for t in final.values())
+    for task in final.values():
+        if task.items:
+            failed = [i for i in task.instances if i.phase is TaskPhase.FAILED]
+            assert (task.phase is TaskPhase.FAILED) == bool(failed) or task.phase is TaskPhase.SKIPPED
+    failed_tasks = {name for name, t in final.items() if t.phase is TaskPhase.FAILED}
+    assert status.phase is (RunPhase.FAILED if failed_tasks else RunPhase.SUCCEEDED)
+    for name, task in final.items():
+        if task.phase is TaskPhase.SKIPPED:  # never started: no Job for it or any of its instances
+            assert not [u for u, t in units(spec).items() if t == name and u in seen["jobs"]]
