@@ -70,15 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("files", nargs="+", metavar="FILE")
     dev.add_argument("-n", "--namespace", default="default", help="namespace for objects that name none")
     dev.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
-    dev.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        dest="params",
-        metavar="NAME=VALUE",
-        help="a param of the runs baton dev starts (repeatable)",
-    )
+    from baton.cli.run import add_param_argument
+
+    add_param_argument(dev, "a param of the runs baton dev starts (repeatable)")
     dev.add_argument(
         "--keep",
         action="store_true",

@@ -46,19 +46,18 @@ from baton.kube.names import label_value
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pipeline", metavar="PIPELINE", help="the Pipeline to run")
-    parser.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        dest="params",
-        metavar="NAME=VALUE",
-        help="a param value (repeatable)",
-    )
+    add_param_argument(parser, "a param value (repeatable)")
     parser.add_argument("-w", "--watch", action="store_true", help="follow the run and exit with its result")
     parser.add_argument("--timeout", type=float, default=None, help="with --watch: give up after SECONDS")
     parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, help="print the created run")
     add_connection_arguments(parser)
+
+
+def add_param_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """`-p/--param NAME=VALUE`, repeatable, read with ``parse_params``."""
+    parser.add_argument(
+        "-p", "--param", action="append", default=[], dest="params", metavar="NAME=VALUE", help=help_text
+    )
 
 
 def parse_params(values: Sequence[str]) -> dict[str, str]:
