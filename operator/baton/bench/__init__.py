@@ -12,10 +12,13 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
   planning     planning time per reconcile, measured in-process on snapshots of a real run
   scenarios    the six scenarios of issue 6
   dataflow     the forEach fan-out (1 → forEach of N items from a param → 1)
+  width        the cost of width: the fan-out curve, the join on real processes, 100,000 instances
   report       targets, bench.json and bench.md
   environment  CPU, Python, package versions, git commit
   runner       runs the chosen scenarios and writes the report
 """
 
-SCENARIO_NAMES = ("chain", "requests", "fanout", "large", "throughput", "rss", "foreach")
+SCENARIO_NAMES = (
+    "chain", "requests", "fanout", "large", "throughput", "rss", "foreach", "width", "realjoin", "huge"
+)  # fmt: skip
 """The scenarios, in the order they run (kept here so that the CLI can list them without importing them)."""

@@ -1,5 +1,6 @@
-"""One scenario's world: its own dev cluster (instant mode) in a thread of this process, a namespace,
-and `baton operator` in a subprocess of its own, so that the operator's memory is the operator's.
+"""One scenario's world: its own dev cluster (instant mode unless asked otherwise) in a thread of this
+process, a namespace, and `baton operator` in a subprocess of its own, so that the operator's memory
+is the operator's.
 
 The harness creates objects through the cluster's store (no HTTP, so none of it counts as a client
 request) and waits on conditions by polling the store; nothing sleeps for a fixed time.
@@ -237,11 +238,12 @@ def _watching(cluster: DevCluster, namespace: str) -> bool:
 
 
 @contextlib.contextmanager
-def world(scenario: str, log_dir: Path, *, hold_jobs: bool = False) -> Iterator[World]:
-    """A fresh dev cluster and operator for one scenario; the operator's log goes to `log_dir`."""
+def world(scenario: str, log_dir: Path, *, hold_jobs: bool = False, instant: bool = True) -> Iterator[World]:
+    """A fresh dev cluster and operator for one scenario; the operator's log goes to `log_dir`. With
+    `instant=False` the Jobs' containers run as real processes, as in `baton devcluster up`."""
     namespace = f"bench-{scenario}"
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
-        cluster = DevCluster(instant=True, hold_jobs=hold_jobs, workdir=Path(tmp) / "cluster")
+        cluster = DevCluster(instant=instant, hold_jobs=hold_jobs, workdir=Path(tmp) / "cluster")
         with cluster.running():
             cluster.sync(install_crds, cluster)
             ns_type = cluster.registry.storage("", "namespaces")

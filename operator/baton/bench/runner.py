@@ -18,6 +18,7 @@ from .harness import Timeout
 from .report import Report, ScenarioResult
 from .scenarios import Scenario, chain, fanout, large, requests, rss, throughput
 from .sizes import Sizes
+from .width import huge, realjoin, width
 
 SCENARIOS: dict[str, Scenario] = {
     "chain": chain,
@@ -27,6 +28,9 @@ SCENARIOS: dict[str, Scenario] = {
     "throughput": throughput,
     "rss": rss,
     "foreach": foreach,
+    "width": width,
+    "realjoin": realjoin,
+    "huge": huge,
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 

@@ -16,6 +16,8 @@ class Sizes:
     """Width of its diamond Pipeline: start → width → width → end."""
     fanout: int = 1000
     """Width of the fan-out/fan-in (scenario 3)."""
+    fanout_runs: int = 5
+    """Runs of it, one after another (the join latency is their median)."""
     large: int = 10_000
     """Tasks of the layered random DAG (scenario 4)."""
     snapshots: int = 8
@@ -32,6 +34,16 @@ class Sizes:
     """Their Pipeline: start → width → end."""
     foreach: int = 1000
     """Items of the forEach fan-out (scenario 7)."""
+    width_max: int = 10_000
+    """The widest fan-out of the width curve (scenario 8: 100, 1,000, 3,000, 10,000 up to this)."""
+    realjoin_width: int = 50
+    """Width of the fan-out on real processes (scenario 9)."""
+    realjoin_chain: int = 20
+    """Length of the chain it is compared with."""
+    huge_tasks: int = 10
+    """forEach tasks of the 100,000-instance run (scenario 10), one after another."""
+    huge_items: int = 10_000
+    """Items of each."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -49,6 +61,12 @@ SMOKE = Sizes(
     throughput_runs=10,
     rss_runs=20,
     foreach=20,
+    fanout_runs=2,
+    width_max=30,
+    realjoin_width=3,
+    realjoin_chain=3,
+    huge_tasks=2,
+    huge_items=10,
     timeout=60.0,
 )
 
