@@ -49,7 +49,9 @@ def test_a_stale_event_does_not_replace_a_newer_job() -> None:
     assert cache.run_of_job(("data", "extract")) == ("data", "etl-1")
 
 
-def test_observations_are_reused_until_the_job_or_its_pods_change(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_observations_are_made_when_a_job_or_its_pods_change_never_per_reconcile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     calls: list[str] = []
     real = cache_module.observe_job
 
@@ -75,7 +77,13 @@ def test_observations_are_reused_until_the_job_or_its_pods_change(monkeypatch: p
         }
     }
     cache.observe_pod("ADDED", pod)
-    cache.observed_jobs(("data", "etl-1"))
     assert calls[-1] == "extract" and len(calls) == 4
+    for _ in range(3):  # reconciles read what is observed; they observe nothing themselves
+        cache.observed_jobs(("data", "etl-1"))
+    assert len(calls) == 4
+    cache.observe_pod("ADDED", pod)  # the same Pod again (a re-list): nothing new
+    assert len(calls) == 4
     cache.observe_job("DELETED", job("extract", "5"))
-    assert ("data", "extract") not in cache.observations
+    assert [o.name for o in cache.observed_jobs(("data", "etl-1"))] == ["load"]
+    cache.observe_run("DELETED", {"metadata": {"namespace": "data", "name": "etl-1"}})
+    assert ("data", "etl-1") not in cache.observations and not cache.pods

@@ -173,7 +173,7 @@ def test_a_task_timeout_fails_the_attempt_with_deadline_exceeded(
     tasks = tasks_of(run)
     assert (tasks["slow"]["phase"], tasks["slow"]["reason"]) == ("Failed", "DeadlineExceeded"), tasks
     assert (tasks["after"]["phase"], tasks["after"]["reason"]) == ("Skipped", "UpstreamFailed")
-    assert jobs_of(api, name)[("slow", 1)]["spec"]["activeDeadlineSeconds"] == 1
+    assert jobs_of(api, name)[("slow", 1)]["spec"]["template"]["spec"]["activeDeadlineSeconds"] == 1
     assert phase_of(run) == "Failed"
 
 

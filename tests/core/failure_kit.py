@@ -35,6 +35,8 @@ class Sim:
     bodies: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
     last: Plan = field(default_factory=Plan)
+    no_pods: bool = False
+    """New Jobs get no Pod (a ResourceQuota refuses it) until `pod_starts`."""
 
     @classmethod
     def start(cls, pipeline: dict[str, Any], control: RunControl | None = None, **run_spec: Any) -> Sim:
@@ -46,12 +48,31 @@ class Sim:
         self.now = T0 + timedelta(seconds=seconds)
         return self
 
-    def step(self, **control: Any) -> Plan:
-        """Plan once at the current time and apply the plan as the shell would."""
+    def step(self, *, quota: int | None = None, **control: Any) -> Plan:
+        """Plan once at the current time and apply the plan as the shell would. With `quota`, the API
+        server admits only that many more Jobs: the rest are refused, and the shell plans again knowing."""
         if control:
             self.control = replace(self.control, **control)
         p = plan(RunState(self.meta, self.status, self.control), list(self.jobs.values()), self.now)
-        for create in p.create_jobs:
+        if quota is not None and len(p.create_jobs) > quota:
+            message = f"jobs.batch is forbidden: exceeded quota: q, limited: count/jobs.batch={quota}"
+            refused = {create.task: message for create in p.create_jobs[quota:]}
+            self._create(p.create_jobs[:quota])
+            p = plan(
+                RunState(self.meta, self.status, self.control), list(self.jobs.values()), self.now, refused
+            )
+            assert not p.create_jobs, "a plan that knows of refusals creates nothing"
+        self._create(p.create_jobs)
+        self.deleted += p.delete_jobs
+        for name in p.delete_jobs:
+            self.jobs = {k: j for k, j in self.jobs.items() if j.name != name}
+        if p.status is not None:
+            self.status = p.status
+        self.last = p
+        return p
+
+    def _create(self, creates: Any) -> None:
+        for create in creates:
             key = (create.task, create.attempt)
             assert key not in self.jobs, f"{key} created twice"
             labels = create.body["metadata"]["labels"]
@@ -63,15 +84,9 @@ class Sim:
                 JobState.ACTIVE,
                 start_time=self.now,
                 instance=int(instance) if instance is not None else None,
+                pod_started=None if self.no_pods else self.now,
             )
             self.bodies[key] = create.body
-        self.deleted += p.delete_jobs
-        for name in p.delete_jobs:
-            self.jobs = {k: j for k, j in self.jobs.items() if j.name != name}
-        if p.status is not None:
-            self.status = p.status
-        self.last = p
-        return p
 
     def finish(
         self,
@@ -94,6 +109,12 @@ class Sim:
             message=message,
             completion_time=self.now,
         )
+        return self
+
+    def pod_starts(self, name: str) -> Sim:
+        """The Pod of the newest attempt of `name` is taken on by a kubelet now."""
+        attempt = max(a for t, a in self.jobs if t == name)
+        self.jobs[(name, attempt)] = replace(self.jobs[(name, attempt)], pod_started=self.now)
         return self
 
     def restart(self) -> Sim:

@@ -118,14 +118,32 @@ def test_retries_count_against_parallelism() -> None:
 # -- timeouts --------------------------------------------------------------------------------------
 
 
-def test_a_task_timeout_is_the_jobs_active_deadline() -> None:
+def test_a_task_timeout_is_the_pods_active_deadline() -> None:
     pipeline = spec(task("own", timeoutSeconds=30), task("default"))
     pipeline["taskDefaults"]["timeoutSeconds"] = 600
     sim = Sim.start(pipeline)
     sim.step()
-    assert sim.bodies[("own", 1)]["spec"]["activeDeadlineSeconds"] == 30
-    assert sim.bodies[("default", 1)]["spec"]["activeDeadlineSeconds"] == 600
+    for name, seconds in (("own", 30), ("default", 600)):
+        body = sim.bodies[(name, 1)]
+        assert body["spec"]["template"]["spec"]["activeDeadlineSeconds"] == seconds
+        assert "activeDeadlineSeconds" not in body["spec"]  # a Job's deadline would count quota waits
+    sim.step()  # the Jobs' Pods are seen started
     assert sim.last.wake_at == T0 + timedelta(seconds=30) + DEADLINE_GRACE
+
+
+def test_a_task_timeout_does_not_count_the_time_its_pod_could_not_be_created() -> None:
+    sim = Sim.start(spec(task("slow", timeoutSeconds=5)))
+    sim.no_pods = True  # a ResourceQuota refuses the Pod for a minute
+    sim.step()
+    sim.at(60).step()
+    assert sim.task("slow").phase.value == "Running" and not sim.last.delete_jobs
+    sim.pod_starts("slow").step()
+    assert sim.last.wake_at == T0 + timedelta(seconds=65) + DEADLINE_GRACE
+    sim.at(64).step()
+    assert sim.task("slow").phase.value == "Running"
+    sim.at(65 + DEADLINE_GRACE.total_seconds()).step()
+    assert sim.last.delete_jobs == ("run-1-slow-1",)
+    assert (sim.task("slow").phase.value, sim.task("slow").reason) == ("Failed", "DeadlineExceeded")
 
 
 def test_the_operator_enforces_a_task_timeout_the_cluster_ignores() -> None:

@@ -140,7 +140,7 @@ def test_a_failure_kind_not_retried_says_so() -> None:
 
 def test_a_job_outliving_the_task_timeout_is_deleted_and_the_attempt_fails() -> None:
     attempts = Attempts(policy(limit=1, initialSeconds=1), 30, "uid/a")
-    active = ObservedJob("a", 1, "r-a-1", JobState.ACTIVE, start_time=NOW)
+    active = ObservedJob("a", 1, "r-a-1", JobState.ACTIVE, start_time=NOW, pod_started=NOW)
     before_deadline = NOW + timedelta(seconds=30) + DEADLINE_GRACE - timedelta(milliseconds=1)
     assert advance_task(RUNNING, active, before_deadline, attempts) == (RUNNING, False)
     task, delete = advance_task(RUNNING, active, NOW + timedelta(seconds=30) + DEADLINE_GRACE, attempts)

@@ -231,8 +231,11 @@ class World:
 
 
 def _watching(cluster: DevCluster, namespace: str) -> bool:
-    watched = {
-        r.resource for r in cluster.audit.requests("kopf") if r.verb == "watch" and r.namespace == namespace
+    watched = {  # kopf watches the runs and Pipelines, the operator's own informers the Jobs and Pods
+        r.resource
+        for client in ("kopf", "baton-operator")
+        for r in cluster.audit.requests(client)
+        if r.verb == "watch" and r.namespace == namespace
     }
     return all(resource in watched for resource in WATCHED)
 

@@ -7,7 +7,9 @@ The store never changes a stored object (it replaces it), so keeping references 
 
 Besides `plan()` itself this times the other per-reconcile costs of a large run that live in the core
 and the API codec: decoding the stored status (the operator skips it when the run comes back with the
-resourceVersion of its own last write), turning Jobs into observations, and encoding the new status.
+resourceVersion of its own last write), reading the observations of the run's Jobs, and encoding the
+new status. Jobs are observed as their events arrive (`ClusterCache`), so a reconcile only reads what
+is observed; observing all of them from scratch, as after a restart, is reported beside it.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from baton.api.codec import dump_run_status, load_run_status
+from baton.controller.cache import ClusterCache
 from baton.core.plan import plan
 from baton.core.state import RunMeta, RunState
 from baton.kube.observe import observe_job
+from baton.kube.trim import trim_job
 
 from .measures import status_bytes
 
@@ -53,9 +57,14 @@ def time_reconcile(snapshot: Snapshot, repeats: int = 5) -> dict[str, Any]:
     raw_status = run.get("status") or {}
     meta = RunMeta.from_metadata(run["metadata"])
     status, decode_ms, _ = _timed(lambda: load_run_status(raw_status), repeats)
-    observed, observe_ms, _ = _timed(
+    _, observe_all_ms, _ = _timed(
         lambda: [seen for job in snapshot.jobs if (seen := observe_job(job)) is not None], repeats
     )
+    cache = ClusterCache()
+    for job in snapshot.jobs:
+        cache.observe_job("ADDED", trim_job(job))
+    run_key = (meta.namespace, meta.name)
+    observed, observe_ms, _ = _timed(lambda: cache.observed_jobs(run_key), repeats)
     state = RunState(meta, status)
     started = time.perf_counter()
     decision = plan(state, observed, snapshot.at)  # the first call also builds the DAG (cached per spec)
@@ -73,6 +82,7 @@ def time_reconcile(snapshot: Snapshot, repeats: int = 5) -> dict[str, Any]:
         "creates": len(decision.create_jobs),
         "decode_ms": round(decode_ms, 3),
         "observe_ms": round(observe_ms, 3),
+        "observe_all_ms": round(observe_all_ms, 3),
         "plan_first_ms": round(first_ms, 3),
         "plan_ms": round(plan_ms, 3),
         "plan_median_ms": round(plan_median_ms, 3),

@@ -30,8 +30,11 @@ def _rv(obj: Obj) -> int:
         return 0
 
 
-def _rv_text(obj: Obj) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+def _same_version(candidate: Obj, current: Obj | None) -> bool:
+    if current is None:
+        return False
+    version = (candidate.get("metadata") or {}).get("resourceVersion")
+    return bool(version) and version == (current.get("metadata") or {}).get("resourceVersion")
 
 
 def newer(candidate: Obj, current: Obj | None) -> bool:
@@ -57,9 +60,9 @@ class ClusterCache:
     jobs: dict[Key, dict[str, Obj]] = field(default_factory=dict)  # run key → job name → Job
     pods: dict[Key, dict[str, Obj]] = field(default_factory=dict)  # job key → pod name → Pod
     job_runs: dict[Key, Key] = field(default_factory=dict)  # job key → run key
-    # job key → (the resourceVersions it was made from, what the planner saw): a reconcile of a run of
-    # 10,000 tasks then re-reads only the Jobs that changed since the last one.
-    observations: dict[Key, tuple[tuple[str, ...], ObservedJob | None]] = field(default_factory=dict)
+    # run key → job name → what the planner sees of that Job, kept up to date as its Job and Pods change:
+    # a reconcile of a run of 10,000 tasks then reads no Job at all.
+    observations: dict[Key, dict[str, ObservedJob]] = field(default_factory=dict)
 
     def observe_run(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -67,7 +70,8 @@ class ClusterCache:
             self.runs.pop(key, None)
             for job in self.jobs.pop(key, {}):
                 self.job_runs.pop((key[0], job), None)
-                self.observations.pop((key[0], job), None)
+                self.pods.pop((key[0], job), None)
+            self.observations.pop(key, None)
         elif newer(obj, self.runs.get(key)):
             self.runs[key] = obj
         return key
@@ -91,10 +95,13 @@ class ClusterCache:
             jobs.pop(name, None)
             self.pods.pop((namespace, name), None)
             self.job_runs.pop((namespace, name), None)
-            self.observations.pop((namespace, name), None)
+            self.observations.get(run_key, {}).pop(name, None)
+        elif _same_version(obj, jobs.get(name)):
+            pass  # the create's response and then its watch event: nothing new to observe
         elif newer(obj, jobs.get(name)):
             jobs[name] = obj
             self.job_runs[(namespace, name)] = run_key
+            self._observe(run_key, name)
         return run_key
 
     def observe_pod(self, event_type: str | None, obj: Obj) -> Key | None:
@@ -106,29 +113,30 @@ class ClusterCache:
         pods = self.pods.setdefault(job_key, {})
         if event_type == "DELETED":
             pods.pop(name, None)
-        elif newer(obj, pods.get(name)):
+        elif newer(obj, pods.get(name)) and not _same_version(obj, pods.get(name)):
             pods[name] = obj
+        else:
+            return job_key
+        run_key = self.job_runs.get(job_key)
+        if run_key is not None:
+            self._observe(run_key, job)
         return job_key
+
+    def _observe(self, run_key: Key, job_name: str) -> None:
+        job = self.jobs.get(run_key, {}).get(job_name)
+        observed = self.observations.setdefault(run_key, {})
+        seen = observe_job(job, list(self.pods.get((run_key[0], job_name), {}).values())) if job else None
+        if seen is None:
+            observed.pop(job_name, None)
+        else:
+            observed[job_name] = seen
 
     def run_of_job(self, job_key: Key) -> Key | None:
         return self.job_runs.get(job_key)
 
     def observed_jobs(self, run_key: Key) -> list[ObservedJob]:
-        """What the planner needs of the run's Jobs (and their Pods), re-derived only where they changed."""
-        observed = []
-        for name, job in self.jobs.get(run_key, {}).items():
-            job_key = (run_key[0], name)
-            pods = self.pods.get(job_key, {})
-            made_from = (_rv_text(job), *sorted(_rv_text(pod) for pod in pods.values()))
-            cached = self.observations.get(job_key)
-            if cached is not None and cached[0] == made_from:
-                seen = cached[1]
-            else:
-                seen = observe_job(job, list(pods.values()))
-                self.observations[job_key] = (made_from, seen)
-            if seen is not None:
-                observed.append(seen)
-        return observed
+        """What the planner needs of the run's Jobs (and their Pods)."""
+        return list(self.observations.get(run_key, {}).values())
 
     def jobs_of(self, run_key: Key) -> list[Obj]:
         return list(self.jobs.get(run_key, {}).values())

@@ -12,7 +12,7 @@ import json
 import logging
 import ssl
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,34 @@ class KubeClient:
                     str(payload.get("message", text)),
                 )
             return payload if isinstance(payload, dict) else {}
+
+    async def stream(
+        self, path: str, params: Mapping[str, str], *, resource: str, seconds: float
+    ) -> AsyncIterator[bytes]:
+        """The lines of a watch: one JSON event each. Ends when the server ends the watch."""
+        timeout = aiohttp.ClientTimeout(total=None, connect=30, sock_read=seconds + 30)
+        async with self._session.get(self.server + path, params=params, timeout=timeout) as response:
+            if self._observe is not None:
+                self._observe("watch", resource, response.status)
+            if response.status >= 400:
+                text = await response.text()
+                try:
+                    payload = json.loads(text)
+                except ValueError:
+                    payload = {"message": text}
+                message = str(payload.get("message", text)) if isinstance(payload, dict) else text
+                raise ApiFailure(response.status, str(response.reason or ""), message[:500])
+            buffer = b""
+            async for chunk in response.content.iter_any():
+                buffer += chunk
+                if b"\n" not in chunk:
+                    continue
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield line
+            if buffer.strip():
+                yield buffer
 
     async def create(self, path: str, obj: Mapping[str, Any], *, resource: str) -> dict[str, Any]:
         return await self.request("POST", path, body=obj, verb="create", resource=resource)

@@ -115,6 +115,7 @@ class _Run:
     tasks: dict[str, _Task] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # unfinished tasks by phase
     ready: dict[str, float | None] = field(default_factory=dict)  # ready, not started: since when
+    unmet: dict[str, int] = field(default_factory=dict)  # upstream tasks not (yet) Succeeded, by task
     job_created: dict[tuple[str, int], float | None] = field(default_factory=dict)
     job_finished: dict[tuple[str, int], float | None] = field(default_factory=dict)
 
@@ -133,7 +134,7 @@ class _Run:
 
     def forget_details(self) -> None:
         """A finished run needs nothing but its phase (to not count it again)."""
-        self.tasks, self.counts, self.ready = {}, {}, {}
+        self.tasks, self.counts, self.ready, self.unmet = {}, {}, {}, {}
         self.parents, self.children = {}, {}
         self.job_created, self.job_finished = {}, {}
 
@@ -351,6 +352,10 @@ class RunObserver:
             changed.append((task_status.name, record, record.phase, record.attempts))
             run.count(record.phase, -1)
             run.count(phase, 1)
+            if (record.phase == SUCCEEDED) != (phase == SUCCEEDED) and not from_scratch:
+                delta = -1 if phase == SUCCEEDED else 1
+                for child in run.children.get(task_status.name, ()):
+                    run.unmet[child] = run.unmet.get(child, 0) + delta
             record.phase, record.attempts = phase, task_status.attempts
         for name, record, old_phase, old_attempts in changed:
             if record.attempts > old_attempts:
@@ -456,6 +461,10 @@ class RunObserver:
         candidates: Iterable[str]
         if from_scratch:
             candidates = list(run.tasks)
+            run.unmet = {
+                name: sum(1 for parent in parents if _phase_of(run, parent) != SUCCEEDED)
+                for name, parents in run.parents.items()
+            }
         else:
             candidates = [
                 child
@@ -467,7 +476,7 @@ class RunObserver:
             candidate = run.tasks.get(name)
             if name in run.ready or candidate is None or candidate.phase != PENDING or candidate.attempts:
                 continue
-            if all(_phase_of(run, parent) == SUCCEEDED for parent in run.parents.get(name, ())):
+            if run.unmet.get(name, 0) == 0:  # counted as phases change: a join of W tasks costs O(1)
                 run.ready[name] = since
 
     # -- Jobs -------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""`baton operator`: kopf's watches feed the cache and a keyed work queue; reconcilers apply plans.
+"""`baton operator`: watches feed the cache and a keyed work queue; reconcilers apply plans.
 
-Only low-level kopf handlers (`on.event`, `on.probe`) are used: they keep no progress annotations and
-add no finalizers, so kopf itself makes no request per event. Every write is Baton's own.
+kopf watches the runs and Pipelines, with only low-level handlers (`on.event`, `on.probe`): they keep
+no progress annotations and add no finalizers, so kopf itself makes no request per event. The Jobs and
+Pods, several events per task, come through Baton's own lean informers (`informer`). Every write is
+Baton's own.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import kopf
 
 from baton import GROUP, VERSION
 from baton.kube.labels import RUN as RUN_LABEL
+from baton.kube.trim import trim_job, trim_pod
 from baton.logs import log_context
 
 from . import metrics
 from .cache import ClusterCache, Key
 from .client import KubeClient, connection_info
+from .informer import Informer
 from .observers import RunObserver
 from .reconciler import RunReconciler
 from .recorder import EventRecorder
@@ -32,7 +36,7 @@ WorkKey = tuple[str, str, str]  # ("run" | "pipeline", namespace, name)
 
 
 class Operator:
-    def __init__(self, client: KubeClient, *, workers: int = 4) -> None:
+    def __init__(self, client: KubeClient, *, workers: int = 4, namespaces: Sequence[str] = ()) -> None:
         self.cache = ClusterCache()
         self.client = client
         self.recorder = EventRecorder(client)
@@ -46,6 +50,15 @@ class Operator:
             requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
         )
         self.observer = RunObserver(self.runs.statuses.get)  # run and task metrics, from the watches
+        self.informers = [
+            Informer(client, path, resource=resource, selector=RUN_LABEL, handler=handler, transform=trim)
+            for namespace in ([*namespaces] if namespaces else [None])
+            for path, resource, handler, trim in (
+                (_jobs_path(namespace), "jobs.batch", self.on_job, trim_job),
+                (_pods_path(namespace), "pods", self.on_pod, trim_pod),
+            )
+        ]
+        self._informing: list[asyncio.Task[None]] = []
 
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
@@ -114,10 +127,16 @@ class Operator:
         async def startup(**_: Any) -> None:
             self.queue.start()
             metrics.ACTIVE.add(self.observer)
+            self._informing = [
+                asyncio.create_task(i.run(), name=f"baton-watch-{i.resource}") for i in self.informers
+            ]
 
         @kopf.on.cleanup(registry=registry)
         async def cleanup(**_: Any) -> None:
             metrics.ACTIVE.remove(self.observer)
+            for task in self._informing:
+                task.cancel()
+            await asyncio.gather(*self._informing, return_exceptions=True)
             await self.queue.stop()
             await self.recorder.close()
 
@@ -131,17 +150,17 @@ class Operator:
         async def pipeline_event(event: kopf.RawEvent, **_: Any) -> None:
             self.on_pipeline(_event_type(event), _object(event))
 
-        @kopf.on.event("batch", "v1", "jobs", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
-        async def job_event(event: kopf.RawEvent, **_: Any) -> None:
-            self.on_job(_event_type(event), _object(event))
-
-        @kopf.on.event("", "v1", "pods", labels={RUN_LABEL: kopf.PRESENT}, registry=registry)
-        async def pod_event(event: kopf.RawEvent, **_: Any) -> None:
-            self.on_pod(_event_type(event), _object(event))
-
         @kopf.on.probe(id="queue", registry=registry)
         async def queue_probe(**_: Any) -> dict[str, int]:
             return {"queued": len(self.queue), "runs": len(self.cache.runs)}
+
+
+def _jobs_path(namespace: str | None) -> str:
+    return f"/apis/batch/v1/namespaces/{namespace}/jobs" if namespace else "/apis/batch/v1/jobs"
+
+
+def _pods_path(namespace: str | None) -> str:
+    return f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
 
 
 def _event_type(event: kopf.RawEvent) -> str | None:
@@ -188,7 +207,7 @@ async def run_operator(
     """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some."""
     info = connection_info()
     client = KubeClient(info, observe=metrics.observe_request)
-    operator = Operator(client)
+    operator = Operator(client, namespaces=namespaces)
     registry = kopf.OperatorRegistry()
     operator.register(registry, info)
     server = metrics.serve(metrics_port, metrics_host) if metrics_port is not None else None

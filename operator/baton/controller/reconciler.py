@@ -27,11 +27,13 @@ from baton.core.events import Event, EventType
 from baton.core.launch import JobToCreate
 from baton.core.observed import ObservedJob
 from baton.core.plan import plan
+from baton.core.quota import quota_delay, quota_refusal
 from baton.core.start import RunStart, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import STATUS_TOO_LARGE, parse_time, status_too_large
 from baton.core.workspaces import claim_failed
 from baton.kube.labels import missing_run_labels
+from baton.kube.trim import trim_job
 
 from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
@@ -92,12 +94,14 @@ class RunReconciler:
         self._last_write: dict[Key, float] = {}  # loop time of each run's last status write
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
+        self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
         self.reconciles = 0
 
     async def reconcile(self, key: Key) -> None:
         run = self.cache.runs.get(key)
         if run is None:
             self._last_write.pop(key, None)
+            self._refusals.pop(key, None)
             return
         self.reconciles += 1
         now = self.clock()
@@ -148,7 +152,16 @@ class RunReconciler:
             await self._unreadable(run, error)
             return
         decision = plan(state, self._observed(key), now)
-        created = await self._create_jobs(decision.create_jobs)
+        created, refused = await self._create_jobs(decision.create_jobs)
+        if created and refused:
+            # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
+            # were created are adopted; this plan creates nothing.
+            decision = plan(state, self._observed(key), now, refused=refused)
+            created, _ = await self._create_jobs(decision.create_jobs)
+            self._refusals[key] = self._refusals.get(key, 0) + 1
+            self.requeue(key, quota_delay(self._refusals[key]))
+        elif created:
+            self._refusals.pop(key, None)
         if not created:
             self.requeue(key, 2.0)  # a create failed: write nothing that claims its Job, plan again soon
             return
@@ -272,22 +285,31 @@ class RunReconciler:
 
     # -- apply ------------------------------------------------------------------------------------
 
-    async def _create_jobs(self, jobs: Sequence[JobToCreate]) -> bool:
+    async def _create_jobs(self, jobs: Sequence[JobToCreate]) -> tuple[bool, dict[str, str]]:
+        """Create the Jobs: whether none failed (but for quota), and the units refused for quota."""
+        refused: dict[str, str] = {}
+
         async def create(job: JobToCreate) -> bool:
             namespace = job.body["metadata"]["namespace"]
             async with self._creating:
+                if refused:  # the quota is full: the rest would be refused too, so do not ask
+                    refused[job.task] = next(iter(refused.values()))
+                    return True
                 try:
                     created = await self.client.create(jobs_path(namespace), job.body, resource="jobs.batch")
                 except ApiFailure as failure:
                     if failure.code == 409:
                         return True  # it exists (an earlier attempt of this reconcile): adopt it
+                    if quota_refusal(failure.code, failure.message):
+                        refused[job.task] = failure.message
+                        return True
                     log.error("creating Job %s/%s failed: %s", namespace, job.name, failure)
                     return False
-            self.cache.observe_job("ADDED", created)
+            self.cache.observe_job("ADDED", trim_job(created))
             return True
 
         results = await asyncio.gather(*(create(job) for job in jobs))
-        return all(results)
+        return all(results), refused
 
     async def _delete_job(self, namespace: str, name: str) -> None:
         try:

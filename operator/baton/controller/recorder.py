@@ -60,6 +60,7 @@ _PRECEDENCE = (
     "RetryStarted",
     "TaskFailed",
     "TaskRetrying",
+    "ExceededQuota",
     "TasksStopped",
     "TasksSkipped",
     "TaskSucceeded",

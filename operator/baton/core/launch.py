@@ -21,6 +21,7 @@ from baton.core.foreach import (
     summarize_instances,
 )
 from baton.core.params import task_fields
+from baton.core.quota import hold
 from baton.core.references import Kind, refs_in, task_refs
 from baton.core.results import MAX_ARGUMENT_BYTES
 from baton.core.status import format_time, run_outcome
@@ -68,6 +69,15 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
     items: dict[int, list[Item]] = {}
     instances: dict[int, list[InstanceStatus]] = {}
     started_in: set[int] = set()
+
+    def place(i: int, k: int, unit: InstanceStatus) -> None:
+        if k < 0:
+            assert isinstance(unit, TaskStatus)
+            work.set(i, unit)
+        else:
+            instances[i][k] = unit
+            started_in.add(i)
+
     for i, k in units:
         if limit is not None and running >= limit:
             break
@@ -76,6 +86,15 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             current: InstanceStatus = work.tasks[i]
         else:
             current = instances.setdefault(i, list(work.tasks[i].instances))[k]
+        unit = spec_task.name if k < 0 else instance_name(spec_task.name, k)
+        if work.refused:
+            # The quota refused Jobs a moment ago: those units wait, and nothing else is tried in this
+            # pass (it would be refused too); the Jobs that were created are adopted as observed.
+            if unit not in work.refused:
+                continue
+            place(i, k, hold(current, work.refused[unit]))
+            work.held.append(unit)
+            continue
         node = None
         if work.pinned and spec_task.workspaces:
             siblings = k >= 0 and any(x.phase is TaskPhase.RUNNING for x in instances[i])
@@ -83,7 +102,6 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             if wait:
                 continue  # until the first Pod that mounts the claim is bound to a node
         attempt = current.attempts + 1
-        unit = spec_task.name if k < 0 else instance_name(spec_task.name, k)
         attempts = work.attempts(i)
         if k >= 0:
             attempts = replace(attempts, seed=f"{run.meta.uid}/{unit}")
@@ -110,15 +128,10 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
         name = job_name(run.meta.name, unit, attempt)
         creates.append(JobToCreate(unit, attempt, name, body))
         started = start_task(current, attempt, name, work.now)
-        if k < 0:
-            assert isinstance(started, TaskStatus)
-            work.set(i, started)
-        else:
-            instances[i][k] = started
-            started_in.add(i)
+        place(i, k, started)
         work.watch_running(started, None, attempts)  # its Job is not observed yet
         running += 1
-    for i in started_in:  # only where an instance started: an untouched copy is no change
+    for i in started_in:  # only where an instance started or waits: an untouched copy is no change
         work.set(i, summarize_instances(work.tasks[i], instances[i]))
     return creates
 

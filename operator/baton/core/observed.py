@@ -35,6 +35,9 @@ class ObservedJob:
     watched separately)."""
     node: str | None = None
     """The node its Pod was bound to (spec.nodeName), once known."""
+    pod_started: datetime | None = None
+    """When the kubelet took its Pod on (the Pod's status.startTime): a task's timeout counts from here,
+    so time spent without a Pod (a ResourceQuota refusing it, no node free) does not count."""
     instance: int | None = None
     """For a Job of an instance of a forEach task: the instance's index."""
 

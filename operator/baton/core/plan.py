@@ -13,7 +13,7 @@ changes nothing. The shell relies on that: it does not reconcile the echo of its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +25,7 @@ from baton.core.events import Event, transition_events
 from baton.core.fanout import decide_instances, instance_failed_for_good, observe_instances, start_for_each
 from baton.core.launch import JobToCreate, oversized, start_ready
 from baton.core.observed import ObservedJob
+from baton.core.quota import EXCEEDED_QUOTA, quota_event, quota_note
 from baton.core.references import for_each_indices, result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.retry import retry_policy
@@ -81,8 +82,13 @@ _SCALAR_FIELDS = (
 )
 
 
-def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
+def plan(
+    run: RunState, jobs: Sequence[ObservedJob], now: datetime, refused: Mapping[str, str] | None = None
+) -> Plan:
     """Decide the next actions of a started run (see ``baton.core.start.start_run``).
+
+    ``refused`` names the units (task, or task[k]) whose Job the API server just refused for quota,
+    with its message: they stay Pending with reason ExceededQuota instead of starting (`core.quota`).
 
     Two passes over the tasks (O(V + E)): fold the observed Jobs into the running tasks, then decide
     every task that has not started (skip it, start it, or let it wait) in topological order, so that a
@@ -98,7 +104,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     dag = dag_of(run.spec)
     before = aligned_tasks(dag, status.tasks)
     steering = Steering.of(run, now)
-    work = _Pass(run, dag, steering, now, list(before))
+    work = _Pass(run, dag, steering, now, list(before), refused=refused or {})
     newest, work.instance_jobs = newest_jobs(dag, jobs)
     by_instance = work.instance_jobs
     work.observe(newest, by_instance)
@@ -114,6 +120,8 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     # run's story; one that did is told by the tasks' reasons, which outlive this reconcile.
     stopped = {t.reason for t in work.tasks} if steering.cancel or steering.timed_out else set()
     note = steering.note() if stopped & {reasons.RUN_TIMEOUT, reasons.CANCELLED} else None
+    if work.held:
+        note = "; ".join(filter(None, (note, quota_note(work.held, work.refused))))
     new_status = summarize_run(
         status,
         work.tasks,
@@ -124,6 +132,7 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
         note=note,
         waiting=waiting_units(work.tasks) if work.any_waiting else (),
         fan_outs=for_each_indices(run.spec),
+        waiting_reason=EXCEEDED_QUOTA if work.held else None,
     )
     if work.workspaces is not status.workspaces:
         new_status = new_status.model_copy(update={"workspaces": work.workspaces})
@@ -141,11 +150,14 @@ def plan(run: RunState, jobs: Sequence[ObservedJob], now: datetime) -> Plan:
     ):
         return Plan(wake_at=work.wake_at)
     changes = [pair for i in sorted(set(work.changed)) for pair in unit_changes(before[i], work.tasks[i])]
+    events = transition_events(changes, status, new_status)
+    if work.held:
+        events.append(quota_event(work.held, work.refused))
     return Plan(
         create_jobs=tuple(creates),
         delete_jobs=tuple(work.deletes),
         status=new_status,
-        events=tuple(transition_events(changes, status, new_status)),
+        events=tuple(events),
         wake_at=work.wake_at,
     )
 
@@ -177,6 +189,10 @@ class _Pass:
     """ReadWriteOnce workspaces of the run and the tasks that mount them."""
     workspaces: list[WorkspaceStatus] = field(default_factory=list)
     """The run's workspaces, with the nodes learnt in this pass."""
+    refused: Mapping[str, str] = field(default_factory=dict)
+    """Units whose Job the API server refused for quota, with its message."""
+    held: list[str] = field(default_factory=list)
+    """The units this pass kept waiting for quota."""
 
     def wake(self, at: datetime) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
@@ -229,7 +245,7 @@ class _Pass:
             self.wake(job_lost_at(task))
         elif (due := details_due(job, self.now, bool(attempts.results))) is not None:
             self.wake(due)  # the Pod's event normally comes first and brings the run back sooner
-        deadline = task_deadline(task, attempts.timeout_seconds)
+        deadline = task_deadline(task, attempts.timeout_seconds, job)
         if deadline is not None:
             self.wake(deadline)
 

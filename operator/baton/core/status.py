@@ -109,12 +109,14 @@ def summarize_run(
     note: str | None = None,
     waiting: Sequence[str] = (),
     fan_outs: Collection[int] = (),
+    waiting_reason: str | None = None,
 ) -> PipelineRunStatus:
     """The run's status for the given task states: phase, progress, completion and the condition.
 
     ``suspended`` and ``cancelling`` say how the run's spec steers it; ``note`` leads the condition's
     message (why the run was cancelled or timed out); ``waiting`` names tasks waiting for a retry;
-    ``fan_outs`` are the indices of forEach tasks, whose instances the progress counts.
+    ``fan_outs`` are the indices of forEach tasks, whose instances the progress counts;
+    ``waiting_reason`` is the condition's reason while the run is pending or running (ExceededQuota).
     """
     counts = Counter(map(_phase, tasks))
     finished = sum(counts[phase] for phase in _FINISHED)
@@ -141,9 +143,10 @@ def summarize_run(
         phase = RunPhase.SUSPENDED
     elif counts[TaskPhase.PENDING] < len(tasks) or waiting or cancelling:
         phase = RunPhase.RUNNING
-        reason = reasons.CANCELLING if cancelling else None
+        reason = reasons.CANCELLING if cancelling else waiting_reason
     else:
         phase = RunPhase.PENDING
+        reason = waiting_reason
     update["phase"] = phase
     message = run_message(phase, tasks, counts, note=note, waiting=waiting)
     condition = run_condition(phase, tasks, generation, now, counts, reason=reason, message=message)

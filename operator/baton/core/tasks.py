@@ -74,7 +74,7 @@ def advance_task(
         message = f"Job {task.job_name} disappeared before it finished"
         return fail_attempt(task, FailureKind.JOB_LOST, now, attempts, message=message), False
     if task.phase is TaskPhase.RUNNING:
-        deadline = task_deadline(task, attempts.timeout_seconds)
+        deadline = task_deadline(task, attempts.timeout_seconds, job)
         if deadline is not None and deadline <= now:
             message = (
                 f"the attempt ran longer than its timeout of {attempts.timeout_seconds}s; "
@@ -154,11 +154,14 @@ def job_lost_at(task: InstanceStatus) -> datetime:
     return parse_time(task.start_time) + JOB_LOST_AFTER
 
 
-def task_deadline(task: InstanceStatus, timeout_seconds: int | None) -> datetime | None:
-    """When the operator stops a Running attempt that outlived the task's timeout."""
-    if timeout_seconds is None or task.start_time is None:
+def task_deadline(
+    task: InstanceStatus, timeout_seconds: int | None, job: ObservedJob | None
+) -> datetime | None:
+    """When the operator stops a Running attempt that outlived the task's timeout: counted, as the Pod's
+    own activeDeadlineSeconds is, from when its Pod started; not before a Pod of this attempt is seen."""
+    if timeout_seconds is None or job is None or job.attempt != task.attempts or job.pod_started is None:
         return None
-    return parse_time(task.start_time) + timedelta(seconds=timeout_seconds) + DEADLINE_GRACE
+    return job.pod_started + timedelta(seconds=timeout_seconds) + DEADLINE_GRACE
 
 
 def failure_message(job: ObservedJob) -> str:

@@ -30,6 +30,7 @@ from .defaults import default_object
 from .gc import GarbageCollector
 from .jobs import JobController
 from .kubelet import Kubelet
+from .quota import check_quota
 from .resources import Registry, ResourceType
 from .rest import Rest
 from .scheduler import Scheduler
@@ -79,7 +80,13 @@ class DevCluster:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="baton-devcluster-"))
         self.registry = Registry.with_builtins()
         self.audit = AuditLog()
-        self.store = Store(self.registry, history_limit=history_limit, admit=_admit)
+        def admit(rt: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+            admitted = _admit(rt, obj, old)
+            if old is None:
+                check_quota(self.store, rt, admitted)
+            return admitted
+
+        self.store = Store(self.registry, history_limit=history_limit, admit=admit)
         self.crds = CrdController(self.store)
         self.rest = Rest(self.store)
         self.watches = WatchServer(self.store, bookmark_interval)

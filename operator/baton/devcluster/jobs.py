@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 
 JOBS = ("batch", "jobs")
 PODS = ("", "pods")
+POD_RETRY_SECONDS = 1.0
+"""How soon a Job whose Pod was refused (a ResourceQuota) tries again."""
 Key = tuple[str, str]
 
 
@@ -272,7 +274,8 @@ class JobController:
         created = []
         for _ in range(wanted - len(active)):
             pod = self._create_pod(job)
-            if pod is None:
+            if pod is None:  # refused (a ResourceQuota, say): try again soon, as the Job controller does
+                self._arm(job, "create", time.time() + POD_RETRY_SECONDS, self._sync)
                 break
             created.append(pod)
             track.active.add(pod["metadata"]["uid"])

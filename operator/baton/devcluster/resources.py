@@ -77,6 +77,8 @@ def _builtin() -> list[ResourceType]:
                      field_selectors=("type",)),
         ResourceType("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
                      True, ("pvc",), subresources=frozenset({"status"}), has_generation=False),
+        ResourceType("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", True, ("quota",),
+                     subresources=frozenset({"status"}), has_generation=False),
         ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",),
                      has_generation=False),
         ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",), has_generation=False,

@@ -22,6 +22,8 @@ from .selectors import parse_field_selector
 from .store import Obj, Store
 
 BOOKMARK_INTERVAL = 5.0
+MAX_BATCH = 256
+"""Events sent in one write at most."""
 
 
 def _frame(event_type: str, obj: Any) -> bytes:
@@ -123,8 +125,21 @@ class WatchServer:
                     continue
                 if event is None:
                     break
+                # Everything already queued goes out in one write: a burst of events (a wide run's
+                # Jobs completing) costs one send, not one each.
+                frames = [_frame(event.type, render(event.obj))]
                 last_rv = event.rv
-                await response.write(_frame(event.type, render(event.obj)))
+                ended = False
+                while len(frames) < MAX_BATCH and not watcher.queue.empty():
+                    more = watcher.queue.get_nowait()
+                    if more is None:
+                        ended = True
+                        break
+                    frames.append(_frame(more.type, render(more.obj)))
+                    last_rv = more.rv
+                await response.write(b"".join(frames))
+                if ended:
+                    break
         except ConnectionResetError:
             pass  # the client went away; nothing to tell it
         finally:

@@ -45,6 +45,7 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
         state,
         start_time=_time(status.get("startTime") or metadata.get("creationTimestamp")),
         node=((pod or {}).get("spec") or {}).get("nodeName") or None,
+        pod_started=_time(((pod or {}).get("status") or {}).get("startTime")),
         instance=int(instance_label) if instance_label and instance_label.isdigit() else None,
     )
     if state is JobState.ACTIVE:

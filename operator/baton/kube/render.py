@@ -119,9 +119,11 @@ def render_job(
     tolerations = task.tolerations or defaults.tolerations
     if tolerations:
         pod["tolerations"] = [to_dict(toleration) for toleration in tolerations]
-    job_spec: dict[str, Any] = {"backoffLimit": 0}
     if timeout_seconds is not None:
-        job_spec["activeDeadlineSeconds"] = timeout_seconds
+        # On the Pod, not the Job: a Pod's deadline counts from when the kubelet took it on, a Job's from
+        # the Job's start, which would count time its Pod could not be created (quota) or scheduled.
+        pod["activeDeadlineSeconds"] = timeout_seconds
+    job_spec: dict[str, Any] = {"backoffLimit": 0}
     job_spec["template"] = {"metadata": pod_metadata(task, defaults, labels), "spec": pod}
     return {
         "apiVersion": "batch/v1",
