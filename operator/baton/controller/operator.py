@@ -48,6 +48,7 @@ class Operator:
             self.recorder,
             self.pipelines,
             requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
+            quiet=self._quiet,
         )
         self.observer = RunObserver(self.runs.statuses.get)  # run and task metrics, from the watches
         self.informers = [
@@ -59,6 +60,7 @@ class Operator:
             )
         ]
         self._informing: list[asyncio.Task[None]] = []
+        self._job_events: dict[Key, float] = {}  # run → loop time of its Jobs' and Pods' last event
 
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
@@ -79,6 +81,14 @@ class Operator:
     def enqueue_run(self, key: Key) -> None:
         self.queue.add(("run", *key))
 
+    def _job_changed(self, run_key: Key) -> None:
+        self._job_events[run_key] = asyncio.get_running_loop().time()
+        self.enqueue_run(run_key)
+
+    def _quiet(self, key: Key) -> float:
+        last = self._job_events.get(key)
+        return float("inf") if last is None else asyncio.get_running_loop().time() - last
+
     # -- what the watches tell -------------------------------------------------------------------
 
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
@@ -86,6 +96,7 @@ class Operator:
         key = self.cache.observe_run(event_type, obj)
         if event_type == "DELETED":
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
+            self._job_events.pop(key, None)
             return
         meta = obj["metadata"]
         if self.runs.statuses.get(meta.get("uid", ""), meta.get("resourceVersion", "")) is not None:
@@ -106,7 +117,7 @@ class Operator:
         self.observer.job_event(event_type, obj)
         run_key = self.cache.observe_job(event_type, obj)
         if run_key is not None:
-            self.enqueue_run(run_key)
+            self._job_changed(run_key)
 
     def on_pod(self, event_type: str | None, obj: dict[str, Any]) -> None:
         job_key = self.cache.observe_pod(event_type, obj)
@@ -116,7 +127,7 @@ class Operator:
         if run_key is not None and (
             (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded") or event_type == "DELETED"
         ):
-            self.enqueue_run(run_key)
+            self._job_changed(run_key)
 
     def register(self, registry: kopf.OperatorRegistry, info: kopf.ConnectionInfo) -> None:
         @kopf.on.login(registry=registry)

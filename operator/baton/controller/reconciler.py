@@ -20,8 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from baton import GROUP, VERSION
-from baton.api.codec import StatusCache, dump_run_status, encoded_size, load_run_status
+from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
 from baton.core.events import Event, EventType
 from baton.core.launch import JobToCreate
@@ -30,7 +29,7 @@ from baton.core.plan import plan
 from baton.core.quota import quota_delay, quota_refusal
 from baton.core.start import RunStart, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
-from baton.core.status import STATUS_TOO_LARGE, parse_time, status_too_large
+from baton.core.status import parse_time
 from baton.core.workspaces import claim_failed
 from baton.kube.labels import missing_run_labels
 from baton.kube.trim import trim_job
@@ -39,6 +38,7 @@ from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
 from .client import ApiFailure, KubeClient
 from .recorder import EventRecorder
+from .runwriter import RunStatusWriter, runs_path
 from .statuses import PipelineStatusWriter
 
 log = logging.getLogger(__name__)
@@ -48,25 +48,12 @@ PIPELINE_GRACE_SECONDS = 15.0
 CREATE_CONCURRENCY = 16
 PROGRESS_INTERVAL = 0.5
 """Seconds between two status writes of one run that only record tasks starting or succeeding."""
+QUIET = 0.025
+"""A progress write waits until the run's Jobs have been quiet this long (seconds)…"""
+STALE_HOLD = 5.0
+"""… unless the last write is this old."""
+NEXT_RECONCILE = 1e-6
 _PROGRESS = frozenset({TaskPhase.PENDING, TaskPhase.RUNNING, TaskPhase.SUCCEEDED})
-
-
-def _too_large(failure: ApiFailure) -> bool:
-    """The API server (or etcd behind it) refuses the object for its size: retrying cannot help."""
-    text = failure.message.lower()
-    return failure.code == 413 or "too large" in text or "too long: must have at most" in text
-
-
-def _gave_up(status: PipelineRunStatus) -> bool:
-    condition = status.condition("Succeeded")
-    return condition is not None and condition.reason == STATUS_TOO_LARGE
-
-
-def runs_path(namespace: str, name: str | None = None, status: bool = False) -> str:
-    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelineruns"
-    if name:
-        path += f"/{name}"
-    return path + "/status" if status else path
 
 
 def jobs_path(namespace: str, name: str | None = None) -> str:
@@ -83,6 +70,7 @@ class RunReconciler:
         pipelines: PipelineStatusWriter,
         requeue: Callable[[Key, float], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        quiet: Callable[[Key], float] = lambda _: float("inf"),
     ) -> None:
         self.cache = cache
         self.client = client
@@ -90,17 +78,24 @@ class RunReconciler:
         self.pipelines = pipelines
         self.requeue = requeue
         self.clock = clock
-        self.statuses = StatusCache()
-        self._last_write: dict[Key, float] = {}  # loop time of each run's last status write
+        self.quiet = quiet
+        """Seconds since the last event of the run's Jobs or Pods."""
+        self.writer = RunStatusWriter(cache, client, recorder, pipelines, requeue, clock)
+        self.statuses = self.writer.statuses
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
         self.reconciles = 0
 
     async def reconcile(self, key: Key) -> None:
+        if self.writer.in_flight(key) is not None:
+            # The last reconcile's write still goes on: start what the run needs now; the writer brings
+            # the run back once the write is stored, to plan again from it.
+            await self._act_early(key)
+            return
         run = self.cache.runs.get(key)
         if run is None:
-            self._last_write.pop(key, None)
+            self.writer.forget(key)
             self._refusals.pop(key, None)
             return
         self.reconciles += 1
@@ -174,33 +169,63 @@ class RunReconciler:
                 # Plan again when the interval ends: that plan starts from the stored status, so it
                 # writes these transitions (and their Events) together with whatever came after.
                 self.requeue(key, wait)
+            elif before is not None and self._progress_only(before, new_status, bool(decision.delete_jobs)):
+                self.writer.write_behind(key, run, new_status, before, [*events, *decision.events])
             else:
                 await self._write(key, run, new_status, before, [*events, *decision.events])
         if decision.wake_at is not None:
             self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
 
+    @staticmethod
+    def _progress_only(before: PipelineRunStatus, after: PipelineRunStatus, stopping: bool) -> bool:
+        """Whether the new status records only progress: tasks started or succeeded in a running run."""
+        if stopping or before.phase is not RunPhase.RUNNING or after.phase is not RunPhase.RUNNING:
+            return False
+        return all(
+            old is new or (new.phase in _PROGRESS and new.next_attempt_at is None)
+            for old, new in zip(before.tasks, after.tasks, strict=False)
+        )
+
     def _progress_wait(
         self, key: Key, before: PipelineRunStatus | None, after: PipelineRunStatus, stopping: bool
     ) -> float:
-        """Seconds to hold back a status write that records only progress (tasks started or succeeded in
-        a running run), so that a run of fast tasks costs about one request per task, not two.
+        """Seconds to hold back a status write that records only progress, so that a run of fast tasks
+        costs about one request per task, not two.
 
         Nothing is lost by waiting: the Jobs are the record of progress, the planner adopts them after a
         restart, and the run's start, its outcome, failures, skips, retries and stops are written at once.
         """
-        if (
-            before is None
-            or stopping
-            or before.phase is not RunPhase.RUNNING
-            or after.phase is not RunPhase.RUNNING
-        ):
+        if before is None or not self._progress_only(before, after, stopping):
             return 0.0
-        for old, new in zip(before.tasks, after.tasks, strict=False):
-            if old is not new and (new.phase not in _PROGRESS or new.next_attempt_at is not None):
-                return 0.0
-        last = self._last_write.get(key)
+        last = self.writer.last_write.get(key)
         now = asyncio.get_running_loop().time()
-        return 0.0 if last is None else max(0.0, last + PROGRESS_INTERVAL - now)
+        if last is None:
+            return 0.0
+        quiet = self.quiet(key)
+        if quiet < QUIET and now - last < STALE_HOLD:
+            # The run's Jobs are changing right now (a wide run's completions streaming in): a write now
+            # would be stale at once. Write once it is quiet.
+            return max(NEXT_RECONCILE, QUIET - quiet)
+        return max(0.0, last + PROGRESS_INTERVAL - now)
+
+    async def _act_early(self, key: Key) -> None:
+        """Create the Jobs the run needs now, from the stored status and what is observed (no write:
+        the full reconcile that follows plans again from the status being written, and writes)."""
+        run = self.cache.runs.get(key)
+        if run is None or not_started(run.get("status") or {}):
+            return
+        try:
+            status = self._load(run, run.get("status") or {})
+            state = RunState(
+                RunMeta.from_metadata(run["metadata"]), status, RunControl.from_spec(run.get("spec"))
+            )
+        except ValueError:
+            return  # the full reconcile says what is wrong
+        if status.phase is None or status.phase.finished:
+            return
+        early = plan(state, self._observed(key), self.clock())
+        if early.create_jobs:
+            await self._create_jobs(early.create_jobs)
 
     # -- observe ----------------------------------------------------------------------------------
 
@@ -326,65 +351,4 @@ class RunReconciler:
         before: PipelineRunStatus | None,
         events: list[Event],
     ) -> None:
-        meta = run["metadata"]
-        body = dump_run_status(status)
-        old = run.get("status") or {}
-        # Only the top-level fields that changed, with nulls for those that went away: the frozen spec
-        # and params never change after the start, and a 10,000-task run should not resend them.
-        delta: dict[str, Any] = {k: v for k, v in body.items() if old.get(k) != v}
-        delta.update({k: None for k in old if k not in body})
-        patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": delta}
-        try:
-            written = await self.client.merge_patch(
-                runs_path(key[0], key[1], status=True), patch, resource="pipelineruns.baton.dev"
-            )
-        except ApiFailure as failure:
-            if failure.code == 409:  # our view was stale: re-read and plan again
-                await self._refresh(key)
-                return
-            if failure.code == 404:
-                return
-            if _too_large(failure) and not _gave_up(status):
-                await self._give_up(key, run, status, before, encoded_size(body), failure.message)
-                return
-            raise
-        self.cache.observe_run("MODIFIED", written)
-        self.statuses.put(meta.get("uid", ""), written["metadata"].get("resourceVersion", ""), status)
-        if status.phase is not None and status.phase.finished:
-            self._last_write.pop(key, None)
-        else:
-            self._last_write[key] = asyncio.get_running_loop().time()
-        if events:
-            await self.recorder.record(written, events)
-        if status.phase is not None and (before is None or before.phase is not status.phase):
-            await self.pipelines.record_run(
-                key[0], status.pipeline, key[1], status.phase, started=before is None
-            )
-
-    async def _give_up(
-        self,
-        key: Key,
-        run: Obj,
-        status: PipelineRunStatus,
-        before: PipelineRunStatus | None,
-        size: int,
-        why: str,
-    ) -> None:
-        """End a run whose status the API server refuses as too large, with a write small enough to pass."""
-        base = before or PipelineRunStatus(pipeline=status.pipeline, start_time=status.start_time)
-        generation = int(run["metadata"].get("generation") or 1)
-        failed = status_too_large(base, size, why, generation, self.clock())
-        condition = failed.condition("Succeeded")
-        message = condition.message if condition is not None else why
-        await self._write(key, run, failed, before, [Event(EventType.WARNING, STATUS_TOO_LARGE, message)])
-
-    async def _refresh(self, key: Key) -> None:
-        try:
-            fresh = await self.client.get(runs_path(key[0], key[1]), resource="pipelineruns.baton.dev")
-        except ApiFailure as failure:
-            if failure.code == 404:
-                self.cache.observe_run("DELETED", {"metadata": {"namespace": key[0], "name": key[1]}})
-                return
-            raise
-        self.cache.observe_run("MODIFIED", fresh)
-        self.requeue(key, 0.0)
+        await self.writer.write(key, run, status, before, events)
