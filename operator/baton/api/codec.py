@@ -23,7 +23,8 @@ import base64
 import functools
 import gzip
 import json
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -36,12 +37,31 @@ COMPRESS_ABOVE = 512 * 1024
 """Status size in bytes (compact JSON) above which large parts are stored compressed."""
 
 _TASKS = TypeAdapter(list[TaskStatus])
+_TASK = TypeAdapter(TaskStatus)
+
+# The JSON of each task entry, by the entry's identity: entries are immutable, and a reconcile keeps the
+# ones that did not change, so a write of a 10,000-task run encodes only the entries that changed.
+_TASK_JSON: dict[int, tuple[weakref.ref[TaskStatus], bytes]] = {}
+
+
+def _encoded_task(task: TaskStatus) -> bytes:
+    known = _TASK_JSON.get(id(task))
+    if known is not None and known[0]() is task:
+        return known[1]
+    encoded = _TASK.dump_json(task, by_alias=True, exclude_none=True, exclude_defaults=True)
+    key = id(task)
+    _TASK_JSON[key] = (weakref.ref(task, lambda _: _TASK_JSON.pop(key, None)), encoded)
+    return encoded
+
+
+def _tasks_json(tasks: Sequence[TaskStatus]) -> bytes:
+    return b"[" + b",".join(_encoded_task(task) for task in tasks) + b"]"
 
 
 def dump_run_status(status: PipelineRunStatus, *, compress_above: int = COMPRESS_ABOVE) -> dict[str, Any]:
     """The status as the dict to write (e.g. as ``{"status": …}`` in a merge patch)."""
     body = to_dict(status.model_copy(update={"tasks": [], "pipeline_spec": None}))
-    tasks_json = _TASKS.dump_json(status.tasks, by_alias=True, exclude_none=True, exclude_defaults=True)
+    tasks_json = _tasks_json(status.tasks)
     spec = _encoded_spec(status.pipeline_spec) if status.pipeline_spec is not None else None
     size = encoded_size(body) + len(tasks_json) + (len(spec.json) if spec else 0)
     if status.tasks:
@@ -145,7 +165,8 @@ def _parse_compressed_spec(text: str) -> PipelineSpec:
 
 
 def _compress(raw: bytes) -> str:
-    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+    # Level 1: a third of level 6's time on a 10,000-task list, and within 10 % of its size.
+    return base64.b64encode(gzip.compress(raw, compresslevel=1, mtime=0)).decode("ascii")
 
 
 def _decompress(text: str) -> bytes:
