@@ -23,35 +23,62 @@ import base64
 import functools
 import gzip
 import json
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from baton.api.common import to_dict
+from baton.api.instances import COMPACT_FROM, compact_task_json, expand_task
 from baton.api.pipeline import PipelineSpec
-from baton.api.run import PipelineRunStatus, TaskStatus
+from baton.api.run import InstanceStatus, PipelineRunStatus, TaskStatus
+from baton.api.weakcache import IdentityCache
 
 COMPRESS_ABOVE = 512 * 1024
 """Status size in bytes (compact JSON) above which large parts are stored compressed."""
 
 _TASKS = TypeAdapter(list[TaskStatus])
 _TASK = TypeAdapter(TaskStatus)
+_INSTANCE = TypeAdapter(InstanceStatus)
 
 # The JSON of each task entry, by the entry's identity: entries are immutable, and a reconcile keeps the
 # ones that did not change, so a write of a 10,000-task run encodes only the entries that changed.
-_TASK_JSON: dict[int, tuple[weakref.ref[TaskStatus], bytes]] = {}
+_TASK_JSON: IdentityCache[TaskStatus, bytes] = IdentityCache()
+
+
+_INSTANCE_JSON: IdentityCache[InstanceStatus, bytes] = IdentityCache()
+
+
+def _plain_json(task: TaskStatus) -> bytes:
+    return _TASK.dump_json(task, by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
+def _instance_json(instance: InstanceStatus) -> bytes:
+    return _INSTANCE_JSON.get_or_make(
+        instance, lambda i: _INSTANCE.dump_json(i, by_alias=True, exclude_none=True, exclude_defaults=True)
+    )
+
+
+def _task_json(task: TaskStatus) -> bytes:
+    if len(task.instances) >= COMPACT_FROM:
+        return compact_task_json(task, _plain_json, _instance_json)
+    return _plain_json(task)
 
 
 def _encoded_task(task: TaskStatus) -> bytes:
-    known = _TASK_JSON.get(id(task))
-    if known is not None and known[0]() is task:
-        return known[1]
-    encoded = _TASK.dump_json(task, by_alias=True, exclude_none=True, exclude_defaults=True)
-    key = id(task)
-    _TASK_JSON[key] = (weakref.ref(task, lambda _: _TASK_JSON.pop(key, None)), encoded)
-    return encoded
+    return _TASK_JSON.get_or_make(task, _task_json)
+
+
+def _load_tasks(raw: bytes) -> list[TaskStatus]:
+    if b'"succeededInstances"' not in raw:
+        return _TASKS.validate_json(raw)
+    return _TASKS.validate_python(_expanded(json.loads(raw)))
+
+
+def _expanded(tasks: Any) -> Any:
+    if not isinstance(tasks, list):
+        return tasks  # validation says what is wrong
+    return [expand_task(t) if isinstance(t, dict) else t for t in tasks]
 
 
 def _tasks_json(tasks: Sequence[TaskStatus]) -> bytes:
@@ -90,7 +117,9 @@ def load_run_status(
     compressed_spec = data.pop("compressedPipelineSpec", None)
     if frozen_spec is not None or compressed_spec:
         data.pop("pipelineSpec", None)
-    tasks = _TASKS.validate_json(_decompress(compressed_tasks)) if compressed_tasks else None
+    tasks = _load_tasks(_decompress(compressed_tasks)) if compressed_tasks else None
+    if "tasks" in data:
+        data["tasks"] = _expanded(data["tasks"])
     status = PipelineRunStatus.model_validate(data)
     update: dict[str, Any] = {}
     if tasks is not None:
@@ -133,7 +162,6 @@ def encoded_size(body: Mapping[str, Any]) -> int:
 
 class _EncodedSpec:
     def __init__(self, spec: PipelineSpec) -> None:
-        self.spec = spec  # keeps the object alive, so its id stays unique while cached
         self.plain = to_dict(spec)
         self.json = json.dumps(self.plain, separators=(",", ":"), ensure_ascii=False).encode()
         self._compressed: str | None = None
@@ -145,21 +173,14 @@ class _EncodedSpec:
         return self._compressed
 
 
-_ENCODED: dict[int, _EncodedSpec] = {}
-_CACHE_SIZE = 256
+_ENCODED: IdentityCache[PipelineSpec, _EncodedSpec] = IdentityCache()
 
 
 def _encoded_spec(spec: PipelineSpec) -> _EncodedSpec:
-    hit = _ENCODED.get(id(spec))
-    if hit is not None and hit.spec is spec:
-        return hit
-    if len(_ENCODED) >= _CACHE_SIZE:
-        _ENCODED.pop(next(iter(_ENCODED)))
-    encoded = _ENCODED[id(spec)] = _EncodedSpec(spec)
-    return encoded
+    return _ENCODED.get_or_make(spec, _EncodedSpec)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _parse_compressed_spec(text: str) -> PipelineSpec:
     return PipelineSpec.model_validate_json(_decompress(text))
 

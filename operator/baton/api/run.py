@@ -161,7 +161,11 @@ class TaskStatus(InstanceStatus):
     items: int | None = None
     """For a forEach task, once its list is known: the number of items (and of instances)."""
     instances: list[InstanceStatus] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
-    """For a forEach task: the state of each instance, in item order."""
+    """For a forEach task: the state of each instance, in item order (from 100 instances on, those that
+    succeeded at their first attempt with nothing to say are in succeededInstances instead)."""
+    succeeded_instances: str | None = None
+    """For a forEach task of 100 or more instances: the indices of the instances that succeeded at their
+    first attempt, as ranges ("0-4999,5001-9999"); the other instances keep their entries."""
 
 
 class RunResult(StatusModel):

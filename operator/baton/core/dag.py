@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from baton.api.run import TaskPhase
+from baton.api.weakcache import IdentityCache
 from baton.core.references import graph_nodes
 
 if TYPE_CHECKING:
@@ -237,23 +238,14 @@ def _strongly_connected(children: Sequence[Sequence[int]]) -> list[list[int]]:
     return components
 
 
-_CACHE: dict[int, tuple[PipelineSpec, Dag]] = {}
-_CACHE_SIZE = 256
+_DAGS: IdentityCache[PipelineSpec, Dag] = IdentityCache()
 
 
 def dag_of(spec: PipelineSpec) -> Dag:
     """The DAG of a (valid) spec, built once per spec object. Its edges are the tasks' dependsOn and
     the dependencies their result references imply.
 
-    Specs are frozen models, so the object identity is a safe key as long as the cache holds the object
-    (it does: the id cannot be reused while the entry lives). The shell keeps one parsed spec per run.
+    Specs are frozen models, so the DAG is kept for as long as the spec object lives (the shell keeps
+    one parsed spec per run).
     """
-    key = id(spec)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    dag = build_dag(graph_nodes(spec), len(spec.tasks))
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (spec, dag)
-    return dag
+    return _DAGS.get_or_make(spec, lambda s: build_dag(graph_nodes(s), len(s.tasks)))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from baton.api.pipeline import PipelineSpec, TaskSpec
+from baton.api.weakcache import IdentityCache
 from baton.core.params import task_fields
 
 TOKEN = re.compile(r"\$\$|\$\(((?:run|tasks|workspaces|volumes|results)\.[^)]*|item(?:\.[^)]*)?)\)")
@@ -132,20 +133,16 @@ def result_reads(task: TaskSpec) -> list[tuple[str, str]]:
     return list(reads)
 
 
-_INDICES: dict[tuple[int, str], tuple[PipelineSpec, frozenset[int]]] = {}
+_INDICES: IdentityCache[PipelineSpec, dict[str, frozenset[int]]] = IdentityCache()
 
 
 def _indices(spec: PipelineSpec, what: str, keep: Callable[[TaskSpec], object]) -> frozenset[int]:
     """Indices (in ``all_tasks`` order) of the tasks ``keep`` holds for, computed once per spec object:
     the planner asks on every reconcile, and specs are frozen (see ``baton.core.dag.dag_of``)."""
-    key = (id(spec), what)
-    hit = _INDICES.get(key)
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    found = frozenset(i for i, task in enumerate(spec.all_tasks()) if keep(task))
-    if len(_INDICES) >= 512:
-        _INDICES.pop(next(iter(_INDICES)))
-    _INDICES[key] = (spec, found)
+    known = _INDICES.get_or_make(spec, lambda _: {})
+    found = known.get(what)
+    if found is None:
+        found = known[what] = frozenset(i for i, task in enumerate(spec.all_tasks()) if keep(task))
     return found
 
 
