@@ -10,7 +10,7 @@ import pytest
 from plugin_kit import Plugin
 
 from baton.cli.graph import layers, render
-from baton.cli.output import use_colour
+from baton.cli.output import run_view, use_colour
 
 DAILY_SALES = """\
 pipeline/daily-sales  6 tasks
@@ -124,6 +124,18 @@ def test_a_fan_out_shows_its_items_and_which_failed() -> None:
     (line,) = render(spec, states, colour=False)
     assert "2 items (1 succeeded, 1 failed)  failed: fan[1] b.csv" in line, line
     assert render(spec, None, colour=False) == ["  1  fan  (forEach)"]
+
+
+def test_a_10000_wide_fan_out_stays_one_line_with_its_compact_successes_counted() -> None:
+    spec = {"tasks": [{"name": "fan", "forEach": {"from": "$(params.items)"}}]}
+    failed = {"name": "fan[42]", "phase": "Failed", "attempts": 1, "item": "42"}
+    task = {"name": "fan", "phase": "Failed", "items": 10_000, "instances": [failed]}
+    task["succeededInstances"] = "0-41,43-9999"  # as the status stores a wide task's successes
+    run = {"metadata": {"name": "r"}, "status": {"phase": "Failed", "tasks": [task], "pipelineSpec": spec}}
+    view = run_view(run)
+    lines = render(spec, {t["name"]: t for t in view.tasks}, colour=False)
+    assert len(lines) == 1, lines
+    assert "10000 items (9999 succeeded, 1 failed)  failed: fan[42] 42" in lines[0], lines[0]
 
 
 def test_finally_tasks_are_drawn_after_every_other_task() -> None:

@@ -16,8 +16,9 @@ from operator_kit import Api, phase_of, tasks_of, when
 from test_failure_scenarios import finished, pipeline, sh
 
 from baton import GROUP, VERSION
+from baton.api.codec import load_run_status
 from baton.devcluster.cluster import DevCluster
-from baton.kube.labels import ATTEMPT, INSTANCE, RUN, TASK
+from baton.kube.labels import INSTANCE, RUN, TASK
 from support import wait_for
 
 StartOperator = Callable[[str], Any]
@@ -235,12 +236,16 @@ def test_a_dynamic_fan_out_of_200_items_with_an_instance_retried(
     assert square["items"] == 200 and run["status"]["progress"] == "202/202"
     retried = [i for i in square["instances"] if i.get("attempts", 1) > 1]
     assert [(i["name"], i["attempts"]) for i in retried] == [("square[17]", 2)]
-    assert square["instances"][17]["results"] == {"sq": "289"}
-    jobs = run_jobs(api, name)
-    assert len(jobs) == 1 + 201 + 1
-    assert {
-        j["metadata"]["labels"].get(INSTANCE) for j in jobs if j["metadata"]["labels"][ATTEMPT] == "2"
-    } == {"17"}
+    instances = load_run_status(run["status"]).tasks[1].instances
+    assert instances[17].results == {"sq": "289"}  # results keep an instance's entry
+    created = [
+        r.name
+        for r in api.cluster.sync(api.cluster.audit.transitions, "Job")
+        if r.namespace == api.namespace and r.transition == "Created"
+    ]
+    assert len(created) == len(set(created)) == 1 + 201 + 1  # instance 17 twice, every Job once
+    # A wide forEach (100 instances or more): its succeeded instances' Jobs go once the status says so.
+    wait_for(lambda: len(run_jobs(api, name)) == 2, timeout=60, message="the instances' Jobs to be deleted")
 
 
 def test_an_operator_restart_while_a_fan_out_expands(api: Api, start_operator: StartOperator) -> None:

@@ -199,7 +199,9 @@ def _tasks(status: dict[str, Any]) -> list[dict[str, Any]]:
         from baton.api.codec import load_run_status
 
         return [t.model_dump(by_alias=True, exclude_none=True) for t in load_run_status(status).tasks]
-    return list(status.get("tasks") or [])
+    from baton.cli.output import expanded_task
+
+    return [expanded_task(t) for t in status.get("tasks") or []]
 
 
 def summary(runs: Sequence[dict[str, Any]], now: datetime | None = None) -> list[str]:

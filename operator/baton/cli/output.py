@@ -124,10 +124,20 @@ class RunView:
         return self.phase in FINISHED
 
 
+def expanded_task(task: Any) -> Any:
+    """A task entry with a wide forEach's compact successes as entries again (as it is when broken)."""
+    from baton.api.instances import expand_task
+
+    try:
+        return expand_task(task) if isinstance(task, dict) else task
+    except ValueError:
+        return task
+
+
 def run_view(run: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None) -> RunView:
     """The run's phase, tasks and spec; `pipeline` supplies the spec of a run that has not started."""
     status: dict[str, Any] = dict(run.get("status") or {})
-    tasks: list[dict[str, Any]] = list(status.get("tasks") or [])
+    tasks: list[dict[str, Any]] = [expanded_task(t) for t in status.get("tasks") or []]
     spec = status.get("pipelineSpec")
     if status.get("compressedTasks") or status.get("compressedPipelineSpec"):
         from baton.api.codec import load_run_status
