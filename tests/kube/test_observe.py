@@ -7,6 +7,7 @@ import pytest
 
 from baton.core.observed import JobState, ObservedJob
 from baton.kube.observe import observe_job
+from baton.kube.trim import trim_job, trim_pod
 
 T0 = "2025-01-31T10:00:00Z"
 T1 = "2025-01-31T10:01:23Z"
@@ -216,6 +217,10 @@ def failed(
 )
 def test_observe_job(status: dict[str, Any], pods: list[dict[str, Any]], expected: ObservedJob) -> None:
     assert observe_job(job(status), pods) == expected
+    # What the operator's cache keeps of Jobs and Pods (trimmed) tells the planner exactly the same.
+    noisy = {**job(status), "spec": {"template": {"spec": {"containers": [{"name": "main"}]}}}}
+    noisy["metadata"]["labels"] = {**noisy["metadata"]["labels"], "app.kubernetes.io/managed-by": "baton"}
+    assert observe_job(trim_job(noisy), [trim_pod(p) for p in pods]) == expected
 
 
 def test_the_newest_pod_of_the_job_counts() -> None:

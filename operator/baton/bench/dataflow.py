@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import shapes
 from .harness import world
-from .measures import job_names_in_order, job_times, status_patches
+from .measures import job_times, status_patches
 from .report import ScenarioResult, Target
 from .scenarios import _common, _first, _round, follow_run
 from .sizes import Sizes
@@ -39,10 +39,13 @@ def foreach(sizes: Sizes, logs: Path) -> ScenarioResult:
         records = _common(w, result, ["each-1"], width + 2)
         final = w.run("each-1") or {}
         times = job_times(records, w.namespace)
-        names = job_names_in_order(final)
-        split_done = times.get(names[0], {}).get("Complete") if names else None
-        instances = [times.get(n, {}) for n in names[1:-1]]
-        join_created = times.get(names[-1], {}).get("Created") if len(names) > 2 else None
+        # The split's and the join's Jobs are named in the status; every other Job of the run is an
+        # instance's (a wide forEach keeps no instance Job names, and its Jobs are deleted once recorded).
+        plain = {t["name"]: t.get("jobName") for t in (final.get("status") or {}).get("tasks") or ()}
+        split, join = plain.get("split"), plain.get("join")
+        split_done = times.get(split or "", {}).get("Complete")
+        instances = [t for n, t in times.items() if n not in (split, join)]
+        join_created = times.get(join or "", {}).get("Created")
         complete = (
             split_done is not None and len(instances) == width and all("Created" in t for t in instances)
         )

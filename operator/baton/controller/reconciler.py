@@ -54,7 +54,13 @@ QUIET = 0.025
 STALE_HOLD = 5.0
 """… unless the last write is this old."""
 NEXT_RECONCILE = 1e-6
+WIDE = 500
+"""Tasks and instances from which a run's status counts as large (the quiet rule above applies)."""
 _PROGRESS = frozenset({TaskPhase.PENDING, TaskPhase.RUNNING, TaskPhase.SUCCEEDED})
+
+
+def _units(status: PipelineRunStatus) -> int:
+    return len(status.tasks) + sum(len(t.instances) for t in status.tasks if t.items)
 
 
 def jobs_path(namespace: str, name: str | None = None) -> str:
@@ -209,9 +215,11 @@ class RunReconciler:
         if last is None:
             return 0.0
         quiet = self.quiet(key)
-        if quiet < QUIET and now - last < STALE_HOLD:
-            # The run's Jobs are changing right now (a wide run's completions streaming in): a write now
-            # would be stale at once. Write once it is quiet.
+        if quiet < QUIET and now - last < STALE_HOLD and _units(after) >= WIDE:
+            # A wide run's Jobs are changing right now (completions streaming in): a write of its large
+            # status now would be stale at once and keep the API server busy. Write once it is quiet.
+            # (Not for small runs: each reconcile re-derives from the Jobs what the stored status lacks,
+            # so holding a chain's writes for seconds would make every step redo all since the last.)
             return max(NEXT_RECONCILE, QUIET - quiet)
         return max(0.0, last + PROGRESS_INTERVAL - now)
 
