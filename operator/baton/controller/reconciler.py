@@ -49,7 +49,7 @@ PIPELINE_GRACE_SECONDS = 15.0
 CREATE_CONCURRENCY = 16
 PROGRESS_INTERVAL = 0.5
 """Seconds between two status writes of one run that only record tasks starting or succeeding."""
-QUIET = 0.025
+QUIET = 0.1
 """A progress write waits until the run's Jobs have been quiet this long (seconds)…"""
 STALE_HOLD = 5.0
 """… unless the last write is this old."""

@@ -219,7 +219,7 @@ class Rest:
             if kind == "merge":
                 if not isinstance(body, dict):
                     raise errors.bad_request("a merge patch must be a JSON object")
-                new = merge_patch(old, body)
+                new = merge_patch(old, body, owned=True)
             elif kind == "json":
                 if not isinstance(body, list):
                     raise errors.bad_request("a JSON patch must be a list of operations")
