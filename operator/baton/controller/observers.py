@@ -34,109 +34,35 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from baton.api.codec import load_run_status
-from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
+from baton.api.run import PipelineRunStatus
 from baton.core.references import graph_nodes
 from baton.core.status import parse_time
 from baton.kube import labels
 from baton.kube.observe import observe_job
 
 from . import metrics
+from .runrecords import (
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    RunRecord,
+    TaskRecord,
+    phase_of,
+    run_finished,
+    seconds_between,
+    task_finished,
+    task_label,
+)
 
 log = logging.getLogger("baton.runs")
 
 Obj = Mapping[str, Any]
 StatusLookup = Callable[[str, str], PipelineRunStatus | None]
 """(uid, resourceVersion) → the status the operator itself wrote at that version, if it still has it."""
-
-PENDING = "Pending"
-RUNNING = "Running"
-SUCCEEDED = "Succeeded"
-
-
-def _run_finished(phase: str | None) -> bool:
-    try:
-        return phase is not None and RunPhase(phase).finished
-    except ValueError:
-        return False
-
-
-def _task_finished(phase: str) -> bool:
-    try:
-        return TaskPhase(phase).finished
-    except ValueError:
-        return False
-
-
-def _seconds_between(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    try:
-        return max(0.0, (parse_time(end) - parse_time(start)).total_seconds())
-    except ValueError:
-        return None
-
-
-def _task_label(run: _Run, task: str) -> str:
-    """The task's name, or `metrics.MANY_TASKS` in pipelines too large for a series per task."""
-    return task if len(run.parents) <= metrics.TASK_LABEL_LIMIT else metrics.MANY_TASKS
-
-
-def _phase_of(run: _Run, task: str) -> str | None:
-    record = run.tasks.get(task)
-    return record.phase if record is not None else None
-
-
-@dataclass(slots=True)
-class _Task:
-    status: Any = None  # the TaskStatus last seen (unchanged entries are the same object)
-    phase: str = PENDING
-    attempts: int = 0
-    started: float | None = None  # monotonic time its current attempt's Job was seen created
-
-
-@dataclass(slots=True)
-class _Run:
-    namespace: str
-    name: str
-    pipeline: str = ""
-    phase: str | None = None
-    created_seen: float | None = None  # monotonic time it was seen created (not listed at start-up)
-    started_seen: float | None = None  # monotonic time its start was seen
-    start_time: str | None = None
-    creation_time: str | None = None
-    parents: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    children: dict[str, list[str]] = field(default_factory=dict)
-    parallelism: int | None = None
-    tasks: dict[str, _Task] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)  # unfinished tasks by phase
-    ready: dict[str, float | None] = field(default_factory=dict)  # ready, not started: since when
-    unmet: dict[str, int] = field(default_factory=dict)  # upstream tasks not (yet) Succeeded, by task
-    job_created: dict[tuple[str, int], float | None] = field(default_factory=dict)
-    job_finished: dict[tuple[str, int], float | None] = field(default_factory=dict)
-
-    @property
-    def active(self) -> bool:
-        return not _run_finished(self.phase)
-
-    def count(self, phase: str, delta: int) -> None:
-        if _task_finished(phase):
-            return
-        value = self.counts.get(phase, 0) + delta
-        if value:
-            self.counts[phase] = value
-        else:
-            self.counts.pop(phase, None)
-
-    def forget_details(self) -> None:
-        """A finished run needs nothing but its phase (to not count it again)."""
-        self.tasks, self.counts, self.ready, self.unmet = {}, {}, {}, {}
-        self.parents, self.children = {}, {}
-        self.job_created, self.job_finished = {}, {}
 
 
 class RunObserver:
@@ -152,7 +78,7 @@ class RunObserver:
         self._statuses = statuses
         self._clock = clock
         self._lock = threading.Lock()
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, RunRecord] = {}
         self._pipelines: set[tuple[str, str, tuple[str, ...]]] = set()
         self._known: dict[tuple[str, str], None] = {}  # Pipelines that exist: their gauges show 0s
 
@@ -225,7 +151,7 @@ class RunObserver:
         return snapshot
 
     @staticmethod
-    def _at_limit(run: _Run) -> bool:
+    def _at_limit(run: RunRecord) -> bool:
         return run.parallelism is not None and run.counts.get(RUNNING, 0) >= run.parallelism
 
     # -- runs -------------------------------------------------------------------------------------------
@@ -243,16 +169,16 @@ class RunObserver:
         run = self._runs.get(uid)
         first = run is None
         if run is None:
-            run = self._runs[uid] = _Run(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            run = self._runs[uid] = RunRecord(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
             run.creation_time = meta.get("creationTimestamp")
             run.pipeline = str(((obj.get("spec") or {}).get("pipelineRef") or {}).get("name") or "")
             if live and not phase:
                 run.created_seen = now
-        if _run_finished(run.phase):
+        if run_finished(run.phase):
             return  # its record is final
         if not phase:
             return
-        if first and not live and _run_finished(str(phase)):
+        if first and not live and run_finished(str(phase)):
             run.phase = str(phase)  # finished before this process: nothing to count, nothing to parse
             return
         counting = live or not first
@@ -272,18 +198,18 @@ class RunObserver:
         run.start_time = status.start_time
         self._observe_tasks(run, status, counting, now, from_scratch=learned)
         run.phase = str(phase)
-        if _run_finished(run.phase):
+        if run_finished(run.phase):
             if counting:
-                self._run_finished(run, status, now)
+                self.run_finished(run, status, now)
             run.forget_details()
 
-    def _run_finished(self, run: _Run, status: PipelineRunStatus, now: float) -> None:
+    def run_finished(self, run: RunRecord, status: PipelineRunStatus, now: float) -> None:
         phase = str(run.phase)
         metrics.RUNS_FINISHED.labels(namespace=run.namespace, pipeline=run.pipeline, phase=phase).inc()
         if run.started_seen is not None:
             duration: float | None = now - run.started_seen
         else:
-            duration = _seconds_between(status.start_time, status.completion_time)
+            duration = seconds_between(status.start_time, status.completion_time)
         if duration is not None:
             metrics.RUN_DURATION.labels(namespace=run.namespace, pipeline=run.pipeline, phase=phase).observe(
                 duration
@@ -305,7 +231,7 @@ class RunObserver:
                 return cached
         return load_run_status(raw)
 
-    def _learn_spec(self, run: _Run, status: PipelineRunStatus) -> None:
+    def _learn_spec(self, run: RunRecord, status: PipelineRunStatus) -> None:
         spec = status.pipeline_spec
         assert spec is not None
         run.parallelism = spec.parallelism
@@ -316,7 +242,7 @@ class RunObserver:
         for name, deps in nodes:
             for parent in deps:
                 run.children.setdefault(parent, []).append(name)
-        run.tasks = {name: _Task() for name in run.parents}
+        run.tasks = {name: TaskRecord() for name in run.parents}
         run.counts = {PENDING: len(run.tasks)} if run.tasks else {}
         run.pipeline = status.pipeline or ""
         self._initialize(run.namespace, run.pipeline, tuple(run.parents))
@@ -335,13 +261,13 @@ class RunObserver:
     # -- tasks ------------------------------------------------------------------------------------------
 
     def _observe_tasks(
-        self, run: _Run, status: PipelineRunStatus, counting: bool, now: float, *, from_scratch: bool
+        self, run: RunRecord, status: PipelineRunStatus, counting: bool, now: float, *, from_scratch: bool
     ) -> None:
-        changed: list[tuple[str, _Task, str, int]] = []  # (name, record, old phase, old attempts)
+        changed: list[tuple[str, TaskRecord, str, int]] = []  # (name, record, old phase, old attempts)
         for task_status in status.tasks:
             record = run.tasks.get(task_status.name)
             if record is None:
-                record = run.tasks[task_status.name] = _Task()
+                record = run.tasks[task_status.name] = TaskRecord()
                 run.count(PENDING, 1)
             elif record.status is task_status:
                 continue
@@ -363,14 +289,14 @@ class RunObserver:
                 record.started = created if counting else None
                 if counting:
                     self._attempts_started(run, name, record, old_attempts, created)
-            if record.phase != old_phase and _task_finished(record.phase) and counting:
-                self._task_finished(run, name, record, now)
+            if record.phase != old_phase and task_finished(record.phase) and counting:
+                self.task_finished(run, name, record, now)
         self._update_ready(run, changed, counting, now, from_scratch)
 
     def _attempts_started(
-        self, run: _Run, name: str, record: _Task, old_attempts: int, created: float
+        self, run: RunRecord, name: str, record: TaskRecord, old_attempts: int, created: float
     ) -> None:
-        labels_ = {"namespace": run.namespace, "pipeline": run.pipeline, "task": _task_label(run, name)}
+        labels_ = {"namespace": run.namespace, "pipeline": run.pipeline, "task": task_label(run, name)}
         metrics.TASK_ATTEMPTS.labels(**labels_).inc(record.attempts - old_attempts)
         retries = record.attempts - max(old_attempts, 1)
         if retries > 0:
@@ -391,7 +317,9 @@ class RunObserver:
             if since is not None:
                 metrics.PARALLELISM_WAIT.labels(**pair).observe(max(0.0, created - since))
 
-    def _scheduling_latency(self, run: _Run, name: str, record: _Task, created: float) -> float | None:
+    def _scheduling_latency(
+        self, run: RunRecord, name: str, record: TaskRecord, created: float
+    ) -> float | None:
         parents = run.parents.get(name, ())
         met: float | None
         if not parents:
@@ -404,27 +332,27 @@ class RunObserver:
         # Not all seen in this process: the status's own timestamps (second precision).
         start = record.status.start_time if record.status is not None else None
         if not parents:
-            return _seconds_between(run.start_time, start)
+            return seconds_between(run.start_time, start)
         ends = [self._completion_time(run, parent) for parent in parents]
         if any(end is None for end in ends):
             return None
-        return _seconds_between(max(e for e in ends if e is not None), start)
+        return seconds_between(max(e for e in ends if e is not None), start)
 
-    def _finished_seen(self, run: _Run, task: str) -> float | None:
+    def _finished_seen(self, run: RunRecord, task: str) -> float | None:
         record = run.tasks.get(task)
         if record is None or record.attempts < 1:
             return None
         return run.job_finished.get((task, record.attempts))
 
     @staticmethod
-    def _completion_time(run: _Run, task: str) -> str | None:
+    def _completion_time(run: RunRecord, task: str) -> str | None:
         record = run.tasks.get(task)
         status = record.status if record is not None else None
         return status.completion_time if status is not None else None
 
-    def _task_finished(self, run: _Run, name: str, record: _Task, now: float) -> None:
+    def task_finished(self, run: RunRecord, name: str, record: TaskRecord, now: float) -> None:
         metrics.TASKS_FINISHED.labels(
-            namespace=run.namespace, pipeline=run.pipeline, task=_task_label(run, name), phase=record.phase
+            namespace=run.namespace, pipeline=run.pipeline, task=task_label(run, name), phase=record.phase
         ).inc()
         context = {"namespace": run.namespace, "run": run.name, "task": name}
         if record.phase == "Failed":
@@ -439,16 +367,16 @@ class RunObserver:
             duration: float | None = max(0.0, finished - record.started)
         else:
             status = record.status
-            duration = _seconds_between(status.start_time, status.completion_time) if status else None
+            duration = seconds_between(status.start_time, status.completion_time) if status else None
         if duration is not None:
             metrics.TASK_DURATION.labels(
-                namespace=run.namespace, pipeline=run.pipeline, task=_task_label(run, name)
+                namespace=run.namespace, pipeline=run.pipeline, task=task_label(run, name)
             ).observe(duration)
 
     def _update_ready(
         self,
-        run: _Run,
-        changed: Sequence[tuple[str, _Task, str, int]],
+        run: RunRecord,
+        changed: Sequence[tuple[str, TaskRecord, str, int]],
         counting: bool,
         now: float,
         from_scratch: bool,
@@ -462,7 +390,7 @@ class RunObserver:
         if from_scratch:
             candidates = list(run.tasks)
             run.unmet = {
-                name: sum(1 for parent in parents if _phase_of(run, parent) != SUCCEEDED)
+                name: sum(1 for parent in parents if phase_of(run, parent) != SUCCEEDED)
                 for name, parents in run.parents.items()
             }
         else:
