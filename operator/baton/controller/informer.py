@@ -36,6 +36,7 @@ Transform = Callable[[dict[str, Any]], dict[str, Any]]
 PAGE = 500
 WATCH_SECONDS = 300
 BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
+MIN_WATCH_SECONDS = 0.2
 
 
 class Expired(Exception):
@@ -73,8 +74,11 @@ class Informer:
                 if resource_version is None:
                     resource_version = await self._list()
                     self.synced.set()
+                began = asyncio.get_running_loop().time()
                 resource_version = await self._watch(resource_version)
                 self._failures = 0
+                if asyncio.get_running_loop().time() - began < MIN_WATCH_SECONDS:
+                    await asyncio.sleep(MIN_WATCH_SECONDS)  # a server that ends every watch at once
             except asyncio.CancelledError:
                 raise
             except Expired:

@@ -149,6 +149,7 @@ class Operator:
                 task.cancel()
             await asyncio.gather(*self._informing, return_exceptions=True)
             await self.queue.stop()
+            await self.runs.writer.close()
             await self.recorder.close()
 
         # Async on purpose: kopf runs synchronous handlers in a thread pool, and the cache and the work

@@ -77,6 +77,14 @@ class RunStatusWriter:
     def forget(self, key: Key) -> None:
         self.last_write.pop(key, None)
 
+    async def close(self, grace: float = 10.0) -> None:
+        """Let the writes still going on land (the operator is stopping); a write cut off is made again
+        by the next operator, from the Jobs."""
+        pending = [task for task in self._behind.values() if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        self._behind.clear()
+
     def in_flight(self, key: Key) -> asyncio.Task[None] | None:
         """The run's write behind, while it is still being made."""
         task = self._behind.get(key)
