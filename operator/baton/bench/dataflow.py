@@ -8,13 +8,12 @@ the size of the status. Tasks write no results (instant-mode Jobs run nothing).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from . import shapes
 from .harness import world
-from .measures import job_times, status_patches
+from .measures import job_times, join_latency, status_patches
 from .report import ScenarioResult, Target
 from .scenarios import _common, _first, _round, follow_run
 from .sizes import Sizes
@@ -25,15 +24,13 @@ def foreach(sizes: Sizes, logs: Path) -> ScenarioResult:
     result = ScenarioResult("foreach", f"7. forEach 1 → {width:,} items (from a param) → 1")
     tasks = [
         shapes.task("split"),
-        {**shapes.task("fan", "split"), "forEach": {"from": "$(params.items)", "maxItems": max(width, 1)}},
+        shapes.for_each("fan", "split", max_items=max(width, 1)),
         shapes.task("join", "fan"),
     ]
     with world("foreach", logs) as w:
         w.create(shapes.pipeline("each", tasks, params=[{"name": "items"}]))
         w.begin_workload()
-        run = shapes.run("each", "each-1")
-        run["spec"]["params"] = {"items": json.dumps(list(range(width)))}
-        w.create(run)
+        w.create(shapes.run("each", "each-1", items=width))
         created = time.time() * 1000
         biggest = follow_run(w, "each-1", sizes.timeout)
         records = _common(w, result, ["each-1"], width + 2)
@@ -44,12 +41,11 @@ def foreach(sizes: Sizes, logs: Path) -> ScenarioResult:
         plain = {t["name"]: t.get("jobName") for t in (final.get("status") or {}).get("tasks") or ()}
         split, join = plain.get("split"), plain.get("join")
         split_done = times.get(split or "", {}).get("Complete")
-        instances = [t for n, t in times.items() if n not in (split, join)]
-        join_created = times.get(join or "", {}).get("Created")
+        workers = [n for n in times if n not in (split, join)]
+        instances = [times[n] for n in workers]
         complete = (
             split_done is not None and len(instances) == width and all("Created" in t for t in instances)
         )
-        last_done = max((t.get("Complete", 0.0) for t in instances), default=None)
         last_write = max((r.ts_ms for r in status_patches(records, "each-1")), default=None)
         result.add(
             "create_all_s",
@@ -63,7 +59,7 @@ def foreach(sizes: Sizes, logs: Path) -> ScenarioResult:
         result.add(
             "join_latency_ms",
             "join latency: last instance's Job complete → join's Job created",
-            _round(join_created - last_done, 1) if join_created is not None and last_done else None,
+            _round(join_latency(times, workers, join or ""), 1),
             "ms",
         )
         result.add(

@@ -83,6 +83,15 @@ def chain_overhead_split(
     return split
 
 
+def join_latency(times: Mapping[str, Mapping[str, float]], workers: Sequence[str], join: str) -> float | None:
+    """Milliseconds from the last worker's Job completion to the join's Job creation."""
+    done = [times.get(n, {}).get("Complete") for n in workers]
+    created = times.get(join, {}).get("Created")
+    if not done or any(d is None for d in done) or created is None:
+        return None
+    return created - max(d for d in done if d is not None)
+
+
 def operator_requests(records: Iterable[Record]) -> list[RequestRecord]:
     return [r for r in records if isinstance(r, RequestRecord) and r.client in OPERATOR_CLIENTS]
 

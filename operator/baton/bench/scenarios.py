@@ -21,6 +21,7 @@ from .measures import (
     completions_between,
     job_names_in_order,
     job_times,
+    join_latency,
     request_summary,
     status_bytes,
     status_patches,
@@ -258,10 +259,9 @@ def fanout(sizes: Sizes, logs: Path) -> ScenarioResult:
             middle = [times[n]["Created"] for n in order[1:-1] if "Created" in times.get(n, {})]
             if split_done is not None and len(middle) == width:
                 created_all.append((max(middle) - split_done) / 1000)
-            done = [times.get(n, {}).get("Complete") for n in order[1:-1]]
-            join = times.get(order[-1], {}).get("Created") if order else None
-            if join is not None and done and None not in done:
-                joins.append(join - max(d for d in done if d is not None))
+            latency = join_latency(times, order[1:-1], order[-1]) if order else None
+            if latency is not None:
+                joins.append(latency)
             last_write = max((r.ts_ms for r in status_patches(records, name)), default=None)
             walls[i] = (last_write - walls[i]) / 1000 if last_write else float("nan")
         final_bytes = status_bytes(w.run(names[-1]) or {})

@@ -7,6 +7,7 @@ that the spec order is also the name order.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from typing import Any
@@ -34,16 +35,20 @@ def pipeline(name: str, tasks: list[dict[str, Any]], **spec: Any) -> dict[str, A
     }
 
 
-def run(pipeline_name: str, name: str | None = None) -> dict[str, Any]:
+def for_each(name: str, *after: str, max_items: int) -> dict[str, Any]:
+    """A forEach task over the run's `items` param (see `run(…, items=N)`)."""
+    return {**task(name, *after), "forEach": {"from": "$(params.items)", "maxItems": max_items}}
+
+
+def run(pipeline_name: str, name: str | None = None, *, items: int | None = None) -> dict[str, Any]:
+    """A run of the Pipeline; with `items`, its `items` param is the JSON list of 0 to items - 1."""
     metadata: dict[str, Any] = {"name": name} if name else {"generateName": f"{pipeline_name}-"}
     # Labelled as `kubectl baton run` labels its runs: the operator would otherwise add the label itself.
     metadata["labels"] = {"baton.dev/pipeline": pipeline_name}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "PipelineRun",
-        "metadata": metadata,
-        "spec": {"pipelineRef": {"name": pipeline_name}},
-    }
+    spec: dict[str, Any] = {"pipelineRef": {"name": pipeline_name}}
+    if items is not None:
+        spec["params"] = {"items": json.dumps(list(range(items)))}
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "PipelineRun", "metadata": metadata, "spec": spec}
 
 
 def chain(length: int) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from . import shapes
 from .harness import World, world
-from .measures import chain_overheads, job_names_in_order, job_times, status_patches, summary
+from .measures import chain_overheads, job_names_in_order, job_times, join_latency, status_patches, summary
 from .report import ScenarioResult, Target
 from .scenarios import MIB, _common, _first, _round, follow_run
 from .sizes import Sizes
@@ -33,15 +32,6 @@ CURVE = (100, 1000, 3000, 10_000)
 def curve_points(largest: int) -> list[int]:
     """The widths measured: the standard points up to `largest`, and `largest` itself."""
     return sorted({w for w in CURVE if w < largest} | {largest})
-
-
-def join_latency(times: dict[str, dict[str, float]], workers: list[str], join: str) -> float | None:
-    """Milliseconds from the last worker's Job completion to the join's Job creation."""
-    done = [times.get(n, {}).get("Complete") for n in workers]
-    created = times.get(join, {}).get("Created")
-    if not done or any(d is None for d in done) or created is None:
-        return None
-    return created - max(d for d in done if d is not None)
 
 
 def _one_fanout(w: World, result: ScenarioResult, name: str, width: int, timeout: float) -> dict[str, Any]:
@@ -205,14 +195,11 @@ def huge(sizes: Sizes, logs: Path) -> ScenarioResult:
     tasks: list[dict[str, Any]] = []
     for i in range(count):
         after = [f"each-{i - 1:02}"] if i else []
-        each = shapes.task(f"each-{i:02}", *after)
-        tasks.append({**each, "forEach": {"from": "$(params.items)", "maxItems": items}})
+        tasks.append(shapes.for_each(f"each-{i:02}", *after, max_items=items))
     with world("huge", logs) as w:
         w.create(shapes.pipeline("huge", tasks, params=[{"name": "items"}]))
         w.begin_workload()
-        run = shapes.run("huge", "huge-1")
-        run["spec"]["params"] = {"items": json.dumps(list(range(items)))}
-        w.create(run)
+        w.create(shapes.run("huge", "huge-1", items=items))
         created = time.time() * 1000
         biggest = follow_run(w, "huge-1", sizes.timeout)
         records = _common(w, result, ["huge-1"], count * items)

@@ -12,21 +12,18 @@ import logging
 from collections.abc import Sequence
 
 from baton.api.run import PipelineRunStatus
-from baton.core.collect import collectable, wide_tasks
+from baton.core.collect import collectable
 from baton.core.observed import ObservedJob
 from baton.kube.labels import INSTANCE, MANAGED_BY, MANAGER, RUN, TASK
 from baton.kube.names import label_value
 
 from .cache import Key
 from .client import ApiFailure, KubeClient
+from .runwriter import jobs_path
 
 log = logging.getLogger(__name__)
 
 PENDING_SECONDS = 30.0
-
-
-def has_wide_tasks(status: PipelineRunStatus) -> bool:
-    return bool(wide_tasks(status))
 
 
 class JobCollector:
@@ -48,7 +45,7 @@ class JobCollector:
                 self._pending.pop(key, None)
             return
         namespace, run = key
-        path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
+        path = jobs_path(namespace)
         for batch in batches:
             selector = (
                 f"{MANAGED_BY}={MANAGER},{RUN}={label_value(run)},{TASK}={label_value(batch.task)},"

@@ -27,6 +27,7 @@ from .informer import Informer
 from .observers import RunObserver
 from .reconciler import RunReconciler
 from .recorder import EventRecorder
+from .runwriter import jobs_path
 from .statuses import PipelineStatusWriter
 from .workqueue import WorkQueue
 
@@ -55,7 +56,7 @@ class Operator:
             Informer(client, path, resource=resource, selector=RUN_LABEL, handler=handler, transform=trim)
             for namespace in ([*namespaces] if namespaces else [None])
             for path, resource, handler, trim in (
-                (_jobs_path(namespace), "jobs.batch", self.on_job, trim_job),
+                (jobs_path(namespace), "jobs.batch", self.on_job, trim_job),
                 (_pods_path(namespace), "pods", self.on_pod, trim_pod),
             )
         ]
@@ -165,10 +166,6 @@ class Operator:
         @kopf.on.probe(id="queue", registry=registry)
         async def queue_probe(**_: Any) -> dict[str, int]:
             return {"queued": len(self.queue), "runs": len(self.cache.runs)}
-
-
-def _jobs_path(namespace: str | None) -> str:
-    return f"/apis/batch/v1/namespaces/{namespace}/jobs" if namespace else "/apis/batch/v1/jobs"
 
 
 def _pods_path(namespace: str | None) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
+from baton.core.collect import wide_tasks
 from baton.core.events import Event, EventType
 from baton.core.launch import JobToCreate
 from baton.core.observed import ObservedJob
@@ -37,9 +38,9 @@ from baton.kube.trim import trim_job
 from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
 from .client import ApiFailure, KubeClient
-from .collector import JobCollector, has_wide_tasks
+from .collector import JobCollector
 from .recorder import EventRecorder
-from .runwriter import RunStatusWriter, runs_path
+from .runwriter import RunStatusWriter, jobs_path, runs_path
 from .statuses import PipelineStatusWriter
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,7 @@ def _units(status: PipelineRunStatus) -> int:
     return len(status.tasks) + sum(len(t.instances) for t in status.tasks if t.items)
 
 
-def jobs_path(namespace: str, name: str | None = None) -> str:
-    path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
-    return f"{path}/{name}" if name else path
+
 
 
 class RunReconciler:
@@ -155,7 +154,8 @@ class RunReconciler:
         except ValueError as error:
             await self._unreadable(run, error)
             return
-        decision = plan(state, self._observed(key), now)
+        observed = self._observed(key)
+        decision = plan(state, observed, now)
         created, refused = await self._create_jobs(decision.create_jobs)
         if created and refused:
             # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
@@ -182,12 +182,12 @@ class RunReconciler:
                 self.writer.write_behind(key, run, new_status, before, [*events, *decision.events])
             else:
                 await self._write(key, run, new_status, before, [*events, *decision.events])
-                if has_wide_tasks(new_status):
+                if wide_tasks(new_status):
                     self.requeue(key, 0.0)  # its Jobs of instances now recorded may go (see collector)
         if decision.wake_at is not None:
             self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
         if before is not None:  # the status as stored: only what it records may lose its Jobs
-            await self.collector.collect(key, before, self._observed(key))
+            await self.collector.collect(key, before, observed)  # the Jobs it was planned with
 
     @staticmethod
     def _progress_only(before: PipelineRunStatus, after: PipelineRunStatus, stopping: bool) -> bool:

@@ -43,6 +43,12 @@ def runs_path(namespace: str, name: str | None = None, status: bool = False) -> 
     return path + "/status" if status else path
 
 
+def jobs_path(namespace: str | None, name: str | None = None) -> str:
+    """Jobs of one namespace (or of all, for `namespace` None), or one of them."""
+    path = f"/apis/batch/v1/namespaces/{namespace}/jobs" if namespace else "/apis/batch/v1/jobs"
+    return f"{path}/{name}" if name else path
+
+
 def _too_large(failure: ApiFailure) -> bool:
     """The API server (or etcd behind it) refuses the object for its size: retrying cannot help."""
     text = failure.message.lower()
