@@ -31,10 +31,7 @@ class GarbageCollector:
         self._task = asyncio.create_task(self._run(), name="devcluster-gc")
 
     async def stop(self) -> None:
-        self.store.unsubscribe(self._queue)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.store.unfollow(self._queue, self._task)
 
     async def _run(self) -> None:
         while True:

@@ -98,11 +98,7 @@ class JobController:
         self._task = asyncio.create_task(self._run(), name="devcluster-job-controller")
 
     async def stop(self) -> None:
-        if self._queue is not None:
-            self.store.unsubscribe(self._queue)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.store.unfollow(self._queue, self._task)
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

@@ -117,11 +117,7 @@ class Kubelet:
 
     async def stop(self) -> None:
         self.stopping = True
-        if self._queue is not None:
-            self.store.unsubscribe(self._queue)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.store.unfollow(self._queue, self._task)
         workers = list(self._workers.values())
         for worker in workers:
             worker.terminate("stopped", STOP_GRACE)

@@ -73,11 +73,7 @@ class Scheduler:
         self._task = asyncio.create_task(self._run(), name="devcluster-scheduler")
 
     async def stop(self) -> None:
-        if self._queue is not None:
-            self.store.unsubscribe(self._queue)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.store.unfollow(self._queue, self._task)
 
     async def _run(self) -> None:
         assert self._queue is not None

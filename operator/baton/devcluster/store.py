@@ -434,6 +434,16 @@ class Store:
         if queue in self._subscribers:
             self._subscribers.remove(queue)
 
+    async def unfollow(
+        self, queue: asyncio.Queue[WatchEvent] | None, task: asyncio.Task[None] | None
+    ) -> None:
+        """Stop an in-process controller: no more changes for its queue, and its loop cancelled."""
+        if queue is not None:
+            self.unsubscribe(queue)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     def close_watches(self, group_resource: GroupResource | None = None) -> None:
         """End the watches of one kind (its CRD is gone), or of every kind (the cluster stops)."""
         closing = [w for w in self._watchers if group_resource in (None, w.group_resource)]

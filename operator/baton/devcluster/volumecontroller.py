@@ -72,10 +72,7 @@ class VolumeController:
         self._task = asyncio.create_task(self._run(), name="devcluster-volumes")
 
     async def stop(self) -> None:
-        self.store.unsubscribe(self._queue)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.store.unfollow(self._queue, self._task)
         await asyncio.gather(*self._removals, return_exceptions=True)
 
     def directory(self, claim: Obj) -> Path:
