@@ -55,6 +55,7 @@ QUIET = 0.1
 STALE_HOLD = 5.0
 """… unless the last write is this old."""
 NEXT_RECONCILE = 1e-6
+"""A delay that only lets the reconcile already queued go first."""
 WIDE = 500
 """Tasks and instances from which a run's status counts as large (the quiet rule above applies)."""
 _PROGRESS = frozenset({TaskPhase.PENDING, TaskPhase.RUNNING, TaskPhase.SUCCEEDED})
@@ -118,7 +119,7 @@ class RunReconciler:
                 return
             if start.waiting:
                 if not raw_status.get("phase"):  # say it once; the requeue brings the run back
-                    await self._write(key, run, start.status, None, [])
+                    await self.writer.write(key, run, start.status, None, [])
                 return
             run = await self._label(key, run, start.status.pipeline)
             status, events = start.status, list(start.events)
@@ -128,10 +129,10 @@ class RunReconciler:
                 if problem is not None:
                     status, event = claim_failed(status, *problem, meta.generation, now)
                     events.append(event)
-                    await self._write(key, run, status, None, events)
+                    await self.writer.write(key, run, status, None, events)
                     return
             if not start.started:
-                await self._write(key, run, status, None, events)
+                await self.writer.write(key, run, status, None, events)
                 return
         else:
             try:
@@ -181,7 +182,7 @@ class RunReconciler:
             elif before is not None and self._progress_only(before, new_status, bool(decision.delete_jobs)):
                 self.writer.write_behind(key, run, new_status, before, [*events, *decision.events])
             else:
-                await self._write(key, run, new_status, before, [*events, *decision.events])
+                await self.writer.write(key, run, new_status, before, [*events, *decision.events])
                 if wide_tasks(new_status):
                     self.requeue(key, 0.0)  # its Jobs of instances now recorded may go (see collector)
         if decision.wake_at is not None:
@@ -357,13 +358,3 @@ class RunReconciler:
         except ApiFailure as failure:
             if failure.code != 404:
                 raise
-
-    async def _write(
-        self,
-        key: Key,
-        run: Obj,
-        status: PipelineRunStatus,
-        before: PipelineRunStatus | None,
-        events: list[Event],
-    ) -> None:
-        await self.writer.write(key, run, status, before, events)
