@@ -101,7 +101,7 @@ def test_names_categories_and_printer_columns() -> None:
     assert columns["Message"]["priority"] == 1
     assert columns["Message"]["jsonPath"] == '.status.conditions[?(@.type=="Succeeded")].message'
     columns = {c["name"]: c for c in pipelines["versions"][0]["additionalPrinterColumns"]}
-    assert list(columns) == ["Tasks", "Ready", "Last Run", "Last Status", "Age"]
+    assert list(columns) == ["Tasks", "Ready", "Last Run", "Last Status", "Schedule", "Next", "Last", "Age"]
     assert columns["Age"] == {
         "name": "Age",
         "type": "date",

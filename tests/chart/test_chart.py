@@ -43,7 +43,11 @@ Obj = dict[str, Any]
 # the reason of each rule). Asserted in full: adding a verb here must be a decision, not an accident.
 NAMESPACED_RULES: list[Obj] = [
     {"apiGroups": ["baton.dev"], "resources": ["pipelines"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["baton.dev"], "resources": ["pipelineruns"], "verbs": ["get", "list", "watch", "patch"]},
+    {
+        "apiGroups": ["baton.dev"],
+        "resources": ["pipelineruns"],
+        "verbs": ["create", "delete", "get", "list", "watch", "patch"],
+    },
     {
         "apiGroups": ["baton.dev"],
         "resources": ["pipelines/status", "pipelineruns/status"],
@@ -490,7 +494,9 @@ def test_the_authorizer_model_denies_what_rbac_denies(default: list[Obj], namesp
     assert authorized(default, "list", "", "batch", "jobs")
     assert not authorized(default, "update", "anywhere", "batch", "jobs")
     assert not authorized(default, "update", "anywhere", GROUP, "pipelineruns")  # spec: never
-    assert not authorized(default, "delete", "anywhere", GROUP, "pipelineruns")
+    assert authorized(default, "delete", "anywhere", GROUP, "pipelineruns")  # history and TTL
+    assert not authorized(default, "delete", "anywhere", GROUP, "pipelines")
+    assert not authorized(default, "patch", "anywhere", GROUP, "pipelines")  # a Pipeline's spec: never
     assert authorized(namespaced, "create", "team-a", "batch", "jobs")
     assert not authorized(namespaced, "create", "elsewhere", "batch", "jobs")
     assert not authorized(namespaced, "list", "", "batch", "jobs")  # all namespaces at once

@@ -67,12 +67,15 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
   verbs: ["get", "list", "watch"]
 # kopf lists and watches PipelineRuns; the reconciler GETs a run again after a 409 on its status patch.
 # patch: once per run created without the baton.dev/pipeline label (kubectl create of a hand-written run),
-# to add it, so that `kubectl get pipelineruns -l baton.dev/pipeline=NAME` finds every run. Labels only.
+# to add it, so that `kubectl get pipelineruns -l baton.dev/pipeline=NAME` finds every run; and
+# spec.cancel of a scheduled run that a newer slot replaces (schedule.concurrencyPolicy: Replace).
+# create: one run per slot of a Pipeline's schedule (named from the slot: a second create is a 409).
+# delete: finished runs past the Pipeline's runHistory or their ttlSecondsAfterFinished.
 - apiGroups: ["baton.dev"]
   resources: ["pipelineruns"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["create", "delete", "get", "list", "watch", "patch"]
 # Status writes are JSON merge patches on the status subresource only: the operator never changes a
-# Pipeline's or PipelineRun's spec, nor a run's metadata beyond that one label.
+# Pipeline's spec, nor a run's beyond that label and a Replace's cancel.
 - apiGroups: ["baton.dev"]
   resources: ["pipelines/status", "pipelineruns/status"]
   verbs: ["patch"]

@@ -178,6 +178,9 @@ def pipeline_crd() -> dict[str, Any]:
         _column("Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Is the spec valid"),
         _column("Last Run", "string", ".status.lastRun", "Most recently started run"),
         _column("Last Status", "string", ".status.lastRunStatus", "Phase of the most recent run"),
+        _column("Schedule", "string", ".spec.schedule.cron", "Cron schedule of the Pipeline"),
+        _column("Next", "string", ".status.nextScheduleTime", "Next slot of the schedule (UTC)"),
+        _column("Last", "date", ".status.lastScheduleTime", "Latest slot of the schedule handled"),
         _column("Age", "date", ".metadata.creationTimestamp", "Time since creation"),
     ]
     schema = _object_schema("A reusable DAG of tasks; each task runs as a Job.", PipelineSpec, PipelineStatus)

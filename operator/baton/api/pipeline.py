@@ -19,10 +19,12 @@ from baton.api.common import (
     ResourceRequirements,
     SpecModel,
     StatusModel,
+    Timestamp,
     Toleration,
 )
 from baton.api.dataflow import ForEach, PipelineResult, TaskResult, Volume, Workspace, WorkspaceMount
 from baton.api.pod import PodSettings
+from baton.api.schedule import RunHistory, ScheduleSpec
 
 # Param names: letters, digits, "_" and "-", starting with a letter or "_" (no dots: `$(params.a.b)`).
 PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
@@ -210,6 +212,15 @@ class PipelineSpec(SpecModel):
     """Storage tasks share: a claim created per run (volumeClaimTemplate) or an existing claim."""
     results: list[PipelineResult] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
     """Values of the run, from its tasks' results; recorded in the run's status.results when it ends."""
+    schedule: ScheduleSpec | None = None
+    """Create a run at each slot of a cron schedule (exactly once per slot, restart safe)."""
+    max_active_runs: int | None = Field(default=None, ge=1)
+    """Runs of this Pipeline active at once (manual, scheduled, backfilled, triggered alike); a run
+    beyond this waits as Pending with reason Queued, in creation order. Unlimited when not set."""
+    run_history: RunHistory | None = None
+    """How many finished runs to keep; all when not set."""
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
+    """Delete each run this long after it finished (a run's own ttlSecondsAfterFinished wins)."""
 
     def all_tasks(self) -> list[TaskSpec]:
         """The tasks, then the finally tasks: the order of the run's status and of task indices."""
@@ -237,6 +248,12 @@ class PipelineStatus(StatusModel):
     """Name of the most recently started run."""
     last_run_status: str | None = None
     """Phase of that run."""
+    last_schedule_time: Timestamp | None = None
+    """The latest slot of the schedule that was handled (its run created, or missed)."""
+    next_schedule_time: Timestamp | None = None
+    """The next slot of the schedule; absent while it is suspended or invalid."""
+    last_scheduled_run: str | None = None
+    """Name of the run the schedule created last."""
 
 
 class Pipeline(SpecModel):

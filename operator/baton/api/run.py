@@ -107,6 +107,8 @@ class PipelineRunSpec(SpecModel):
     """While true, no new task starts (running ones finish); set it back to false to resume."""
     cancel: CancelRequest | None = None
     """Set (even to {}) to cancel the run; `kubectl baton cancel RUN` sets it."""
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
+    """Delete the run this long after it finished; the Pipeline's ttlSecondsAfterFinished when not set."""
 
     @model_validator(mode="after")
     def _exactly_one_pipeline(self) -> PipelineRunSpec:

@@ -63,18 +63,38 @@ class ClusterCache:
     # run key → job name → what the planner sees of that Job, kept up to date as its Job and Pods change:
     # a reconcile of a run of 10,000 tasks then reads no Job at all.
     observations: dict[Key, dict[str, ObservedJob]] = field(default_factory=dict)
+    # Pipeline key → names of its runs, so that the scheduler and the queue of one Pipeline do not scan
+    # every run of the cluster.
+    pipeline_runs: dict[Key, set[str]] = field(default_factory=dict)
 
     def observe_run(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
+        old = self.runs.get(key)
         if event_type == "DELETED":
             self.runs.pop(key, None)
             for job in self.jobs.pop(key, {}):
                 self.job_runs.pop((key[0], job), None)
                 self.pods.pop((key[0], job), None)
             self.observations.pop(key, None)
-        elif newer(obj, self.runs.get(key)):
+            self._index(key, old, None)
+        elif newer(obj, old):
             self.runs[key] = obj
+            self._index(key, old, obj)
         return key
+
+    def _index(self, key: Key, old: Obj | None, new: Obj | None) -> None:
+        before = pipeline_of_run(old) if old is not None else None
+        after = pipeline_of_run(new) if new is not None else None
+        if before == after:
+            return
+        if before is not None:
+            names = self.pipeline_runs.get((key[0], before))
+            if names is not None:
+                names.discard(key[1])
+                if not names:
+                    del self.pipeline_runs[(key[0], before)]
+        if after is not None:
+            self.pipeline_runs.setdefault((key[0], after), set()).add(key[1])
 
     def observe_pipeline(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -142,9 +162,14 @@ class ClusterCache:
         return list(self.jobs.get(run_key, {}).values())
 
     def runs_of_pipeline(self, key: Key) -> list[Key]:
-        return [
-            run_key
-            for run_key, run in self.runs.items()
-            if run_key[0] == key[0]
-            and ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") == key[1]
-        ]
+        """The runs of the Pipeline: those naming it, and retries of its runs once they started."""
+        return [(key[0], name) for name in sorted(self.pipeline_runs.get(key, ()))]
+
+
+def pipeline_of_run(run: Obj) -> str | None:
+    """The Pipeline a run belongs to: the one it names, else (a retry) the one its status records."""
+    ref = ((run.get("spec") or {}).get("pipelineRef") or {}).get("name")
+    if ref:
+        return str(ref)
+    recorded = (run.get("status") or {}).get("pipeline")
+    return str(recorded) if recorded else None

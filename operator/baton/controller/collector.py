@@ -19,7 +19,7 @@ from baton.kube.names import label_value
 
 from .cache import Key
 from .client import ApiFailure, KubeClient
-from .runwriter import jobs_path
+from .paths import jobs_path
 
 log = logging.getLogger(__name__)
 

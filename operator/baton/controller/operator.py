@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import kopf
@@ -21,13 +22,14 @@ from baton.kube.trim import trim_job, trim_pod
 from baton.logs import log_context
 
 from . import metrics
-from .cache import ClusterCache, Key
+from .cache import ClusterCache, Key, key_of, pipeline_of_run
 from .client import KubeClient, connection_info
 from .informer import Informer
 from .observers import RunObserver
+from .paths import jobs_path
 from .reconciler import RunReconciler
 from .recorder import EventRecorder
-from .runwriter import jobs_path
+from .scheduler import queued_runs
 from .statuses import PipelineStatusWriter
 from .workqueue import WorkQueue
 
@@ -37,11 +39,25 @@ WorkKey = tuple[str, str, str]  # ("run" | "pipeline", namespace, name)
 
 
 class Operator:
-    def __init__(self, client: KubeClient, *, workers: int = 4, namespaces: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        workers: int = 4,
+        namespaces: Sequence[str] = (),
+        schedule_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.cache = ClusterCache()
         self.client = client
         self.recorder = EventRecorder(client)
-        self.pipelines = PipelineStatusWriter(self.cache, client, self.recorder)
+        self.pipelines = PipelineStatusWriter(
+            self.cache,
+            client,
+            self.recorder,
+            schedule_clock=schedule_clock,
+            requeue=lambda key, delay: self.queue.add_after(("pipeline", *key), delay),
+            enqueue_run=self.enqueue_run,
+        )
         self.queue: WorkQueue[WorkKey] = WorkQueue(self._dispatch, workers=workers)
         self.runs = RunReconciler(
             self.cache,
@@ -94,7 +110,13 @@ class Operator:
 
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.run_event(event_type, obj)
+        before = self.cache.runs.get(key_of(obj))
         key = self.cache.observe_run(event_type, obj)
+        if _ended(before, None if event_type == "DELETED" else self.cache.runs.get(key)):
+            # A run of a Pipeline ended or went: its schedule (Forbid), its history and its queue move on.
+            pipeline = pipeline_of_run(obj)
+            if pipeline is not None:
+                self.queue.add(("pipeline", key[0], pipeline))
         if event_type == "DELETED":
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
             self._job_events.pop(key, None)
@@ -110,9 +132,8 @@ class Operator:
         if event_type == "DELETED":
             return
         self.queue.add(("pipeline", *key))
-        for run_key in self.cache.runs_of_pipeline(key):
-            if not (self.cache.runs[run_key].get("status") or {}).get("phase"):
-                self.enqueue_run(run_key)  # it was waiting for this Pipeline to appear
+        for run_key in queued_runs(self.cache, key):
+            self.enqueue_run(run_key)  # it waited for this Pipeline to appear, or for a free slot
 
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.job_event(event_type, obj)
@@ -168,6 +189,17 @@ class Operator:
             return {"queued": len(self.queue), "runs": len(self.cache.runs)}
 
 
+def _ended(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> bool:
+    """Whether a run stopped being active (ended, or deleted) between two observations."""
+    if before is None:
+        return False
+    if after is None:
+        return True
+    was = (before.get("status") or {}).get("phase")
+    now = (after.get("status") or {}).get("phase")
+    return was != now and now in ("Succeeded", "Failed", "Cancelled")
+
+
 def _pods_path(namespace: str | None) -> str:
     return f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
 
@@ -212,11 +244,15 @@ async def run_operator(
     liveness_endpoint: str | None = None,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
+    schedule_clock: Callable[[], datetime] | None = None,
 ) -> None:
-    """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some."""
+    """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some.
+
+    `schedule_clock` replaces the wall clock of schedules only (a test-only option: tests move it to just
+    before a slot instead of waiting for one; runs keep the real clock, as their Jobs do)."""
     info = connection_info()
     client = KubeClient(info, observe=metrics.observe_request)
-    operator = Operator(client, namespaces=namespaces)
+    operator = Operator(client, namespaces=namespaces, schedule_clock=schedule_clock)
     registry = kopf.OperatorRegistry()
     operator.register(registry, info)
     server = metrics.serve(metrics_port, metrics_host) if metrics_port is not None else None

@@ -39,8 +39,10 @@ from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
 from .client import ApiFailure, KubeClient
 from .collector import JobCollector
+from .lifecycle import expiry, queued, worth_writing
+from .paths import jobs_path, runs_path
 from .recorder import EventRecorder
-from .runwriter import RunStatusWriter, jobs_path, runs_path
+from .runwriter import RunStatusWriter
 from .statuses import PipelineStatusWriter
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,7 @@ class RunReconciler:
             if start is None:
                 return
             if start.waiting:
-                if not raw_status.get("phase"):  # say it once; the requeue brings the run back
+                if worth_writing(raw_status, start):  # say it once; the requeue brings the run back
                     await self.writer.write(key, run, start.status, None, [])
                 return
             run = await self._label(key, run, start.status.pipeline)
@@ -141,6 +143,12 @@ class RunReconciler:
                 await self._unreadable(run, error)
                 return
         before = None if fresh else status
+        expires = None if fresh else expiry(status, (run.get("spec") or {}).get("ttlSecondsAfterFinished"))
+        if expires is not None:
+            if expires <= now:
+                await self._delete_run(key, "ttlSecondsAfterFinished passed")
+                return
+            self.requeue(key, (expires - now).total_seconds())
         if (
             before is not None
             and status.phase is not None
@@ -249,7 +257,9 @@ class RunReconciler:
         spec = run.get("spec") or {}
         retry_of = spec.get("retryOf") if isinstance(spec, Mapping) else None
         if isinstance(retry_of, str) and retry_of:
-            return start_run(meta, spec, None, now, retry_of=await self._previous_run(meta, retry_of))
+            old = await self._previous_run(meta, retry_of)
+            waits = queued(self.cache, run, meta, old.pipeline if old is not None else None, now)
+            return waits or start_run(meta, spec, None, now, retry_of=old)
         pipeline_spec = None
         ref = (spec.get("pipelineRef") or {}).get("name") if isinstance(spec, Mapping) else None
         if ref and not spec.get("pipelineSpec"):
@@ -262,6 +272,9 @@ class RunReconciler:
                     self.requeue((meta.namespace, meta.name), left)
                     return waiting_for_pipeline(meta, str(ref), now + timedelta(seconds=left), now)
             else:
+                waits = queued(self.cache, run, meta, str(ref), now)
+                if waits is not None:
+                    return waits
                 pipeline_spec = pipeline.get("spec") or {}
         return start_run(meta, spec, pipeline_spec, now)
 
@@ -351,6 +364,14 @@ class RunReconciler:
 
         results = await asyncio.gather(*(create(job) for job in jobs))
         return all(results), refused
+
+    async def _delete_run(self, key: Key, why: str) -> None:
+        try:
+            await self.client.delete(runs_path(*key), resource="pipelineruns.baton.dev")
+        except ApiFailure as failure:
+            if failure.code != 404:
+                raise
+        log.info("deleted run %s/%s: %s", key[0], key[1], why)
 
     async def _delete_job(self, namespace: str, name: str) -> None:
         try:

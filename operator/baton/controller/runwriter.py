@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from baton import GROUP, VERSION
 from baton.api.codec import StatusCache, dump_run_status, encoded_size
 from baton.api.run import PipelineRunStatus
 from baton.core.events import Event, EventType
@@ -27,6 +26,7 @@ from baton.core.status import STATUS_TOO_LARGE, status_too_large
 
 from .cache import ClusterCache, Key, Obj
 from .client import ApiFailure, KubeClient
+from .paths import runs_path
 from .recorder import EventRecorder
 from .statuses import PipelineStatusWriter
 
@@ -34,19 +34,6 @@ log = logging.getLogger(__name__)
 
 BEHIND_RETRY = 5.0
 """Seconds before a run whose write behind failed is reconciled again."""
-
-
-def runs_path(namespace: str, name: str | None = None, status: bool = False) -> str:
-    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelineruns"
-    if name:
-        path += f"/{name}"
-    return path + "/status" if status else path
-
-
-def jobs_path(namespace: str | None, name: str | None = None) -> str:
-    """Jobs of one namespace (or of all, for `namespace` None), or one of them."""
-    path = f"/apis/batch/v1/namespaces/{namespace}/jobs" if namespace else "/apis/batch/v1/jobs"
-    return f"{path}/{name}" if name else path
 
 
 def _too_large(failure: ApiFailure) -> bool:

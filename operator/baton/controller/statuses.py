@@ -1,4 +1,4 @@
-"""The Pipeline's status: Ready (is the spec valid), task count, and its last run."""
+"""The Pipeline's status: Ready (is the spec valid), task count, its last run, and its schedule."""
 
 from __future__ import annotations
 
@@ -7,22 +7,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from baton import GROUP, VERSION
 from baton.api.common import to_dict
 from baton.api.pipeline import PipelineStatus
 from baton.api.run import RunPhase
 from baton.core.events import Event, EventType
 from baton.core.pipelines import pipeline_status, record_run
+from baton.core.validation import check_pipeline_spec
 
 from .cache import ClusterCache, Key
 from .client import ApiFailure, KubeClient
+from .paths import pipelines_path
 from .recorder import EventRecorder
+from .scheduler import PipelineScheduler, queued_runs
 
 log = logging.getLogger(__name__)
-
-
-def pipelines_path(namespace: str, name: str) -> str:
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelines/{name}/status"
 
 
 class PipelineStatusWriter:
@@ -32,11 +30,20 @@ class PipelineStatusWriter:
         client: KubeClient,
         recorder: EventRecorder,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        schedule_clock: Callable[[], datetime] | None = None,
+        requeue: Callable[[Key, float], None] = lambda key, delay: None,
+        enqueue_run: Callable[[Key], None] = lambda key: None,
     ) -> None:
         self.cache = cache
         self.client = client
         self.recorder = recorder
         self.clock = clock
+        self.scheduler = PipelineScheduler(cache, client, schedule_clock or clock)
+        self.requeue = requeue
+        """Reconcile the Pipeline again after a delay (seconds): its next slot."""
+        self.enqueue_run = enqueue_run
+        self._wakes: dict[Key, datetime] = {}
 
     def _current(self, key: Key) -> tuple[dict[str, Any] | None, PipelineStatus | None]:
         pipeline = self.cache.pipelines.get(key)
@@ -50,21 +57,45 @@ class PipelineStatusWriter:
     async def reconcile(self, key: Key) -> None:
         pipeline, current = self._current(key)
         if pipeline is None:
+            self._wakes.pop(key, None)
             return
         generation = int(pipeline["metadata"].get("generation") or 1)
-        new = pipeline_status(pipeline.get("spec") or {}, generation, current, self.clock())
-        if new is None:
+        raw_spec = pipeline.get("spec") or {}
+        parsed, errors = check_pipeline_spec(raw_spec)
+        before = current or PipelineStatus()
+        new = pipeline_status(raw_spec, generation, current, self.clock()) or before
+        events: list[Event] = []
+        if parsed is not None and not errors:
+            scheduled = await self.scheduler.schedule(key, pipeline, parsed, new)
+            new = new.model_copy(
+                update={
+                    "last_schedule_time": scheduled.last_schedule_time,
+                    "next_schedule_time": scheduled.next_schedule_time,
+                    "last_scheduled_run": scheduled.last_scheduled_run,
+                }
+            )
+            events = scheduled.events
+            if scheduled.wake_at is not None and self._wakes.get(key) != scheduled.wake_at:
+                self._wakes[key] = scheduled.wake_at  # one timer per slot, however often it reconciles
+                self.requeue(key, max(0.0, (scheduled.wake_at - self.scheduler.clock()).total_seconds()))
+            if parsed.max_active_runs is not None:
+                for run_key in queued_runs(self.cache, key):
+                    self.enqueue_run(run_key)  # a slot may have become free
+        else:
+            new = new.model_copy(update={"next_schedule_time": None})
+        if new == before:
             return
         written = await self._patch(key, new)
-        was_ready = next((c for c in current.conditions if c.type == "Ready"), None) if current else None
+        was_ready = next((c for c in before.conditions if c.type == "Ready"), None)
         ready = next((c for c in new.conditions if c.type == "Ready"), None)
         if (
-            written is not None
-            and ready is not None
+            ready is not None
             and ready.reason == "Invalid"
             and (was_ready is None or was_ready.message != ready.message)
         ):
-            await self.recorder.record(written, [Event(EventType.WARNING, "Invalid", ready.message)])
+            events.append(Event(EventType.WARNING, "Invalid", ready.message))
+        if written is not None and events:
+            await self.recorder.record(written, events)
 
     async def record_run(
         self, namespace: str, pipeline: str | None, run: str, phase: RunPhase, *, started: bool
@@ -81,7 +112,7 @@ class PipelineStatusWriter:
 
     async def _patch(self, key: Key, status: PipelineStatus) -> dict[str, Any] | None:
         body = to_dict(status)
-        for field in ("lastRun", "lastRunStatus", "taskCount"):
+        for field in ("lastRun", "lastRunStatus", "taskCount", "nextScheduleTime"):
             body.setdefault(field, None)
         try:
             written = await self.client.merge_patch(

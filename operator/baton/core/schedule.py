@@ -38,6 +38,9 @@ ON_TIME = timedelta(minutes=1)
 CATCHUP_LIMIT = 100
 """`catchup: All` creates at most this many missed slots at once (the latest ones); an Event says how
 many more were missed."""
+COUNT_LIMIT = 10_000
+"""Missed slots are counted one by one up to this many (a minutely schedule down for a year would be
+half a million); past it the latest slots are found backwards from now and the count is a lower bound."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class Schedule:
         for slot in CronSim(self.expression, after.astimezone(self.zone)):
             instant = slot.astimezone(UTC)
             if instant > after:  # cronsim starts after the given time; this keeps it exact across folds
+                yield instant
+
+    def slots_until(self, until: datetime) -> Iterator[datetime]:
+        """The slots at or before `until`, latest first."""
+        start = (until + timedelta(minutes=1)).astimezone(self.zone)
+        for slot in CronSim(self.expression, start, reverse=True):
+            instant = slot.astimezone(UTC)
+            if instant <= until:
                 yield instant
 
 
@@ -85,6 +96,11 @@ class DueSlots:
     """Slots that passed without a run and will not get one (catchup, the starting deadline, the limit)."""
     next_slot: datetime
     """The first slot after `now`: when to wake up."""
+    passed: int = 0
+    """All slots after `last` up to `now` (at least this many when `counted` is false)."""
+    latest: datetime | None = None
+    """The latest of them."""
+    counted: bool = True
 
 
 def due_slots(
@@ -110,7 +126,33 @@ def due_slots(
         passed.append(slot)
         if len(passed) > limit:
             passed.pop(0)
+        if total >= COUNT_LIMIT:
+            latest = _latest(schedule, last, now, limit)
+            following = next(schedule.slots_after(now))
+            return _due(latest, now, catchup, starting_deadline_seconds, total, False, following)
     assert next_slot is not None
+    return _due(passed, now, catchup, starting_deadline_seconds, total, True, next_slot)
+
+
+def _latest(schedule: Schedule, last: datetime, now: datetime, limit: int) -> list[datetime]:
+    latest: list[datetime] = []
+    for slot in schedule.slots_until(now):
+        if slot <= last or len(latest) == limit:
+            break
+        latest.append(slot)
+    return latest[::-1]
+
+
+def _due(
+    passed: list[datetime],
+    now: datetime,
+    catchup: str,
+    starting_deadline_seconds: int | None,
+    total: int,
+    counted: bool,
+    next_slot: datetime,
+) -> DueSlots:
+    latest = passed[-1] if passed else None
     if starting_deadline_seconds is not None:
         oldest = now - timedelta(seconds=starting_deadline_seconds)
         passed = [slot for slot in passed if slot >= oldest]
@@ -120,7 +162,9 @@ def due_slots(
         chosen = passed
     else:  # Latest
         chosen = passed[-1:]
-    return DueSlots(tuple(chosen), total - len(chosen), next_slot)
+    return DueSlots(
+        tuple(chosen), total - len(chosen), next_slot, passed=total, latest=latest, counted=counted
+    )
 
 
 def scheduled_run_name(pipeline: str, slot: datetime) -> str:

@@ -19,6 +19,7 @@ from baton.core.dataflow_checks import dataflow_errors, duplicates
 from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
+from baton.core.scheduler import schedule_errors
 from baton.core.variables import variable_errors
 from baton.kube.names import is_dns_label, is_label_value, job_name, label_value
 
@@ -63,6 +64,7 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
     for task in every:  # a default every run would fail on is a mistake of the Pipeline itself
         errors += [f"{e} (the param's default)" for e in param_items_errors(task, defaults)]
     errors += reference_errors(spec)
+    errors += schedule_errors(spec)
     if not graph:  # the references are checked against the graph, which must be one
         errors += variable_errors(spec, dag_of(spec))
     return errors

@@ -1,0 +1,69 @@
+"""How a Pipeline runs itself: its schedule, how many of its runs may be active, how many are kept."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from baton.api.common import SpecModel
+
+
+class ConcurrencyPolicy(StrEnum):
+    """What a due slot does while a run created by an earlier slot is still active (as a CronJob)."""
+
+    ALLOW = "Allow"
+    """Create the slot's run anyway (maxActiveRuns may still make it wait as Queued)."""
+    FORBID = "Forbid"
+    """Wait for the earlier run to end, then create the slot's run (within startingDeadlineSeconds; a
+    slot that comes meanwhile replaces a waiting one, per catchup). The default: two runs of one data
+    pipeline at once usually write the same partitions."""
+    REPLACE = "Replace"
+    """Cancel the earlier scheduled run (its finally tasks still run), then create the slot's run."""
+
+
+class Catchup(StrEnum):
+    """Which slots that passed while nobody scheduled (operator down, schedule suspended) still run."""
+
+    NONE = "None"
+    """None of them: only a slot that is due right now runs."""
+    LATEST = "Latest"
+    """The latest of them (the default, as a CronJob)."""
+    ALL = "All"
+    """Each of them, oldest first, at most the latest 100 (an Event says how many more were missed)."""
+
+
+class ScheduleSpec(SpecModel):
+    """Create a run of the Pipeline at each slot of a cron schedule, exactly once per slot."""
+
+    cron: str = Field(min_length=1, max_length=256)
+    """Five cron fields (minute hour day-of-month month day-of-week), or @hourly, @daily (@midnight),
+    @weekly, @monthly, @yearly (@annually)."""
+    timezone: str | None = Field(default=None, max_length=64)
+    """IANA time zone the cron fields are read in (for example Europe/Berlin); UTC when not set."""
+    concurrency_policy: ConcurrencyPolicy = ConcurrencyPolicy.FORBID
+    """Allow, Forbid (the default) or Replace: what a due slot does while the run of an earlier slot is
+    still active."""
+    starting_deadline_seconds: int | None = Field(default=None, ge=1)
+    """A slot whose run could not be created within this many seconds of its time is missed (counted,
+    with an Event) instead of started late. No deadline when not set."""
+    catchup: Catchup = Catchup.LATEST
+    """After downtime: None, Latest (the default) or All (at most 100) of the slots that passed."""
+    suspend: bool = False
+    """While true no slot is scheduled; slots that pass meanwhile are handled per catchup on resume."""
+    params: dict[str, str] = Field(default_factory=dict)
+    """Params of the scheduled runs. `$(schedule.time)`, `$(schedule.date)`, `$(schedule.intervalStart)`
+    and `$(schedule.intervalEnd)` are replaced by the slot's values, in the schedule's time zone."""
+
+
+class RunHistory(SpecModel):
+    """How many finished runs of the Pipeline are kept (the newest); older ones are deleted, with their
+    Jobs, Pods and claims."""
+
+    succeeded: int | None = Field(default=None, ge=0)
+    """Succeeded runs to keep; all when not set."""
+    failed: int | None = Field(default=None, ge=0)
+    """Failed and cancelled runs to keep; all when not set."""
+
+
+__all__ = ["Catchup", "ConcurrencyPolicy", "RunHistory", "ScheduleSpec"]

@@ -1,0 +1,75 @@
+"""Before a run starts and after it ends: the Pipeline's queue (maxActiveRuns) and the run's TTL.
+
+The decisions are the core's (`baton.core.queueing`, `baton.core.history`); this reads what they need
+from the cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from baton.api.run import PipelineRunStatus
+from baton.core.history import expires_at
+from baton.core.queueing import QueuedRun, queue_position, queued_status
+from baton.core.start import RunStart, not_started
+from baton.core.state import RunMeta
+from baton.core.status import parse_time
+
+from .cache import ClusterCache, Obj
+
+_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
+
+
+def _queued_run(run: Obj) -> QueuedRun:
+    meta = run.get("metadata") or {}
+    status = run.get("status") or {}
+    return QueuedRun(
+        name=str(meta.get("name") or ""),
+        created=str(meta.get("creationTimestamp") or ""),
+        started=not not_started(status),
+        finished=status.get("phase") in _FINISHED,
+    )
+
+
+def max_active_runs(cache: ClusterCache, namespace: str, pipeline: str | None) -> int | None:
+    if pipeline is None:
+        return None
+    found = cache.pipelines.get((namespace, pipeline))
+    limit = ((found or {}).get("spec") or {}).get("maxActiveRuns")
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1 else None
+
+
+def queued(
+    cache: ClusterCache, run: Obj, meta: RunMeta, pipeline: str | None, now: datetime
+) -> RunStart | None:
+    """The Queued status of a run that must wait for a free place among its Pipeline's active runs;
+    None when it may start."""
+    limit = max_active_runs(cache, meta.namespace, pipeline)
+    if limit is None or pipeline is None:
+        return None
+    others = [
+        found for key in cache.runs_of_pipeline((meta.namespace, pipeline)) if (found := cache.runs.get(key))
+    ]
+    position = queue_position(_queued_run(run), [_queued_run(other) for other in others], limit)
+    if not position:
+        return None
+    return RunStart(queued_status(meta, pipeline, position, limit, now), waiting=True)
+
+
+def worth_writing(stored: Obj, start: RunStart) -> bool:
+    """Whether a waiting run's status says something new (a queue position that moved), so that a run
+    waiting in a long queue is not rewritten on every reconcile."""
+    if not stored.get("phase"):
+        return True
+    new = start.status.conditions[0] if start.status.conditions else None
+    old = next((c for c in stored.get("conditions") or () if c.get("type") == "Succeeded"), None)
+    return new is not None and new.reason == "Queued" and (old or {}).get("message") != new.message
+
+
+def expiry(status: PipelineRunStatus, run_ttl: object) -> datetime | None:
+    """When a finished run is deleted (its ttlSecondsAfterFinished, else its frozen Pipeline's)."""
+    if status.phase is None or not status.phase.finished or not status.completion_time:
+        return None
+    own = run_ttl if isinstance(run_ttl, int) and not isinstance(run_ttl, bool) else None
+    default = status.pipeline_spec.ttl_seconds_after_finished if status.pipeline_spec else None
+    return expires_at(parse_time(status.completion_time), own, default)

@@ -1,0 +1,215 @@
+"""The shell of a Pipeline's schedule and run history: observe its runs, ask the core, apply.
+
+Order, so that a crash at any point runs no slot twice and loses none: cancel the runs a Replace stops,
+create the slots' runs (a 409 means the run is there already: adopted), delete the runs past the
+history; only then does the caller record lastScheduleTime in the Pipeline's status. A crash before that
+record makes the next reconcile decide the same slots again, and their creates answer 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from baton import GROUP, VERSION
+from baton.api.pipeline import PipelineSpec, PipelineStatus
+from baton.core.events import Event
+from baton.core.history import FinishedRun, prune_runs
+from baton.core.scheduler import RunOfPipeline, RunToCreate, decide_schedule, scheduling_since
+from baton.core.start import not_started
+from baton.core.status import format_time, parse_time
+from baton.kube.labels import PIPELINE
+from baton.kube.names import label_value
+
+from . import metrics
+from .cache import ClusterCache, Key, Obj
+from .client import ApiFailure, KubeClient
+from .paths import runs_path
+
+log = logging.getLogger(__name__)
+
+SCHEDULED_TIME = "baton.dev/scheduled-time"
+"""Annotation of a run the schedule (or a backfill) created: its slot, RFC 3339 in UTC."""
+TRIGGER = "baton.dev/trigger"
+"""Label saying what created a run: schedule, backfill."""
+_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
+
+
+@dataclass
+class Scheduled:
+    """What the scheduler did for one Pipeline, for its status and its Events."""
+
+    last_schedule_time: str | None
+    next_schedule_time: str | None
+    last_scheduled_run: str | None
+    events: list[Event] = field(default_factory=list)
+    wake_at: datetime | None = None
+    missed: int = 0
+
+
+def run_body(namespace: str, pipeline: Obj, run: RunToCreate, trigger: str = "schedule") -> dict[str, Any]:
+    """A run of `pipeline` for a slot (the schedule's, or a backfill's)."""
+    meta = pipeline["metadata"]
+    owner = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Pipeline",
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "blockOwnerDeletion": False,
+    }
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PipelineRun",
+        "metadata": {
+            "name": run.name,
+            "namespace": namespace,
+            "labels": {PIPELINE: label_value(meta["name"]), TRIGGER: trigger},
+            "annotations": {SCHEDULED_TIME: format_time(run.slot)},
+            "ownerReferences": [owner] if meta.get("uid") else [],
+        },
+        "spec": {"pipelineRef": {"name": meta["name"]}, "params": dict(run.params)},
+    }
+
+
+def runs_view(cache: ClusterCache, key: Key) -> list[Obj]:
+    return [run for run_key in cache.runs_of_pipeline(key) if (run := cache.runs.get(run_key)) is not None]
+
+
+def _slot_of(run: Obj) -> datetime | None:
+    stamp = ((run.get("metadata") or {}).get("annotations") or {}).get(SCHEDULED_TIME)
+    try:
+        return parse_time(stamp) if stamp else None
+    except ValueError:
+        return None
+
+
+def _phase(run: Obj) -> str | None:
+    return (run.get("status") or {}).get("phase")
+
+
+class PipelineScheduler:
+    def __init__(
+        self,
+        cache: ClusterCache,
+        client: KubeClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.clock = clock
+
+    async def schedule(
+        self, key: Key, pipeline: Obj, spec: PipelineSpec, status: PipelineStatus
+    ) -> Scheduled:
+        """Create the due slots' runs and prune the history; what to record in the Pipeline's status."""
+        runs = runs_view(self.cache, key)
+        now = self.clock()
+        result = Scheduled(status.last_schedule_time, None, status.last_scheduled_run)
+        if spec.schedule is not None:
+            await self._fire(key, pipeline, spec, status, runs, now, result)
+        pruned = prune_runs(
+            [
+                FinishedRun(run["metadata"]["name"], phase, parse_time(done))
+                for run in runs
+                if (phase := _phase(run)) in _FINISHED
+                and (done := (run.get("status") or {}).get("completionTime"))
+            ],
+            spec.run_history,
+        )
+        for name, why in pruned:
+            await self._delete(key[0], name, why)
+        return result
+
+    async def _fire(
+        self,
+        key: Key,
+        pipeline: Obj,
+        spec: PipelineSpec,
+        status: PipelineStatus,
+        runs: list[Obj],
+        now: datetime,
+        result: Scheduled,
+    ) -> None:
+        assert spec.schedule is not None
+        meta = pipeline["metadata"]
+        last = parse_time(status.last_schedule_time) if status.last_schedule_time else None
+        announced = parse_time(status.next_schedule_time) if status.next_schedule_time else None
+        created = parse_time(meta["creationTimestamp"]) if meta.get("creationTimestamp") else None
+        since = scheduling_since(last, announced, created, int(meta.get("generation") or 1), now)
+        view = [
+            RunOfPipeline(
+                run["metadata"]["name"],
+                _slot_of(run),
+                active=_phase(run) not in _FINISHED,
+                cancelling=(run.get("spec") or {}).get("cancel") is not None,
+            )
+            for run in runs
+        ]
+        decision = decide_schedule(key[1], spec.schedule, since, view, now, last_schedule_time=last)
+        for name in decision.cancel:
+            await self._cancel(key[0], name)
+        made = await asyncio.gather(*(self._create(key[0], pipeline, run) for run in decision.create))
+        if not all(made):
+            # Record nothing: the next reconcile decides the same slots and adopts what was created.
+            result.wake_at = now
+            return
+        fired = sum(1 for m in made if m == "created")
+        if fired:
+            metrics.SCHEDULES_FIRED.labels(namespace=key[0], pipeline=key[1]).inc(fired)
+        if decision.missed:
+            metrics.SCHEDULES_MISSED.labels(namespace=key[0], pipeline=key[1]).inc(decision.missed)
+        if decision.last_schedule_time is not None:
+            result.last_schedule_time = format_time(decision.last_schedule_time)
+        if decision.create:
+            result.last_scheduled_run = decision.create[-1].name
+        result.next_schedule_time = (
+            format_time(decision.next_schedule_time) if decision.next_schedule_time else None
+        )
+        result.events = list(decision.events)
+        result.wake_at = decision.wake_at
+        result.missed = decision.missed
+
+    async def _create(self, namespace: str, pipeline: Obj, run: RunToCreate) -> str | None:
+        try:
+            created = await self.client.create(
+                runs_path(namespace), run_body(namespace, pipeline, run), resource="pipelineruns.baton.dev"
+            )
+        except ApiFailure as failure:
+            if failure.code == 409:
+                return "exists"
+            log.error("creating scheduled run %s/%s failed: %s", namespace, run.name, failure)
+            return None
+        self.cache.observe_run("ADDED", created)
+        return "created"
+
+    async def _cancel(self, namespace: str, name: str) -> None:
+        patch = {"spec": {"cancel": {"message": "replaced by a newer slot (concurrencyPolicy Replace)"}}}
+        try:
+            await self.client.merge_patch(
+                runs_path(namespace, name), patch, resource="pipelineruns.baton.dev"
+            )
+        except ApiFailure as failure:
+            if failure.code != 404:
+                log.warning("could not cancel run %s/%s: %s", namespace, name, failure)
+
+    async def _delete(self, namespace: str, name: str, why: str) -> None:
+        try:
+            await self.client.delete(runs_path(namespace, name), resource="pipelineruns.baton.dev")
+        except ApiFailure as failure:
+            if failure.code != 404:
+                log.warning("could not delete run %s/%s (%s): %s", namespace, name, why, failure)
+            return
+        log.info("deleted run %s/%s: %s", namespace, name, why)
+
+
+def queued_runs(cache: ClusterCache, key: Key) -> list[Key]:
+    """The Pipeline's runs that have not started (queued, or not seen yet)."""
+    return [
+        (key[0], run["metadata"]["name"])
+        for run in runs_view(cache, key)
+        if not_started(run.get("status") or {}) and _phase(run) not in _FINISHED
+    ]
