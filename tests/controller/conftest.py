@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from operator_kit import Api, RunningOperator
@@ -20,12 +21,12 @@ def crds_installed(devcluster: DevCluster) -> None:
 @pytest.fixture
 def start_operator(
     devcluster: DevCluster, kubeconfig: Path, crds_installed: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[str], RunningOperator]]:
+) -> Iterator[Callable[..., RunningOperator]]:
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     started: list[RunningOperator] = []
 
-    def start(namespace: str) -> RunningOperator:
-        operator = RunningOperator(namespace).start()
+    def start(namespace: str, **options: Any) -> RunningOperator:
+        operator = RunningOperator(namespace, **options).start()
         started.append(operator)
         return operator
 

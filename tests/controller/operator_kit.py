@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,16 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 class RunningOperator:
     """`baton operator` for one namespace; `stop()` ends it the way SIGTERM does."""
 
-    def __init__(self, namespace: str, *, liveness_endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        liveness_endpoint: str | None = None,
+        schedule_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.namespace = namespace
         self.liveness_endpoint = liveness_endpoint
+        self.schedule_clock = schedule_clock
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -42,6 +51,7 @@ class RunningOperator:
                     stop_flag=self._stop,
                     ready_flag=ready,
                     liveness_endpoint=self.liveness_endpoint,
+                    schedule_clock=self.schedule_clock,
                 )
             finally:
                 waiter.cancel()

@@ -7,7 +7,7 @@ older than its own last write (the watch event that confirms the write may come 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from baton.core.observed import ObservedJob
 from baton.kube.observe import observe_job
 
 Obj = Mapping[str, Any]
+_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 Key = tuple[str, str]  # (namespace, name)
 
 
@@ -66,6 +67,9 @@ class ClusterCache:
     # Pipeline key → names of its runs, so that the scheduler and the queue of one Pipeline do not scan
     # every run of the cluster.
     pipeline_runs: dict[Key, set[str]] = field(default_factory=dict)
+    on_run_ended: Callable[[Key, str], None] | None = None
+    """Told (namespace and Pipeline) when a run of a Pipeline ends or goes, however the cache learnt it
+    (a watch event, or the response to the operator's own write, which comes first)."""
 
     def observe_run(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -77,10 +81,25 @@ class ClusterCache:
                 self.pods.pop((key[0], job), None)
             self.observations.pop(key, None)
             self._index(key, old, None)
+            if old is not None:
+                self._ended(key, old, None)
         elif newer(obj, old):
             self.runs[key] = obj
             self._index(key, old, obj)
+            if old is not None:
+                self._ended(key, old, obj)
         return key
+
+    def _ended(self, key: Key, old: Obj, new: Obj | None) -> None:
+        if self.on_run_ended is None:
+            return
+        was = (old.get("status") or {}).get("phase")
+        now = (new.get("status") or {}).get("phase") if new is not None else None
+        if new is not None and (was == now or now not in _FINISHED):
+            return
+        pipeline = pipeline_of_run(new or old)
+        if pipeline is not None:
+            self.on_run_ended((key[0], pipeline), key[1])
 
     def _index(self, key: Key, old: Obj | None, new: Obj | None) -> None:
         before = pipeline_of_run(old) if old is not None else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -22,7 +22,7 @@ from baton.kube.trim import trim_job, trim_pod
 from baton.logs import log_context
 
 from . import metrics
-from .cache import ClusterCache, Key, key_of, pipeline_of_run
+from .cache import ClusterCache, Key
 from .client import KubeClient, connection_info
 from .informer import Informer
 from .observers import RunObserver
@@ -48,6 +48,8 @@ class Operator:
         schedule_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.cache = ClusterCache()
+        # A run of a Pipeline ended or went: its schedule (Forbid), its history and its queue move on.
+        self.cache.on_run_ended = lambda pipeline, _: self.queue.add(("pipeline", *pipeline))
         self.client = client
         self.recorder = EventRecorder(client)
         self.pipelines = PipelineStatusWriter(
@@ -110,13 +112,7 @@ class Operator:
 
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.run_event(event_type, obj)
-        before = self.cache.runs.get(key_of(obj))
         key = self.cache.observe_run(event_type, obj)
-        if _ended(before, None if event_type == "DELETED" else self.cache.runs.get(key)):
-            # A run of a Pipeline ended or went: its schedule (Forbid), its history and its queue move on.
-            pipeline = pipeline_of_run(obj)
-            if pipeline is not None:
-                self.queue.add(("pipeline", key[0], pipeline))
         if event_type == "DELETED":
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
             self._job_events.pop(key, None)
@@ -187,17 +183,6 @@ class Operator:
         @kopf.on.probe(id="queue", registry=registry)
         async def queue_probe(**_: Any) -> dict[str, int]:
             return {"queued": len(self.queue), "runs": len(self.cache.runs)}
-
-
-def _ended(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> bool:
-    """Whether a run stopped being active (ended, or deleted) between two observations."""
-    if before is None:
-        return False
-    if after is None:
-        return True
-    was = (before.get("status") or {}).get("phase")
-    now = (after.get("status") or {}).get("phase")
-    return was != now and now in ("Succeeded", "Failed", "Cancelled")
 
 
 def _pods_path(namespace: str | None) -> str:

@@ -67,9 +67,6 @@ def _units(status: PipelineRunStatus) -> int:
     return len(status.tasks) + sum(len(t.instances) for t in status.tasks if t.items)
 
 
-
-
-
 class RunReconciler:
     def __init__(
         self,
@@ -143,7 +140,8 @@ class RunReconciler:
                 await self._unreadable(run, error)
                 return
         before = None if fresh else status
-        expires = None if fresh else expiry(status, (run.get("spec") or {}).get("ttlSecondsAfterFinished"))
+        ttl = (run.get("spec") or {}).get("ttlSecondsAfterFinished")
+        expires = None if fresh else expiry(status, ttl)
         if expires is not None:
             if expires <= now:
                 await self._delete_run(key, "ttlSecondsAfterFinished passed")
@@ -195,6 +193,8 @@ class RunReconciler:
                     self.requeue(key, 0.0)  # its Jobs of instances now recorded may go (see collector)
         if decision.wake_at is not None:
             self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
+        if new_status is not None and (ends := expiry(new_status, ttl)):
+            self.requeue(key, max(0.0, (ends - now).total_seconds()))  # it just ended: its TTL starts
         if before is not None:  # the status as stored: only what it records may lose its Jobs
             await self.collector.collect(key, before, observed)  # the Jobs it was planned with
 

@@ -1,0 +1,176 @@
+"""Schedules, queues and history, end to end: the real operator on the dev cluster.
+
+The schedule's clock is the operator's test-only `schedule_clock`: the wall clock moved so that the next
+minute is about two seconds away, so a `* * * * *` schedule fires without a test waiting for a minute.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from operator_kit import Api, phase_of, when
+from test_failure_scenarios import FINISHED, finished, pipeline, sh
+
+from baton.controller.scheduler import SCHEDULED_TIME
+from baton.core.status import parse_time
+from support import wait_for
+
+StartOperator = Callable[..., Any]
+
+
+class Clock:
+    """The wall clock plus an offset the test sets."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def before_next_minute(self, seconds: float) -> datetime:
+        """Move so that the next minute starts in `seconds`; that minute (the slot)."""
+        real = datetime.now(UTC)
+        slot = real.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        self.offset = slot - timedelta(seconds=seconds) - real
+        return slot
+
+
+def scheduled_runs(api: Api, name: str) -> list[dict[str, Any]]:
+    runs = api.cluster.sync(
+        api.cluster.store.list, api.cluster.registry.storage("baton.dev", "pipelineruns"), api.namespace
+    )
+    return [r for r in runs if (r["spec"].get("pipelineRef") or {}).get("name") == name]
+
+
+def every_minute(name: str, **spec: Any) -> dict[str, Any]:
+    return pipeline(
+        name,
+        [sh("report", 'test "$(params.date)" != ""')],
+        params=[{"name": "date"}],
+        schedule={"cron": "* * * * *", "params": {"date": "$(schedule.date)"}, **spec},
+    )
+
+
+def test_a_schedule_fires_once_at_its_slot_and_records_it(api: Api, start_operator: StartOperator) -> None:
+    clock = Clock()
+    slot = clock.before_next_minute(2.0)
+    start_operator(api.namespace, schedule_clock=clock)
+    api.apply(every_minute("ticker"))
+    waiting = wait_for(
+        lambda: when(api.pipeline("ticker"), lambda p: (p.get("status") or {}).get("nextScheduleTime")),
+        message="the next slot to be announced",
+    )
+    assert waiting["status"]["nextScheduleTime"] == slot.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert not scheduled_runs(api, "ticker")  # nothing before its time
+    name = f"ticker-{slot:%Y%m%d%H%M}"
+    run = finished(
+        api,
+        wait_for(
+            lambda: when(
+                name, lambda n: any(r["metadata"]["name"] == n for r in scheduled_runs(api, "ticker"))
+            ),
+            timeout=15,
+        ),
+    )
+    assert phase_of(run) == "Succeeded"
+    assert run["metadata"]["annotations"][SCHEDULED_TIME] == slot.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert run["status"]["params"] == {"date": slot.date().isoformat()}
+    status = wait_for(
+        lambda: when(api.pipeline("ticker")["status"], lambda s: s.get("lastScheduledRun") == name),
+        message="the Pipeline to record its scheduled run",
+    )
+    assert parse_time(status["lastScheduleTime"]) == slot
+    assert parse_time(status["nextScheduleTime"]) == slot + timedelta(minutes=1)
+    assert len(scheduled_runs(api, "ticker")) == 1
+    fired = [e for e in api.events() if e.get("reason") == "Scheduled"]
+    assert fired and name in fired[0]["message"]
+
+
+def test_an_operator_killed_across_a_slot_creates_its_run_once(
+    api: Api, start_operator: StartOperator
+) -> None:
+    clock = Clock()
+    slot = clock.before_next_minute(2.0)
+    first = start_operator(api.namespace, schedule_clock=clock)
+    api.apply(every_minute("nightly", concurrencyPolicy="Allow"))
+    wait_for(
+        lambda: (api.pipeline("nightly").get("status") or {}).get("nextScheduleTime"),
+        message="the next slot to be announced",
+    )
+    first.stop()  # down before the slot …
+    clock.offset += timedelta(seconds=20)  # … and the slot passes meanwhile
+    second = start_operator(api.namespace, schedule_clock=clock)
+    third = start_operator(api.namespace, schedule_clock=clock)  # a duplicated operator, for good measure
+    name = f"nightly-{slot:%Y%m%d%H%M}"
+    finished(
+        api,
+        wait_for(
+            lambda: when(
+                name, lambda n: [r for r in scheduled_runs(api, "nightly") if r["metadata"]["name"] == n]
+            ),
+            timeout=15,
+        ),
+    )
+    wait_for(lambda: when(api.pipeline("nightly")["status"], lambda s: s.get("lastScheduledRun") == name))
+    second.stop()
+    third.stop()
+    start_operator(api.namespace, schedule_clock=clock)  # and once more: the slot is recorded, not redone
+    wait_for(lambda: all(phase_of(r) in FINISHED for r in scheduled_runs(api, "nightly")))
+    assert [r["metadata"]["name"] for r in scheduled_runs(api, "nightly")] == [name]
+
+
+def test_an_invalid_schedule_makes_the_pipeline_not_ready(api: Api, start_operator: StartOperator) -> None:
+    start_operator(api.namespace)
+    api.apply(every_minute("broken", timezone="Europe/Atlantis"))
+    status = wait_for(lambda: (api.pipeline("broken") or {}).get("status"))
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "Invalid")
+    assert 'schedule.timezone: "Europe/Atlantis" is not an IANA time zone' in ready["message"]
+    assert "nextScheduleTime" not in status
+
+
+def test_max_active_runs_queues_runs_in_creation_order(api: Api, start_operator: StartOperator) -> None:
+    start_operator(api.namespace)
+    api.apply(pipeline("one-at-a-time", [sh("work", "sleep 0.4")], maxActiveRuns=1))
+    wait_for(lambda: (api.pipeline("one-at-a-time") or {}).get("status"), message="the Pipeline to be seen")
+    names = [api.start_run("one-at-a-time") for _ in range(3)]
+    queued = wait_for(
+        lambda: when(api.run(names[2]), lambda r: (r.get("status") or {}).get("conditions")),
+        message="the third run to say it is queued",
+    )
+    condition = queued["status"]["conditions"][0]
+    assert (queued["status"]["phase"], condition["reason"]) == ("Pending", "Queued")
+    assert "maxActiveRuns" in condition["message"]
+    runs = [finished(api, name, timeout=30) for name in names]
+    assert all(phase_of(run) == "Succeeded" for run in runs)
+    spans = sorted(
+        (parse_time(r["status"]["startTime"]), parse_time(r["status"]["completionTime"])) for r in runs
+    )
+    assert [parse_time(r["status"]["startTime"]) for r in runs] == [start for start, _ in spans]  # in order
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end  # never two at once
+
+
+def test_run_history_and_ttl_delete_finished_runs(api: Api, start_operator: StartOperator) -> None:
+    start_operator(api.namespace)
+    # Each run takes over a second, so that the two completion times (second precision) differ.
+    api.apply(pipeline("kept", [sh("work", "sleep 1.1")], runHistory={"succeeded": 1}))
+    first = api.start_run("kept")
+    finished(api, first)
+    second = api.start_run("kept")
+    finished(api, second)
+    wait_for(
+        lambda: [r["metadata"]["name"] for r in scheduled_runs(api, "kept")] == [second], message="pruning"
+    )
+    api.apply(pipeline("brief", [sh("work")], ttlSecondsAfterFinished=1))
+    short = api.start_run("brief")
+    finished(api, short)
+    wait_for(lambda: not scheduled_runs(api, "brief"), timeout=15, message="the TTL to delete the run")
+    gone = {j["metadata"]["labels"].get("baton.dev/run") for j in api.jobs()}
+    wait_for(
+        lambda: not {first, short} & {j["metadata"]["labels"].get("baton.dev/run") for j in api.jobs()},
+        message=f"their Jobs to go ({gone})",
+    )
