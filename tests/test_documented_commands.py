@@ -45,7 +45,9 @@ def documented_commands() -> list[str]:
         if lang == "yaml":
             continue
         commands += [_command(line) for line in body.splitlines() if _command(line)]
-    for example in ("daily-sales-run.yaml", "daily-sales.yaml", "resilient.yaml", "failing.yaml"):
+    for example in (
+        "daily-sales-run.yaml", "daily-sales.yaml", "resilient.yaml", "failing.yaml", "nightly-report.yaml"
+    ):
         for line in (ROOT / "examples" / example).read_text().splitlines():
             if line.startswith("#   "):
                 command = _command(line[4:])

@@ -40,7 +40,7 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert lint_paths([str(EXAMPLES)]) == []
     assert main([str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]) == 0
     out = capsys.readouterr()
-    assert out.out == "OK: 5 file(s), 4 Pipelines, 1 PipelineRun\n" and out.err == ""
+    assert out.out == "OK: 6 file(s), 5 Pipelines, 1 PipelineRun\n" and out.err == ""
 
 
 @pytest.mark.parametrize(
@@ -140,6 +140,22 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
                 "Pipeline/etl: spec.task_defaults: unknown field",
             ],
             id="python-names-are-not-api-names",
+        ),
+        pytest.param(
+            PIPELINE.replace(
+                "  taskDefaults:",
+                '  schedule: {cron: "30 2 * * 8", timezone: Europe/Berlim,\n'
+                '    params: {date: "$(schedule.day)"}}\n'
+                "  taskDefaults:",
+            ),
+            [
+                'Pipeline/etl: schedule.timezone: "Europe/Berlim" is not an IANA time zone (for example '
+                "Europe/Berlin)",
+                'Pipeline/etl: schedule.cron: "30 2 * * 8" is not valid: Bad day-of-week',
+                'Pipeline/etl: schedule.params.date: unknown variable "$(schedule.day)"; known: '
+                "$(schedule.time), $(schedule.date), $(schedule.intervalStart), $(schedule.intervalEnd)",
+            ],
+            id="schedule",
         ),
         pytest.param("key: [unclosed\n", None, id="yaml-error"),
         pytest.param(

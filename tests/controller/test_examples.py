@@ -155,6 +155,9 @@ def test_kubectl_shows_runs_and_pipelines(
         "RUN",
         "LAST",
         "STATUS",
+        "SCHEDULE",
+        "NEXT",
+        "LAST",
         "AGE",
     ]
     # The example's own hint finds the run, created without labels: the operator labelled it.

@@ -7,15 +7,18 @@ minute is about two seconds away, so a `* * * * *` schedule fires without a test
 from __future__ import annotations
 
 import itertools
+import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from operator_kit import Api, phase_of, when
 from test_failure_scenarios import FINISHED, finished, pipeline, sh
 
-from baton.controller.scheduler import SCHEDULED_TIME
 from baton.core.status import parse_time
+from baton.kube.slotruns import SCHEDULED_TIME
 from support import wait_for
 
 StartOperator = Callable[..., Any]
@@ -132,24 +135,36 @@ def test_an_invalid_schedule_makes_the_pipeline_not_ready(api: Api, start_operat
     assert "nextScheduleTime" not in status
 
 
-def test_max_active_runs_queues_runs_in_creation_order(api: Api, start_operator: StartOperator) -> None:
+def test_max_active_runs_queues_runs_in_creation_order(
+    api: Api, start_operator: StartOperator, tmp_path: Path
+) -> None:
+    gate = tmp_path / "open"  # each run's task waits for it: the first run stays active until it exists
     start_operator(api.namespace)
-    api.apply(pipeline("one-at-a-time", [sh("work", "sleep 0.4")], maxActiveRuns=1))
+    script = f"while [ ! -f {shlex.quote(str(gate))} ]; do sleep 0.02; done"
+    api.apply(pipeline("one-at-a-time", [sh("work", script)], maxActiveRuns=1))
     wait_for(lambda: (api.pipeline("one-at-a-time") or {}).get("status"), message="the Pipeline to be seen")
-    names = [api.start_run("one-at-a-time") for _ in range(3)]
-    queued = wait_for(
-        lambda: when(api.run(names[2]), lambda r: (r.get("status") or {}).get("conditions")),
-        message="the third run to say it is queued",
-    )
-    condition = queued["status"]["conditions"][0]
-    assert (queued["status"]["phase"], condition["reason"]) == ("Pending", "Queued")
-    assert "maxActiveRuns" in condition["message"]
+    names = [api.start_run("one-at-a-time") for _ in range(3)]  # the first starts: it is alone
+
+    def reason(name: str) -> str | None:
+        conditions = (api.run(name).get("status") or {}).get("conditions") or [{}]
+        return conditions[0].get("reason")
+
+    wait_for(lambda: phase_of(api.run(names[0])) == "Running", message="the first run to start")
+    # The queue is in creation order; creation times have second precision, and ties go by name.
+    waiting = sorted(names[1:], key=lambda name: (api.run(name)["metadata"]["creationTimestamp"], name))
+    wait_for(lambda: reason(names[1]) == reason(names[2]) == "Queued", message="the others to be queued")
+    second, third = (api.run(name)["status"]["conditions"][0]["message"] for name in waiting)
+    assert second.endswith("allows 1 active run at once (maxActiveRuns); this run starts next")
+    assert third.endswith("1 queued run is ahead of this one")
+    assert "pipelineSpec" not in api.run(waiting[1])["status"]  # nothing frozen before its turn
+    gate.touch()
     runs = [finished(api, name, timeout=30) for name in names]
     assert all(phase_of(run) == "Succeeded" for run in runs)
     spans = sorted(
         (parse_time(r["status"]["startTime"]), parse_time(r["status"]["completionTime"])) for r in runs
     )
-    assert [parse_time(r["status"]["startTime"]) for r in runs] == [start for start, _ in spans]  # in order
+    started = {r["metadata"]["name"]: parse_time(r["status"]["startTime"]) for r in runs}
+    assert started[names[0]] <= started[waiting[0]] <= started[waiting[1]]  # in order
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end  # never two at once
 
@@ -174,3 +189,16 @@ def test_run_history_and_ttl_delete_finished_runs(api: Api, start_operator: Star
         lambda: not {first, short} & {j["metadata"]["labels"].get("baton.dev/run") for j in api.jobs()},
         message=f"their Jobs to go ({gone})",
     )
+
+
+@pytest.mark.kubectl
+def test_kubectl_shows_the_schedule_columns(api: Api, start_operator: StartOperator, kubectl: Any) -> None:
+    clock = Clock()
+    slot = clock.before_next_minute(30.0)
+    start_operator(api.namespace, schedule_clock=clock)
+    api.apply(every_minute("columns"))
+    wait_for(lambda: (api.pipeline("columns").get("status") or {}).get("nextScheduleTime"))
+    out = kubectl("get", "pipelines", "-n", api.namespace).stdout
+    header, row = out.splitlines()[0].split(), out.splitlines()[1]
+    assert header[-4:] == ["SCHEDULE", "NEXT", "LAST", "AGE"], out
+    assert "* * * * *" in row and slot.strftime("%Y-%m-%dT%H:%M:%SZ") in row, out

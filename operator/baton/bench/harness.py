@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,7 +77,8 @@ def memory_of(pid: int) -> dict[str, int]:
 class OperatorProcess:
     """`baton operator -n NAMESPACE` as a subprocess, with its metrics on a free port."""
 
-    def __init__(self, kubeconfig: Path, namespace: str, log_path: Path) -> None:
+    def __init__(self, kubeconfig: Path, namespace: str, log_path: Path, args: Sequence[str] = ()) -> None:
+        self.args = list(args)
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.log_path = log_path
@@ -92,6 +93,7 @@ class OperatorProcess:
             "--liveness", "",
             "--log-format", "json",
             "--metrics-port", str(self.metrics_port),
+            *self.args,
         ]  # fmt: skip
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
@@ -241,7 +243,14 @@ def _watching(cluster: DevCluster, namespace: str) -> bool:
 
 
 @contextlib.contextmanager
-def world(scenario: str, log_dir: Path, *, hold_jobs: bool = False, instant: bool = True) -> Iterator[World]:
+def world(
+    scenario: str,
+    log_dir: Path,
+    *,
+    hold_jobs: bool = False,
+    instant: bool = True,
+    operator_args: Sequence[str] = (),
+) -> Iterator[World]:
     """A fresh dev cluster and operator for one scenario; the operator's log goes to `log_dir`. With
     `instant=False` the Jobs' containers run as real processes, as in `baton devcluster up`."""
     namespace = f"bench-{scenario}"
@@ -252,7 +261,8 @@ def world(scenario: str, log_dir: Path, *, hold_jobs: bool = False, instant: boo
             ns_type = cluster.registry.storage("", "namespaces")
             cluster.sync(cluster.store.create, ns_type, "", {"metadata": {"name": namespace}})
             kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", namespace)
-            operator = OperatorProcess(kubeconfig, namespace, log_dir / f"operator-{scenario}.log").start()
+            log_path = log_dir / f"operator-{scenario}.log"
+            operator = OperatorProcess(kubeconfig, namespace, log_path, operator_args).start()
             try:
                 wait_until(
                     lambda: _watching(cluster, namespace) or _exited(operator),

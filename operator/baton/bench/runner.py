@@ -17,6 +17,7 @@ from .environment import environment, load_average, machine_cpu_seconds
 from .harness import Timeout
 from .report import Report, ScenarioResult
 from .scenarios import Scenario, chain, fanout, large, requests, rss, throughput
+from .schedules import schedules
 from .sizes import Sizes
 from .width import huge, realjoin, width
 
@@ -31,6 +32,7 @@ SCENARIOS: dict[str, Scenario] = {
     "width": width,
     "realjoin": realjoin,
     "huge": huge,
+    "schedules": schedules,
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 

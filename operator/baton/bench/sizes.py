@@ -44,6 +44,12 @@ class Sizes:
     """forEach tasks of the 100,000-instance run (scenario 10), one after another."""
     huge_items: int = 10_000
     """Items of each."""
+    schedules: int = 1000
+    """Scheduled Pipelines of scenario 11 (each `* * * * *`, one task)."""
+    schedules_lead: float = 30.0
+    """Seconds from the operator's start to their first slot (time to create them)."""
+    schedules_idle: float = 40.0
+    """Seconds of quiet measured after that slot's runs ended (at most until the next slot)."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -67,6 +73,9 @@ SMOKE = Sizes(
     realjoin_chain=3,
     huge_tasks=2,
     huge_items=10,
+    schedules=5,
+    schedules_lead=8.0,
+    schedules_idle=3.0,
     timeout=60.0,
 )
 

@@ -93,13 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     operator.add_argument(
         "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL (empty to disable)"
     )
+    operator.add_argument(
+        "--schedule-clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="test only: schedules read the clock moved by SECONDS (the benchmark brings a slot near)",
+    )
     operator.add_argument("--log-format", choices=("json", "text", "auto"), default="auto")
     operator.add_argument("-v", "--verbose", action="store_true")
     operator.set_defaults(handler=_operator)
 
-    from baton.cli import cancel, retry  # kubectl plugin commands that steer runs
+    from baton.cli import backfill, cancel, retry  # kubectl plugin commands that steer runs
 
     for module, help_text in (
+        (backfill, "create the runs of a Pipeline's schedule for a range of past slots, each once"),
         (cancel, "cancel a run: delete its running Jobs, skip the rest, still run finally tasks"),
         (retry, "retry a finished run, reusing the tasks that succeeded (--from TASK: re-run a sub-DAG)"),
     ):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import kopf
 
@@ -21,7 +23,15 @@ async def _run(args: argparse.Namespace) -> None:
         metrics_port=args.metrics_port,
         metrics_host=getattr(args, "metrics_host", "0.0.0.0"),
         liveness_endpoint=args.liveness or None,
+        schedule_clock=_moved_clock(getattr(args, "schedule_clock_offset", 0.0)),
     )
+
+
+def _moved_clock(offset: float) -> Callable[[], datetime] | None:
+    if not offset:
+        return None
+    moved = timedelta(seconds=offset)
+    return lambda: datetime.now(UTC) + moved
 
 
 def main(args: argparse.Namespace) -> int:

@@ -67,9 +67,9 @@ class ClusterCache:
     # Pipeline key → names of its runs, so that the scheduler and the queue of one Pipeline do not scan
     # every run of the cluster.
     pipeline_runs: dict[Key, set[str]] = field(default_factory=dict)
-    on_run_ended: Callable[[Key, str], None] | None = None
-    """Told (namespace and Pipeline) when a run of a Pipeline ends or goes, however the cache learnt it
-    (a watch event, or the response to the operator's own write, which comes first)."""
+    on_run_moved: Callable[[Key, str], None] | None = None
+    """Told (namespace and Pipeline, run) when a run of a Pipeline starts, ends or goes, however the cache
+    learnt it (a watch event, or the response to the operator's own write, which comes first)."""
 
     def observe_run(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -82,24 +82,13 @@ class ClusterCache:
             self.observations.pop(key, None)
             self._index(key, old, None)
             if old is not None:
-                self._ended(key, old, None)
+                self._moved(key, old, None)
         elif newer(obj, old):
             self.runs[key] = obj
             self._index(key, old, obj)
             if old is not None:
-                self._ended(key, old, obj)
+                self._moved(key, old, obj)
         return key
-
-    def _ended(self, key: Key, old: Obj, new: Obj | None) -> None:
-        if self.on_run_ended is None:
-            return
-        was = (old.get("status") or {}).get("phase")
-        now = (new.get("status") or {}).get("phase") if new is not None else None
-        if new is not None and (was == now or now not in _FINISHED):
-            return
-        pipeline = pipeline_of_run(new or old)
-        if pipeline is not None:
-            self.on_run_ended((key[0], pipeline), key[1])
 
     def _index(self, key: Key, old: Obj | None, new: Obj | None) -> None:
         before = pipeline_of_run(old) if old is not None else None
@@ -114,6 +103,15 @@ class ClusterCache:
                     del self.pipeline_runs[(key[0], before)]
         if after is not None:
             self.pipeline_runs.setdefault((key[0], after), set()).add(key[1])
+
+    def _moved(self, key: Key, old: Obj, new: Obj | None) -> None:
+        if self.on_run_moved is None:
+            return
+        if new is not None and _stage(old) == _stage(new):
+            return
+        pipeline = pipeline_of_run(new or old)
+        if pipeline is not None:
+            self.on_run_moved((key[0], pipeline), key[1])
 
     def observe_pipeline(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -183,6 +181,16 @@ class ClusterCache:
     def runs_of_pipeline(self, key: Key) -> list[Key]:
         """The runs of the Pipeline: those naming it, and retries of its runs once they started."""
         return [(key[0], name) for name in sorted(self.pipeline_runs.get(key, ()))]
+
+
+def _stage(run: Obj) -> str:
+    """Where a run is in its life, as its Pipeline's queue and schedule see it."""
+    status = run.get("status") or {}
+    phase = status.get("phase")
+    if phase in _FINISHED:
+        return "finished"
+    frozen = status.get("pipelineSpec") or status.get("compressedPipelineSpec")
+    return "started" if phase and frozen else "waiting"
 
 
 def pipeline_of_run(run: Obj) -> str | None:

@@ -39,6 +39,20 @@ def max_active_runs(cache: ClusterCache, namespace: str, pipeline: str | None) -
     return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1 else None
 
 
+def admission_key(cache: ClusterCache, run: Obj) -> tuple[str, str] | None:
+    """The Pipeline whose maxActiveRuns a run that has not started must wait for, if it has one."""
+    meta = run.get("metadata") or {}
+    namespace = str(meta.get("namespace") or "")
+    spec = run.get("spec") or {}
+    pipeline = (spec.get("pipelineRef") or {}).get("name")
+    if not pipeline and spec.get("retryOf"):
+        retried = cache.runs.get((namespace, str(spec["retryOf"])))
+        pipeline = ((retried or {}).get("status") or {}).get("pipeline")
+    if not pipeline or max_active_runs(cache, namespace, str(pipeline)) is None:
+        return None
+    return (namespace, str(pipeline))
+
+
 def queued(
     cache: ClusterCache, run: Obj, meta: RunMeta, pipeline: str | None, now: datetime
 ) -> RunStart | None:

@@ -83,17 +83,15 @@ PARALLELISM_WAIT = Histogram(
 )
 
 # -- schedules ------------------------------------------------------------------------------------
-# Baton has no schedules yet (cron is not implemented). The metrics are defined now, with their HELP,
-# so dashboards and alerts can rely on their names; they have no series until schedules exist.
 SCHEDULES_FIRED = Counter(
     "baton_schedules_fired_total",
-    "Scheduled PipelineRuns created on time, by namespace and pipeline (no schedules exist yet).",
+    "PipelineRuns created by a Pipeline's schedule, one per slot, by namespace and pipeline.",
     ["namespace", "pipeline"],
 )
 SCHEDULES_MISSED = Counter(
     "baton_schedules_missed_total",
-    "Scheduled PipelineRuns not created because their time passed while the operator could not act "
-    "(no schedules exist yet).",
+    "Slots of a Pipeline's schedule that got no run (catchup, startingDeadlineSeconds or the catch-up "
+    "limit after the operator could not act), by namespace and pipeline.",
     ["namespace", "pipeline"],
 )
 

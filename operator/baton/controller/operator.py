@@ -48,8 +48,9 @@ class Operator:
         schedule_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.cache = ClusterCache()
-        # A run of a Pipeline ended or went: its schedule (Forbid), its history and its queue move on.
-        self.cache.on_run_ended = lambda pipeline, _: self.queue.add(("pipeline", *pipeline))
+        # A run of a Pipeline started, ended or went: its schedule (Forbid), its history and its queue
+        # (maxActiveRuns, the queued runs' places) move on.
+        self.cache.on_run_moved = lambda pipeline, _: self.queue.add(("pipeline", *pipeline))
         self.client = client
         self.recorder = EventRecorder(client)
         self.pipelines = PipelineStatusWriter(

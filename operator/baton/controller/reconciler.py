@@ -39,7 +39,7 @@ from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
 from .client import ApiFailure, KubeClient
 from .collector import JobCollector
-from .lifecycle import expiry, queued, worth_writing
+from .lifecycle import admission_key, expiry, queued, worth_writing
 from .paths import jobs_path, runs_path
 from .recorder import EventRecorder
 from .runwriter import RunStatusWriter
@@ -92,9 +92,23 @@ class RunReconciler:
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
+        self._admitting: dict[Key, asyncio.Lock] = {}  # by Pipeline with maxActiveRuns
         self.reconciles = 0
 
     async def reconcile(self, key: Key) -> None:
+        run = self.cache.runs.get(key)
+        limited = admission_key(self.cache, run) if run and not_started(run.get("status") or {}) else None
+        if limited is None:
+            await self._reconcile(key)
+            return
+        # Runs of a Pipeline with maxActiveRuns start one at a time: each decides with the others' starts
+        # stored (the creation times that order the queue have only second precision, so a run decided
+        # alongside another could not otherwise tell which of the two was there first).
+        lock = self._admitting.setdefault(limited, asyncio.Lock())
+        async with lock:
+            await self._reconcile(key)
+
+    async def _reconcile(self, key: Key) -> None:
         if self.writer.in_flight(key) is not None:
             # The last reconcile's write still goes on: start what the run needs now; the writer brings
             # the run back once the write is stored, to plan again from it.

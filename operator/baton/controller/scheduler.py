@@ -13,17 +13,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from baton import GROUP, VERSION
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.core.events import Event
 from baton.core.history import FinishedRun, prune_runs
 from baton.core.scheduler import RunOfPipeline, RunToCreate, decide_schedule, scheduling_since
 from baton.core.start import not_started
 from baton.core.status import format_time, parse_time
-from baton.kube.labels import PIPELINE
-from baton.kube.names import label_value
+from baton.kube.slotruns import SCHEDULED_TIME, run_body
 
 from . import metrics
 from .cache import ClusterCache, Key, Obj
@@ -32,10 +29,6 @@ from .paths import runs_path
 
 log = logging.getLogger(__name__)
 
-SCHEDULED_TIME = "baton.dev/scheduled-time"
-"""Annotation of a run the schedule (or a backfill) created: its slot, RFC 3339 in UTC."""
-TRIGGER = "baton.dev/trigger"
-"""Label saying what created a run: schedule, backfill."""
 _FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
@@ -49,30 +42,6 @@ class Scheduled:
     events: list[Event] = field(default_factory=list)
     wake_at: datetime | None = None
     missed: int = 0
-
-
-def run_body(namespace: str, pipeline: Obj, run: RunToCreate, trigger: str = "schedule") -> dict[str, Any]:
-    """A run of `pipeline` for a slot (the schedule's, or a backfill's)."""
-    meta = pipeline["metadata"]
-    owner = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Pipeline",
-        "name": meta["name"],
-        "uid": meta.get("uid", ""),
-        "blockOwnerDeletion": False,
-    }
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "PipelineRun",
-        "metadata": {
-            "name": run.name,
-            "namespace": namespace,
-            "labels": {PIPELINE: label_value(meta["name"]), TRIGGER: trigger},
-            "annotations": {SCHEDULED_TIME: format_time(run.slot)},
-            "ownerReferences": [owner] if meta.get("uid") else [],
-        },
-        "spec": {"pipelineRef": {"name": meta["name"]}, "params": dict(run.params)},
-    }
 
 
 def runs_view(cache: ClusterCache, key: Key) -> list[Obj]:
@@ -176,7 +145,9 @@ class PipelineScheduler:
     async def _create(self, namespace: str, pipeline: Obj, run: RunToCreate) -> str | None:
         try:
             created = await self.client.create(
-                runs_path(namespace), run_body(namespace, pipeline, run), resource="pipelineruns.baton.dev"
+                runs_path(namespace),
+                run_body(pipeline, run.name, run.slot, run.params),
+                resource="pipelineruns.baton.dev",
             )
         except ApiFailure as failure:
             if failure.code == 409:
