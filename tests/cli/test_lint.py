@@ -157,6 +157,15 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
             ],
             id="schedule",
         ),
+        pytest.param(
+            HEAD + "  name: a\nspec:\n  tasks: [{name: t, image: x}]\n  triggers: [{pipeline: b}]\n---\n"
+            + HEAD + "  name: b\nspec:\n  tasks: [{name: t, image: x}]\n  triggers: [{pipeline: a}]\n",
+            [
+                "Pipeline/a: trigger loop: a <- b <- a (each run would start the next forever)",
+                "Pipeline/b: trigger loop: b <- a <- b (each run would start the next forever)",
+            ],
+            id="trigger-loop",
+        ),
         pytest.param("key: [unclosed\n", None, id="yaml-error"),
         pytest.param(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n", [], id="other-kinds-skipped"

@@ -24,12 +24,15 @@ from baton.api.common import (
 )
 from baton.api.dataflow import ForEach, PipelineResult, TaskResult, Volume, Workspace, WorkspaceMount
 from baton.api.pod import PodSettings
-from baton.api.schedule import RunHistory, ScheduleSpec
+from baton.api.schedule import PipelineTrigger, RunHistory, ScheduleSpec
 
 # Param names: letters, digits, "_" and "-", starting with a letter or "_" (no dots: `$(params.a.b)`).
 PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 PARAM_NAME_MAX = 63
 
+NamespaceOrAny = Annotated[
+    str, StringConstraints(pattern=r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$", max_length=63)
+]
 ParamName = Annotated[str, StringConstraints(pattern=PARAM_NAME, max_length=PARAM_NAME_MAX)]
 Image = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
@@ -214,6 +217,13 @@ class PipelineSpec(SpecModel):
     """Values of the run, from its tasks' results; recorded in the run's status.results when it ends."""
     schedule: ScheduleSpec | None = None
     """Create a run at each slot of a cron schedule (exactly once per slot, restart safe)."""
+    triggers: list[PipelineTrigger] = Field(
+        default_factory=list, max_length=32, json_schema_extra=LIST_ATOMIC
+    )
+    """Start a run each time a run of another Pipeline ends (exactly once per upstream run)."""
+    allow_triggers_from: list[NamespaceOrAny] = Field(default_factory=list, json_schema_extra=LIST_SET)
+    """Namespaces whose Pipelines may be triggered by this Pipeline's runs (they read its runs' params
+    and results); `*` for any. This namespace's Pipelines always may."""
     max_active_runs: int | None = Field(default=None, ge=1)
     """Runs of this Pipeline active at once (manual, scheduled, backfilled, triggered alike); a run
     beyond this waits as Pending with reason Queued, in creation order. Unlimited when not set."""
@@ -254,6 +264,8 @@ class PipelineStatus(StatusModel):
     """The next slot of the schedule; absent while it is suspended or invalid."""
     last_scheduled_run: str | None = None
     """Name of the run the schedule created last."""
+    triggered_through: Timestamp | None = None
+    """Upstream runs that ended at or before this time have been handled by the triggers."""
 
 
 class Pipeline(SpecModel):

@@ -1,4 +1,4 @@
-"""How a Pipeline runs itself: its schedule, how many of its runs may be active, how many are kept."""
+"""How a Pipeline runs itself (a schedule, triggers), how many of its runs may be active, and are kept."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from baton.api.common import SpecModel
+from baton.api.common import LIST_SET, DnsLabel, DnsSubdomain, SpecModel
 
 
 class ConcurrencyPolicy(StrEnum):
@@ -33,6 +33,14 @@ class Catchup(StrEnum):
     """Each of them, oldest first, at most the latest 100 (an Event says how many more were missed)."""
 
 
+class TriggerPhase(StrEnum):
+    """How an upstream run ended."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
 class ScheduleSpec(SpecModel):
     """Create a run of the Pipeline at each slot of a cron schedule, exactly once per slot."""
 
@@ -56,6 +64,24 @@ class ScheduleSpec(SpecModel):
     and `$(schedule.intervalEnd)` are replaced by the slot's values, in the schedule's time zone."""
 
 
+class PipelineTrigger(SpecModel):
+    """Start a run of this Pipeline each time a run of another Pipeline ends in one of `phases`."""
+
+    pipeline: DnsSubdomain
+    """The upstream Pipeline."""
+    namespace: DnsLabel | None = None
+    """Its namespace; this Pipeline's when not set. Another namespace works only where the operator
+    watches both and the upstream Pipeline allows it (its allowTriggersFrom names this namespace)."""
+    phases: list[TriggerPhase] = Field(
+        default_factory=lambda: [TriggerPhase.SUCCEEDED], min_length=1, json_schema_extra=LIST_SET
+    )
+    """Phases of the upstream run that start a run here: Succeeded (the default), Failed, Cancelled."""
+    params: dict[str, str] = Field(default_factory=dict)
+    """Params of the triggered runs. `$(trigger.run)`, `$(trigger.pipeline)`, `$(trigger.namespace)`,
+    `$(trigger.phase)`, `$(trigger.params.NAME)` and `$(trigger.results.NAME)` are replaced by the upstream
+    run's values."""
+
+
 class RunHistory(SpecModel):
     """How many finished runs of the Pipeline are kept (the newest); older ones are deleted, with their
     Jobs, Pods and claims."""
@@ -66,4 +92,4 @@ class RunHistory(SpecModel):
     """Failed and cancelled runs to keep; all when not set."""
 
 
-__all__ = ["Catchup", "ConcurrencyPolicy", "RunHistory", "ScheduleSpec"]
+__all__ = ["Catchup", "ConcurrencyPolicy", "PipelineTrigger", "RunHistory", "ScheduleSpec", "TriggerPhase"]

@@ -25,6 +25,7 @@ from baton.api.common import from_wire
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
+from baton.core.triggers import trigger_loops
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
 
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -111,9 +112,30 @@ def lint(paths: Sequence[str]) -> Report:
             report.findings.append(_finding(doc, message))
     for doc, run in runs:
         _check_run(doc, run, pipelines, report)
+    _check_trigger_loops(docs, pipelines, report)
     order = {path: i for i, path in enumerate(report.paths)}
     report.findings.sort(key=lambda finding: order.get(finding.path, len(order)))  # stable: file order
     return report
+
+
+def _check_trigger_loops(
+    docs: Sequence[_Doc], pipelines: Mapping[tuple[str | None, str], PipelineSpec | None], report: Report
+) -> None:
+    """Trigger loops among the files' Pipelines, as the operator reports them (a missing namespace is the
+    default one, as kubectl would apply it)."""
+    edges = {
+        (ns or "default", name): [((t.namespace or ns or "default"), t.pipeline) for t in spec.triggers]
+        for (ns, name), spec in pipelines.items()
+        if spec is not None and spec.triggers
+    }
+    loops = trigger_loops(edges)
+    for doc in docs:
+        meta = doc.obj.get("metadata") or {}
+        key = (meta.get("namespace") or "default", meta.get("name"))
+        if doc.obj.get("kind") == "Pipeline" and key in loops:
+            report.findings.append(
+                _finding(doc, f"trigger loop: {loops[key]} (each run would start the next forever)")
+            )
 
 
 def main(argv: Sequence[str]) -> int:

@@ -67,6 +67,8 @@ class ClusterCache:
     # Pipeline key → names of its runs, so that the scheduler and the queue of one Pipeline do not scan
     # every run of the cluster.
     pipeline_runs: dict[Key, set[str]] = field(default_factory=dict)
+    # Pipeline key → the upstream Pipelines whose runs trigger it (spec.triggers), for loops and wake-ups.
+    trigger_edges: dict[Key, list[Key]] = field(default_factory=dict)
     on_run_moved: Callable[[Key, str], None] | None = None
     """Told (namespace and Pipeline, run) when a run of a Pipeline starts, ends or goes, however the cache
     learnt it (a watch event, or the response to the operator's own write, which comes first)."""
@@ -117,9 +119,19 @@ class ClusterCache:
         key = key_of(obj)
         if event_type == "DELETED":
             self.pipelines.pop(key, None)
+            self.trigger_edges.pop(key, None)
         elif newer(obj, self.pipelines.get(key)):
             self.pipelines[key] = obj
+            upstream = _upstream_pipelines(obj, key[0])
+            if upstream:
+                self.trigger_edges[key] = upstream
+            else:
+                self.trigger_edges.pop(key, None)
         return key
+
+    def triggered_by(self, upstream: Key) -> list[Key]:
+        """The Pipelines that a run of `upstream` may trigger."""
+        return [key for key, edges in self.trigger_edges.items() if upstream in edges]
 
     def observe_job(self, event_type: str | None, obj: Obj) -> Key | None:
         run = owner_name(obj, "PipelineRun")
@@ -181,6 +193,17 @@ class ClusterCache:
     def runs_of_pipeline(self, key: Key) -> list[Key]:
         """The runs of the Pipeline: those naming it, and retries of its runs once they started."""
         return [(key[0], name) for name in sorted(self.pipeline_runs.get(key, ()))]
+
+
+def _upstream_pipelines(pipeline: Obj, namespace: str) -> list[Key]:
+    triggers = (pipeline.get("spec") or {}).get("triggers")
+    if not isinstance(triggers, list):
+        return []
+    return [
+        (str(t.get("namespace") or namespace), str(t["pipeline"]))
+        for t in triggers
+        if isinstance(t, Mapping) and t.get("pipeline")
+    ]
 
 
 def _stage(run: Obj) -> str:

@@ -50,7 +50,7 @@ class Operator:
         self.cache = ClusterCache()
         # A run of a Pipeline started, ended or went: its schedule (Forbid), its history and its queue
         # (maxActiveRuns, the queued runs' places) move on.
-        self.cache.on_run_moved = lambda pipeline, _: self.queue.add(("pipeline", *pipeline))
+        self.cache.on_run_moved = lambda pipeline, _: self._run_moved(pipeline)
         self.client = client
         self.recorder = EventRecorder(client)
         self.pipelines = PipelineStatusWriter(
@@ -60,6 +60,7 @@ class Operator:
             schedule_clock=schedule_clock,
             requeue=lambda key, delay: self.queue.add_after(("pipeline", *key), delay),
             enqueue_run=self.enqueue_run,
+            watched=namespaces,
         )
         self.queue: WorkQueue[WorkKey] = WorkQueue(self._dispatch, workers=workers)
         self.runs = RunReconciler(
@@ -98,6 +99,11 @@ class Operator:
         finally:
             metrics.RECONCILE_SECONDS.labels(kind=kind).observe(asyncio.get_running_loop().time() - started)
 
+    def _run_moved(self, pipeline: Key) -> None:
+        self.queue.add(("pipeline", *pipeline))
+        for downstream in self.cache.triggered_by(pipeline):
+            self.queue.add(("pipeline", *downstream))  # its triggers may fire
+
     def enqueue_run(self, key: Key) -> None:
         self.queue.add(("run", *key))
 
@@ -129,6 +135,8 @@ class Operator:
         if event_type == "DELETED":
             return
         self.queue.add(("pipeline", *key))
+        for triggered in self.cache.trigger_edges:
+            self.queue.add(("pipeline", *triggered))  # a trigger loop may have come or gone
         for run_key in queued_runs(self.cache, key):
             self.enqueue_run(run_key)  # it waited for this Pipeline to appear, or for a free slot
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from baton.api.common import to_dict
-from baton.api.pipeline import PipelineStatus
+from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import RunPhase
 from baton.core.events import Event, EventType
 from baton.core.pipelines import pipeline_status, record_run
@@ -19,8 +19,12 @@ from .client import ApiFailure, KubeClient
 from .paths import pipelines_path
 from .recorder import EventRecorder
 from .scheduler import PipelineScheduler, queued_runs
+from .triggering import PipelineTriggers
 
 log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 2.0
+"""A create of the operator's own runs failed: try again after this long."""
 
 
 class PipelineStatusWriter:
@@ -34,12 +38,14 @@ class PipelineStatusWriter:
         schedule_clock: Callable[[], datetime] | None = None,
         requeue: Callable[[Key, float], None] = lambda key, delay: None,
         enqueue_run: Callable[[Key], None] = lambda key: None,
+        watched: Sequence[str] = (),
     ) -> None:
         self.cache = cache
         self.client = client
         self.recorder = recorder
         self.clock = clock
         self.scheduler = PipelineScheduler(cache, client, schedule_clock or clock)
+        self.triggers = PipelineTriggers(cache, client, recorder, watched)
         self.requeue = requeue
         """Reconcile the Pipeline again after a delay (seconds): its next slot."""
         self.enqueue_run = enqueue_run
@@ -63,24 +69,11 @@ class PipelineStatusWriter:
         raw_spec = pipeline.get("spec") or {}
         parsed, errors = check_pipeline_spec(raw_spec)
         before = current or PipelineStatus()
-        new = pipeline_status(raw_spec, generation, current, self.clock()) or before
+        beyond = self.triggers.problems(key, parsed) if parsed is not None and parsed.triggers else []
+        new = pipeline_status(raw_spec, generation, current, self.clock(), beyond) or before
         events: list[Event] = []
-        if parsed is not None and not errors:
-            scheduled = await self.scheduler.schedule(key, pipeline, parsed, new)
-            new = new.model_copy(
-                update={
-                    "last_schedule_time": scheduled.last_schedule_time,
-                    "next_schedule_time": scheduled.next_schedule_time,
-                    "last_scheduled_run": scheduled.last_scheduled_run,
-                }
-            )
-            events = scheduled.events
-            if scheduled.wake_at is not None and self._wakes.get(key) != scheduled.wake_at:
-                self._wakes[key] = scheduled.wake_at  # one timer per slot, however often it reconciles
-                self.requeue(key, max(0.0, (scheduled.wake_at - self.scheduler.clock()).total_seconds()))
-            if parsed.max_active_runs is not None:
-                for run_key in queued_runs(self.cache, key):
-                    self.enqueue_run(run_key)  # a slot may have become free
+        if parsed is not None and not errors and not beyond:
+            new, events = await self._run_itself(key, pipeline, parsed, new)
         else:
             new = new.model_copy(update={"next_schedule_time": None})
         if new == before:
@@ -96,6 +89,31 @@ class PipelineStatusWriter:
             events.append(Event(EventType.WARNING, "Invalid", ready.message))
         if written is not None and events:
             await self.recorder.record(written, events)
+
+    async def _run_itself(
+        self, key: Key, pipeline: dict[str, Any], spec: PipelineSpec, new: PipelineStatus
+    ) -> tuple[PipelineStatus, list[Event]]:
+        """Its schedule, its triggers, its history and its queue: the status to record, and Events."""
+        scheduled = await self.scheduler.schedule(key, pipeline, spec, new)
+        update = {
+            "last_schedule_time": scheduled.last_schedule_time,
+            "next_schedule_time": scheduled.next_schedule_time,
+            "last_scheduled_run": scheduled.last_scheduled_run,
+        }
+        events = scheduled.events
+        if scheduled.wake_at is not None and self._wakes.get(key) != scheduled.wake_at:
+            self._wakes[key] = scheduled.wake_at  # one timer per slot, however often it reconciles
+            self.requeue(key, max(0.0, (scheduled.wake_at - self.scheduler.clock()).total_seconds()))
+        if spec.triggers:
+            triggered = await self.triggers.fire(key, pipeline, spec, new, self.clock())
+            update["triggered_through"] = triggered.through
+            events += triggered.events
+            if triggered.retry:
+                self.requeue(key, RETRY_SECONDS)
+        if spec.max_active_runs is not None:
+            for run_key in queued_runs(self.cache, key):
+                self.enqueue_run(run_key)  # a place may have become free
+        return new.model_copy(update=update), events
 
     async def record_run(
         self, namespace: str, pipeline: str | None, run: str, phase: RunPhase, *, started: bool

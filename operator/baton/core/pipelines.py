@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,10 @@ def pipeline_status(
     generation: int,
     current: PipelineStatus | None,
     now: datetime,
+    extra_errors: Sequence[str] = (),
 ) -> PipelineStatus | None:
-    """The Pipeline's status for ``spec``; None when ``current`` already says the same."""
+    """The Pipeline's status for ``spec``; None when ``current`` already says the same. `extra_errors`
+    are problems found beyond the spec itself (a trigger loop through other Pipelines)."""
     if isinstance(spec, PipelineSpec):
         errors = pipeline_errors(spec)
         task_count: int | None = len(spec.all_tasks())
@@ -34,6 +36,7 @@ def pipeline_status(
             len(finals) if isinstance(finals, list) else 0
         )
         task_count = len(parsed.all_tasks()) if parsed else raw_count or None
+    errors = [*errors, *extra_errors]
     condition = Condition(
         type=READY,
         status=ConditionStatus.FALSE if errors else ConditionStatus.TRUE,

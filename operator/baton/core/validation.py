@@ -20,6 +20,7 @@ from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
 from baton.core.scheduler import schedule_errors
+from baton.core.triggers import trigger_errors
 from baton.core.variables import variable_errors
 from baton.kube.names import is_dns_label, is_label_value, job_name, label_value
 
@@ -65,6 +66,7 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
         errors += [f"{e} (the param's default)" for e in param_items_errors(task, defaults)]
     errors += reference_errors(spec)
     errors += schedule_errors(spec)
+    errors += trigger_errors(spec)
     if not graph:  # the references are checked against the graph, which must be one
         errors += variable_errors(spec, dag_of(spec))
     return errors

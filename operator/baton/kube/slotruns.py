@@ -1,7 +1,9 @@
-"""The PipelineRun of one slot of a Pipeline's schedule, as the scheduler and a backfill create it.
+"""The PipelineRuns the operator creates for a Pipeline: one per slot of its schedule (as a backfill
+does too), one per upstream run of its triggers.
 
-Both name it from the slot (`baton.core.schedule.scheduled_run_name`), so whichever comes first creates
-it and the other gets a 409: a slot runs once, however it was reached.
+A slot's run is named from the slot (`baton.core.schedule.scheduled_run_name`), so whichever of the
+scheduler and a backfill comes first creates it and the other gets a 409: a slot runs once, however it
+was reached. A triggered run is named from its upstream run in the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from baton.kube.names import label_value
 SCHEDULED_TIME = "baton.dev/scheduled-time"
 """Annotation of a run the schedule (or a backfill) created: its slot, RFC 3339 in UTC."""
 TRIGGER = "baton.dev/trigger"
-"""Label saying what created a run: schedule or backfill."""
+"""Label saying what created a run: schedule, backfill or pipeline (a trigger)."""
+TRIGGERED_BY = "baton.dev/triggered-by"
+"""Annotation of a run a trigger created: the upstream run, NAMESPACE/NAME."""
 
 
 def run_body(
@@ -29,6 +33,17 @@ def run_body(
     trigger: str = "schedule",
 ) -> dict[str, Any]:
     """The run `name` of `pipeline` for `slot` (the schedule's, or a backfill's), in its namespace."""
+    return owned_run(pipeline, name, params, {SCHEDULED_TIME: format_time(slot)}, trigger)
+
+
+def owned_run(
+    pipeline: Mapping[str, Any],
+    name: str,
+    params: Mapping[str, str],
+    annotations: Mapping[str, str],
+    trigger: str,
+) -> dict[str, Any]:
+    """A run of `pipeline` that the operator (or a backfill) creates on its behalf, owned by it."""
     meta = pipeline["metadata"]
     owner = {
         "apiVersion": f"{GROUP}/{VERSION}",
@@ -44,7 +59,7 @@ def run_body(
             "name": name,
             "namespace": meta.get("namespace"),
             "labels": {PIPELINE: label_value(meta["name"]), TRIGGER: trigger},
-            "annotations": {SCHEDULED_TIME: format_time(slot)},
+            "annotations": dict(annotations),
             "ownerReferences": [owner] if meta.get("uid") else [],
         },
         "spec": {"pipelineRef": {"name": meta["name"]}, "params": dict(params)},

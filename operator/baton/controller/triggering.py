@@ -1,0 +1,144 @@
+"""The shell of a Pipeline's triggers: find the upstream runs that ended, ask the core, create the runs.
+
+Order, as with the schedule: create the downstream runs (a 409 means one is there already), then the
+caller records `triggeredThrough`. A crash in between makes the next reconcile decide the same upstream
+runs again, and their creates answer 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from baton.api.pipeline import PipelineSpec, PipelineStatus
+from baton.core.events import Event, EventType
+from baton.core.status import format_time, parse_time
+from baton.core.triggers import (
+    TriggeredRun,
+    UpstreamRun,
+    allowed,
+    decide_triggers,
+    trigger_loops,
+    upstream_of,
+)
+from baton.kube.slotruns import TRIGGERED_BY, owned_run
+
+from .cache import ClusterCache, Key, Obj
+from .client import ApiFailure, KubeClient
+from .paths import runs_path
+from .recorder import EventRecorder
+
+log = logging.getLogger(__name__)
+
+_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
+
+
+@dataclass
+class Triggered:
+    through: str | None
+    events: list[Event] = field(default_factory=list)
+    retry: bool = False
+    """A create failed: nothing was recorded, reconcile again soon."""
+
+
+def _upstream_run(run: Obj, pipeline: str) -> UpstreamRun | None:
+    status = run.get("status") or {}
+    phase, done = status.get("phase"), status.get("completionTime")
+    if phase not in _FINISHED or not done:
+        return None
+    meta = run["metadata"]
+    raw = status.get("params")
+    params = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    results = {
+        str(r.get("name")): str(r.get("value", ""))
+        for r in status.get("results") or ()
+        if isinstance(r, dict) and r.get("name")
+    }
+    return UpstreamRun(
+        str(meta.get("namespace") or ""),
+        str(meta["name"]),
+        pipeline,
+        str(phase),
+        parse_time(done),
+        params,
+        results,
+    )
+
+
+class PipelineTriggers:
+    def __init__(
+        self, cache: ClusterCache, client: KubeClient, recorder: EventRecorder, watched: Sequence[str] = ()
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.recorder = recorder
+        self.watched = tuple(watched)
+        """The namespaces the operator watches; all when empty."""
+
+    def problems(self, key: Key, spec: PipelineSpec) -> list[str]:
+        """What stops the triggers that the spec alone cannot tell: loops through other Pipelines,
+        namespaces the operator does not watch, upstream Pipelines that do not allow this namespace."""
+        errors: list[str] = []
+        loop = trigger_loops(self.cache.trigger_edges).get(key)
+        if loop is not None:
+            errors.append(f"trigger loop: {loop} (each run would start the next forever)")
+        for index, trigger in enumerate(spec.triggers):
+            upstream = upstream_of(trigger, key[0])
+            if upstream[0] == key[0]:
+                continue
+            if self.watched and upstream[0] not in self.watched:
+                errors.append(f'triggers[{index}]: the operator does not watch namespace "{upstream[0]}"')
+            found = self.cache.pipelines.get(upstream)
+            if found is not None and not allowed(found.get("spec"), key[0], upstream[0]):
+                errors.append(
+                    f"triggers[{index}]: pipeline {upstream[0]}/{upstream[1]} does not allow triggers from "
+                    f'namespace "{key[0]}" (its spec.allowTriggersFrom)'
+                )
+        return errors
+
+    async def fire(
+        self, key: Key, pipeline: Obj, spec: PipelineSpec, status: PipelineStatus, now: datetime
+    ) -> Triggered:
+        meta = pipeline["metadata"]
+        if status.triggered_through:
+            since = parse_time(status.triggered_through)
+        elif int(meta.get("generation") or 1) <= 1 and meta.get("creationTimestamp"):
+            since = min(parse_time(meta["creationTimestamp"]), now)  # triggered since it exists
+        else:
+            # Triggers added later fire for what ends from now on, not for the past. Completion times have
+            # second precision: from the next whole second, so that what ended this second stays past.
+            since = now.replace(microsecond=0) + timedelta(seconds=1) if now.microsecond else now
+        upstream = [
+            found
+            for trigger in spec.triggers
+            for run_key in self.cache.runs_of_pipeline(upstream_of(trigger, key[0]))
+            if (run := self.cache.runs.get(run_key)) is not None
+            and (found := _upstream_run(run, trigger.pipeline)) is not None
+        ]
+        decision = decide_triggers(key[1], key[0], spec, since, upstream)
+        made = await asyncio.gather(*(self._create(pipeline, run) for run in decision.create))
+        if not all(made):
+            return Triggered(status.triggered_through, retry=True)
+        through = max(decision.through or since, since)
+        return Triggered(format_time(through), list(decision.events))
+
+    async def _create(self, pipeline: Obj, run: TriggeredRun) -> bool:
+        namespace = pipeline["metadata"].get("namespace") or ""
+        upstream = f"{run.upstream.namespace}/{run.upstream.name}"
+        body = owned_run(pipeline, run.name, run.params, {TRIGGERED_BY: upstream}, "pipeline")
+        try:
+            created = await self.client.create(runs_path(namespace), body, resource="pipelineruns.baton.dev")
+        except ApiFailure as failure:
+            if failure.code == 409:
+                return True
+            log.error("creating triggered run %s/%s failed: %s", namespace, run.name, failure)
+            return False
+        self.cache.observe_run("ADDED", created)
+        message = (
+            f"started because run {upstream} of pipeline {run.upstream.pipeline} ended {run.upstream.phase}"
+        )
+        await self.recorder.record(created, [Event(EventType.NORMAL, "TriggeredBy", message)])
+        return True
