@@ -117,6 +117,17 @@ class RetryPolicy(SpecModel):
     PodEvicted, JobLost. (Not `on`: YAML 1.1, which kubectl reads, makes an unquoted `on` key `true`.)"""
 
 
+class SensorSpec(SpecModel):
+    """Run the task's command again every intervalSeconds until it exits 0 (ready) or timeoutSeconds
+    pass; a not-ready answer (a non-zero exit) is no failure, uses no retry and holds no Pod between
+    pokes."""
+
+    interval_seconds: int = Field(default=60, ge=1, le=86400)
+    """Seconds from one poke's end to the next poke."""
+    timeout_seconds: int = Field(default=86400, ge=1, le=604800)
+    """Seconds from the first poke's start after which the task fails with reason SensorTimeout."""
+
+
 class TaskDefaults(PodSettings):
     """Settings shared by all tasks; a task's own setting wins (env, podLabels and podAnnotations are
     merged by name)."""
@@ -185,6 +196,9 @@ class TaskSpec(PodSettings):
     `$(tasks.NAME.results.RESULT)`, which also makes them depend on this task."""
     for_each: ForEach | None = None
     """Run one instance of the task per item; `$(item)` and `$(item.index)` are substituted."""
+    sensor: SensorSpec | None = None
+    """Make the task a sensor: its command answers "ready?" by its exit code, and is run again every
+    intervalSeconds until it says yes (exit 0) or timeoutSeconds pass (Failed, reason SensorTimeout)."""
 
 
 class PipelineSpec(SpecModel):
@@ -298,6 +312,7 @@ __all__ = [
     "PipelineSpec",
     "PipelineStatus",
     "RetryPolicy",
+    "SensorSpec",
     "TaskDefaults",
     "TaskSpec",
     "TriggerRule",

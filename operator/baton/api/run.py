@@ -153,6 +153,12 @@ class InstanceStatus(StatusModel):
     """The results the task reported when it succeeded, by name, each as compact JSON text."""
     item: str | None = None
     """For an instance of a forEach task: its item, as text (cut to 256 characters)."""
+    pokes: int = 0
+    """For a sensor task: the pokes answered so far (a poke is one attempt; not-ready ones use no retry)."""
+    last_answer: str | None = None
+    """For a sensor task: what the last poke said ("ready", or "not ready: exit code 1: …")."""
+    sensing_since: Timestamp | None = None
+    """For a sensor task: when its first poke started (its timeoutSeconds counts from here)."""
 
 
 class TaskStatus(InstanceStatus):

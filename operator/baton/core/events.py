@@ -14,6 +14,7 @@ from enum import StrEnum
 from baton.api.run import InstanceStatus, PipelineRunStatus, RunPhase, TaskPhase
 from baton.core.status import SUCCEEDED, last_line, name_list
 
+_POKING = frozenset({TaskPhase.RUNNING, TaskPhase.PENDING})
 AGGREGATE_ABOVE = 5
 """More tasks than this changing the same way in one reconcile are reported in one Event."""
 
@@ -46,6 +47,8 @@ def transition_events(
     for old, new in changes:
         if old.phase is new.phase and old.attempts == new.attempts:
             continue
+        if new.pokes and new.phase in _POKING:
+            continue  # a sensor's next poke, or a not-ready answer: its status tells, Events would flood
         if new.phase is TaskPhase.RUNNING:
             started.append(new)
         elif new.phase is TaskPhase.SUCCEEDED:

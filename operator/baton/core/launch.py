@@ -127,6 +127,9 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
         )
         name = job_name(run.meta.name, unit, attempt)
         creates.append(JobToCreate(unit, attempt, name, body))
+        if current.pokes and current.job_name:
+            # A sensor's last poke, recorded as not ready: its Job has said all it had to say.
+            work.deletes.append(current.job_name)
         started = start_task(current, attempt, name, work.now)
         place(i, k, started)
         work.watch_running(started, None, attempts)  # its Job is not observed yet

@@ -203,10 +203,10 @@ class _Pass:
         policy = retry_policy(task, spec.task_defaults)
         defaults = spec.task_defaults
         timeout = task.timeout_seconds or (defaults.timeout_seconds if defaults else None)
-        if policy is None and timeout is None and not task.results:
+        if policy is None and timeout is None and not task.results and task.sensor is None:
             return NO_RETRIES
         results = tuple(result.name for result in task.results)
-        return Attempts(policy, timeout, f"{self.run.meta.uid}/{task.name}", results)
+        return Attempts(policy, timeout, f"{self.run.meta.uid}/{task.name}", results, task.sensor)
 
     def set(self, index: int, task: TaskStatus) -> None:
         if task is not self.tasks[index]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from baton.api.pipeline import FailureKind, RetryPolicy
+from baton.api.pipeline import FailureKind, RetryPolicy, SensorSpec
 from baton.api.run import InstanceStatus, TaskPhase
 from baton.core.observed import JobState, ObservedJob
 from baton.core.results import collect_results
@@ -51,6 +51,8 @@ class Attempts:
     results: tuple[str, ...] = ()
     """The results the task declares: its success is judged once its Pod's termination message (which
     carries them) has been observed, and records them."""
+    sensor: SensorSpec | None = None
+    """A sensor task: a non-zero exit means "not ready", and the next poke follows (see `not_ready`)."""
 
 
 NO_RETRIES = Attempts()
@@ -188,8 +190,9 @@ def fail_attempt(
     exit_code: int | None = None,
     completion_time: str | None = None,
 ) -> T:
-    """The task after its current attempt failed: waiting for the next attempt, or Failed for good."""
-    attempt = task.attempts
+    """The task after its current attempt failed: waiting for the next attempt, or Failed for good.
+    A sensor's not-ready pokes were attempts too, but they use no retry: they are not counted."""
+    attempt = task.attempts - task.pokes
     total = max_attempts(attempts.policy)
     retry_at = next_attempt_at(attempts.policy, kind, attempt, now, attempts.seed)
     if retry_at is not None:
@@ -236,6 +239,7 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
         )
     completed = format_time(job.completion_time or now)
     if job.state is JobState.SUCCEEDED:
+        answered = {"pokes": task.pokes + 1, "last_answer": "ready"} if attempts.sensor else {}
         succeeded = _changed(
             task,
             phase=TaskPhase.SUCCEEDED,
@@ -245,9 +249,12 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
             exit_code=None,
             next_attempt_at=None,
             **base,
+            **answered,
         )
         return collect_results(succeeded, attempts.results, job.message, now)
     running = _changed(task, phase=TaskPhase.RUNNING, **base)
+    if attempts.sensor is not None and failure_kind(job) is FailureKind.FAILED:
+        return not_ready(running, attempts.sensor, job, now)
     return fail_attempt(
         running,
         failure_kind(job),
@@ -256,6 +263,47 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
         message=failure_message(job),
         exit_code=job.exit_code,
         completion_time=completed,
+    )
+
+
+SENSOR_TIMEOUT = "SensorTimeout"
+NOT_READY = "NotReady"
+
+
+def not_ready(task: T, sensor: SensorSpec, job: ObservedJob, now: datetime) -> T:
+    """A sensor whose poke said "not ready" (a non-zero exit): Pending until the next poke, which comes
+    intervalSeconds after this one ended; Failed with reason SensorTimeout when that would be past its
+    timeoutSeconds (counted from the first poke's start). No retry is used."""
+    pokes = task.pokes + 1
+    answer = f"not ready: {failure_message(job)}"
+    ended = job.completion_time or now
+    first = task.sensing_since or task.start_time
+    since = parse_time(first) if first else now
+    following = ended + timedelta(seconds=sensor.interval_seconds)
+    common = {
+        "pokes": pokes,
+        "last_answer": truncate(answer, 256),
+        "sensing_since": format_time(since),
+        "exit_code": job.exit_code,
+        "completion_time": None,
+    }
+    if following > since + timedelta(seconds=sensor.timeout_seconds):
+        return _changed(
+            task,
+            phase=TaskPhase.FAILED,
+            reason=SENSOR_TIMEOUT,
+            message=truncate(f"still not ready after {pokes} pokes in {sensor.timeout_seconds}s: {answer}"),
+            next_attempt_at=None,
+            **{**common, "completion_time": format_time(ended)},
+        )
+    at = format_precise_time(following)
+    return _changed(
+        task,
+        phase=TaskPhase.PENDING,
+        reason=NOT_READY,
+        message=truncate(f"poke {pokes}: {answer}; next poke at {at}"),
+        next_attempt_at=at,
+        **common,
     )
 
 

@@ -51,6 +51,11 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
             errors.append(f'task "{task.name}" has no image (set image, or taskDefaults.image)')
         errors += _env_errors(f'task "{task.name}"', task.env)
         errors += _retry_errors(f'task "{task.name}"', task.retries)
+        if task.sensor is not None and task.sensor.interval_seconds >= task.sensor.timeout_seconds:
+            errors.append(
+                f'task "{task.name}": sensor.intervalSeconds ({task.sensor.interval_seconds}) is not shorter '
+                f"than its timeoutSeconds ({task.sensor.timeout_seconds}): it could poke only once"
+            )
     if spec.task_defaults is not None:
         errors += _env_errors("taskDefaults", spec.task_defaults.env)
         errors += _retry_errors("taskDefaults", spec.task_defaults.retries)
