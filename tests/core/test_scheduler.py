@@ -206,3 +206,18 @@ def test_schedule_errors_name_each_problem() -> None:
         }
     )
     assert schedule_errors(fine) == []
+
+
+def test_a_slot_whose_run_the_history_pruned_is_not_created_again() -> None:
+    # lastScheduleTime is T: the run of T (and of every slot before) may be gone, pruned by runHistory.
+    since = scheduling_since(T, T + H, T - 100 * H, 1, T + timedelta(minutes=10))
+    decision = decide_schedule(
+        "p", spec(catchup="All"), since, [], T + timedelta(minutes=10), last_schedule_time=T
+    )
+    assert decision.create == () and decision.missed == 0 and decision.last_schedule_time == T
+
+
+def test_invalid_schedules_decide_nothing() -> None:
+    broken = ScheduleSpec(cron="61 * * * *")
+    assert decide_schedule("p", broken, T - H, [], T) == decide_schedule("p", broken, T - H, [], T)
+    assert decide_schedule("p", broken, T - H, [], T).create == ()
