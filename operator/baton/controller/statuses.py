@@ -23,6 +23,10 @@ from .triggering import PipelineTriggers
 
 log = logging.getLogger(__name__)
 
+WAKE_AFTER = 0.01
+"""Seconds after a slot that its timer fires, so that the slot is due when the Pipeline is reconciled."""
+WAKE_AGAIN_WITHIN = 1.0
+"""A slot this close is always given a new timer (the last one may have fired a moment too early)."""
 RETRY_SECONDS = 2.0
 """A create of the operator's own runs failed: try again after this long."""
 
@@ -101,9 +105,8 @@ class PipelineStatusWriter:
             "last_scheduled_run": scheduled.last_scheduled_run,
         }
         events = scheduled.events
-        if scheduled.wake_at is not None and self._wakes.get(key) != scheduled.wake_at:
-            self._wakes[key] = scheduled.wake_at  # one timer per slot, however often it reconciles
-            self.requeue(key, max(0.0, (scheduled.wake_at - self.scheduler.clock()).total_seconds()))
+        if scheduled.wake_at is not None:
+            self._wake(key, scheduled.wake_at)
         if spec.triggers:
             triggered = await self.triggers.fire(key, pipeline, spec, new, self.clock())
             update["triggered_through"] = triggered.through
@@ -114,6 +117,15 @@ class PipelineStatusWriter:
             for run_key in queued_runs(self.cache, key):
                 self.enqueue_run(run_key)  # a place may have become free
         return new.model_copy(update=update), events
+
+    def _wake(self, key: Key, at: datetime) -> None:
+        """One timer per slot, however often the Pipeline reconciles; a timer that fired a little early
+        (the work queue's clock is not the wall clock) finds the slot not due yet and sets it again."""
+        delay = (at - self.scheduler.clock()).total_seconds()
+        if self._wakes.get(key) == at and delay > WAKE_AGAIN_WITHIN:
+            return
+        self._wakes[key] = at
+        self.requeue(key, max(0.0, delay) + WAKE_AFTER)
 
     async def record_run(
         self, namespace: str, pipeline: str | None, run: str, phase: RunPhase, *, started: bool
