@@ -46,6 +46,12 @@ def scheduled(slot: datetime, *, active: bool = True, cancelling: bool = False) 
         # A finished scheduled run, or an active manual run, blocks nothing.
         ("Forbid", [scheduled(T - H, active=False)], [T], [], T),
         ("Forbid", [RunOfPipeline("manual-x", None, active=True)], [T], [], T),
+        # A backfilled (or rerun) run of an earlier slot is no scheduled run: it neither blocks nor goes.
+        ("Forbid", [RunOfPipeline("p-202603101100", T - H, active=True, scheduled=False)], [T], [], T),
+        ("Replace", [RunOfPipeline("p-202603101100", T - H, active=True, scheduled=False)], [T], [], T),
+        # The slot's own run, created before a restart: not waited for, not cancelled (its create is a 409).
+        ("Forbid", [scheduled(T)], [T], [], T),
+        ("Replace", [scheduled(T)], [T], [], T),
     ],
 )
 def test_concurrency_policies(
@@ -59,7 +65,7 @@ def test_concurrency_policies(
     assert [run.slot for run in decision.create] == created
     assert list(decision.cancel) == cancelled
     assert decision.last_schedule_time == last
-    assert decision.next_schedule_time == T + H
+    assert decision.next_schedule_time == (T if last is None else T + H)  # a waiting slot stays announced
     assert decision.wake_at == T + H
     assert decision.missed == 0
 
@@ -174,6 +180,15 @@ def test_where_scheduling_starts(
     last: datetime | None, announced: datetime | None, created: datetime, generation: int, since: datetime
 ) -> None:
     assert scheduling_since(last, announced, created, generation, T + H / 2) == since
+
+
+@pytest.mark.parametrize("zone", ["Europe", "Asia/__pycache__", "../../etc/passwd", "", "UTC "])
+def test_odd_time_zones_are_errors_not_crashes(zone: str) -> None:
+    pipeline = PipelineSpec.model_validate(
+        {"tasks": [{"name": "a", "image": "busybox"}], "schedule": {"cron": "@daily", "timezone": zone or "x"}}
+    )
+    errors = schedule_errors(pipeline)
+    assert len(errors) == 1 and errors[0].startswith("schedule.timezone: ")
 
 
 def test_schedule_errors_name_each_problem() -> None:

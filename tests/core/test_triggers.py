@@ -17,6 +17,7 @@ from baton.core.triggers import (
 )
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
+S = timedelta(seconds=1)
 
 
 def spec(*triggers: dict[str, object], params: list[dict[str, object]] | None = None) -> PipelineSpec:
@@ -66,8 +67,27 @@ def test_which_upstream_runs_trigger(
 ) -> None:
     decision = decide_triggers("load", "etl", spec(*triggers), T, runs)
     assert [run.name for run in decision.create] == created
-    assert decision.through == max((r.completed for r in runs if r.completed >= T), default=None)
+    assert decision.through == max([T, *(r.completed for r in runs if r.completed >= T)])
     assert bool(decision.events) == bool(created)
+
+
+def test_handled_runs_are_not_triggered_again_and_late_ones_still_are() -> None:
+    first = decide_triggers("load", "etl", spec(ON_INGEST), T, [upstream("i-1", seconds=10)])
+    assert [r.name for r in first.create] == ["load-i-1"]
+    assert (first.through, first.handled) == (T + 10 * S, ("etl/i-1",))
+    # Next decision: i-1 is handled (its downstream run may be gone, pruned: it is not made again); i-0
+    # ended earlier but its status came later; i-2 ended in the same second as i-1.
+    runs = [upstream("i-1", seconds=10), upstream("i-0", seconds=5), upstream("i-2", seconds=10)]
+    again = decide_triggers("load", "etl", spec(ON_INGEST), first.through, runs, first.handled)
+    assert [r.name for r in again.create] == ["load-i-0", "load-i-2"]
+    assert again.handled == ("etl/i-0", "etl/i-1", "etl/i-2")
+    # Once the watermark is a minute further on, old names are dropped and old runs are not looked at.
+    later = decide_triggers(
+        "load", "etl", spec(ON_INGEST), again.through, [*runs, upstream("i-9", seconds=90)], again.handled
+    )
+    assert [r.name for r in later.create] == ["load-i-9"]
+    assert later.handled == ("etl/i-9",)  # the others ended 80 s and more before: out of the window
+    assert decide_triggers("load", "etl", spec(ON_INGEST), later.through, runs, later.handled).create == ()
 
 
 def test_params_come_from_the_upstream_run() -> None:

@@ -279,7 +279,9 @@ class PipelineStatus(StatusModel):
     last_scheduled_run: str | None = None
     """Name of the run the schedule created last."""
     triggered_through: Timestamp | None = None
-    """Upstream runs that ended at or before this time have been handled by the triggers."""
+    """Upstream runs that ended before this time have been handled by the triggers…"""
+    triggered_runs: list[str] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
+    """… and these (NAMESPACE/RUN), which ended within a minute of it."""
 
 
 class Pipeline(SpecModel):

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.core.events import Event
@@ -20,7 +20,7 @@ from baton.core.history import FinishedRun, prune_runs
 from baton.core.scheduler import RunOfPipeline, RunToCreate, decide_schedule, scheduling_since
 from baton.core.start import not_started
 from baton.core.status import format_time, parse_time
-from baton.kube.slotruns import SCHEDULED_TIME, run_body
+from baton.kube.slotruns import SCHEDULED_TIME, TRIGGER, run_body
 
 from . import metrics
 from .cache import ClusterCache, Key, Obj
@@ -29,6 +29,8 @@ from .paths import runs_path
 
 log = logging.getLogger(__name__)
 
+CREATE_RETRY_SECONDS = 5.0
+"""A run the schedule could not create (refused by a quota, a webhook) is tried again after this long."""
 _FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
@@ -56,6 +58,19 @@ def _slot_of(run: Obj) -> datetime | None:
         return None
 
 
+def time_or_none(stamp: object) -> datetime | None:
+    """A time from a status or annotation; None when absent or broken (someone edited it by hand): what
+    cannot be read is treated as not there, never as a reason to stop the Pipeline's reconciles."""
+    try:
+        return parse_time(stamp) if isinstance(stamp, str) and stamp else None
+    except ValueError:
+        return None
+
+
+def _completed(run: Obj) -> datetime | None:
+    return time_or_none((run.get("status") or {}).get("completionTime"))
+
+
 def _phase(run: Obj) -> str | None:
     return (run.get("status") or {}).get("phase")
 
@@ -80,18 +95,30 @@ class PipelineScheduler:
         result = Scheduled(status.last_schedule_time, None, status.last_scheduled_run)
         if spec.schedule is not None:
             await self._fire(key, pipeline, spec, status, runs, now, result)
-        pruned = prune_runs(
-            [
-                FinishedRun(run["metadata"]["name"], phase, parse_time(done))
-                for run in runs
-                if (phase := _phase(run)) in _FINISHED
-                and (done := (run.get("status") or {}).get("completionTime"))
-            ],
-            spec.run_history,
-        )
-        for name, why in pruned:
-            await self._delete(key[0], name, why)
+        if spec.run_history is None:
+            return result
+        finished = [
+            FinishedRun(run["metadata"]["name"], phase, completed)
+            for run in runs
+            if (phase := _phase(run)) in _FINISHED and (completed := _completed(run)) is not None
+        ]
+        pruned = prune_runs(finished, spec.run_history)
+        if pruned:
+            retried = self._retried(key[0])
+            for name, why in pruned:
+                if name not in retried:  # a retry not started yet will read it
+                    await self._delete(key[0], name, why)
         return result
+
+    def _retried(self, namespace: str) -> set[str]:
+        """The runs named by retries that have not ended (and so may still read them)."""
+        return {
+            str(retry_of)
+            for (ns, _), run in self.cache.runs.items()
+            if ns == namespace
+            and (retry_of := (run.get("spec") or {}).get("retryOf"))
+            and _phase(run) not in _FINISHED
+        }
 
     async def _fire(
         self,
@@ -105,9 +132,9 @@ class PipelineScheduler:
     ) -> None:
         assert spec.schedule is not None
         meta = pipeline["metadata"]
-        last = parse_time(status.last_schedule_time) if status.last_schedule_time else None
-        announced = parse_time(status.next_schedule_time) if status.next_schedule_time else None
-        created = parse_time(meta["creationTimestamp"]) if meta.get("creationTimestamp") else None
+        last = time_or_none(status.last_schedule_time)
+        announced = time_or_none(status.next_schedule_time)
+        created = time_or_none(meta.get("creationTimestamp"))
         since = scheduling_since(last, announced, created, int(meta.get("generation") or 1), now)
         view = [
             RunOfPipeline(
@@ -115,6 +142,7 @@ class PipelineScheduler:
                 _slot_of(run),
                 active=_phase(run) not in _FINISHED,
                 cancelling=(run.get("spec") or {}).get("cancel") is not None,
+                scheduled=((run.get("metadata") or {}).get("labels") or {}).get(TRIGGER) == "schedule",
             )
             for run in runs
         ]
@@ -124,7 +152,7 @@ class PipelineScheduler:
         made = await asyncio.gather(*(self._create(key[0], pipeline, run) for run in decision.create))
         if not all(made):
             # Record nothing: the next reconcile decides the same slots and adopts what was created.
-            result.wake_at = now
+            result.wake_at = now + timedelta(seconds=CREATE_RETRY_SECONDS)
             return
         fired = sum(1 for m in made if m == "created")
         if fired:

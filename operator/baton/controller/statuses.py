@@ -99,7 +99,7 @@ class PipelineStatusWriter:
     ) -> tuple[PipelineStatus, list[Event]]:
         """Its schedule, its triggers, its history and its queue: the status to record, and Events."""
         scheduled = await self.scheduler.schedule(key, pipeline, spec, new)
-        update = {
+        update: dict[str, object] = {
             "last_schedule_time": scheduled.last_schedule_time,
             "next_schedule_time": scheduled.next_schedule_time,
             "last_scheduled_run": scheduled.last_scheduled_run,
@@ -110,6 +110,7 @@ class PipelineStatusWriter:
         if spec.triggers:
             triggered = await self.triggers.fire(key, pipeline, spec, new, self.clock())
             update["triggered_through"] = triggered.through
+            update["triggered_runs"] = triggered.handled
             events += triggered.events
             if triggered.retry:
                 self.requeue(key, RETRY_SECONDS)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.core.events import Event, EventType
-from baton.core.status import format_time, parse_time
+from baton.core.status import format_time
 from baton.core.triggers import (
     TriggeredRun,
     UpstreamRun,
@@ -30,6 +30,7 @@ from .cache import ClusterCache, Key, Obj
 from .client import ApiFailure, KubeClient
 from .paths import runs_path
 from .recorder import EventRecorder
+from .scheduler import time_or_none
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ _FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 @dataclass
 class Triggered:
     through: str | None
+    handled: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     retry: bool = False
     """A create failed: nothing was recorded, reconcile again soon."""
@@ -46,8 +48,8 @@ class Triggered:
 
 def _upstream_run(run: Obj, pipeline: str) -> UpstreamRun | None:
     status = run.get("status") or {}
-    phase, done = status.get("phase"), status.get("completionTime")
-    if phase not in _FINISHED or not done:
+    phase, done = status.get("phase"), time_or_none(status.get("completionTime"))
+    if phase not in _FINISHED or done is None:
         return None
     meta = run["metadata"]
     raw = status.get("params")
@@ -62,7 +64,7 @@ def _upstream_run(run: Obj, pipeline: str) -> UpstreamRun | None:
         str(meta["name"]),
         pipeline,
         str(phase),
-        parse_time(done),
+        done,
         params,
         results,
     )
@@ -103,10 +105,14 @@ class PipelineTriggers:
         self, key: Key, pipeline: Obj, spec: PipelineSpec, status: PipelineStatus, now: datetime
     ) -> Triggered:
         meta = pipeline["metadata"]
-        if status.triggered_through:
-            since = parse_time(status.triggered_through)
-        elif int(meta.get("generation") or 1) <= 1 and meta.get("creationTimestamp"):
-            since = min(parse_time(meta["creationTimestamp"]), now)  # triggered since it exists
+        recorded, created = (
+            time_or_none(status.triggered_through),
+            time_or_none(meta.get("creationTimestamp")),
+        )
+        if recorded is not None:
+            since = recorded
+        elif int(meta.get("generation") or 1) <= 1 and created is not None:
+            since = min(created, now)  # triggered since it exists
         else:
             # Triggers added later fire for what ends from now on, not for the past. Completion times have
             # second precision: from the next whole second, so that what ended this second stays past.
@@ -118,12 +124,13 @@ class PipelineTriggers:
             if (run := self.cache.runs.get(run_key)) is not None
             and (found := _upstream_run(run, trigger.pipeline)) is not None
         ]
-        decision = decide_triggers(key[1], key[0], spec, since, upstream)
+        handled = status.triggered_runs if recorded is not None else None
+        decision = decide_triggers(key[1], key[0], spec, since, upstream, handled)
         made = await asyncio.gather(*(self._create(pipeline, run) for run in decision.create))
         if not all(made):
-            return Triggered(status.triggered_through, retry=True)
+            return Triggered(status.triggered_through, list(status.triggered_runs), retry=True)
         through = max(decision.through or since, since)
-        return Triggered(format_time(through), list(decision.events))
+        return Triggered(format_time(through), list(decision.handled), list(decision.events))
 
     async def _create(self, pipeline: Obj, run: TriggeredRun) -> bool:
         namespace = pipeline["metadata"].get("namespace") or ""

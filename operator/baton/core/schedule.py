@@ -72,7 +72,7 @@ def parse_schedule(cron: str, timezone: str | None) -> tuple[Schedule | None, li
     zone: ZoneInfo | None = None
     try:
         zone = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name that is a folder ("Europe")
         errors.append(f'schedule.timezone: "{timezone}" is not an IANA time zone (for example Europe/Berlin)')
     if expression.startswith("@"):
         errors.append(f'schedule.cron: unknown nickname "{cron}"; known: {", ".join(NICKNAMES)}')

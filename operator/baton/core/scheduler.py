@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from baton.api.pipeline import PipelineSpec
@@ -34,6 +34,9 @@ class RunOfPipeline:
     active: bool
     """Not finished yet (queued, pending, running or suspended)."""
     cancelling: bool = False
+    scheduled: bool = True
+    """Created by the schedule (not by a backfill or a rerun): only these are "earlier scheduled runs"
+    for concurrencyPolicy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,20 +142,27 @@ def decide_schedule(
     )
     if due.latest is None:
         return keep
-    active = [run for run in runs if run.active and run.slot is not None]
     chosen = list(due.create)
     cancel: tuple[str, ...] = ()
     handled_through = due.latest
-    if spec.concurrency_policy is ConcurrencyPolicy.FORBID:
-        if active:
-            # Wait for it to end (the end of a run brings the Pipeline back); the slot may run late.
-            return keep
+    if spec.concurrency_policy is ConcurrencyPolicy.REPLACE:
+        chosen = chosen[-1:]
+    # Only runs the schedule made count, and only those of earlier slots: a run of a chosen slot is that
+    # slot's own run, created before a restart or by another operator (its create will answer 409).
+    first = chosen[0] if chosen else due.latest
+    earlier = [
+        run for run in runs if run.active and run.scheduled and run.slot is not None and run.slot < first
+    ]
+    if spec.concurrency_policy is ConcurrencyPolicy.FORBID and chosen:
+        if earlier:
+            # Wait for it to end (the end of a run brings the Pipeline back); the slot may run late. The
+            # slot stays announced as the next one, so that it is not lost before it is recorded.
+            return replace(keep, next_schedule_time=chosen[0])
         if len(chosen) > 1:  # one at a time: the others wait for this one
             chosen = chosen[:1]
             handled_through = chosen[0]
     elif spec.concurrency_policy is ConcurrencyPolicy.REPLACE:
-        chosen = chosen[-1:]
-        cancel = tuple(run.name for run in active if not run.cancelling)
+        cancel = tuple(run.name for run in earlier if not run.cancelling)
     # Slots after `handled_through` (Forbid taking the oldest of several) are still to come, not missed.
     later = sum(1 for slot in due.create if slot > handled_through)
     missed = due.passed - later - len(chosen)

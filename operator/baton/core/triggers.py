@@ -2,17 +2,17 @@
 
 Pure functions of (this Pipeline, the upstream runs as observed, where the last decision stopped). The
 downstream run is named from the upstream run, so a restarted or duplicated operator creates it once
-(a second create is a 409). `triggeredThrough` in the Pipeline's status records how far upstream runs
-were handled, so that a downstream run pruned from the history is not created again, and a trigger
-added to an existing Pipeline does not fire for every upstream run of the past.
+(a second create is a 409). `triggeredThrough` and `triggeredRuns` in the Pipeline's status record which
+upstream runs were handled, so that a downstream run pruned from the history is not created again, and
+a trigger added to an existing Pipeline does not fire for every upstream run of the past.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from baton.api.pipeline import PipelineSpec
 from baton.api.schedule import PipelineTrigger
@@ -24,6 +24,7 @@ TRIGGER_VARIABLE = re.compile(r"\$\(trigger\.([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?\
 SIMPLE = ("run", "pipeline", "namespace", "phase")
 NESTED = ("params", "results")
 ANY_NAMESPACE = "*"
+LOOK_BACK = timedelta(seconds=60)
 
 PipelineKey = tuple[str, str]  # (namespace, name)
 
@@ -50,8 +51,10 @@ class TriggeredRun:
 class TriggerDecision:
     create: tuple[TriggeredRun, ...] = ()
     through: datetime | None = None
-    """The new triggeredThrough: the latest completion among the upstream runs looked at."""
+    """The new triggeredThrough: the latest completion among the upstream runs looked at (or `since`)."""
     events: tuple[Event, ...] = ()
+    handled: tuple[str, ...] = ()
+    """The new triggeredRuns: the upstream runs looked at that ended within LOOK_BACK of `through`."""
 
 
 def upstream_of(trigger: PipelineTrigger, namespace: str) -> PipelineKey:
@@ -113,16 +116,26 @@ def triggered_params(trigger: PipelineTrigger, upstream: UpstreamRun) -> dict[st
 
 
 def decide_triggers(
-    pipeline: str, namespace: str, spec: PipelineSpec, since: datetime, upstream: Sequence[UpstreamRun]
+    pipeline: str,
+    namespace: str,
+    spec: PipelineSpec,
+    since: datetime,
+    upstream: Sequence[UpstreamRun],
+    handled: Collection[str] | None = None,
 ) -> TriggerDecision:
-    """The runs to create for the upstream runs that ended at or after `since` (equal times are looked at
-    again: completion times have second precision, and a second create is a 409)."""
+    """The runs to create for the upstream runs that ended at or after `since` and are not `handled`
+    ("NAMESPACE/RUN" of those already looked at). With `handled` (every decision but the first), runs
+    that ended up to LOOK_BACK before `since` are looked at too: completion times have second precision,
+    and a run's status may be written after that of a run that ended later."""
+    done = frozenset(handled or ())
+    considered = sorted(
+        (run for run in upstream if run.completed >= since - LOOK_BACK),
+        key=lambda r: (r.completed, r.namespace, r.name),
+    )
     create: list[TriggeredRun] = []
-    through: datetime | None = None
-    for run in sorted(upstream, key=lambda r: (r.completed, r.namespace, r.name)):
-        if run.completed < since:
-            continue
-        through = run.completed if through is None or run.completed > through else through
+    for run in considered:
+        if _key(run) in done or (handled is None and run.completed < since):
+            continue  # handled already; or, on the first decision, before where triggering starts
         for trigger in spec.triggers:
             if (
                 upstream_of(trigger, namespace) == (run.namespace, run.pipeline)
@@ -131,6 +144,8 @@ def decide_triggers(
                 name = triggered_run_name(pipeline, run, namespace)
                 create.append(TriggeredRun(name, run, triggered_params(trigger, run)))
                 break  # one downstream run per upstream run, whichever trigger matched first
+    through = max([since, *(run.completed for run in considered)])
+    kept = tuple(sorted(_key(run) for run in considered if run.completed >= through - LOOK_BACK))
     events: tuple[Event, ...] = ()
     if create:
         shown = ", ".join(
@@ -141,7 +156,11 @@ def decide_triggers(
         events = (
             Event(EventType.NORMAL, "Triggered", f"created {plural(len(create), 'run')}: {shown}{more}"),
         )
-    return TriggerDecision(tuple(create), through, events)
+    return TriggerDecision(tuple(create), through, events, kept)
+
+
+def _key(run: UpstreamRun) -> str:
+    return f"{run.namespace}/{run.name}"
 
 
 def trigger_loops(edges: Mapping[PipelineKey, Sequence[PipelineKey]]) -> dict[PipelineKey, str]:
