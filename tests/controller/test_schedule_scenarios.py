@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from operator_kit import Api, phase_of, when
-from test_failure_scenarios import FINISHED, finished, pipeline, sh
+from test_failure_scenarios import FINISHED, finished, patch_run, pipeline, sh
 
 from baton.core.status import parse_time
 from baton.kube.slotruns import SCHEDULED_TIME
@@ -155,7 +155,7 @@ def test_max_active_runs_queues_runs_in_creation_order(
     wait_for(lambda: reason(names[1]) == reason(names[2]) == "Queued", message="the others to be queued")
     second, third = (api.run(name)["status"]["conditions"][0]["message"] for name in waiting)
     assert second.endswith("allows 1 active run at once (maxActiveRuns); this run starts next")
-    assert third.endswith("1 queued run is ahead of this one")
+    assert third.endswith("it starts in creation order")
     assert "pipelineSpec" not in api.run(waiting[1])["status"]  # nothing frozen before its turn
     gate.touch()
     runs = [finished(api, name, timeout=30) for name in names]
@@ -202,3 +202,26 @@ def test_kubectl_shows_the_schedule_columns(api: Api, start_operator: StartOpera
     header, row = out.splitlines()[0].split(), out.splitlines()[1]
     assert header[-4:] == ["SCHEDULE", "NEXT", "LAST", "AGE"], out
     assert "* * * * *" in row and slot.strftime("%Y-%m-%dT%H:%M:%SZ") in row, out
+
+
+def test_a_queued_run_cancelled_ends_at_once(
+    api: Api, start_operator: StartOperator, tmp_path: Path, k8s_client: Any
+) -> None:
+    gate = tmp_path / "open"
+    start_operator(api.namespace)
+    script = f"while [ ! -f {shlex.quote(str(gate))} ]; do sleep 0.02; done"
+    api.apply(pipeline("single", [sh("work", script)], maxActiveRuns=1))
+    wait_for(lambda: (api.pipeline("single") or {}).get("status"), message="the Pipeline to be seen")
+    first = api.start_run("single")
+    wait_for(lambda: phase_of(api.run(first)) == "Running", message="the first run to start")
+    second = api.start_run("single")
+    wait_for(
+        lambda: ((api.run(second).get("status") or {}).get("conditions") or [{}])[0].get("reason") == "Queued"
+    )
+    patch_run(k8s_client, api, second, {"cancel": {"message": "not needed"}})
+    cancelled = finished(api, second)
+    assert phase_of(cancelled) == "Cancelled" and phase_of(api.run(first)) == "Running"
+    assert cancelled["status"]["conditions"][0]["message"] == "cancelled before it started: not needed"
+    assert not [j for j in api.jobs() if j["metadata"]["labels"]["baton.dev/run"] == second]
+    gate.touch()
+    assert phase_of(finished(api, first)) == "Succeeded"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from baton.api.run import RunPhase
-from baton.core.queueing import QueuedRun, queue_position, queued_status
+from baton.core.queueing import QueuedRun, cancelled_before_start, queue_position, queued_status
 from baton.core.state import RunMeta
 
 
@@ -62,6 +62,20 @@ def test_queue_admits_in_creation_order_whatever_order_the_reconciles_come_in() 
     assert [sorted(started[i : i + 2]) for i in (0, 2, 4)] == [["r0", "r1"], ["r2", "r3"], ["r4", "r5"]]
 
 
+def test_a_run_cancelled_while_it_waits_ends_at_once() -> None:
+    start = cancelled_before_start(
+        RunMeta("ns", "x", "uid", 2), "nightly", "not needed", datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert start.status.phase is RunPhase.CANCELLED and not start.started and not start.waiting
+    (condition,) = start.status.conditions
+    assert (condition.status, condition.reason, condition.message) == (
+        "False",
+        "Cancelled",
+        "cancelled before it started: not needed",
+    )
+    assert [e.reason for e in start.events] == ["RunCancelled"]
+
+
 def test_queued_status_is_pending_not_started_and_says_why() -> None:
     meta = RunMeta("ns", "x", "uid", 1)
     status = queued_status(meta, "nightly", 3, 2, datetime(2026, 1, 1, tzinfo=UTC))
@@ -69,8 +83,7 @@ def test_queued_status_is_pending_not_started_and_says_why() -> None:
     (condition,) = status.conditions
     assert (condition.reason, condition.status) == ("Queued", "Unknown")
     assert condition.message == (
-        'queued: pipeline "nightly" allows 2 active runs at once (maxActiveRuns); 2 queued runs are ahead of '
-        "this one"
+        'queued: pipeline "nightly" allows 2 active runs at once (maxActiveRuns); it starts in creation order'
     )
     first = queued_status(meta, "nightly", 1, 1, datetime(2026, 1, 1, tzinfo=UTC))
     assert first.conditions[0].message.endswith(

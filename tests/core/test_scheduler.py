@@ -185,7 +185,10 @@ def test_where_scheduling_starts(
 @pytest.mark.parametrize("zone", ["Europe", "Asia/__pycache__", "../../etc/passwd", "", "UTC "])
 def test_odd_time_zones_are_errors_not_crashes(zone: str) -> None:
     pipeline = PipelineSpec.model_validate(
-        {"tasks": [{"name": "a", "image": "busybox"}], "schedule": {"cron": "@daily", "timezone": zone or "x"}}
+        {
+            "tasks": [{"name": "a", "image": "busybox"}],
+            "schedule": {"cron": "@daily", "timezone": zone or "x"},
+        },
     )
     errors = schedule_errors(pipeline)
     assert len(errors) == 1 and errors[0].startswith("schedule.timezone: ")

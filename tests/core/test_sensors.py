@@ -103,6 +103,11 @@ def test_not_ready_uses_no_retry_but_a_real_failure_does() -> None:
     assert retried.message is not None and retried.message.startswith("attempt 1 of 2 failed")
 
 
+def test_a_command_that_cannot_run_is_a_failure_not_a_poke() -> None:
+    failed, _ = advance_task(started(1, T), poke(1, JobState.FAILED, T + S, 127), T + S, sensing())
+    assert (failed.phase, failed.reason, failed.pokes) == (TaskPhase.FAILED, "Failed", 0)
+
+
 def test_pokes_make_no_events_but_the_end_does() -> None:
     first = started(1, T)
     waiting, _ = advance_task(first, poke(1, JobState.FAILED, T + S, 1), T + S, sensing(1))

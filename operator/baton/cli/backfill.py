@@ -30,7 +30,7 @@ from baton.cli.kubeapi import (
 from baton.cli.run import add_param_argument, check_params, parse_params
 from baton.core.schedule import Schedule, scheduled_run_name
 from baton.core.scheduler import schedule_of, scheduled_params
-from baton.core.status import format_time
+from baton.core.status import format_time, plural
 from baton.core.validation import check_pipeline_spec, join_errors
 from baton.kube.names import label_value
 from baton.kube.slotruns import TRIGGER, run_body
@@ -95,6 +95,7 @@ def rerun_body(pipeline: str, old: dict[str, Any], spec: PipelineSpec) -> dict[s
     as every task is downstream of one of them."""
     roots = [task.name for task in spec.all_tasks() if not task.depends_on]
     name = old["metadata"]["name"]
+    owners = [ref for ref in old["metadata"].get("ownerReferences") or () if ref.get("kind") == "Pipeline"]
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "PipelineRun",
@@ -102,6 +103,7 @@ def rerun_body(pipeline: str, old: dict[str, Any], spec: PipelineSpec) -> dict[s
             "generateName": f"{name[:45]}-rerun-",
             "labels": {"baton.dev/pipeline": label_value(pipeline), TRIGGER: "backfill"},
             "annotations": dict(old["metadata"].get("annotations") or {}),
+            "ownerReferences": owners,  # deleted with the Pipeline, as the slot's run is
         },
         "spec": {"retryOf": name, "retryFrom": roots},
     }
@@ -163,9 +165,11 @@ def _backfill(api: KubeApi, args: argparse.Namespace) -> int:
             if args.dry_run:
                 print(_line(item, schedule.zone, "would be created"))
                 continue
-            made = api.create_run(bodies[item.name])
-            created.append(made["metadata"]["name"])
-            print(_line(item, schedule.zone, "created"))
+            if _create(api, bodies[item.name]):
+                created.append(item.name)
+                print(_line(item, schedule.zone, "created"))
+            else:  # the scheduler (or another backfill) was there first, between the list and now
+                print(_line(item, schedule.zone, "skipped (exists: created meanwhile)"))
         elif not args.rerun:
             print(_line(item, schedule.zone, f"skipped (exists: {phase or 'Pending'})"))
         elif phase not in FINISHED:
@@ -178,11 +182,26 @@ def _backfill(api: KubeApi, args: argparse.Namespace) -> int:
             created.append(made["metadata"]["name"])
             print(_line(item, schedule.zone, f"rerun as {made['metadata']['name']}"))
     if args.dry_run:
-        print(f"{len(slots)} slots from {format_time(slots[0])} to {format_time(slots[-1])} (dry run)")
+        print(
+            f"{plural(len(slots), 'slot')} from {format_time(slots[0])} to {format_time(slots[-1])} (dry run)"
+        )
         return EXIT_OK
     if not args.watch or not created:
         return EXIT_OK
     return _wait(api, created, args.timeout)
+
+
+def _create(api: KubeApi, body: dict[str, Any]) -> bool:
+    """Create the slot's run; False when it exists already (409)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        api.create_run(body)
+    except ApiException as error:
+        if error.status == 409:
+            return False
+        raise
+    return True
 
 
 def _wait(api: KubeApi, names: list[str], timeout: float | None) -> int:

@@ -22,7 +22,7 @@ from baton.kube.trim import trim_job, trim_pod
 from baton.logs import log_context
 
 from . import metrics
-from .cache import ClusterCache, Key
+from .cache import ClusterCache, Key, key_of
 from .client import KubeClient, connection_info
 from .informer import Informer
 from .observers import RunObserver
@@ -131,12 +131,16 @@ class Operator:
 
     def on_pipeline(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.pipeline_event(event_type, obj)
+        before = self.cache.trigger_edges.get(key_of(obj))
         key = self.cache.observe_pipeline(event_type, obj)
+        if before != self.cache.trigger_edges.get(key):
+            for triggered in self.cache.trigger_edges:
+                self.queue.add(("pipeline", *triggered))  # a trigger loop may have come or gone
+        for downstream in self.cache.triggered_by(key):
+            self.queue.add(("pipeline", *downstream))  # whether it allows them (allowTriggersFrom) may change
         if event_type == "DELETED":
             return
         self.queue.add(("pipeline", *key))
-        for triggered in self.cache.trigger_edges:
-            self.queue.add(("pipeline", *triggered))  # a trigger loop may have come or gone
         for run_key in queued_runs(self.cache, key):
             self.enqueue_run(run_key)  # it waited for this Pipeline to appear, or for a free slot
 

@@ -27,6 +27,7 @@ from baton.core.events import Event, EventType
 from baton.core.launch import JobToCreate
 from baton.core.observed import ObservedJob
 from baton.core.plan import plan
+from baton.core.queueing import cancelled_before_start
 from baton.core.quota import quota_delay, quota_refusal
 from baton.core.start import RunStart, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
@@ -269,6 +270,12 @@ class RunReconciler:
 
     async def _start(self, run: Obj, meta: RunMeta, now: datetime) -> RunStart | None:
         spec = run.get("spec") or {}
+        cancel = spec.get("cancel") if isinstance(spec, Mapping) else None
+        if isinstance(cancel, Mapping):  # cancelled while it waited: nothing to start, nothing to stop
+            waited_for = (run.get("status") or {}).get("pipeline") or (spec.get("pipelineRef") or {}).get(
+                "name"
+            )
+            return cancelled_before_start(meta, waited_for, cancel.get("message"), now)
         retry_of = spec.get("retryOf") if isinstance(spec, Mapping) else None
         if isinstance(retry_of, str) and retry_of:
             old = await self._previous_run(meta, retry_of)

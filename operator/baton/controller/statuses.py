@@ -82,7 +82,7 @@ class PipelineStatusWriter:
             new = new.model_copy(update={"next_schedule_time": None})
         if new == before:
             return
-        written = await self._patch(key, new)
+        written = await self._patch(key, new, current)
         was_ready = next((c for c in before.conditions if c.type == "Ready"), None)
         ready = next((c for c in new.conditions if c.type == "Ready"), None)
         if (
@@ -139,12 +139,24 @@ class PipelineStatusWriter:
             return
         new = record_run(current, run, phase, started=started)
         if new is not None:
-            await self._patch(key, new)
+            await self._patch(key, new, current)
 
-    async def _patch(self, key: Key, status: PipelineStatus) -> dict[str, Any] | None:
+    async def _patch(
+        self, key: Key, status: PipelineStatus, before: PipelineStatus | None
+    ) -> dict[str, Any] | None:
+        """Write the fields that changed from `before` (all of them when there is none: a status someone
+        broke). Only those: a run's reconcile recording its start and the Pipeline's own reconcile may write
+        at once, each from its own snapshot, and neither may put back an older value of the other's."""
         body = to_dict(status)
-        for field in ("lastRun", "lastRunStatus", "taskCount", "nextScheduleTime"):
-            body.setdefault(field, None)
+        if before is None:
+            for field in ("lastRun", "lastRunStatus", "taskCount", "nextScheduleTime"):
+                body.setdefault(field, None)
+        else:
+            old = to_dict(before)
+            gone = {k: None for k in old if k not in body}
+            body = {k: v for k, v in body.items() if old.get(k) != v} | gone
+        if not body:
+            return None
         try:
             written = await self.client.merge_patch(
                 pipelines_path(*key), {"status": body}, resource="pipelines.baton.dev"

@@ -15,10 +15,13 @@ from datetime import datetime
 
 from baton.api.common import Condition, ConditionStatus
 from baton.api.run import PipelineRunStatus, RunPhase
+from baton.core.events import Event, EventType
+from baton.core.start import RunStart
 from baton.core.state import RunMeta
-from baton.core.status import format_time
+from baton.core.status import format_time, invalid_condition
 
 QUEUED = "Queued"
+CANCELLED = "Cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +53,31 @@ def queue_position(candidate: QueuedRun, runs: Sequence[QueuedRun], limit: int |
     return 0 if ahead < free else ahead - free + 1
 
 
+def cancelled_before_start(
+    run: RunMeta, pipeline: str | None, message: str | None, now: datetime
+) -> RunStart:
+    """A run cancelled while it waited (queued, or for its Pipeline): Cancelled at once, nothing started."""
+    text = f"cancelled before it started: {message}" if message else "cancelled before it started"
+    status = PipelineRunStatus(
+        phase=RunPhase.CANCELLED,
+        pipeline=pipeline,
+        start_time=format_time(now),
+        completion_time=format_time(now),
+        duration="0s",
+        observed_generation=run.generation,
+        conditions=[invalid_condition(CANCELLED, text, run.generation, now)],
+    )
+    return RunStart(status, (Event(EventType.NORMAL, "RunCancelled", f"run {text}"),))
+
+
 def queued_status(run: RunMeta, pipeline: str, position: int, limit: int, now: datetime) -> PipelineRunStatus:
     """Pending with reason Queued: not started (nothing frozen), so it starts from the Pipeline as it is
     when its turn comes."""
-    ahead = position - 1
-    waits = (
-        "this run starts next"
-        if not ahead
-        else f"{ahead} queued {'run is' if ahead == 1 else 'runs are'} ahead of this one"
-    )
+    waits = "this run starts next" if position == 1 else "it starts in creation order"
     allows = f"{limit} active run{'s' if limit != 1 else ''}"
+    # No count of the runs ahead: it would change (and the status be written again) at every start,
+    # for every queued run: a backfill of 1,000 slots would cost half a million writes.
     message = f'queued: pipeline "{pipeline}" allows {allows} at once (maxActiveRuns); {waits}'
-
     condition = Condition(
         type="Succeeded",
         status=ConditionStatus.UNKNOWN,

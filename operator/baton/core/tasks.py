@@ -253,7 +253,8 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
         )
         return collect_results(succeeded, attempts.results, job.message, now)
     running = _changed(task, phase=TaskPhase.RUNNING, **base)
-    if attempts.sensor is not None and failure_kind(job) is FailureKind.FAILED:
+    said_no = failure_kind(job) is FailureKind.FAILED and job.exit_code not in BROKEN
+    if attempts.sensor is not None and said_no:
         return not_ready(running, attempts.sensor, job, now)
     return fail_attempt(
         running,
@@ -266,6 +267,9 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
     )
 
 
+BROKEN = frozenset({126, 127})
+"""Exit codes of a command that could not run at all (not executable, not found): a sensor's broken
+command is a failure, not a "not ready" to poke again until its timeout."""
 SENSOR_TIMEOUT = "SensorTimeout"
 NOT_READY = "NotReady"
 
