@@ -166,7 +166,8 @@ class PipelineScheduler:
         result.next_schedule_time = (
             format_time(decision.next_schedule_time) if decision.next_schedule_time else None
         )
-        result.events = list(decision.events)
+        # Another operator (or the run before a restart) created them: say nothing twice.
+        result.events = [e for e in decision.events if e.reason != "Scheduled" or fired]
         result.wake_at = decision.wake_at
         result.missed = decision.missed
 

@@ -130,9 +130,11 @@ class PipelineTriggers:
         if not all(made):
             return Triggered(status.triggered_through, list(status.triggered_runs), retry=True)
         through = max(decision.through or since, since)
-        return Triggered(format_time(through), list(decision.handled), list(decision.events))
+        # Runs that existed already (another operator, or a reconcile before a restart): said before.
+        events = [e for e in decision.events if e.reason != "Triggered" or "created" in made]
+        return Triggered(format_time(through), list(decision.handled), events)
 
-    async def _create(self, pipeline: Obj, run: TriggeredRun) -> bool:
+    async def _create(self, pipeline: Obj, run: TriggeredRun) -> str | None:
         namespace = pipeline["metadata"].get("namespace") or ""
         upstream = f"{run.upstream.namespace}/{run.upstream.name}"
         body = owned_run(pipeline, run.name, run.params, {TRIGGERED_BY: upstream}, "pipeline")
@@ -140,12 +142,12 @@ class PipelineTriggers:
             created = await self.client.create(runs_path(namespace), body, resource="pipelineruns.baton.dev")
         except ApiFailure as failure:
             if failure.code == 409:
-                return True
+                return "exists"
             log.error("creating triggered run %s/%s failed: %s", namespace, run.name, failure)
-            return False
+            return None
         self.cache.observe_run("ADDED", created)
         message = (
             f"started because run {upstream} of pipeline {run.upstream.pipeline} ended {run.upstream.phase}"
         )
         await self.recorder.record(created, [Event(EventType.NORMAL, "TriggeredBy", message)])
-        return True
+        return "created"
