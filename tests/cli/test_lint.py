@@ -166,6 +166,11 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
             ],
             id="trigger-loop",
         ),
+        pytest.param(
+            HEAD + "  name: a\nspec:\n  tasks: [{name: t, pipelineRef: {name: a}}]\n",
+            ["Pipeline/a: sub-pipeline recursion: a -> a (each run would start the next forever)"],
+            id="sub-pipeline-recursion",
+        ),
         pytest.param("key: [unclosed\n", None, id="yaml-error"),
         pytest.param(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n", [], id="other-kinds-skipped"

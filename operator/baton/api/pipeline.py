@@ -117,6 +117,13 @@ class RetryPolicy(SpecModel):
     PodEvicted, JobLost. (Not `on`: YAML 1.1, which kubectl reads, makes an unquoted `on` key `true`.)"""
 
 
+class SubPipelineRef(SpecModel):
+    """Names the Pipeline a task runs (in the run's namespace) instead of a container."""
+
+    name: DnsSubdomain
+    """Name of the Pipeline."""
+
+
 class SensorSpec(SpecModel):
     """Run the task's command again every intervalSeconds until it exits 0 (ready) or timeoutSeconds
     pass; a not-ready answer (a non-zero exit) is no failure, uses no retry and holds no Pod between
@@ -196,6 +203,13 @@ class TaskSpec(PodSettings):
     `$(tasks.NAME.results.RESULT)`, which also makes them depend on this task."""
     for_each: ForEach | None = None
     """Run one instance of the task per item; `$(item)` and `$(item.index)` are substituted."""
+    pipeline_ref: SubPipelineRef | None = None
+    """Run this Pipeline as the task, instead of a container: a child PipelineRun owned by this run,
+    whose phase is the task's phase and whose results are the task's results. Give its params in
+    `params`; image, command, args, env, workspaces, volumes, forEach and sensor do not apply."""
+    params: dict[str, str] = Field(default_factory=dict)
+    """With pipelineRef: the child run's params. `$(params.NAME)` and `$(tasks.NAME.results.R)` are
+    substituted (reading a result makes the task depend on that task)."""
     sensor: SensorSpec | None = None
     """Make the task a sensor: its command answers "ready?" by its exit code, and is run again every
     intervalSeconds until it says yes (exit 0) or timeoutSeconds pass (Failed, reason SensorTimeout)."""
@@ -315,6 +329,7 @@ __all__ = [
     "PipelineStatus",
     "RetryPolicy",
     "SensorSpec",
+    "SubPipelineRef",
     "TaskDefaults",
     "TaskSpec",
     "TriggerRule",

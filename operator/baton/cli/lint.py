@@ -121,21 +121,31 @@ def lint(paths: Sequence[str]) -> Report:
 def _check_trigger_loops(
     docs: Sequence[_Doc], pipelines: Mapping[tuple[str | None, str], PipelineSpec | None], report: Report
 ) -> None:
-    """Trigger loops among the files' Pipelines, as the operator reports them (a missing namespace is the
-    default one, as kubectl would apply it)."""
+    """Trigger loops and sub-pipeline recursion among the files' Pipelines, as the operator reports them
+    (a missing namespace is the default one, as kubectl would apply it)."""
     edges = {
         (ns or "default", name): [((t.namespace or ns or "default"), t.pipeline) for t in spec.triggers]
         for (ns, name), spec in pipelines.items()
         if spec is not None and spec.triggers
     }
-    loops = trigger_loops(edges)
+    nested = {
+        (ns or "default", name): [
+            (ns or "default", t.pipeline_ref.name) for t in spec.all_tasks() if t.pipeline_ref
+        ]
+        for (ns, name), spec in pipelines.items()
+        if spec is not None and any(t.pipeline_ref for t in spec.all_tasks())
+    }
+    found = [
+        (trigger_loops(edges), "trigger loop"),
+        (trigger_loops(nested, " -> "), "sub-pipeline recursion"),
+    ]
     for doc in docs:
         meta = doc.obj.get("metadata") or {}
         key = (meta.get("namespace") or "default", meta.get("name"))
-        if doc.obj.get("kind") == "Pipeline" and key in loops:
-            report.findings.append(
-                _finding(doc, f"trigger loop: {loops[key]} (each run would start the next forever)")
-            )
+        for loops, what in found:
+            if doc.obj.get("kind") == "Pipeline" and key in loops:
+                message = f"{what}: {loops[key]} (each run would start the next forever)"
+                report.findings.append(_finding(doc, message))
 
 
 def main(argv: Sequence[str]) -> int:

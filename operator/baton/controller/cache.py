@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baton.core.observed import ObservedJob
+from baton.kube.childrun import observe_child_run, parent_of
 from baton.kube.observe import observe_job
 
 Obj = Mapping[str, Any]
@@ -69,6 +70,10 @@ class ClusterCache:
     pipeline_runs: dict[Key, set[str]] = field(default_factory=dict)
     # Pipeline key → the upstream Pipelines whose runs trigger it (spec.triggers), for loops and wake-ups.
     trigger_edges: dict[Key, list[Key]] = field(default_factory=dict)
+    # Pipeline key → the Pipelines its tasks run (pipelineRef), for recursion.
+    child_edges: dict[Key, list[Key]] = field(default_factory=dict)
+    on_child: Callable[[Key], None] | None = None
+    """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
     on_run_moved: Callable[[Key, str], None] | None = None
     """Told (namespace and Pipeline, run) when a run of a Pipeline starts, ends or goes, however the cache
     learnt it (a watch event, or the response to the operator's own write, which comes first)."""
@@ -90,7 +95,22 @@ class ClusterCache:
             self._index(key, old, obj)
             if old is not None:
                 self._moved(key, old, obj)
+        else:
+            return key
+        parent = parent_of(obj)
+        if parent is not None:  # the child run of a sub-pipeline task: its parent's attempt
+            self._observe_child((key[0], parent), key[1], None if event_type == "DELETED" else obj)
         return key
+
+    def _observe_child(self, parent: Key, name: str, child: Obj | None) -> None:
+        observed = self.observations.setdefault(parent, {})
+        seen = observe_child_run(child) if child is not None else None
+        if seen is None:
+            observed.pop(name, None)
+        else:
+            observed[name] = seen
+        if self.on_child is not None:
+            self.on_child(parent)
 
     def _index(self, key: Key, old: Obj | None, new: Obj | None) -> None:
         before = pipeline_of_run(old) if old is not None else None
@@ -120,13 +140,17 @@ class ClusterCache:
         if event_type == "DELETED":
             self.pipelines.pop(key, None)
             self.trigger_edges.pop(key, None)
+            self.child_edges.pop(key, None)
         elif newer(obj, self.pipelines.get(key)):
             self.pipelines[key] = obj
-            upstream = _upstream_pipelines(obj, key[0])
-            if upstream:
-                self.trigger_edges[key] = upstream
-            else:
-                self.trigger_edges.pop(key, None)
+            for edges, found in (
+                (self.trigger_edges, _upstream_pipelines(obj, key[0])),
+                (self.child_edges, _child_pipelines(obj, key[0])),
+            ):
+                if found:
+                    edges[key] = found
+                else:
+                    edges.pop(key, None)
         return key
 
     def triggered_by(self, upstream: Key) -> list[Key]:
@@ -204,6 +228,13 @@ def _upstream_pipelines(pipeline: Obj, namespace: str) -> list[Key]:
         for t in triggers
         if isinstance(t, Mapping) and t.get("pipeline")
     ]
+
+
+def _child_pipelines(pipeline: Obj, namespace: str) -> list[Key]:
+    spec = pipeline.get("spec") or {}
+    tasks = [*(spec.get("tasks") or ()), *(spec.get("finally") or ())]
+    refs = [task.get("pipelineRef") for task in tasks if isinstance(task, Mapping)]
+    return [(namespace, str(ref["name"])) for ref in refs if isinstance(ref, Mapping) and ref.get("name")]
 
 
 def _stage(run: Obj) -> str:

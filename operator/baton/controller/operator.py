@@ -51,6 +51,7 @@ class Operator:
         # A run of a Pipeline started, ended or went: its schedule (Forbid), its history and its queue
         # (maxActiveRuns, the queued runs' places) move on.
         self.cache.on_run_moved = lambda pipeline, _: self._run_moved(pipeline)
+        self.cache.on_child = lambda parent: self._job_changed(parent)  # a sub-pipeline task's attempt
         self.client = client
         self.recorder = EventRecorder(client)
         self.pipelines = PipelineStatusWriter(
@@ -131,9 +132,12 @@ class Operator:
 
     def on_pipeline(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.pipeline_event(event_type, obj)
-        before = self.cache.trigger_edges.get(key_of(obj))
+        edges = (self.cache.trigger_edges, self.cache.child_edges)
+        before = [found.get(key_of(obj)) for found in edges]
         key = self.cache.observe_pipeline(event_type, obj)
-        if before != self.cache.trigger_edges.get(key):
+        if before != [found.get(key) for found in edges]:
+            for nested in self.cache.child_edges:
+                self.queue.add(("pipeline", *nested))  # a sub-pipeline recursion may have come or gone
             for triggered in self.cache.trigger_edges:
                 self.queue.add(("pipeline", *triggered))  # a trigger loop may have come or gone
         for downstream in self.cache.triggered_by(key):

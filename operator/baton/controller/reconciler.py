@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,33 +24,33 @@ from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
 from baton.core.collect import wide_tasks
 from baton.core.events import Event, EventType
-from baton.core.launch import JobToCreate
 from baton.core.observed import ObservedJob
 from baton.core.plan import plan
 from baton.core.queueing import cancelled_before_start
-from baton.core.quota import quota_delay, quota_refusal
-from baton.core.start import RunStart, not_started, start_run, waiting_for_pipeline
+from baton.core.quota import quota_delay
+from baton.core.start import RunStart, invalid_start, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
 from baton.core.workspaces import claim_failed
+from baton.kube.childrun import recursion
 from baton.kube.labels import missing_run_labels
-from baton.kube.trim import trim_job
 
+from .applying import RunApplier
 from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
 from .client import ApiFailure, KubeClient
 from .collector import JobCollector
 from .lifecycle import admission_key, expiry, queued, worth_writing
-from .paths import jobs_path, runs_path
+from .paths import runs_path
 from .recorder import EventRecorder
 from .runwriter import RunStatusWriter
 from .statuses import PipelineStatusWriter
 
 log = logging.getLogger(__name__)
 
+
 PIPELINE_GRACE_SECONDS = 15.0
 """How long a run waits for the Pipeline it names to appear (GitOps tools may apply the run first)."""
-CREATE_CONCURRENCY = 16
 PROGRESS_INTERVAL = 0.5
 """Seconds between two status writes of one run that only record tasks starting or succeeding."""
 QUIET = 0.1
@@ -91,7 +91,7 @@ class RunReconciler:
         self.collector = JobCollector(client)
         self.statuses = self.writer.statuses
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
-        self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
+        self.applier = RunApplier(cache, client)
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
         self._admitting: dict[Key, asyncio.Lock] = {}  # by Pipeline with maxActiveRuns
         self.reconciles = 0
@@ -159,7 +159,7 @@ class RunReconciler:
         expires = None if fresh else expiry(status, ttl)
         if expires is not None:
             if expires <= now:
-                await self._delete_run(key, "ttlSecondsAfterFinished passed")
+                await self.applier.delete_run(key, "ttlSecondsAfterFinished passed")
                 return
             self.requeue(key, (expires - now).total_seconds())
         if (
@@ -178,12 +178,12 @@ class RunReconciler:
             return
         observed = self._observed(key)
         decision = plan(state, observed, now)
-        created, refused = await self._create_jobs(decision.create_jobs)
+        created, refused = await self.applier.create_jobs(decision.create_jobs)
         if created and refused:
             # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
             # were created are adopted; this plan creates nothing.
             decision = plan(state, self._observed(key), now, refused=refused)
-            created, _ = await self._create_jobs(decision.create_jobs)
+            created, _ = await self.applier.create_jobs(decision.create_jobs)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             self.requeue(key, quota_delay(self._refusals[key]))
         elif created:
@@ -192,7 +192,9 @@ class RunReconciler:
             self.requeue(key, 2.0)  # a create failed: write nothing that claims its Job, plan again soon
             return
         if decision.delete_jobs:
-            await asyncio.gather(*(self._delete_job(meta.namespace, name) for name in decision.delete_jobs))
+            await asyncio.gather(
+                *(self.applier.delete_job(meta.namespace, name) for name in decision.delete_jobs)
+            )
         new_status = decision.status if decision.status is not None else (status if before is None else None)
         if new_status is not None:
             wait = self._progress_wait(key, before, new_status, bool(decision.delete_jobs))
@@ -264,12 +266,16 @@ class RunReconciler:
             return
         early = plan(state, self._observed(key), self.clock())
         if early.create_jobs:
-            await self._create_jobs(early.create_jobs)
+            await self.applier.create_jobs(early.create_jobs)
 
     # -- observe ----------------------------------------------------------------------------------
 
     async def _start(self, run: Obj, meta: RunMeta, now: datetime) -> RunStart | None:
         spec = run.get("spec") or {}
+        ref = (spec.get("pipelineRef") or {}).get("name") if isinstance(spec, Mapping) else None
+        nested = recursion(meta.ancestry, str(ref)) if meta.ancestry and ref else None
+        if nested is not None:  # a sub-pipeline that (through others) runs itself
+            return invalid_start(meta, str(ref), nested, now)
         cancel = spec.get("cancel") if isinstance(spec, Mapping) else None
         if isinstance(cancel, Mapping):  # cancelled while it waited: nothing to start, nothing to stop
             waited_for = (run.get("status") or {}).get("pipeline") or (spec.get("pipelineRef") or {}).get(
@@ -357,46 +363,3 @@ class RunReconciler:
 
     def _observed(self, key: Key) -> list[ObservedJob]:
         return self.cache.observed_jobs(key)
-
-    # -- apply ------------------------------------------------------------------------------------
-
-    async def _create_jobs(self, jobs: Sequence[JobToCreate]) -> tuple[bool, dict[str, str]]:
-        """Create the Jobs: whether none failed (but for quota), and the units refused for quota."""
-        refused: dict[str, str] = {}
-
-        async def create(job: JobToCreate) -> bool:
-            namespace = job.body["metadata"]["namespace"]
-            async with self._creating:
-                if refused:  # the quota is full: the rest would be refused too, so do not ask
-                    refused[job.task] = next(iter(refused.values()))
-                    return True
-                try:
-                    created = await self.client.create(jobs_path(namespace), job.body, resource="jobs.batch")
-                except ApiFailure as failure:
-                    if failure.code == 409:
-                        return True  # it exists (an earlier attempt of this reconcile): adopt it
-                    if quota_refusal(failure.code, failure.message):
-                        refused[job.task] = failure.message
-                        return True
-                    log.error("creating Job %s/%s failed: %s", namespace, job.name, failure)
-                    return False
-            self.cache.observe_job("ADDED", trim_job(created))
-            return True
-
-        results = await asyncio.gather(*(create(job) for job in jobs))
-        return all(results), refused
-
-    async def _delete_run(self, key: Key, why: str) -> None:
-        try:
-            await self.client.delete(runs_path(*key), resource="pipelineruns.baton.dev")
-        except ApiFailure as failure:
-            if failure.code != 404:
-                raise
-        log.info("deleted run %s/%s: %s", key[0], key[1], why)
-
-    async def _delete_job(self, namespace: str, name: str) -> None:
-        try:
-            await self.client.delete(jobs_path(namespace, name), resource="jobs.batch")
-        except ApiFailure as failure:
-            if failure.code != 404:
-                raise

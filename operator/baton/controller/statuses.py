@@ -12,6 +12,7 @@ from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import RunPhase
 from baton.core.events import Event, EventType
 from baton.core.pipelines import pipeline_status, record_run
+from baton.core.triggers import trigger_loops
 from baton.core.validation import check_pipeline_spec
 
 from .cache import ClusterCache, Key
@@ -74,6 +75,10 @@ class PipelineStatusWriter:
         parsed, errors = check_pipeline_spec(raw_spec)
         before = current or PipelineStatus()
         beyond = self.triggers.problems(key, parsed) if parsed is not None and parsed.triggers else []
+        if key in self.cache.child_edges:
+            nested = trigger_loops(self.cache.child_edges, " -> ").get(key)
+            if nested is not None:
+                beyond.append(f"sub-pipeline recursion: {nested} (each run would start the next forever)")
         new = pipeline_status(raw_spec, generation, current, self.clock(), beyond) or before
         events: list[Event] = []
         if parsed is not None and not errors and not beyond:

@@ -28,6 +28,7 @@ from baton.core.status import format_time, run_outcome
 from baton.core.tasks import start_task
 from baton.core.variables import runtime_context, substitute_runtime
 from baton.core.workspaces import placement
+from baton.kube.childrun import render_child_run
 from baton.kube.names import job_name
 from baton.kube.podspec import Claim
 from baton.kube.render import render_job
@@ -112,19 +113,33 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 assert isinstance(resolved, list), "an expanded forEach task's items resolve again"
                 items[i] = resolved
             instance = (k, item_text(items[i][k]))
-        body = render_job(
-            run.meta,
-            run.pipeline,
-            spec_task,
-            spec.task_defaults,
-            run.params,
-            attempt,
-            context=_context(work, i),
-            timeout_seconds=attempts.timeout_seconds,
-            claims=claims(work) if spec_task.workspaces else None,
-            node=node,
-            instance=instance,
-        )
+        if spec_task.pipeline_ref is not None:
+            # Its first attempt in a retry of a run whose child of this task failed retries that child.
+            retried = current.job_name if current.attempts == 0 else None
+            body = render_child_run(
+                run.meta,
+                run.pipeline,
+                spec_task,
+                run.params,
+                attempt,
+                context=_context(work, i),
+                timeout_seconds=attempts.timeout_seconds,
+                retry_of=retried,
+            )
+        else:
+            body = render_job(
+                run.meta,
+                run.pipeline,
+                spec_task,
+                spec.task_defaults,
+                run.params,
+                attempt,
+                context=_context(work, i),
+                timeout_seconds=attempts.timeout_seconds,
+                claims=claims(work) if spec_task.workspaces else None,
+                node=node,
+                instance=instance,
+            )
         name = job_name(run.meta.name, unit, attempt)
         creates.append(JobToCreate(unit, attempt, name, body))
         if current.pokes and current.job_name:

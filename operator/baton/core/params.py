@@ -71,6 +71,8 @@ def task_fields(task: TaskSpec) -> Iterator[tuple[str, str]]:
     for var in task.env:
         if var.value is not None:
             yield f'env "{var.name}"', var.value
+    for name, value in task.params.items():  # a sub-pipeline's params
+        yield f'params "{name}"', value
 
 
 def reference_errors(spec: PipelineSpec) -> list[str]:

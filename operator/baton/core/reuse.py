@@ -6,7 +6,8 @@ the failed, skipped and cancelled ones run again, and so do the finally tasks (t
 A forEach task that did not succeed runs again with the instances that succeeded reused, as long as its
 list of items is the same.
 ``retryFrom`` names tasks to run again even if they succeeded, with everything downstream of them: a
-sub-DAG re-executed. OLD is only read, so the history stays as it was.
+sub-DAG re-executed. OLD is only read, so the history stays as it was. A sub-pipeline task whose child
+run failed retries that child in the same way: its first child in the new run is a retry of the old one.
 """
 
 from __future__ import annotations
@@ -111,10 +112,19 @@ def plan_retry(
             reused.append(name)
         else:
             carried = _reused_instances(before, old_name) if before is not None and name not in rerun else []
-            tasks.append(TaskStatus(name=name, phase=TaskPhase.PENDING, instances=carried))
+            child = _failed_child(spec, index, before) if name not in rerun else None
+            tasks.append(TaskStatus(name=name, phase=TaskPhase.PENDING, instances=carried, job_name=child))
             if carried:
                 instances[name] = len(carried)
     return Retry(spec, dict(old.params), old.pipeline, tasks, reused, old_name, instances)
+
+
+def _failed_child(spec: PipelineSpec, index: int, before: TaskStatus | None) -> str | None:
+    """For a sub-pipeline task whose child run failed or was cancelled: that child, which the retry's
+    child retries (from its own point of failure) instead of running the sub-pipeline afresh."""
+    if spec.task_at(index).pipeline_ref is None or before is None or not before.job_name:
+        return None
+    return before.job_name if before.phase in (TaskPhase.FAILED, TaskPhase.CANCELLED) else None
 
 
 def _reused_instances(before: TaskStatus, old_name: str) -> list[InstanceStatus]:

@@ -178,6 +178,11 @@ def _pending(
     )
 
 
+def invalid_start(run: RunMeta, pipeline: str | None, message: str, now: datetime) -> RunStart:
+    """A run that must not start (a sub-pipeline that runs itself): Failed, reason Invalid, no Job."""
+    return _failed(run, pipeline, INVALID, message, now)
+
+
 def _failed(run: RunMeta, pipeline: str | None, reason: str, message: str, now: datetime) -> RunStart:
     condition = invalid_condition(reason, message, run.generation, now)
     status = PipelineRunStatus(

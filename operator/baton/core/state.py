@@ -9,6 +9,9 @@ from typing import Any
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunStatus
 
+ANCESTRY = "baton.dev/ancestry"
+"""Annotation of a child run: the Pipelines of the runs above it, outermost first, comma-separated."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunMeta:
@@ -18,14 +21,18 @@ class RunMeta:
     name: str
     uid: str
     generation: int = 1
+    ancestry: tuple[str, ...] = ()
+    """For the child run of a sub-pipeline task: the Pipelines of the runs above it, outermost first."""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> RunMeta:
+        above = (metadata.get("annotations") or {}).get(ANCESTRY) or ""
         return cls(
             namespace=metadata.get("namespace") or "default",
             name=metadata["name"],
             uid=metadata.get("uid") or "",
             generation=metadata.get("generation") or 1,
+            ancestry=tuple(part for part in str(above).split(",") if part),
         )
 
 

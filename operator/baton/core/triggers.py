@@ -163,10 +163,13 @@ def _key(run: UpstreamRun) -> str:
     return f"{run.namespace}/{run.name}"
 
 
-def trigger_loops(edges: Mapping[PipelineKey, Sequence[PipelineKey]]) -> dict[PipelineKey, str]:
+def trigger_loops(
+    edges: Mapping[PipelineKey, Sequence[PipelineKey]], arrow: str = " <- "
+) -> dict[PipelineKey, str]:
     """For each Pipeline on a trigger loop (A's runs trigger B, B's trigger A), the loop as text.
-    `edges` maps each Pipeline to the upstream Pipelines it is triggered by. Iterative: a chain of
-    thousands of Pipelines is no recursion problem."""
+    `edges` maps each Pipeline to the upstream Pipelines it is triggered by (or, with `arrow` " -> ", to
+    the Pipelines its tasks run: sub-pipeline recursion). Iterative: a chain of thousands of Pipelines is
+    no recursion problem."""
     loops: dict[PipelineKey, str] = {}
     state: dict[PipelineKey, int] = {}  # 1: on the current path, 2: done
     for root in sorted(edges):
@@ -185,7 +188,7 @@ def trigger_loops(edges: Mapping[PipelineKey, Sequence[PipelineKey]]) -> dict[Pi
                 cycle = path[path.index(upstream) :]
                 for at, member in enumerate(cycle):  # each told from its own place and namespace
                     turn = [*cycle[at:], *cycle[:at], member]
-                    loops.setdefault(member, " <- ".join(_show(key, member[0]) for key in turn))
+                    loops.setdefault(member, arrow.join(_show(key, member[0]) for key in turn))
             elif upstream not in state:
                 state[upstream] = 1
                 path.append(upstream)

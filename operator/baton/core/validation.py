@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar, from_wire
-from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TriggerRule, param_defaults
+from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TaskSpec, TriggerRule, param_defaults
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
 from baton.core.dataflow_checks import dataflow_errors, duplicates
@@ -47,7 +47,11 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
     errors += graph
     default_image = spec.task_defaults.image if spec.task_defaults else None
     for task in every:
-        if task.image is None and default_image is None:
+        if task.pipeline_ref is not None:
+            errors += _sub_pipeline_errors(task)
+        elif task.params:
+            errors.append(f'task "{task.name}": params are for a sub-pipeline (pipelineRef): it has none')
+        elif task.image is None and default_image is None:
             errors.append(f'task "{task.name}" has no image (set image, or taskDefaults.image)')
         errors += _env_errors(f'task "{task.name}"', task.env)
         errors += _retry_errors(f'task "{task.name}"', task.retries)
@@ -75,6 +79,28 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
     if not graph:  # the references are checked against the graph, which must be one
         errors += variable_errors(spec, dag_of(spec))
     return errors
+
+
+def _sub_pipeline_errors(task: TaskSpec) -> list[str]:
+    """A task that runs another Pipeline has no container of its own: what would configure one is a
+    mistake (it would be ignored), and so are the features built on a container."""
+    present = {
+        "image": task.image is not None,
+        "command": bool(task.command),
+        "args": bool(task.args),
+        "env": bool(task.env),
+        "workspaces": bool(task.workspaces),
+        "volumes": bool(task.volumes),
+        "forEach": task.for_each is not None,
+        "sensor": task.sensor is not None,
+    }
+    given = [name for name, there in present.items() if there]
+    if not given:
+        return []
+    return [
+        f'task "{task.name}" runs pipeline "{task.pipeline_ref.name if task.pipeline_ref else ""}" '
+        f"(pipelineRef), so {', '.join(given)} cannot apply: remove {'it' if len(given) == 1 else 'them'}"
+    ]
 
 
 def _finally_errors(spec: PipelineSpec) -> list[str]:
