@@ -1155,7 +1155,7 @@ def test_audit_log_over_http_and_from_python(raw: Raw, devcluster: DevCluster, n
     doc = raw.ok("GET", f"/devcluster/audit?since={since}")
     mine = [r for r in doc["records"] if r["type"] == "request" and r["namespace"] == namespace]
     assert [(r["client"], r["verb"], r["resource"], r["name"], r["code"]) for r in mine] == [
-        ("conformance-raw", "create", "configmaps", "", 201),
+        ("conformance-raw", "create", "configmaps", "audited", 201),  # the name of what was created
         ("conformance-raw", "get", "configmaps", "nope", 404),
     ]
     assert all(r["seq"] > since for r in doc["records"])

@@ -14,6 +14,7 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
   dataflow     the forEach fan-out (1 → forEach of N items from a param → 1)
   width        the cost of width: the fan-out curve, the join on real processes, 100,000 instances
   schedules    1,000 scheduled Pipelines: a slot firing for all, then the quiet between slots
+  composition  Pipelines of Pipelines: a trigger chain and a chain of sub-pipelines, per hop
   report       targets, bench.json and bench.md
   environment  CPU, Python, package versions, git commit
   runner       runs the chosen scenarios and writes the report
@@ -21,6 +22,6 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
 
 SCENARIO_NAMES = (
     "chain", "requests", "fanout", "large", "throughput", "rss", "foreach", "width", "realjoin", "huge",
-    "schedules",
+    "schedules", "composition",
 )  # fmt: skip
 """The scenarios, in the order they run (kept here so that the CLI can list them without importing them)."""

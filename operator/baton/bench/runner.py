@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import SCENARIO_NAMES
+from .composition import composition
 from .dataflow import foreach
 from .environment import environment, load_average, machine_cpu_seconds
 from .harness import Timeout
@@ -33,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
     "realjoin": realjoin,
     "huge": huge,
     "schedules": schedules,
+    "composition": composition,
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 

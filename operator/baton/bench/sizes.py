@@ -50,6 +50,8 @@ class Sizes:
     """Seconds from the operator's start to their first slot (time to create them)."""
     schedules_idle: float = 40.0
     """Seconds of quiet measured after that slot's runs ended (at most until the next slot)."""
+    composed: int = 20
+    """Scenario 12: links of the trigger chain, and sub-pipeline tasks of the composite Pipeline."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -76,6 +78,7 @@ SMOKE = Sizes(
     schedules=5,
     schedules_lead=8.0,
     schedules_idle=3.0,
+    composed=3,
     timeout=60.0,
 )
 

@@ -250,6 +250,8 @@ class _Routes:
         if method == "POST" and not target.name:
             info["verb"] = "create"
             outcome = api.create(target, decode_body(raw, content_type), query)
+            if isinstance(outcome.body, dict):  # the audit names what was created (generateName too)
+                info["name"] = str((outcome.body.get("metadata") or {}).get("name") or "")
         elif method == "PUT" and target.name:
             info["verb"] = "update"
             outcome = api.update(target, decode_body(raw, content_type), query)
