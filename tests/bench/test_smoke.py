@@ -48,7 +48,8 @@ def test_requests_and_reconciles_are_counted(smoke: tuple[dict[str, Any], str, P
         assert requests["per_task"] > 0 and requests["tasks"] == scenario["details"]["tasks"], name
         # every task's Job is created exactly once, by the operator (a sub-pipeline task has a child run)
         jobs = scenario["details"].get("job_tasks", requests["tasks"]) / requests["tasks"]
-        assert requests["per_task_by_verb"]["create jobs.batch"] == round(jobs, 3), (name, requests["by_verb"])
+        created = requests["per_task_by_verb"]["create jobs.batch"]
+        assert created == round(jobs, 3), (name, requests["by_verb"])
         assert not requests["errors"], (name, requests["errors"])
         assert requests["startup"], name
         assert scenario["details"]["reconciles"] > 0, name

@@ -12,7 +12,7 @@ from baton.core.observed import JobState
 from baton.core.reuse import Retry, plan_retry
 from baton.core.state import RunMeta
 from baton.core.validation import pipeline_errors
-from baton.kube.childrun import MAX_DEPTH, observe_child_run, recursion, render_child_run
+from baton.kube.childrun import MAX_DEPTH, observe_child_run, recursion, render_child_run, retry_child
 
 PARENT = RunMeta("etl", "nightly-x7k2p", "uid-1", 1, ("daily",))
 TASK = TaskSpec.model_validate(
@@ -46,8 +46,13 @@ def test_the_child_is_named_labelled_and_owned_like_the_attempts_job() -> None:
         "params": {"day": "2026-01-31$x", "n": "7"},
         "timeoutSeconds": 60,
     }
-    retried = render_child_run(PARENT, "nightly", TASK, {"date": "d"}, 1, retry_of="nightly-old-warehouse-1")
-    assert retried["spec"] == {"retryOf": "nightly-old-warehouse-1"}
+    old = {"metadata": {"name": "old-w-1"}, "status": {"phase": "Failed", "pipelineSpec": {"tasks": []}}}
+    assert retry_child(child, old)["spec"] == {"retryOf": "old-w-1", "timeoutSeconds": 60}
+    # Not retried (run afresh): a child that never started, one still ending, one that is gone.
+    never = {"metadata": {"name": "old-w-1"}, "status": {"phase": "Failed"}}
+    ending = {"metadata": {"name": "old-w-1"}, "status": {"phase": "Running", "pipelineSpec": {"tasks": []}}}
+    for unusable in (never, ending, None):
+        assert retry_child(child, unusable) == child
 
 
 def child(phase: str | None, **status: Any) -> dict[str, Any]:
@@ -86,7 +91,7 @@ DONE = "2026-01-01T00:01:00Z"
         ),
         (
             child("Failed", conditions=ended("Timeout", "took too long")),
-            JobState.FAILED, "Timeout", f"run {NAME} failed: took too long", False,
+            JobState.FAILED, "DeadlineExceeded", f"run {NAME} failed: took too long", False,
         ),
         (child("Cancelled"), JobState.FAILED, "Cancelled", f"run {NAME} cancelled", False),
     ],

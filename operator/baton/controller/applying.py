@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from baton.core.launch import JobToCreate
 from baton.core.quota import quota_refusal
-from baton.kube.childrun import parent_of
+from baton.kube.childrun import parent_of, retry_child
 from baton.kube.trim import trim_job
 
 from .cache import ClusterCache, Key
@@ -39,11 +39,14 @@ class RunApplier:
                     refused[job.task] = next(iter(refused.values()))
                     return True
                 child = job.body.get("kind") == "PipelineRun"  # a sub-pipeline task's attempt
+                body = job.body
+                if child and job.retry_of:
+                    body = retry_child(body, self.cache.runs.get((namespace, job.retry_of)))
                 path, resource = (
                     (runs_path(namespace), RUNS) if child else (jobs_path(namespace), "jobs.batch")
                 )
                 try:
-                    created = await self.client.create(path, job.body, resource=resource)
+                    created = await self.client.create(path, body, resource=resource)
                 except ApiFailure as failure:
                     if failure.code == 409:
                         return True  # it exists (an earlier attempt of this reconcile): adopt it
@@ -69,20 +72,34 @@ class RunApplier:
                 raise
         log.info("deleted run %s/%s: %s", key[0], key[1], why)
 
-    async def delete_job(self, namespace: str, name: str) -> None:
+    async def delete_job(self, namespace: str, name: str, parent: str | None = None) -> None:
+        """Stop an attempt: delete its Job, or cancel its child run (`parent`: the run it belongs to)."""
         child = self.cache.runs.get((namespace, name))
         if child is not None and parent_of(child) is not None:
-            # A sub-pipeline task's child run is cancelled, not deleted: its own finally tasks still run
-            # and its record stays (the parent's ownerReference deletes it with the parent).
-            patch = {"spec": {"cancel": {"message": "its parent run stopped the task"}}}
-            try:
-                await self.client.merge_patch(runs_path(namespace, name), patch, resource=RUNS)
-            except ApiFailure as failure:
-                if failure.code != 404:
-                    raise
+            await self._cancel_child(namespace, name)
             return
         try:
             await self.client.delete(jobs_path(namespace, name), resource="jobs.batch")
+        except ApiFailure as failure:
+            if failure.code != 404:
+                raise
+            # No such Job: it may be a child run not in the cache yet (just adopted after a 409).
+            if parent is not None:
+                try:
+                    found = await self.client.get(runs_path(namespace, name), resource=RUNS)
+                except ApiFailure as missing:
+                    if missing.code != 404:
+                        raise
+                    return
+                if parent_of(found) == parent:
+                    await self._cancel_child(namespace, name)
+
+    async def _cancel_child(self, namespace: str, name: str) -> None:
+        """A sub-pipeline task's child run is cancelled, not deleted: its own finally tasks still run and
+        its record stays (the parent's ownerReference deletes it with the parent)."""
+        patch = {"spec": {"cancel": {"message": "its parent run stopped the task"}}}
+        try:
+            await self.client.merge_patch(runs_path(namespace, name), patch, resource=RUNS)
         except ApiFailure as failure:
             if failure.code != 404:
                 raise

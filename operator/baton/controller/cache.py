@@ -103,6 +103,8 @@ class ClusterCache:
         return key
 
     def _observe_child(self, parent: Key, name: str, child: Obj | None) -> None:
+        if parent not in self.runs:
+            return  # its parent went first (its observations with it); nothing waits for this one
         observed = self.observations.setdefault(parent, {})
         seen = observe_child_run(child) if child is not None else None
         if seen is None:

@@ -80,9 +80,10 @@ def worth_writing(stored: Obj, start: RunStart) -> bool:
     return new is not None and new.reason == "Queued" and (old or {}).get("message") != new.message
 
 
-def expiry(status: PipelineRunStatus, run_ttl: object) -> datetime | None:
-    """When a finished run is deleted (its ttlSecondsAfterFinished, else its frozen Pipeline's)."""
-    if status.phase is None or not status.phase.finished or not status.completion_time:
+def expiry(status: PipelineRunStatus, run_ttl: object, child: bool = False) -> datetime | None:
+    """When a finished run is deleted (its ttlSecondsAfterFinished, else its frozen Pipeline's). Never for
+    a sub-pipeline task's child: its parent may still have to read it, and deleting the parent deletes it."""
+    if child or status.phase is None or not status.phase.finished or not status.completion_time:
         return None
     own = run_ttl if isinstance(run_ttl, int) and not isinstance(run_ttl, bool) else None
     default = status.pipeline_spec.ttl_seconds_after_finished if status.pipeline_spec else None

@@ -32,7 +32,7 @@ from baton.core.start import RunStart, invalid_start, not_started, start_run, wa
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
 from baton.core.workspaces import claim_failed
-from baton.kube.childrun import recursion
+from baton.kube.childrun import parent_of, recursion
 from baton.kube.labels import missing_run_labels
 
 from .applying import RunApplier
@@ -92,6 +92,8 @@ class RunReconciler:
         self.statuses = self.writer.statuses
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self.applier = RunApplier(cache, client)
+        self.started_at = clock()
+        """When this operator began to watch: a Job not seen yet is not lost before a while after it."""
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
         self._admitting: dict[Key, asyncio.Lock] = {}  # by Pipeline with maxActiveRuns
         self.reconciles = 0
@@ -156,7 +158,8 @@ class RunReconciler:
                 return
         before = None if fresh else status
         ttl = (run.get("spec") or {}).get("ttlSecondsAfterFinished")
-        expires = None if fresh else expiry(status, ttl)
+        child = parent_of(run) is not None
+        expires = None if fresh else expiry(status, ttl, child)
         if expires is not None:
             if expires <= now:
                 await self.applier.delete_run(key, "ttlSecondsAfterFinished passed")
@@ -177,12 +180,12 @@ class RunReconciler:
             await self._unreadable(run, error)
             return
         observed = self._observed(key)
-        decision = plan(state, observed, now)
+        decision = plan(state, observed, now, observing_since=self.started_at)
         created, refused = await self.applier.create_jobs(decision.create_jobs)
         if created and refused:
             # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
             # were created are adopted; this plan creates nothing.
-            decision = plan(state, self._observed(key), now, refused=refused)
+            decision = plan(state, self._observed(key), now, refused=refused, observing_since=self.started_at)
             created, _ = await self.applier.create_jobs(decision.create_jobs)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             self.requeue(key, quota_delay(self._refusals[key]))
@@ -193,7 +196,7 @@ class RunReconciler:
             return
         if decision.delete_jobs:
             await asyncio.gather(
-                *(self.applier.delete_job(meta.namespace, name) for name in decision.delete_jobs)
+                *(self.applier.delete_job(meta.namespace, name, meta.name) for name in decision.delete_jobs)
             )
         new_status = decision.status if decision.status is not None else (status if before is None else None)
         if new_status is not None:
@@ -210,7 +213,7 @@ class RunReconciler:
                     self.requeue(key, 0.0)  # its Jobs of instances now recorded may go (see collector)
         if decision.wake_at is not None:
             self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
-        if new_status is not None and (ends := expiry(new_status, ttl)):
+        if new_status is not None and (ends := expiry(new_status, ttl, child)):
             self.requeue(key, max(0.0, (ends - now).total_seconds()))  # it just ended: its TTL starts
         if before is not None:  # the status as stored: only what it records may lose its Jobs
             await self.collector.collect(key, before, observed)  # the Jobs it was planned with
@@ -264,7 +267,7 @@ class RunReconciler:
             return  # the full reconcile says what is wrong
         if status.phase is None or status.phase.finished:
             return
-        early = plan(state, self._observed(key), self.clock())
+        early = plan(state, self._observed(key), self.clock(), observing_since=self.started_at)
         if early.create_jobs:
             await self.applier.create_jobs(early.create_jobs)
 

@@ -20,6 +20,7 @@ from baton.core.history import FinishedRun, prune_runs
 from baton.core.scheduler import RunOfPipeline, RunToCreate, decide_schedule, scheduling_since
 from baton.core.start import not_started
 from baton.core.status import format_time, parse_time
+from baton.kube.childrun import parent_of
 from baton.kube.slotruns import SCHEDULED_TIME, TRIGGER, run_body
 
 from . import metrics
@@ -100,7 +101,9 @@ class PipelineScheduler:
         finished = [
             FinishedRun(run["metadata"]["name"], phase, completed)
             for run in runs
-            if (phase := _phase(run)) in _FINISHED and (completed := _completed(run)) is not None
+            if (phase := _phase(run)) in _FINISHED
+            and (completed := _completed(run)) is not None
+            and parent_of(run) is None  # a sub-pipeline's child: its parent keeps (and deletes) it
         ]
         pruned = prune_runs(finished, spec.run_history)
         if pruned:

@@ -50,7 +50,7 @@ def observe_instances(
             continue
         mine = replace(attempts, seed=instance_attempts_seed(work, index, k))
         job = jobs.get(k)
-        new, delete = advance_task(instance, job, work.now, mine)
+        new, delete = advance_task(instance, job, work.now, mine, work.observing_since)
         if delete and new.job_name:
             work.deletes.append(new.job_name)
         if new.phase is TaskPhase.SUCCEEDED and new.results and instance.phase is not TaskPhase.SUCCEEDED:

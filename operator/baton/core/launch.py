@@ -44,7 +44,11 @@ class JobToCreate:
     attempt: int
     name: str
     body: dict[str, Any]
-    """The complete batch/v1 Job to POST."""
+    """The complete batch/v1 Job to POST (for a sub-pipeline task: its child PipelineRun)."""
+    retry_of: str | None = None
+    """For a sub-pipeline task: its last child run (of an earlier attempt, or of the run this run
+    retries). If that child ended after it had started, the new child is a retry of it (from its point of
+    failure) rather than a fresh run of the sub-pipeline: the shell sees whether it did (`retry_child`)."""
 
 
 def running_units(tasks: list[TaskStatus]) -> int:
@@ -113,9 +117,9 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 assert isinstance(resolved, list), "an expanded forEach task's items resolve again"
                 items[i] = resolved
             instance = (k, item_text(items[i][k]))
+        retried = None
         if spec_task.pipeline_ref is not None:
-            # Its first attempt in a retry of a run whose child of this task failed retries that child.
-            retried = current.job_name if current.attempts == 0 else None
+            retried = current.job_name  # the last child: this attempt's, or the retried run's
             body = render_child_run(
                 run.meta,
                 run.pipeline,
@@ -124,7 +128,6 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 attempt,
                 context=_context(work, i),
                 timeout_seconds=attempts.timeout_seconds,
-                retry_of=retried,
             )
         else:
             body = render_job(
@@ -141,7 +144,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 instance=instance,
             )
         name = job_name(run.meta.name, unit, attempt)
-        creates.append(JobToCreate(unit, attempt, name, body))
+        creates.append(JobToCreate(unit, attempt, name, body, retried))
         if current.pokes and current.job_name:
             # A sensor's last poke, recorded as not ready: its Job has said all it had to say.
             work.deletes.append(current.job_name)

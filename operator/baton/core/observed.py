@@ -40,6 +40,9 @@ class ObservedJob:
     so time spent without a Pod (a ResourceQuota refusing it, no node free) does not count."""
     instance: int | None = None
     """For a Job of an instance of a forEach task: the instance's index."""
+    child: bool = False
+    """Not a Job but the child PipelineRun of a sub-pipeline task: its message holds the child run's
+    results (which may name more than the task declares)."""
 
     @property
     def finished(self) -> bool:

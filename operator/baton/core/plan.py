@@ -83,12 +83,18 @@ _SCALAR_FIELDS = (
 
 
 def plan(
-    run: RunState, jobs: Sequence[ObservedJob], now: datetime, refused: Mapping[str, str] | None = None
+    run: RunState,
+    jobs: Sequence[ObservedJob],
+    now: datetime,
+    refused: Mapping[str, str] | None = None,
+    observing_since: datetime | None = None,
 ) -> Plan:
     """Decide the next actions of a started run (see ``baton.core.start.start_run``).
 
     ``refused`` names the units (task, or task[k]) whose Job the API server just refused for quota,
     with its message: they stay Pending with reason ExceededQuota instead of starting (`core.quota`).
+    ``observing_since`` is when the shell began to watch (its start): a Job it has not seen yet is lost
+    only a while after that, however long ago its task started (its watch may still be listing).
 
     Two passes over the tasks (O(V + E)): fold the observed Jobs into the running tasks, then decide
     every task that has not started (skip it, start it, or let it wait) in topological order, so that a
@@ -104,7 +110,9 @@ def plan(
     dag = dag_of(run.spec)
     before = aligned_tasks(dag, status.tasks)
     steering = Steering.of(run, now)
-    work = _Pass(run, dag, steering, now, list(before), refused=refused or {})
+    work = _Pass(
+        run, dag, steering, now, list(before), refused=refused or {}, observing_since=observing_since
+    )
     newest, work.instance_jobs = newest_jobs(dag, jobs)
     by_instance = work.instance_jobs
     work.observe(newest, by_instance)
@@ -193,6 +201,7 @@ class _Pass:
     """Units whose Job the API server refused for quota, with its message."""
     held: list[str] = field(default_factory=list)
     """The units this pass kept waiting for quota."""
+    observing_since: datetime | None = None
 
     def wake(self, at: datetime) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
@@ -227,7 +236,9 @@ class _Pass:
                 continue
             job = jobs.get(i)
             attempts = self.attempts(i)
-            new, delete = advance_task(task, job, self.now, attempts)
+            new, delete = advance_task(task, job, self.now, attempts, self.observing_since)
+            if new.pokes and new.attempts > task.attempts and task.job_name and task.pokes:
+                self.deletes.append(task.job_name)  # a sensor's next poke is on: its last one said all
             if delete and new.job_name:
                 self.deletes.append(new.job_name)
             if new.phase is running:
@@ -242,7 +253,7 @@ class _Pass:
 
     def watch_running(self, task: InstanceStatus, job: ObservedJob | None, attempts: Attempts) -> None:
         if job is None or job.attempt != task.attempts:
-            self.wake(job_lost_at(task))
+            self.wake(job_lost_at(task, self.observing_since))
         elif (due := details_due(job, self.now, bool(attempts.results))) is not None:
             self.wake(due)  # the Pod's event normally comes first and brings the run back sooner
         deadline = task_deadline(task, attempts.timeout_seconds, job)

@@ -57,6 +57,20 @@ def display(recorded: str) -> str:
     return recorded
 
 
+def child_results(declared: Sequence[str], message: str | None, child: str) -> str:
+    """The results a sub-pipeline task declares, from its child run's (a JSON object of them all, as the
+    observation carries them): only those declared, as the task's termination message would hold them;
+    or a message saying which the child run did not have."""
+    given = json.loads(message) if message else {}
+    missing = [name for name in declared if name not in given]
+    if missing:
+        listed = ", ".join(f'"{name}"' for name in missing)
+        raise ValueError(
+            f"the child run {child} has no result {listed}: its Pipeline's spec.results must name it"
+        )
+    return json.dumps({name: given[name] for name in declared})
+
+
 def parse_results(declared: Sequence[str], message: str | None) -> dict[str, str] | str:
     """The recorded results of a task that declares ``declared``, given its termination message; or a
     message saying why they cannot be recorded."""

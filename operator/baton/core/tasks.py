@@ -19,7 +19,7 @@ from typing import TypeVar
 from baton.api.pipeline import FailureKind, RetryPolicy, SensorSpec
 from baton.api.run import InstanceStatus, TaskPhase
 from baton.core.observed import JobState, ObservedJob
-from baton.core.results import collect_results
+from baton.core.results import INVALID_RESULTS, child_results, collect_results
 from baton.core.retry import failure_kind, max_attempts, next_attempt_at
 from baton.core.status import format_precise_time, format_time, parse_time, truncate
 
@@ -59,7 +59,11 @@ NO_RETRIES = Attempts()
 
 
 def advance_task(
-    task: T, job: ObservedJob | None, now: datetime, attempts: Attempts = NO_RETRIES
+    task: T,
+    job: ObservedJob | None,
+    now: datetime,
+    attempts: Attempts = NO_RETRIES,
+    observing_since: datetime | None = None,
 ) -> tuple[T, bool]:
     """The task's new state given the newest observed Job of the task (if any), and whether the
     attempt's Job must be deleted (it outlived the task's timeout). Returns ``task`` itself when nothing
@@ -72,7 +76,7 @@ def advance_task(
         job.attempt > task.attempts or (job.attempt == task.attempts and task.phase is TaskPhase.RUNNING)
     ):
         task = _follow_job(task, job, now, attempts)
-    elif task.phase is TaskPhase.RUNNING and job_lost_at(task) <= now:
+    elif task.phase is TaskPhase.RUNNING and job_lost_at(task, observing_since) <= now:
         message = f"Job {task.job_name} disappeared before it finished"
         return fail_attempt(task, FailureKind.JOB_LOST, now, attempts, message=message), False
     if task.phase is TaskPhase.RUNNING:
@@ -149,11 +153,14 @@ def details_due(job: ObservedJob, now: datetime, needs_message: bool = False) ->
     return due if now < due else None
 
 
-def job_lost_at(task: InstanceStatus) -> datetime:
-    """When a Running task whose Job is not observed counts as lost."""
-    if task.start_time is None:
+def job_lost_at(task: InstanceStatus, observing_since: datetime | None = None) -> datetime:
+    """When a Running task whose Job is not observed counts as lost: a while after it started, and after
+    the shell began to watch (an operator just restarted may not have listed that Job yet)."""
+    started = parse_time(task.start_time) if task.start_time is not None else None
+    since = max(filter(None, (started, observing_since)), default=None)
+    if since is None:
         return datetime.min.replace(tzinfo=UTC)
-    return parse_time(task.start_time) + JOB_LOST_AFTER
+    return since + JOB_LOST_AFTER
 
 
 def task_deadline(
@@ -251,9 +258,20 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
             **base,
             **answered,
         )
-        return collect_results(succeeded, attempts.results, job.message, now)
+        message = job.message
+        if job.child and attempts.results:
+            try:
+                message = child_results(attempts.results, job.message, job.name)
+            except ValueError as problem:
+                failed = {"phase": TaskPhase.FAILED, "reason": INVALID_RESULTS, "message": str(problem)}
+                return _changed(succeeded, **failed)
+        return collect_results(succeeded, attempts.results, message, now)
     running = _changed(task, phase=TaskPhase.RUNNING, **base)
-    said_no = failure_kind(job) is FailureKind.FAILED and job.exit_code not in BROKEN
+    said_no = (
+        failure_kind(job) is FailureKind.FAILED
+        and job.exit_code not in BROKEN
+        and job.reason not in NOT_STARTED
+    )
     if attempts.sensor is not None and said_no:
         return not_ready(running, attempts.sensor, job, now)
     return fail_attempt(
@@ -267,9 +285,11 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
     )
 
 
-BROKEN = frozenset({126, 127})
-"""Exit codes of a command that could not run at all (not executable, not found): a sensor's broken
-command is a failure, not a "not ready" to poke again until its timeout."""
+BROKEN = frozenset({126, 127, 128})
+"""Exit codes of a command that could not run at all (not executable, not found; 128: the runtime could
+not start it): a sensor's broken command is a failure, not a "not ready" to poke until its timeout."""
+NOT_STARTED = frozenset({"StartError", "ContainerCannotRun"})
+"""Container reasons of the same: the container never ran the command."""
 SENSOR_TIMEOUT = "SensorTimeout"
 NOT_READY = "NotReady"
 

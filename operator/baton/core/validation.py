@@ -93,6 +93,19 @@ def _sub_pipeline_errors(task: TaskSpec) -> list[str]:
         "volumes": bool(task.volumes),
         "forEach": task.for_each is not None,
         "sensor": task.sensor is not None,
+        "resources": task.resources is not None,
+        "nodeSelector": bool(task.node_selector),
+        "tolerations": bool(task.tolerations),
+        "serviceAccountName": task.service_account_name is not None,
+        "workingDir": task.working_dir is not None,
+        "podLabels": bool(task.pod_labels),
+        "podAnnotations": bool(task.pod_annotations),
+        "priorityClassName": task.priority_class_name is not None,
+        "affinity": task.affinity is not None,
+        "imagePullSecrets": bool(task.image_pull_secrets),
+        "runAsUser": task.run_as_user is not None,
+        "runAsGroup": task.run_as_group is not None,
+        "fsGroup": task.fs_group is not None,
     }
     given = [name for name, there in present.items() if there]
     if not given:

@@ -38,10 +38,9 @@ def render_child_run(
     *,
     context: Mapping[str, str] | None = None,
     timeout_seconds: int | None = None,
-    retry_of: str | None = None,
 ) -> dict[str, Any]:
-    """The child PipelineRun of ``attempt`` of ``task``. With ``retry_of`` (the child of the run this run
-    retries, which failed) it retries that child from its point of failure instead of starting afresh."""
+    """The child PipelineRun of ``attempt`` of ``task``, running the sub-pipeline afresh (see
+    `retry_child` for a retry of an earlier child)."""
     assert task.pipeline_ref is not None
     child = task.pipeline_ref.name
 
@@ -52,11 +51,10 @@ def render_child_run(
 
     labels = job_labels(pipeline, run.name, task.name, attempt)
     labels[PIPELINE] = label_value(child)  # as on every run of that Pipeline
-    spec: dict[str, Any] = (
-        {"retryOf": retry_of}
-        if retry_of
-        else {"pipelineRef": {"name": child}, "params": {k: expand(v) for k, v in task.params.items()}}
-    )
+    spec: dict[str, Any] = {
+        "pipelineRef": {"name": child},
+        "params": {k: expand(v) for k, v in task.params.items()},
+    }
     if timeout_seconds is not None:
         spec["timeoutSeconds"] = timeout_seconds
     return {
@@ -71,6 +69,19 @@ def render_child_run(
         },
         "spec": spec,
     }
+
+
+def retry_child(body: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The child run `body`, made a retry of the earlier child `old` when that one can be retried: it
+    started (a child whose Pipeline was missing never did) and it ended (one cancelled by its parent may
+    still run its finally tasks). Otherwise `body` as it is: the sub-pipeline runs afresh."""
+    status = (old or {}).get("status") or {}
+    if old is None or not _started(status) or status.get("phase") not in ("Failed", "Cancelled"):
+        return dict(body)
+    spec: dict[str, Any] = {"retryOf": str(old["metadata"]["name"])}
+    if "timeoutSeconds" in body["spec"]:
+        spec["timeoutSeconds"] = body["spec"]["timeoutSeconds"]
+    return {**body, "spec": spec}
 
 
 def parent_of(child: Mapping[str, Any]) -> str | None:
@@ -114,7 +125,8 @@ def observe_child_run(child: Mapping[str, Any]) -> ObservedJob | None:
         message = json.dumps(results, separators=(",", ":")) if results else None
     elif phase in ("Failed", "Cancelled"):
         why = str(condition.get("reason") or phase)
-        state, reason = JobState.FAILED, None if why == "Failed" else why  # "Failed" adds nothing
+        # "Failed" adds nothing; the child's own timeout (the task's) is the task's deadline passing.
+        state, reason = JobState.FAILED, {"Failed": None, "Timeout": "DeadlineExceeded"}.get(why, why)
         message = f'run {meta.get("name")} {phase.lower()}: {condition.get("message") or ""}'.strip(": ")
     return ObservedJob(
         task=str(task),
@@ -127,6 +139,7 @@ def observe_child_run(child: Mapping[str, Any]) -> ObservedJob | None:
         completion_time=_time(status.get("completionTime")),
         # The task's timeout counts from the child's start, not its time in a queue (as a Pod's does).
         pod_started=_time(status.get("startTime")) if _started(status) else None,
+        child=True,
     )
 
 
