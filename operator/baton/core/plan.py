@@ -28,16 +28,15 @@ from baton.core.observed import ObservedJob
 from baton.core.quota import EXCEEDED_QUOTA, quota_event, quota_note
 from baton.core.references import for_each_indices, result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
-from baton.core.retry import retry_policy
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
 from baton.core.run_results import run_results
 from baton.core.state import RunState
 from baton.core.status import name_list, parse_time, summarize_run
 from baton.core.steering import Steering
 from baton.core.tasks import (
-    NO_RETRIES,
     Attempts,
     advance_task,
+    attempts_of,
     details_due,
     give_up,
     job_lost_at,
@@ -207,15 +206,7 @@ class _Pass:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
 
     def attempts(self, index: int) -> Attempts:
-        spec = self.run.spec
-        task = spec.task_at(index)
-        policy = retry_policy(task, spec.task_defaults)
-        defaults = spec.task_defaults
-        timeout = task.timeout_seconds or (defaults.timeout_seconds if defaults else None)
-        if policy is None and timeout is None and not task.results and task.sensor is None:
-            return NO_RETRIES
-        results = tuple(result.name for result in task.results)
-        return Attempts(policy, timeout, f"{self.run.meta.uid}/{task.name}", results, task.sensor)
+        return attempts_of(self.run.spec, self.run.spec.task_at(index), self.run.meta.uid)
 
     def set(self, index: int, task: TaskStatus) -> None:
         if task is not self.tasks[index]:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from baton.api.pipeline import FailureKind, RetryPolicy, SensorSpec
+from baton.api.pipeline import FailureKind, PipelineSpec, RetryPolicy, SensorSpec, TaskSpec
 from baton.api.run import InstanceStatus, TaskPhase
 from baton.core.observed import JobState, ObservedJob
 from baton.core.results import INVALID_RESULTS, child_results, collect_results
-from baton.core.retry import failure_kind, max_attempts, next_attempt_at
+from baton.core.retry import failure_kind, max_attempts, next_attempt_at, retry_policy
 from baton.core.status import format_precise_time, format_time, parse_time, truncate
 
 JOB_LOST_AFTER = timedelta(seconds=60)
@@ -56,6 +56,17 @@ class Attempts:
 
 
 NO_RETRIES = Attempts()
+
+
+def attempts_of(spec: PipelineSpec, task: TaskSpec, run_uid: str) -> Attempts:
+    """What `task` of `spec` says about its attempts (with taskDefaults), for the run `run_uid`."""
+    policy = retry_policy(task, spec.task_defaults)
+    defaults = spec.task_defaults
+    timeout = task.timeout_seconds or (defaults.timeout_seconds if defaults else None)
+    if policy is None and timeout is None and not task.results and task.sensor is None:
+        return NO_RETRIES
+    results = tuple(result.name for result in task.results)
+    return Attempts(policy, timeout, f"{run_uid}/{task.name}", results, task.sensor)
 
 
 def advance_task(
