@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from operator_kit import Api, phase_of, tasks_of
 from test_failure_scenarios import finished, patch_run, pipeline, sh
+from test_steering_cli import Baton
 
 from baton import GROUP, VERSION
 from baton.kube.childrun import ANCESTRY
@@ -119,3 +121,19 @@ def test_recursion_is_invalid(api: Api, start_operator: StartOperator) -> None:
     # A run started anyway stops at the first repetition instead of nesting forever.
     run = finished(api, api.start_run("a"), timeout=30)
     assert phase_of(run) == "Failed"
+
+
+def test_logs_of_a_sub_pipeline_task_name_its_child_run(
+    api: Api, start_operator: StartOperator, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start_operator(api.namespace)
+    api.apply(pipeline("leaf", [sh("say", "echo hello from the leaf")]))
+    api.apply(pipeline("tree", [{"name": "branch", "pipelineRef": {"name": "leaf"}}]))
+    run = finished(api, api.start_run("tree"))
+    child = tasks_of(run)["branch"]["jobName"]
+    baton = Baton(api, kubeconfig, capsys)
+    code, out, err = baton("logs", run["metadata"]["name"], "branch")
+    assert code == 0, err
+    assert out == f'task "branch" attempt 1 is pipelinerun {child}: kubectl baton logs {child}\n'
+    code, out, _ = baton("logs", child, "say")
+    assert code == 0 and "hello from the leaf" in out

@@ -25,6 +25,7 @@ from baton.cli.graph import layers
 from baton.cli.kubeapi import EXIT_OK, EXIT_USAGE, CliError, KubeApi, add_connection_arguments, command
 from baton.cli.output import RunView, run_view
 from baton.kube import labels
+from baton.kube.names import job_name as child_name
 from baton.kube.names import label_value
 from baton.kube.render import CONTAINER
 
@@ -84,6 +85,12 @@ class LogReader:
             ):
                 return task
         return self.task(name)
+
+    def child_of(self, task: str, attempt: int, job_name: str | None) -> str | None:
+        """The child run of a sub-pipeline task's attempt (named as its Job would be), if there is one."""
+        base, instance = split_instance(task)
+        name = job_name or child_name(self.run, base, attempt)
+        return name if instance is None and self.api.find_run(name) is not None else None
 
     def pod_of(self, task: str, attempt: int, job_name: str | None) -> str | None:
         base, instance = split_instance(task)
@@ -162,7 +169,15 @@ class LogReader:
                 self.out.write(f"==> {name}{item} (attempt {current}) <==\n")
             job_name = task.get("jobName") if current == attempts else None
             pod = self.pod_of(name, current, job_name)
-            if pod is None:
+            child = self.child_of(name, current, job_name) if pod is None else None
+            if child is not None:  # a sub-pipeline task: its attempt is a run with logs of its own
+                message = (
+                    f'task "{name}" attempt {current} is pipelinerun {child}: kubectl baton logs {child}'
+                )
+                self.out.write(f"({message})\n" if header else f"{message}\n")
+                if not header:
+                    return
+            elif pod is None:
                 message = f'the Pod of task "{name}" attempt {current} is gone (its Job was deleted)'
                 if not header:
                     raise CliError(message)
