@@ -59,6 +59,28 @@ def _slot_of(run: Obj) -> datetime | None:
         return None
 
 
+EXISTS: Obj = {}
+"""What `create_run` answers for a run that was there already (409)."""
+
+
+async def create_run(
+    client: KubeClient, cache: ClusterCache, namespace: str, body: Obj, what: str
+) -> Obj | None:
+    """Create a run the operator makes for a Pipeline (`what`: scheduled, triggered): the created run,
+    EXISTS for a 409 (another operator, or this one before a restart, made it: adopted), None when the
+    create failed (logged; the caller records nothing and tries again)."""
+    name = (body.get("metadata") or {}).get("name")
+    try:
+        created = await client.create(runs_path(namespace), body, resource="pipelineruns.baton.dev")
+    except ApiFailure as failure:
+        if failure.code == 409:
+            return EXISTS
+        log.error("creating %s run %s/%s failed: %s", what, namespace, name, failure)
+        return None
+    cache.observe_run("ADDED", created)
+    return created
+
+
 def time_or_none(stamp: object) -> datetime | None:
     """A time from a status or annotation; None when absent or broken (someone edited it by hand): what
     cannot be read is treated as not there, never as a reason to stop the Pipeline's reconciles."""
@@ -175,19 +197,9 @@ class PipelineScheduler:
         result.missed = decision.missed
 
     async def _create(self, namespace: str, pipeline: Obj, run: RunToCreate) -> str | None:
-        try:
-            created = await self.client.create(
-                runs_path(namespace),
-                run_body(pipeline, run.name, run.slot, run.params),
-                resource="pipelineruns.baton.dev",
-            )
-        except ApiFailure as failure:
-            if failure.code == 409:
-                return "exists"
-            log.error("creating scheduled run %s/%s failed: %s", namespace, run.name, failure)
-            return None
-        self.cache.observe_run("ADDED", created)
-        return "created"
+        body = run_body(pipeline, run.name, run.slot, run.params)
+        created = await create_run(self.client, self.cache, namespace, body, "scheduled")
+        return None if created is None else "exists" if created is EXISTS else "created"
 
     async def _cancel(self, namespace: str, name: str) -> None:
         patch = {"spec": {"cancel": {"message": "replaced by a newer slot (concurrencyPolicy Replace)"}}}

@@ -27,10 +27,9 @@ from baton.core.triggers import (
 from baton.kube.slotruns import TRIGGERED_BY, owned_run
 
 from .cache import ClusterCache, Key, Obj
-from .client import ApiFailure, KubeClient
-from .paths import runs_path
+from .client import KubeClient
 from .recorder import EventRecorder
-from .scheduler import time_or_none
+from .scheduler import EXISTS, create_run, time_or_none
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +137,9 @@ class PipelineTriggers:
         namespace = pipeline["metadata"].get("namespace") or ""
         upstream = f"{run.upstream.namespace}/{run.upstream.name}"
         body = owned_run(pipeline, run.name, run.params, {TRIGGERED_BY: upstream}, "pipeline")
-        try:
-            created = await self.client.create(runs_path(namespace), body, resource="pipelineruns.baton.dev")
-        except ApiFailure as failure:
-            if failure.code == 409:
-                return "exists"
-            log.error("creating triggered run %s/%s failed: %s", namespace, run.name, failure)
-            return None
-        self.cache.observe_run("ADDED", created)
+        created = await create_run(self.client, self.cache, namespace, body, "triggered")
+        if created is None or created is EXISTS:
+            return None if created is None else "exists"
         message = (
             f"started because run {upstream} of pipeline {run.upstream.pipeline} ended {run.upstream.phase}"
         )

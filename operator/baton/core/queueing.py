@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from baton.api.common import Condition, ConditionStatus
 from baton.api.run import PipelineRunStatus, RunPhase
 from baton.core.events import Event, EventType
-from baton.core.start import RunStart
+from baton.core.start import RunStart, ended_at_start, waiting_status
 from baton.core.state import RunMeta
-from baton.core.status import format_time, invalid_condition
 
 QUEUED = "Queued"
 CANCELLED = "Cancelled"
@@ -58,15 +56,7 @@ def cancelled_before_start(
 ) -> RunStart:
     """A run cancelled while it waited (queued, or for its Pipeline): Cancelled at once, nothing started."""
     text = f"cancelled before it started: {message}" if message else "cancelled before it started"
-    status = PipelineRunStatus(
-        phase=RunPhase.CANCELLED,
-        pipeline=pipeline,
-        start_time=format_time(now),
-        completion_time=format_time(now),
-        duration="0s",
-        observed_generation=run.generation,
-        conditions=[invalid_condition(CANCELLED, text, run.generation, now)],
-    )
+    status = ended_at_start(run, pipeline, RunPhase.CANCELLED, CANCELLED, text, now)
     return RunStart(status, (Event(EventType.NORMAL, "RunCancelled", f"run {text}"),))
 
 
@@ -78,14 +68,4 @@ def queued_status(run: RunMeta, pipeline: str, position: int, limit: int, now: d
     # No count of the runs ahead: it would change (and the status be written again) at every start,
     # for every queued run: a backfill of 1,000 slots would cost half a million writes.
     message = f'queued: pipeline "{pipeline}" allows {allows} at once (maxActiveRuns); {waits}'
-    condition = Condition(
-        type="Succeeded",
-        status=ConditionStatus.UNKNOWN,
-        reason=QUEUED,
-        message=message,
-        last_transition_time=format_time(now),
-        observed_generation=run.generation,
-    )
-    return PipelineRunStatus(
-        phase=RunPhase.PENDING, pipeline=pipeline, observed_generation=run.generation, conditions=[condition]
-    )
+    return waiting_status(run, pipeline, QUEUED, message, now)

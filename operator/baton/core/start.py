@@ -55,18 +55,24 @@ def waiting_for_pipeline(run: RunMeta, pipeline: str, until: datetime, now: date
         f'waiting for pipeline "{pipeline}" to appear in namespace "{run.namespace}"; the run fails if '
         f"it has not by {format_time(until)}"
     )
+    return RunStart(waiting_status(run, pipeline, WAITING_FOR_PIPELINE, message, now), waiting=True)
+
+
+def waiting_status(
+    run: RunMeta, pipeline: str, reason: str, message: str, now: datetime
+) -> PipelineRunStatus:
+    """Pending and not started (nothing frozen): waiting for its Pipeline, or for its turn (Queued)."""
     condition = Condition(
         type="Succeeded",
         status=ConditionStatus.UNKNOWN,
-        reason=WAITING_FOR_PIPELINE,
+        reason=reason,
         message=message,
         last_transition_time=format_time(now),
         observed_generation=run.generation,
     )
-    status = PipelineRunStatus(
+    return PipelineRunStatus(
         phase=RunPhase.PENDING, pipeline=pipeline, observed_generation=run.generation, conditions=[condition]
     )
-    return RunStart(status, waiting=True)
 
 
 def not_started(raw_status: Mapping[str, Any]) -> bool:
@@ -183,15 +189,22 @@ def invalid_start(run: RunMeta, pipeline: str | None, message: str, now: datetim
     return _failed(run, pipeline, INVALID, message, now)
 
 
-def _failed(run: RunMeta, pipeline: str | None, reason: str, message: str, now: datetime) -> RunStart:
-    condition = invalid_condition(reason, message, run.generation, now)
-    status = PipelineRunStatus(
-        phase=RunPhase.FAILED,
+def ended_at_start(
+    run: RunMeta, pipeline: str | None, phase: RunPhase, reason: str, message: str, now: datetime
+) -> PipelineRunStatus:
+    """The status of a run that ends the moment it would start (invalid, cancelled while it waited)."""
+    return PipelineRunStatus(
+        phase=phase,
         pipeline=pipeline,
         start_time=format_time(now),
         completion_time=format_time(now),
         duration="0s",
         observed_generation=run.generation,
-        conditions=[condition],
+        conditions=[invalid_condition(reason, message, run.generation, now)],
     )
+
+
+def _failed(run: RunMeta, pipeline: str | None, reason: str, message: str, now: datetime) -> RunStart:
+    status = ended_at_start(run, pipeline, RunPhase.FAILED, reason, message, now)
+    condition = status.conditions[0]
     return RunStart(status, (Event(EventType.WARNING, reason, condition.message),))
