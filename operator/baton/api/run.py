@@ -34,6 +34,10 @@ class RunPhase(StrEnum):
         return self in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED)
 
 
+FINISHED_PHASES = frozenset(phase.value for phase in RunPhase if phase.finished)
+"""The phases of a run that has ended, as they are stored."""
+
+
 class TaskPhase(StrEnum):
     PENDING = "Pending"
     """Not started yet, or waiting for its next attempt (then nextAttemptAt is set)."""

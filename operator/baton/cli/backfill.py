@@ -18,6 +18,7 @@ from typing import Any
 
 from baton import GROUP, VERSION
 from baton.api.pipeline import PipelineSpec
+from baton.api.run import FINISHED_PHASES
 from baton.cli.kubeapi import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,7 +40,6 @@ CONFIRM_ABOVE = 1_000
 """More slots than this need --yes."""
 MAX_SLOTS = 100_000
 """A range is never walked past this many slots (a minutely schedule over years), --yes or not."""
-FINISHED = ("Succeeded", "Failed", "Cancelled")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -172,7 +172,7 @@ def _backfill(api: KubeApi, args: argparse.Namespace) -> int:
                 print(_line(item, schedule.zone, "skipped (exists: created meanwhile)"))
         elif not args.rerun:
             print(_line(item, schedule.zone, f"skipped (exists: {phase or 'Pending'})"))
-        elif phase not in FINISHED:
+        elif phase not in FINISHED_PHASES:
             print(_line(item, schedule.zone, f"skipped (still {phase or 'Pending'}: rerun it once it ended)"))
         elif args.dry_run:
             print(_line(item, schedule.zone, "would be rerun"))
@@ -210,7 +210,7 @@ def _wait(api: KubeApi, names: list[str], timeout: float | None) -> int:
         phase = None
         for run in api.watch_run(name, timeout=timeout):
             phase = (run.get("status") or {}).get("phase")
-            if phase in FINISHED:
+            if phase in FINISHED_PHASES:
                 break
         print(f"pipelinerun/{name} {phase or 'did not finish in time'}", flush=True)
         failed += phase != "Succeeded"

@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton.api.run import FINISHED_PHASES
 from baton.core.observed import ObservedJob
+from baton.core.start import not_started
 from baton.kube.childrun import observe_child_run, parent_of
 from baton.kube.observe import observe_job
 
 Obj = Mapping[str, Any]
-_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 Key = tuple[str, str]  # (namespace, name)
 
 
@@ -242,11 +243,9 @@ def _child_pipelines(pipeline: Obj, namespace: str) -> list[Key]:
 def _stage(run: Obj) -> str:
     """Where a run is in its life, as its Pipeline's queue and schedule see it."""
     status = run.get("status") or {}
-    phase = status.get("phase")
-    if phase in _FINISHED:
+    if status.get("phase") in FINISHED_PHASES:
         return "finished"
-    frozen = status.get("pipelineSpec") or status.get("compressedPipelineSpec")
-    return "started" if phase and frozen else "waiting"
+    return "waiting" if not_started(status) else "started"
 
 
 def pipeline_of_run(run: Obj) -> str | None:

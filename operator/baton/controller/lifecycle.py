@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from baton.api.run import PipelineRunStatus
+from baton.api.run import FINISHED_PHASES, PipelineRunStatus
 from baton.core.history import expires_at
 from baton.core.queueing import QueuedRun, queue_position, queued_status
 from baton.core.start import RunStart, not_started
@@ -16,8 +16,6 @@ from baton.core.state import RunMeta
 from baton.core.status import parse_time
 
 from .cache import ClusterCache, Obj
-
-_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
 def _queued_run(run: Obj) -> QueuedRun:
@@ -27,7 +25,7 @@ def _queued_run(run: Obj) -> QueuedRun:
         name=str(meta.get("name") or ""),
         created=str(meta.get("creationTimestamp") or ""),
         started=not not_started(status),
-        finished=status.get("phase") in _FINISHED,
+        finished=status.get("phase") in FINISHED_PHASES,
     )
 
 

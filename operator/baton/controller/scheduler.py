@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from baton.api.pipeline import PipelineSpec, PipelineStatus
+from baton.api.run import FINISHED_PHASES
 from baton.core.events import Event
 from baton.core.history import FinishedRun, prune_runs
 from baton.core.scheduler import RunOfPipeline, RunToCreate, decide_schedule, scheduling_since
 from baton.core.start import not_started
-from baton.core.status import format_time, parse_time
+from baton.core.status import format_time, time_or_none
 from baton.kube.childrun import parent_of
 from baton.kube.slotruns import SCHEDULED_TIME, TRIGGER, run_body
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 CREATE_RETRY_SECONDS = 5.0
 """A run the schedule could not create (refused by a quota, a webhook) is tried again after this long."""
-_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
 @dataclass
@@ -52,11 +52,7 @@ def runs_view(cache: ClusterCache, key: Key) -> list[Obj]:
 
 
 def _slot_of(run: Obj) -> datetime | None:
-    stamp = ((run.get("metadata") or {}).get("annotations") or {}).get(SCHEDULED_TIME)
-    try:
-        return parse_time(stamp) if stamp else None
-    except ValueError:
-        return None
+    return time_or_none(((run.get("metadata") or {}).get("annotations") or {}).get(SCHEDULED_TIME))
 
 
 EXISTS: Obj = {}
@@ -79,15 +75,6 @@ async def create_run(
         return None
     cache.observe_run("ADDED", created)
     return created
-
-
-def time_or_none(stamp: object) -> datetime | None:
-    """A time from a status or annotation; None when absent or broken (someone edited it by hand): what
-    cannot be read is treated as not there, never as a reason to stop the Pipeline's reconciles."""
-    try:
-        return parse_time(stamp) if isinstance(stamp, str) and stamp else None
-    except ValueError:
-        return None
 
 
 def _completed(run: Obj) -> datetime | None:
@@ -123,7 +110,7 @@ class PipelineScheduler:
         finished = [
             FinishedRun(run["metadata"]["name"], phase, completed)
             for run in runs
-            if (phase := _phase(run)) in _FINISHED
+            if (phase := _phase(run)) in FINISHED_PHASES
             and (completed := _completed(run)) is not None
             and parent_of(run) is None  # a sub-pipeline's child: its parent keeps (and deletes) it
         ]
@@ -142,7 +129,7 @@ class PipelineScheduler:
             for (ns, _), run in self.cache.runs.items()
             if ns == namespace
             and (retry_of := (run.get("spec") or {}).get("retryOf"))
-            and _phase(run) not in _FINISHED
+            and _phase(run) not in FINISHED_PHASES
         }
 
     async def _fire(
@@ -165,7 +152,7 @@ class PipelineScheduler:
             RunOfPipeline(
                 run["metadata"]["name"],
                 _slot_of(run),
-                active=_phase(run) not in _FINISHED,
+                active=_phase(run) not in FINISHED_PHASES,
                 cancelling=(run.get("spec") or {}).get("cancel") is not None,
                 scheduled=((run.get("metadata") or {}).get("labels") or {}).get(TRIGGER) == "schedule",
             )
@@ -226,5 +213,5 @@ def queued_runs(cache: ClusterCache, key: Key) -> list[Key]:
     return [
         (key[0], run["metadata"]["name"])
         for run in runs_view(cache, key)
-        if not_started(run.get("status") or {}) and _phase(run) not in _FINISHED
+        if not_started(run.get("status") or {}) and _phase(run) not in FINISHED_PHASES
     ]

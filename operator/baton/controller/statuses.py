@@ -79,7 +79,8 @@ class PipelineStatusWriter:
             nested = trigger_loops(self.cache.child_edges, " -> ").get(key)
             if nested is not None:
                 beyond.append(f"sub-pipeline recursion: {nested} (each run would start the next forever)")
-        new = pipeline_status(raw_spec, generation, current, self.clock(), beyond) or before
+        checked = (parsed, errors)
+        new = pipeline_status(raw_spec, generation, current, self.clock(), beyond, checked) or before
         events: list[Event] = []
         if parsed is not None and not errors and not beyond:
             new, events = await self._run_itself(key, pipeline, parsed, new)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from baton.api.pipeline import PipelineSpec, PipelineStatus
+from baton.api.run import FINISHED_PHASES
 from baton.core.events import Event, EventType
-from baton.core.status import format_time
+from baton.core.status import format_time, time_or_none
 from baton.core.triggers import (
     TriggeredRun,
     UpstreamRun,
@@ -29,11 +30,10 @@ from baton.kube.slotruns import TRIGGERED_BY, owned_run
 from .cache import ClusterCache, Key, Obj
 from .client import KubeClient
 from .recorder import EventRecorder
-from .scheduler import EXISTS, create_run, time_or_none
+from .scheduler import EXISTS, create_run
 
 log = logging.getLogger(__name__)
 
-_FINISHED = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Triggered:
 def _upstream_run(run: Obj, pipeline: str) -> UpstreamRun | None:
     status = run.get("status") or {}
     phase, done = status.get("phase"), time_or_none(status.get("completionTime"))
-    if phase not in _FINISHED or done is None:
+    if phase not in FINISHED_PHASES or done is None:
         return None
     meta = run["metadata"]
     raw = status.get("params")

@@ -23,14 +23,16 @@ def pipeline_status(
     current: PipelineStatus | None,
     now: datetime,
     extra_errors: Sequence[str] = (),
+    checked: tuple[PipelineSpec | None, list[str]] | None = None,
 ) -> PipelineStatus | None:
     """The Pipeline's status for ``spec``; None when ``current`` already says the same. `extra_errors`
-    are problems found beyond the spec itself (a trigger loop through other Pipelines)."""
+    are problems found beyond the spec itself (a trigger loop through other Pipelines); ``checked`` is
+    what `check_pipeline_spec` said of a raw ``spec`` already, so that it is not checked twice."""
     if isinstance(spec, PipelineSpec):
         errors = pipeline_errors(spec)
         task_count: int | None = len(spec.all_tasks())
     else:
-        parsed, errors = check_pipeline_spec(spec)
+        parsed, errors = checked if checked is not None else check_pipeline_spec(spec)
         tasks, finals = spec.get("tasks"), spec.get("finally")
         raw_count = (len(tasks) if isinstance(tasks, list) else 0) + (
             len(finals) if isinstance(finals, list) else 0

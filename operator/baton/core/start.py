@@ -75,11 +75,15 @@ def waiting_status(
     )
 
 
+def has_frozen_spec(raw_status: Mapping[str, Any]) -> bool:
+    """Whether a run's stored status holds the spec it froze at its start (it really started)."""
+    return bool(raw_status.get("pipelineSpec") or raw_status.get("compressedPipelineSpec"))
+
+
 def not_started(raw_status: Mapping[str, Any]) -> bool:
-    """Whether a run's stored status is from before its start: none yet, or waiting for its Pipeline."""
+    """Whether a run's stored status is from before its start: none yet, waiting for its Pipeline, queued."""
     phase = raw_status.get("phase")
-    frozen = raw_status.get("pipelineSpec") or raw_status.get("compressedPipelineSpec")
-    return not phase or (phase == RunPhase.PENDING.value and not frozen)
+    return not phase or (phase == RunPhase.PENDING.value and not has_frozen_spec(raw_status))
 
 
 def start_run(

@@ -43,6 +43,15 @@ def format_precise_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def time_or_none(stamp: object) -> datetime | None:
+    """A time from a status or annotation; None when absent or broken (someone edited it by hand): what
+    cannot be read is treated as not there, never as a reason to stop a reconcile."""
+    try:
+        return parse_time(stamp) if isinstance(stamp, str) and stamp else None
+    except ValueError:
+        return None
+
+
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from baton import GROUP, VERSION
 from baton.api.pipeline import TaskSpec
 from baton.core.observed import JobState, ObservedJob
 from baton.core.params import substitute
+from baton.core.start import has_frozen_spec
 from baton.core.state import ANCESTRY, RunMeta
-from baton.core.status import parse_time
+from baton.core.status import time_or_none
 from baton.core.variables import substitute_runtime
 from baton.kube.labels import ATTEMPT, PIPELINE, TASK, job_labels
 from baton.kube.names import job_name, label_value
@@ -76,7 +76,7 @@ def retry_child(body: Mapping[str, Any], old: Mapping[str, Any] | None) -> dict[
     started (a child whose Pipeline was missing never did) and it ended (one cancelled by its parent may
     still run its finally tasks). Otherwise `body` as it is: the sub-pipeline runs afresh."""
     status = (old or {}).get("status") or {}
-    if old is None or not _started(status) or status.get("phase") not in ("Failed", "Cancelled"):
+    if old is None or not has_frozen_spec(status) or status.get("phase") not in ("Failed", "Cancelled"):
         return dict(body)
     spec: dict[str, Any] = {"retryOf": str(old["metadata"]["name"])}
     if "timeoutSeconds" in body["spec"]:
@@ -135,20 +135,9 @@ def observe_child_run(child: Mapping[str, Any]) -> ObservedJob | None:
         state=state,
         reason=reason,
         message=message,
-        start_time=_time(meta.get("creationTimestamp")),
-        completion_time=_time(status.get("completionTime")),
+        start_time=time_or_none(meta.get("creationTimestamp")),
+        completion_time=time_or_none(status.get("completionTime")),
         # The task's timeout counts from the child's start, not its time in a queue (as a Pod's does).
-        pod_started=_time(status.get("startTime")) if _started(status) else None,
+        pod_started=time_or_none(status.get("startTime")) if has_frozen_spec(status) else None,
         child=True,
     )
-
-
-def _started(status: Mapping[str, Any]) -> bool:
-    return bool(status.get("pipelineSpec") or status.get("compressedPipelineSpec"))
-
-
-def _time(stamp: object) -> datetime | None:
-    try:
-        return parse_time(stamp) if isinstance(stamp, str) and stamp else None
-    except ValueError:
-        return None
