@@ -158,8 +158,10 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
             id="schedule",
         ),
         pytest.param(
-            HEAD + "  name: a\nspec:\n  tasks: [{name: t, image: x}]\n  triggers: [{pipeline: b}]\n---\n"
-            + HEAD + "  name: b\nspec:\n  tasks: [{name: t, image: x}]\n  triggers: [{pipeline: a}]\n",
+            HEAD
+            + "  name: a\nspec:\n  tasks: [{name: t, image: x}]\n  triggers: [{pipeline: b}]\n---\n"
+            + HEAD
+            + "  name: b\nspec:\n  tasks: [{name: t, image: x}]\n  triggers: [{pipeline: a}]\n",
             [
                 "Pipeline/a: trigger loop: a <- b <- a (each run would start the next forever)",
                 "Pipeline/b: trigger loop: b <- a <- b (each run would start the next forever)",
@@ -251,3 +253,22 @@ def test_a_yaml_error_says_where_in_the_file(tmp_path: Path) -> None:
         f"{path}: cannot read: not valid YAML: line 3, column 1: expected the node content, but found "
         "'<stream end>' (while parsing a flow node)"
     )
+
+
+def test_a_dataset_known_only_at_run_time_is_a_note_not_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        HEAD
+        + "  name: lake\nspec:\n  taskDefaults: {image: busybox}\n  tasks:\n"
+        + "    - name: list\n      results: [{name: day}]\n"
+        + '    - name: extract\n      outputs: [{dataset: "s3://lake/sales", partition: "$(tasks.list.results.day)"}]\n'
+        + '    - name: load\n      inputs: ["s3://lake/sales"]\n'
+    )
+    path = write(tmp_path, "lake.yaml", text)
+    assert main([path]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f'note: {path}: Pipeline/lake: task "extract": output "s3://lake/sales" has a partition'
+    )
+    assert "implies no dependency: add dependsOn where one is needed" in err

@@ -69,7 +69,8 @@ def structural(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, 
             out[key] = True
         elif key.startswith("x-kubernetes-") or key in _KEPT:
             out[key] = value
-    if "type" not in out and "x-kubernetes-int-or-string" not in out:
+    untyped = ("x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields")
+    if "type" not in out and not any(key in out for key in untyped):
         raise UnsupportedSchema(f"schema node without a type: {dict(schema)}")
     return _ordered(out)
 

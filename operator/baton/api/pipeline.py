@@ -23,6 +23,7 @@ from baton.api.common import (
     Toleration,
 )
 from baton.api.dataflow import ForEach, PipelineResult, TaskResult, Volume, Workspace, WorkspaceMount
+from baton.api.datasets import CacheSpec, DatasetEntry, QualityCheck
 from baton.api.pod import PodSettings
 from baton.api.schedule import PipelineTrigger, RunHistory, ScheduleSpec
 
@@ -213,6 +214,17 @@ class TaskSpec(PodSettings):
     sensor: SensorSpec | None = None
     """Make the task a sensor: its command answers "ready?" by its exit code, and is run again every
     intervalSeconds until it says yes (exit 0) or timeoutSeconds pass (Failed, reason SensorTimeout)."""
+    inputs: list[DatasetEntry] = Field(default_factory=list, max_length=32, json_schema_extra=LIST_ATOMIC)
+    """Datasets the task reads. A task that reads a dataset another task outputs depends on it (when both
+    URIs are made of params only) and on the dataset's quality checks."""
+    outputs: list[DatasetEntry] = Field(default_factory=list, max_length=32, json_schema_extra=LIST_ATOMIC)
+    """Datasets the task writes; when it succeeds, the operator records each on its Dataset object."""
+    check: QualityCheck | None = None
+    """Make the task a quality check of a dataset: it runs after the dataset's producers, and the dataset's
+    consumers wait for it (and are skipped when an Error check fails)."""
+    cache: CacheSpec | None = None
+    """Reuse a succeeded attempt with the same cache key (image, command, args, env, the values it reads,
+    its inputs and their last update, version) instead of running the task again."""
 
 
 class PipelineSpec(SpecModel):

@@ -25,6 +25,7 @@ from baton.api.common import from_wire
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
+from baton.core.datasets import dynamic_notes
 from baton.core.triggers import trigger_loops
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
 
@@ -52,6 +53,8 @@ class Report:
     unresolved_refs: int = 0
     paths: list[str] = field(default_factory=list)
     """Every path looked at, in order (findings are reported in this order)."""
+    notes: list[Finding] = field(default_factory=list)
+    """What is worth knowing but not wrong (a dataset that implies no dependency); exit code 0."""
 
 
 class _KubectlLoader(yaml.SafeLoader):
@@ -154,6 +157,8 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories")
     args = parser.parse_args(list(argv))
     report = lint(args.files)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for finding in report.findings:
         print(finding, file=sys.stderr)
     counts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in report.checked.items())
@@ -216,6 +221,8 @@ def _check_pipeline(doc: _Doc, report: Report) -> tuple[str | None, str | None, 
         return None, name if isinstance(name, str) else None, None
     errors = pipeline_errors(pipeline.spec)
     report.findings.extend(_finding(doc, error) for error in errors)
+    if not errors:
+        report.notes.extend(_finding(doc, note) for note in dynamic_notes(pipeline.spec))
     return pipeline.metadata.namespace, pipeline.metadata.name, None if errors else pipeline.spec
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from baton.api.datasets import ResolvedDataset
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
+from baton.core.dataset_io import resolved_io, with_io
 from baton.core.foreach import (
     RESULTS_TOO_LARGE,
     Item,
@@ -74,6 +76,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
     items: dict[int, list[Item]] = {}
     instances: dict[int, list[InstanceStatus]] = {}
     started_in: set[int] = set()
+    datasets: dict[int, list[tuple[list[ResolvedDataset], list[ResolvedDataset]]]] = {}
 
     def place(i: int, k: int, unit: InstanceStatus) -> None:
         if k < 0:
@@ -149,11 +152,21 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             # A sensor's last poke, recorded as not ready: its Job has said all it had to say.
             work.deletes.append(current.job_name)
         started = start_task(current, attempt, name, work.now)
+        if spec_task.inputs or spec_task.outputs or spec_task.check is not None:
+            io = resolved_io(spec_task, run.params, _context(work, i), instance)
+            if k < 0:
+                assert isinstance(started, TaskStatus)
+                started = with_io(started, *io)
+            else:
+                datasets.setdefault(i, []).append(io)
         place(i, k, started)
         work.watch_running(started, None, attempts)  # its Job is not observed yet
         running += 1
     for i in started_in:  # only where an instance started or waits: an untouched copy is no change
-        work.set(i, summarize_instances(work.tasks[i], instances[i]))
+        task = summarize_instances(work.tasks[i], instances[i])
+        for io in datasets.get(i, ()):
+            task = with_io(task, *io)
+        work.set(i, task)
     return creates
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.weakcache import IdentityCache
+from baton.core.datasets import implied_of
 from baton.core.params import task_fields
 
 TOKEN = re.compile(r"\$\$|\$\(((?:run|tasks|workspaces|volumes|results)\.[^)]*|item(?:\.[^)]*)?)\)")
@@ -112,10 +113,24 @@ def near_misses(text: str) -> list[tuple[str, str]]:
 
 def reference_fields(task: TaskSpec) -> Iterator[tuple[str, str]]:
     """(field, text) of every field of the task where references are substituted: command, args, env
-    values, and forEach.from."""
+    values, forEach.from, and the URIs and partitions of its datasets."""
     yield from task_fields(task)
     if task.for_each is not None and task.for_each.from_ is not None:
         yield "forEach.from", task.for_each.from_
+    yield from dataset_fields(task)
+
+
+def dataset_fields(task: TaskSpec) -> Iterator[tuple[str, str]]:
+    """(field, text) of the URIs and partitions of the task's inputs, outputs and check."""
+    for role, refs in (("inputs", task.inputs), ("outputs", task.outputs)):
+        for i, ref in enumerate(refs):
+            yield f"{role}[{i}].dataset", ref.dataset
+            if ref.partition is not None:
+                yield f"{role}[{i}].partition", ref.partition
+    if task.check is not None:
+        yield "check.dataset", task.check.dataset
+        if task.check.partition is not None:
+            yield "check.partition", task.check.partition
 
 
 def task_refs(task: TaskSpec) -> set[str]:
@@ -156,11 +171,11 @@ def for_each_indices(spec: PipelineSpec) -> frozenset[int]:
     return _indices(spec, "forEach", lambda task: task.for_each is not None)
 
 
-def dependencies(task: TaskSpec, known: dict[str, bool]) -> list[str]:
-    """The tasks ``task`` depends on: its dependsOn, then the tasks whose results it reads. ``known``
-    maps every task name to whether it is a finally task. A result read adds no edge to an unknown
-    task, to itself, or from a task to a finally task: validation reports those, and the graph must
-    stay buildable so that it can."""
+def dependencies(task: TaskSpec, known: dict[str, bool], implied: Sequence[str] = ()) -> list[str]:
+    """The tasks ``task`` depends on: its dependsOn, then the tasks whose results it reads, then those
+    ``implied`` through datasets (``baton.core.datasets``). ``known`` maps every task name to whether it is
+    a finally task. A result read adds no edge to an unknown task, to itself, or from a task to a finally
+    task: validation reports those, and the graph must stay buildable so that it can."""
     deps = list(task.depends_on)
     is_finally = known.get(task.name, False)
     for target, _ in result_reads(task):
@@ -169,6 +184,7 @@ def dependencies(task: TaskSpec, known: dict[str, bool]) -> list[str]:
         if known[target] and not is_finally:
             continue
         deps.append(target)
+    deps += [dep for dep in implied if dep not in deps]
     return deps
 
 
@@ -176,4 +192,5 @@ def graph_nodes(spec: PipelineSpec) -> list[tuple[str, list[str]]]:
     """(task, dependencies) of every task, finally tasks last: what the DAG is built from."""
     known = {task.name: False for task in spec.tasks}
     known.update({task.name: True for task in spec.finally_})
-    return [(task.name, dependencies(task, known)) for task in spec.all_tasks()]
+    implied = implied_of(spec)
+    return [(task.name, dependencies(task, known, implied.get(task.name, ()))) for task in spec.all_tasks()]

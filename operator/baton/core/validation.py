@@ -16,6 +16,7 @@ from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TaskSpec, 
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
 from baton.core.dataflow_checks import dataflow_errors, duplicates
+from baton.core.dataset_checks import dataset_errors
 from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
@@ -70,6 +71,7 @@ def pipeline_errors(spec: PipelineSpec) -> list[str]:
                 "failure it handles (or make it a finally task, which then looks at every task)"
             )
     errors += dataflow_errors(spec)
+    errors += dataset_errors(spec)
     defaults = param_defaults(spec)
     for task in every:  # a default every run would fail on is a mistake of the Pipeline itself
         errors += [f"{e} (the param's default)" for e in param_items_errors(task, defaults)]

@@ -1,0 +1,81 @@
+"""What is wrong with the datasets of a Pipeline: their references, their URIs, checks and caching.
+
+Results and items read by a URI or partition are checked with every other reference
+(``baton.core.variables``); this module adds what is particular to datasets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from baton.api.pipeline import PipelineSpec, TaskSpec
+from baton.core.dataflow_checks import duplicates
+from baton.core.params import declared_hint
+from baton.core.params import references as param_references
+from baton.core.references import Kind, dataset_fields, refs_in
+
+# An absolute URI, as OpenLineage names datasets: scheme://authority/path (s3, gs, postgres, …) or
+# file:/path. Relative names would mean different data in different tasks.
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//)?[^\s]+$")
+_ALLOWED = (Kind.TASK_RESULT, Kind.ITEM, Kind.ITEM_INDEX)
+
+
+def dataset_errors(spec: PipelineSpec) -> list[str]:
+    """Problems of the inputs, outputs, checks and caches of every task."""
+    declared = [param.name for param in spec.params]
+    finally_names = {task.name for task in spec.finally_}
+    errors: list[str] = []
+    for task in spec.all_tasks():
+        owner = f'{"finally task" if task.name in finally_names else "task"} "{task.name}"'
+        for field, text in dataset_fields(task):
+            errors += _field_errors(owner, field, text, declared)
+        for role, refs in (("inputs", task.inputs), ("outputs", task.outputs)):
+            keys = [f"{r.dataset} partition {r.partition}" if r.partition else r.dataset for r in refs]
+            errors += [f"{owner}: {role} {e}" for e in duplicates("dataset", keys)]
+        errors += _role_errors(owner, task, task.name in finally_names)
+    return errors
+
+
+def _field_errors(owner: str, field: str, text: str, declared: Sequence[str]) -> list[str]:
+    errors = []
+    for param in param_references(text):
+        if not param.valid:
+            errors.append(f'{owner}: {field} has a malformed reference "$(params.{param.name})"')
+        elif param.name not in declared:
+            hint = declared_hint(param.name, declared)
+            errors.append(f'{owner}: {field} references undeclared param "{param.name}"{hint}')
+    for ref in refs_in(text):
+        if ref.kind not in _ALLOWED and ref.kind is not Kind.MALFORMED:
+            errors.append(
+                f'{owner}: {field} reads "$({ref.text})"; a dataset may use params, '
+                "$(tasks.NAME.results.RESULT), $(item) and $(item.index) only"
+            )
+    if field.endswith(".dataset"):
+        literal = text.split("$(", 1)[0]
+        if "://" in literal or literal == text:
+            if not URI.match(text):
+                errors.append(
+                    f'{owner}: {field} "{_cut(text)}" is not a URI: name datasets as OpenLineage does, with '
+                    "a scheme (s3://bucket/key, postgres://host:5432/db.schema.table, file:///path)"
+                )
+    return errors
+
+
+def _role_errors(owner: str, task: TaskSpec, is_finally: bool) -> list[str]:
+    errors = []
+    if task.check is not None:
+        if is_finally:
+            errors.append(f"{owner}: a quality check cannot be a finally task (no task could wait for it)")
+        if task.sensor is not None:
+            errors.append(f"{owner}: a sensor cannot be a quality check")
+    if task.cache is not None:
+        if task.pipeline_ref is not None:
+            errors.append(f"{owner}: cache is for container tasks; a sub-pipeline's own tasks may set it")
+        if task.sensor is not None:
+            errors.append(f"{owner}: a sensor cannot be cached (its answer is about now)")
+    return errors
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
