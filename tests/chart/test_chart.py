@@ -53,6 +53,8 @@ NAMESPACED_RULES: list[Obj] = [
         "resources": ["pipelines/status", "pipelineruns/status"],
         "verbs": ["patch"],
     },
+    {"apiGroups": ["baton.dev"], "resources": ["datasets"], "verbs": ["create", "get", "list", "watch"]},
+    {"apiGroups": ["baton.dev"], "resources": ["datasets/status"], "verbs": ["patch"]},
     {"apiGroups": ["baton.dev"], "resources": ["pipelineruns/finalizers"], "verbs": ["update"]},
     {
         "apiGroups": ["batch"],

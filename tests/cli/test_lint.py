@@ -262,7 +262,8 @@ def test_a_dataset_known_only_at_run_time_is_a_note_not_a_problem(
         HEAD
         + "  name: lake\nspec:\n  taskDefaults: {image: busybox}\n  tasks:\n"
         + "    - name: list\n      results: [{name: day}]\n"
-        + '    - name: extract\n      outputs: [{dataset: "s3://lake/sales", partition: "$(tasks.list.results.day)"}]\n'
+        + "    - name: extract\n"
+        + '      outputs: [{dataset: "s3://lake/sales", partition: "$(tasks.list.results.day)"}]\n'
         + '    - name: load\n      inputs: ["s3://lake/sales"]\n'
     )
     path = write(tmp_path, "lake.yaml", text)

@@ -79,6 +79,15 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
 - apiGroups: ["baton.dev"]
   resources: ["pipelines/status", "pipelineruns/status"]
   verbs: ["patch"]
+# Datasets: watched for their freshness expectation; created the first time a task writes, reads or
+# checks a URI (named from the URI: a second create is a 409, then a get); their status patched with a
+# resourceVersion precondition to record what the runs did and whether they are fresh. Never deleted.
+- apiGroups: ["baton.dev"]
+  resources: ["datasets"]
+  verbs: ["create", "get", "list", "watch"]
+- apiGroups: ["baton.dev"]
+  resources: ["datasets/status"]
+  verbs: ["patch"]
 # Each Job's ownerReference to its PipelineRun sets blockOwnerDeletion: true; where the
 # OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift, hardened clusters), that
 # needs update on the owner's finalizers subresource. The operator itself never touches finalizers.
@@ -103,7 +112,7 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]
-# Events on Pipelines and PipelineRuns. The recorder aggregates in-process and only ever creates.
+# Events on Pipelines, PipelineRuns and Datasets. The recorder aggregates in-process and only ever creates.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel
 
 from baton import GROUP, VERSION
+from baton.api.dataset import DatasetSpec, DatasetStatus
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import PipelineRunSpec, PipelineRunStatus
 
@@ -218,6 +219,23 @@ def pipelinerun_crd() -> dict[str, Any]:
     return _crd("PipelineRun", "pipelineruns", ["plr"], columns, schema)
 
 
+def dataset_crd() -> dict[str, Any]:
+    columns = [
+        _column("URI", "string", ".spec.uri", "The dataset's URI"),
+        _column("Last Updated", "date", ".status.lastUpdated", "When a producer last succeeded"),
+        _column("Latest Partition", "string", ".status.latestPartition", "The newest partition written"),
+        _column("Producer", "string", ".status.lastProducer.run", "The run that wrote it last"),
+        _column("Fresh", "string", '.status.conditions[?(@.type=="Fresh")].status', "Meets spec.freshness"),
+        _column("Age", "date", ".metadata.creationTimestamp", "Time since creation", priority=1),
+    ]
+    schema = _object_schema(
+        "A dataset tasks write and read, with its partitions, producers, consumers and checks.",
+        DatasetSpec,
+        DatasetStatus,
+    )
+    return _crd("Dataset", "datasets", ["dset"], columns, schema)
+
+
 class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -229,7 +247,10 @@ def render(crd: Mapping[str, Any]) -> str:
 
 def generated_files() -> dict[str, str]:
     """File name → content of every CRD file Baton ships."""
-    return {f"{crd['metadata']['name']}.yaml": render(crd) for crd in (pipeline_crd(), pipelinerun_crd())}
+    return {
+        f"{crd['metadata']['name']}.yaml": render(crd)
+        for crd in (pipeline_crd(), pipelinerun_crd(), dataset_crd())
+    }
 
 
 def default_dir() -> Path:

@@ -17,7 +17,7 @@ from baton.api.common import (
     StatusModel,
     Timestamp,
 )
-from baton.api.datasets import CacheMode, ResolvedDataset
+from baton.api.datasets import ResolvedDataset
 from baton.api.pipeline import PipelineSpec
 
 
@@ -114,8 +114,6 @@ class PipelineRunSpec(SpecModel):
     """Set (even to {}) to cancel the run; `kubectl baton cancel RUN` sets it."""
     ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
     """Delete the run this long after it finished; the Pipeline's ttlSecondsAfterFinished when not set."""
-    cache: CacheMode = CacheMode.ENABLED
-    """Disabled: run every task, even one whose result is cached (`kubectl baton run --no-cache`)."""
 
     @model_validator(mode="after")
     def _exactly_one_pipeline(self) -> PipelineRunSpec:
@@ -183,7 +181,7 @@ class TaskStatus(InstanceStatus):
     first attempt, as ranges ("0-4999,5001-9999"); the other instances keep their entries."""
     inputs: list[ResolvedDataset] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """The datasets the task read, as resolved when it started (for a forEach task: its instances', at
-    most 100)."""
+    most 100); a quality check's dataset first."""
     outputs: list[ResolvedDataset] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """The datasets the task wrote (or was to write), resolved as inputs are."""
 

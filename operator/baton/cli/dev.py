@@ -26,7 +26,7 @@ import yaml
 from multidict import MultiDict, MultiDictProxy
 
 from baton import GROUP, VERSION
-from baton.api.crdgen import pipeline_crd, pipelinerun_crd
+from baton.api.crdgen import dataset_crd, pipeline_crd, pipelinerun_crd
 from baton.cli.devlogs import LogPrinter
 from baton.cli.kubeapi import CliError
 from baton.cli.lint import lint
@@ -72,10 +72,11 @@ def _resource_type(cluster: DevCluster, doc: dict[str, Any]) -> ResourceType:
 
 
 def install_crds(cluster: DevCluster) -> None:
-    """Serve Pipelines and PipelineRuns on `cluster` (call on its loop); a CRD already there is kept."""
+    """Serve Pipelines, PipelineRuns and Datasets on `cluster` (call on its loop); a CRD already there is
+    kept."""
     rt = cluster.registry.storage("apiextensions.k8s.io", "customresourcedefinitions")
     assert rt is not None
-    for crd in (pipeline_crd(), pipelinerun_crd()):
+    for crd in (pipeline_crd(), pipelinerun_crd(), dataset_crd()):
         if cluster.store.find(rt.group_resource, "", crd["metadata"]["name"]) is None:
             cluster.store.create(rt, "", crd)
 

@@ -157,8 +157,8 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories")
     args = parser.parse_args(list(argv))
     report = lint(args.files)
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+    for remark in report.notes:
+        print(f"note: {remark}", file=sys.stderr)
     for finding in report.findings:
         print(finding, file=sys.stderr)
     counts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in report.checked.items())

@@ -73,6 +73,7 @@ class ClusterCache:
     trigger_edges: dict[Key, list[Key]] = field(default_factory=dict)
     # Pipeline key → the Pipelines its tasks run (pipelineRef), for recursion.
     child_edges: dict[Key, list[Key]] = field(default_factory=dict)
+    datasets: dict[Key, Obj] = field(default_factory=dict)
     on_child: Callable[[Key], None] | None = None
     """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
     on_run_moved: Callable[[Key, str], None] | None = None
@@ -154,6 +155,14 @@ class ClusterCache:
                     edges[key] = found
                 else:
                     edges.pop(key, None)
+        return key
+
+    def observe_dataset(self, event_type: str | None, obj: Obj) -> Key:
+        key = key_of(obj)
+        if event_type == "DELETED":
+            self.datasets.pop(key, None)
+        elif newer(obj, self.datasets.get(key)):
+            self.datasets[key] = obj
         return key
 
     def triggered_by(self, upstream: Key) -> list[Key]:

@@ -244,6 +244,73 @@ ACTIVE = ActiveCollector()
 REGISTRY.register(ACTIVE)
 
 
+# -- datasets (fed by datasets.DatasetKeeper) ------------------------------------------------------
+DATASET_UPDATES = Counter(
+    "baton_dataset_updates_total",
+    "Successful writes of a dataset recorded on its Dataset object, by namespace and Dataset name.",
+    ["namespace", "dataset"],
+)
+DATASET_CHECKS = Counter(
+    "baton_dataset_checks_total",
+    "Quality checks of a dataset that ended, by namespace, Dataset, severity (Error, Warn) and result "
+    "(passed, failed).",
+    ["namespace", "dataset", "severity", "result"],
+)
+
+
+class DatasetSource(Protocol):
+    def gauges(self) -> list[tuple[str, str, str, float | None, bool | None]]: ...
+
+
+class DatasetCollector(Collector):
+    """Age and freshness of every Dataset the live operators see, computed at scrape time."""
+
+    def __init__(self) -> None:
+        self._sources: list[DatasetSource] = []
+        self._lock = threading.Lock()
+
+    def add(self, source: DatasetSource) -> None:
+        with self._lock:
+            self._sources.append(source)
+
+    def remove(self, source: DatasetSource) -> None:
+        with self._lock:
+            self._sources = [s for s in self._sources if s is not source]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            sources = list(self._sources)
+        age = GaugeMetricFamily(
+            "baton_dataset_age_seconds",
+            "Seconds since the dataset's latest partition (or the dataset) was last written by a task that "
+            "succeeded, by namespace and Dataset name; absent before the first write.",
+            labels=["namespace", "dataset"],
+        )
+        fresh = GaugeMetricFamily(
+            "baton_dataset_fresh",
+            "1 when the Dataset meets its spec.freshness, 0 when it is stale; absent without one.",
+            labels=["namespace", "dataset"],
+        )
+        seen: set[tuple[str, str]] = set()
+        for source in sources:
+            for namespace, name, _, seconds, ok in source.gauges():
+                if (namespace, name) in seen:
+                    continue
+                seen.add((namespace, name))
+                if seconds is not None:
+                    age.add_metric([namespace, name], seconds)
+                if ok is not None:
+                    fresh.add_metric([namespace, name], 1.0 if ok else 0.0)
+        yield from (age, fresh)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
+
+
+DATASETS = DatasetCollector()
+REGISTRY.register(DATASETS)
+
+
 # -- the /metrics endpoint ------------------------------------------------------------------------
 
 

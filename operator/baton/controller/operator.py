@@ -24,6 +24,7 @@ from baton.logs import log_context
 from . import metrics
 from .cache import ClusterCache, Key, key_of
 from .client import KubeClient, connection_info
+from .datasets import DatasetKeeper
 from .informer import Informer
 from .observers import RunObserver
 from .paths import jobs_path
@@ -35,7 +36,7 @@ from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
-WorkKey = tuple[str, str, str]  # ("run" | "pipeline", namespace, name)
+WorkKey = tuple[str, str, str]  # ("run" | "pipeline" | "dataset", namespace, name)
 
 
 class Operator:
@@ -72,6 +73,13 @@ class Operator:
             requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
             quiet=self._quiet,
         )
+        self.datasets = DatasetKeeper(
+            self.cache,
+            client,
+            self.recorder,
+            requeue=lambda key, delay: self.queue.add_after(("dataset", *key), delay),
+        )
+        self.runs.writer.datasets = self.datasets
         self.observer = RunObserver(self.runs.statuses.get)  # run and task metrics, from the watches
         self.informers = [
             Informer(client, path, resource=resource, selector=RUN_LABEL, handler=handler, transform=trim)
@@ -87,11 +95,13 @@ class Operator:
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
         started = asyncio.get_running_loop().time()
-        context = {"run": name} if kind == "run" else {"pipeline": name}
+        context = {kind: name}
         try:
             with log_context(namespace=namespace, **context):
                 if kind == "run":
                     await self.runs.reconcile((namespace, name))
+                elif kind == "dataset":
+                    await self.datasets.reconcile((namespace, name))
                 else:
                     await self.pipelines.reconcile((namespace, name))
         except Exception:
@@ -148,6 +158,11 @@ class Operator:
         for run_key in queued_runs(self.cache, key):
             self.enqueue_run(run_key)  # it waited for this Pipeline to appear, or for a free slot
 
+    def on_dataset(self, event_type: str | None, obj: dict[str, Any]) -> None:
+        key = self.cache.observe_dataset(event_type, obj)
+        if event_type != "DELETED":
+            self.queue.add(("dataset", *key))
+
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.job_event(event_type, obj)
         run_key = self.cache.observe_job(event_type, obj)
@@ -173,6 +188,7 @@ class Operator:
         async def startup(**_: Any) -> None:
             self.queue.start()
             metrics.ACTIVE.add(self.observer)
+            metrics.DATASETS.add(self.datasets)
             self._informing = [
                 asyncio.create_task(i.run(), name=f"baton-watch-{i.resource}") for i in self.informers
             ]
@@ -180,6 +196,7 @@ class Operator:
         @kopf.on.cleanup(registry=registry)
         async def cleanup(**_: Any) -> None:
             metrics.ACTIVE.remove(self.observer)
+            metrics.DATASETS.remove(self.datasets)
             for task in self._informing:
                 task.cancel()
             await asyncio.gather(*self._informing, return_exceptions=True)
@@ -196,6 +213,10 @@ class Operator:
         @kopf.on.event(GROUP, VERSION, "pipelines", registry=registry)
         async def pipeline_event(event: kopf.RawEvent, **_: Any) -> None:
             self.on_pipeline(_event_type(event), _object(event))
+
+        @kopf.on.event(GROUP, VERSION, "datasets", registry=registry)
+        async def dataset_event(event: kopf.RawEvent, **_: Any) -> None:
+            self.on_dataset(_event_type(event), _object(event))
 
         @kopf.on.probe(id="queue", registry=registry)
         async def queue_probe(**_: Any) -> dict[str, int]:

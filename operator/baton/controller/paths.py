@@ -21,3 +21,10 @@ def jobs_path(namespace: str | None, name: str | None = None) -> str:
 def pipelines_path(namespace: str, name: str) -> str:
     """A Pipeline's status subresource."""
     return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelines/{name}/status"
+
+
+def datasets_path(namespace: str, name: str | None = None, status: bool = False) -> str:
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/datasets"
+    if name:
+        path += f"/{name}"
+    return path + "/status" if status else path

@@ -22,10 +22,12 @@ from typing import Any
 from baton.api.codec import StatusCache, dump_run_status, encoded_size
 from baton.api.run import PipelineRunStatus
 from baton.core.events import Event, EventType
+from baton.core.lineage import dataset_touches
 from baton.core.status import STATUS_TOO_LARGE, status_too_large
 
 from .cache import ClusterCache, Key, Obj
 from .client import ApiFailure, KubeClient
+from .datasets import DatasetKeeper
 from .paths import runs_path
 from .recorder import EventRecorder
 from .statuses import PipelineStatusWriter
@@ -66,6 +68,8 @@ class RunStatusWriter:
         self.statuses = StatusCache()
         self.last_write: dict[Key, float] = {}  # loop time of each run's last status write
         self._behind: dict[Key, asyncio.Task[None]] = {}
+        self.datasets: DatasetKeeper | None = None
+        """Where the datasets the runs' tasks wrote, read and checked are recorded."""
 
     def forget(self, key: Key) -> None:
         self.last_write.pop(key, None)
@@ -115,6 +119,10 @@ class RunStatusWriter:
         events: list[Event],
     ) -> None:
         meta = run["metadata"]
+        touches = dataset_touches(before, status, key[1])
+        if touches and self.datasets is not None:
+            # Before the status that says the tasks ended: a crash in between records them again.
+            await self.datasets.record(key[0], touches)
         body = dump_run_status(status)
         old = run.get("status") or {}
         # Only the top-level fields that changed, with nulls for those that went away: the frozen spec

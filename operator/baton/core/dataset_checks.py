@@ -1,4 +1,4 @@
-"""What is wrong with the datasets of a Pipeline: their references, their URIs, checks and caching.
+"""What is wrong with the datasets of a Pipeline: their references, their URIs and checks.
 
 Results and items read by a URI or partition are checked with every other reference
 (``baton.core.variables``); this module adds what is particular to datasets.
@@ -22,7 +22,7 @@ _ALLOWED = (Kind.TASK_RESULT, Kind.ITEM, Kind.ITEM_INDEX)
 
 
 def dataset_errors(spec: PipelineSpec) -> list[str]:
-    """Problems of the inputs, outputs, checks and caches of every task."""
+    """Problems of the inputs, outputs and checks of every task."""
     declared = [param.name for param in spec.params]
     finally_names = {task.name for task in spec.finally_}
     errors: list[str] = []
@@ -69,11 +69,10 @@ def _role_errors(owner: str, task: TaskSpec, is_finally: bool) -> list[str]:
             errors.append(f"{owner}: a quality check cannot be a finally task (no task could wait for it)")
         if task.sensor is not None:
             errors.append(f"{owner}: a sensor cannot be a quality check")
-    if task.cache is not None:
-        if task.pipeline_ref is not None:
-            errors.append(f"{owner}: cache is for container tasks; a sub-pipeline's own tasks may set it")
-        if task.sensor is not None:
-            errors.append(f"{owner}: a sensor cannot be cached (its answer is about now)")
+        if task.for_each is not None:
+            errors.append(
+                f"{owner}: a quality check cannot be a forEach task (check each partition in one task)"
+            )
     return errors
 
 

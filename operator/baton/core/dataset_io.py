@@ -56,10 +56,10 @@ def resolve_ref(
 def resolved_io(
     task: TaskSpec, params: Mapping[str, str], context: Mapping[str, str], instance: tuple[int, str] | None
 ) -> tuple[list[ResolvedDataset], list[ResolvedDataset]]:
-    """(inputs, outputs) of one task or forEach instance; a quality check's dataset counts as an input."""
+    """(inputs, outputs) of one task or forEach instance; a quality check's dataset is its first input."""
     refs = list(task.inputs)
     if task.check is not None:
-        refs.append(DatasetRef(dataset=task.check.dataset, partition=task.check.partition))
+        refs.insert(0, DatasetRef(dataset=task.check.dataset, partition=task.check.partition))
     inputs = [resolve_ref(ref, params, context, instance) for ref in refs]
     outputs = [resolve_ref(ref, params, context, instance) for ref in task.outputs]
     return _unique(inputs), _unique(outputs)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from baton.api.datasets import ResolvedDataset
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
-from baton.core.dataset_io import resolved_io, with_io
+from baton.core.dataset_io import MAX_RESOLVED, resolved_io, with_io
 from baton.core.foreach import (
     RESULTS_TOO_LARGE,
     Item,
@@ -76,7 +75,6 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
     items: dict[int, list[Item]] = {}
     instances: dict[int, list[InstanceStatus]] = {}
     started_in: set[int] = set()
-    datasets: dict[int, list[tuple[list[ResolvedDataset], list[ResolvedDataset]]]] = {}
 
     def place(i: int, k: int, unit: InstanceStatus) -> None:
         if k < 0:
@@ -152,21 +150,14 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             # A sensor's last poke, recorded as not ready: its Job has said all it had to say.
             work.deletes.append(current.job_name)
         started = start_task(current, attempt, name, work.now)
-        if spec_task.inputs or spec_task.outputs or spec_task.check is not None:
-            io = resolved_io(spec_task, run.params, _context(work, i), instance)
-            if k < 0:
-                assert isinstance(started, TaskStatus)
-                started = with_io(started, *io)
-            else:
-                datasets.setdefault(i, []).append(io)
+        if k < 0:
+            assert isinstance(started, TaskStatus)
+            started = with_datasets(work, i, started)
         place(i, k, started)
         work.watch_running(started, None, attempts)  # its Job is not observed yet
         running += 1
     for i in started_in:  # only where an instance started or waits: an untouched copy is no change
-        task = summarize_instances(work.tasks[i], instances[i])
-        for io in datasets.get(i, ()):
-            task = with_io(task, *io)
-        work.set(i, task)
+        work.set(i, summarize_instances(work.tasks[i], instances[i]))
     return creates
 
 
@@ -183,6 +174,27 @@ def _context(work: _Pass, index: int) -> dict[str, str]:
         context = runtime_context(references, work.dag, work.tasks, outcome)
     work.contexts[index] = context
     return context
+
+
+def with_datasets(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
+    """``task`` recording the datasets it reads and writes, resolved now: when it starts (or its Job,
+    created by a plan whose status was not stored, is adopted), or, for a forEach task, when it expands
+    (for every item at once: its instances start one by one, but their items are known)."""
+    spec_task = work.run.spec.task_at(index)
+    if not (spec_task.inputs or spec_task.outputs or spec_task.check is not None):
+        return task
+    context = _context(work, index)
+    params = work.run.params
+    if spec_task.for_each is None:
+        return with_io(task, *resolved_io(spec_task, params, context, None))
+    items = resolve_items(spec_task, params, work.tasks, work.dag.index)
+    if isinstance(items, tuple):
+        return task  # the task fails for its items; it read and wrote nothing
+    for k, item in enumerate(items):
+        task = with_io(task, *resolved_io(spec_task, params, context, (k, item_text(item))))
+        if len(task.inputs) >= MAX_RESOLVED and len(task.outputs) >= MAX_RESOLVED:
+            break
+    return task
 
 
 def claims(work: _Pass) -> dict[str, Claim]:

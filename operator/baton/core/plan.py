@@ -23,7 +23,16 @@ from baton.core import reasons
 from baton.core.dag import Dag, dag_of
 from baton.core.events import Event, transition_events
 from baton.core.fanout import decide_instances, instance_failed_for_good, observe_instances, start_for_each
-from baton.core.launch import JobToCreate, oversized, start_ready
+from baton.core.gates import (
+    GATE,
+    QUALITY_GATE_FAILED,
+    QUALITY_WARNING,
+    gate_message,
+    is_error_check,
+    warn_instead,
+    warning_condition,
+)
+from baton.core.launch import JobToCreate, oversized, start_ready, with_datasets
 from baton.core.observed import ObservedJob
 from baton.core.quota import EXCEEDED_QUOTA, quota_event, quota_note
 from baton.core.references import for_each_indices, result_readers
@@ -31,7 +40,7 @@ from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
 from baton.core.run_results import run_results
 from baton.core.state import RunState
-from baton.core.status import name_list, parse_time, summarize_run
+from baton.core.status import name_list, parse_time, set_condition, summarize_run
 from baton.core.steering import Steering
 from baton.core.tasks import (
     Attempts,
@@ -143,6 +152,11 @@ def plan(
     )
     if work.workspaces is not status.workspaces:
         new_status = new_status.model_copy(update={"workspaces": work.workspaces})
+    warned = warning_condition(work.tasks, status.condition(QUALITY_WARNING), run.meta.generation, now)
+    if warned is not None:
+        new_status = new_status.model_copy(
+            update={"conditions": set_condition(new_status.conditions, warned)}
+        )
     if new_status.phase is not None and new_status.phase.finished:
         work.wake_at = None
         if run.spec.results:
@@ -227,7 +241,11 @@ class _Pass:
                 continue
             job = jobs.get(i)
             attempts = self.attempts(i)
+            if phase is pending:  # its Job was created by a plan whose status was not stored: adopt it
+                task = with_datasets(self, i, task)
             new, delete = advance_task(task, job, self.now, attempts, self.observing_since)
+            if new.phase is TaskPhase.FAILED:
+                new = warn_instead(self.run.spec.task_at(i), new)
             if new.pokes and new.attempts > task.attempts and task.job_name and task.pokes:
                 self.deletes.append(task.job_name)  # a sensor's next poke is on: its last one said all
             if delete and new.job_name:
@@ -316,7 +334,7 @@ class _Pass:
         """Remember what made task i end without success, for the tasks downstream of it."""
         phase = task.phase
         if phase is TaskPhase.FAILED:
-            cause[i] = (task.name, "failed")
+            cause[i] = (task.name, GATE if is_error_check(self.run.spec.task_at(i)) else "failed")
         elif phase is TaskPhase.SKIPPED:
             cause[i] = self._first_cause(i, cause) or (task.name, "was skipped")
         elif phase is TaskPhase.CANCELLED:
@@ -326,7 +344,7 @@ class _Pass:
         """A task whose rule says run: a forEach task expands; a task whose results references would not
         fit into an argument fails; any other is queued for ``start_ready``."""
         if self.run.spec.task_at(i).for_each is not None and task.items is None:
-            task = start_for_each(self, i, task)
+            task = start_for_each(self, i, with_datasets(self, i, task))
             self.set(i, task)
             return task
         if i in result_readers(self.run.spec):
@@ -379,6 +397,10 @@ class _Pass:
         if verdict is Verdict.SKIP:
             if rule is TriggerRule.ALL_SUCCEEDED:
                 root, verb = self._first_cause(i, cause) or ("?", "did not succeed")
+                if verb == GATE:
+                    return skip_task(
+                        task, QUALITY_GATE_FAILED, gate_message(self.tasks[self.dag.index[root]])
+                    )
                 reason = reasons.UPSTREAM_FAILED if verb == "failed" else reasons.UPSTREAM_SKIPPED
                 return skip_task(task, reason, f'upstream task "{root}" {verb}')
             names = name_list([self.tasks[p].name for p in parents]) if parents else "the run's tasks"
