@@ -13,7 +13,7 @@ RUN python -m venv /opt/baton
 COPY pyproject.toml README.md ./
 COPY operator ./operator
 # A regular (not editable) install: the runtime stage gets the built package, not a link to /src.
-RUN /opt/baton/bin/pip install --no-cache-dir . \
+RUN /opt/baton/bin/pip install --no-cache-dir ".[lineage]" \
     && /opt/baton/bin/baton --version
 
 FROM python:3.12.11-slim-bookworm

@@ -120,3 +120,101 @@ def test_an_error_gate_stops_the_load_and_a_warn_gate_does_not(
 
     wait_for(lambda: len(checks()) == 2, message="both checks recorded on the Dataset")
     assert checks() == [("Warn", "2026-12-07", False), ("Error", "2026-12-06", False)]
+
+
+def test_a_second_run_is_served_from_the_cache_unless_it_says_no_cache(
+    api: Api, start_operator: StartOperator
+) -> None:
+    start_operator(api.namespace)
+    extract = sh("extract", "echo '{\"rows\": 42}' > $BATON_RESULTS", results=[{"name": "rows"}])
+    extract["cache"] = {"ttlSeconds": 3600}
+    extract["outputs"] = [{"dataset": SALES, "partition": "$(params.date)"}]
+    load = sh("load", 'test "$(tasks.extract.results.rows)" = 42')
+    api.apply(pipeline("cached", [extract, load], params=[{"name": "date"}]))
+    first = finished(api, api.start_run("cached", {"date": "2026-12-06"}))
+    assert phase_of(first) == "Succeeded" and tasks_of(first)["extract"]["cacheKey"]
+    second = finished(api, api.start_run("cached", {"date": "2026-12-06"}))
+    served = tasks_of(second)["extract"]
+    assert (served["phase"], served["reason"], served["cachedFrom"]) == (
+        "Succeeded",
+        "Cached",
+        first["metadata"]["name"],
+    )
+    assert served["results"] == {"rows": "42"} and "jobName" not in served
+    assert tasks_of(second)["load"]["phase"] == "Succeeded"  # it read the cached result
+    other_day = finished(api, api.start_run("cached", {"date": "2026-12-07"}))
+    assert tasks_of(other_day)["extract"].get("reason") != "Cached"  # another partition: another key
+
+    run = api.apply(
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "PipelineRun",
+            "metadata": {"generateName": "cached-"},
+            "spec": {
+                "pipelineRef": {"name": "cached"},
+                "params": {"date": "2026-12-06"},
+                "cache": "Disabled",
+            },
+        }
+    )
+    bypassed = finished(api, run["metadata"]["name"])
+    assert (
+        tasks_of(bypassed)["extract"].get("reason") != "Cached" and tasks_of(bypassed)["extract"]["jobName"]
+    )
+    # only runs that really ran the task produced the dataset
+    sales = wait_for(lambda: when(dataset(api, SALES), lambda d: (d.get("status") or {}).get("updates") == 3))
+    assert first["metadata"]["name"] in {p["run"] for p in sales["status"]["producers"]}
+
+
+def test_a_dataset_trigger_chain_runs_each_pipeline_once_per_update(
+    api: Api, start_operator: StartOperator
+) -> None:
+    start_operator(api.namespace)
+    day = {"dataset": SALES, "partition": "$(params.date)"}
+    api.apply(pipeline("ingest", [sh("extract", "true", outputs=[day])], params=[{"name": "date"}]))
+    api.apply(
+        pipeline(
+            "aggregate",
+            [
+                sh(
+                    "load",
+                    'test "$(params.day)" = 2026-12-06',
+                    inputs=[{**day, "partition": "$(params.day)"}],
+                    outputs=[WAREHOUSE],
+                )
+            ],
+            params=[{"name": "day"}],
+            triggers=[{"dataset": "s3://lake/*", "params": {"day": "$(trigger.dataset.partition)"}}],
+        )
+    )
+    api.apply(
+        pipeline(
+            "publish",
+            [sh("post", 'test "$(params.source)" = "' + WAREHOUSE + '"')],
+            params=[{"name": "source"}],
+            triggers=[{"dataset": WAREHOUSE, "params": {"source": "$(trigger.dataset.uri)"}}],
+        )
+    )
+    first = finished(api, api.start_run("ingest", {"date": "2026-12-06"}))
+    assert phase_of(first) == "Succeeded"
+
+    def runs_of(name: str) -> list[dict[str, Any]]:
+        rt = api.cluster.registry.storage(GROUP, "pipelineruns")
+        runs = api.cluster.sync(api.cluster.store.list, rt, api.namespace)
+        return [r for r in runs if ((r.get("spec") or {}).get("pipelineRef") or {}).get("name") == name]
+
+    aggregate = wait_for(
+        lambda: when(runs_of("aggregate"), lambda r: len(r) == 1), message="aggregate triggered"
+    )[0]
+    annotations = aggregate["metadata"]["annotations"]
+    assert annotations["baton.dev/triggered-by-dataset"] == f"{SALES}#2026-12-06"
+    assert aggregate["metadata"]["name"].startswith("aggregate-2026-12-06-")
+    assert phase_of(finished(api, aggregate["metadata"]["name"])) == "Succeeded"
+    publish = wait_for(lambda: when(runs_of("publish"), lambda r: len(r) == 1), message="publish triggered")[
+        0
+    ]
+    assert phase_of(finished(api, publish["metadata"]["name"])) == "Succeeded"
+    # Nothing fires twice: the Pipelines reconcile again on every Dataset change, and find it handled.
+    finished(api, api.start_run("ingest", {"date": "2026-12-06"}))
+    wait_for(lambda: len(runs_of("aggregate")) == 2, message="the second write triggers a second run")
+    assert len(runs_of("aggregate")) == 2

@@ -8,6 +8,7 @@ from typing import Any
 
 from baton.api.codec import dump_run_status, load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskStatus
+from baton.core.cache import CacheView
 from baton.core.observed import JobState, ObservedJob
 from baton.core.plan import Plan, plan
 from baton.core.start import start_run
@@ -48,12 +49,14 @@ class Sim:
         self.now = T0 + timedelta(seconds=seconds)
         return self
 
-    def step(self, *, quota: int | None = None, **control: Any) -> Plan:
+    def step(self, *, quota: int | None = None, cache: CacheView | None = None, **control: Any) -> Plan:
         """Plan once at the current time and apply the plan as the shell would. With `quota`, the API
         server admits only that many more Jobs: the rest are refused, and the shell plans again knowing."""
         if control:
             self.control = replace(self.control, **control)
-        p = plan(RunState(self.meta, self.status, self.control), list(self.jobs.values()), self.now)
+        p = plan(
+            RunState(self.meta, self.status, self.control), list(self.jobs.values()), self.now, cache=cache
+        )
         if quota is not None and len(p.create_jobs) > quota:
             message = f"jobs.batch is forbidden: exceeded quota: q, limited: count/jobs.batch={quota}"
             refused = {create.task: message for create in p.create_jobs[quota:]}

@@ -134,6 +134,18 @@ def load_run_status(
     return status.model_copy(update=update) if update else status
 
 
+def stored_tasks(body: Mapping[str, Any] | None) -> list[Any]:
+    """The task entries of a stored status as JSON values (compressed or not), without validating them;
+    ValueError when the compressed form is broken."""
+    data = body or {}
+    compressed = data.get("compressedTasks")
+    if compressed:
+        tasks = json.loads(_decompress(str(compressed)))
+    else:
+        tasks = data.get("tasks") or []
+    return tasks if isinstance(tasks, list) else []
+
+
 class StatusCache:
     """The statuses the operator itself wrote, by run uid and the resourceVersion its patch returned.
 

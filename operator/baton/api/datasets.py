@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from baton.api.common import SpecModel, StatusModel
 
@@ -71,6 +71,23 @@ class QualityCheck(SpecModel):
     """Error (the default): a failed check stops the consumers. Warn: it only warns."""
 
 
+class CacheSpec(SpecModel):
+    """Reuse a succeeded attempt of this task, from any finished run of the Pipeline in the namespace, whose
+    cache key is the same, instead of running it again."""
+
+    ttl_seconds: int = Field(default=86400, ge=1, le=31536000)
+    """How long a succeeded attempt may be reused, from its completion."""
+    version: str | None = Field(default=None, max_length=63)
+    """Part of the key: change it to invalidate what was cached (new code behind the same image tag)."""
+
+
+class CacheMode(StrEnum):
+    """Whether a run may take task results from the cache."""
+
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+
+
 class ResolvedDataset(StatusModel):
     """A dataset as a run read or wrote it, its references substituted."""
 
@@ -81,6 +98,8 @@ class ResolvedDataset(StatusModel):
 
 
 __all__ = [
+    "CacheMode",
+    "CacheSpec",
     "CheckSeverity",
     "DatasetEntry",
     "DatasetRef",

@@ -23,7 +23,7 @@ from baton.api.common import (
     Toleration,
 )
 from baton.api.dataflow import ForEach, PipelineResult, TaskResult, Volume, Workspace, WorkspaceMount
-from baton.api.datasets import DatasetEntry, QualityCheck
+from baton.api.datasets import CacheSpec, DatasetEntry, QualityCheck
 from baton.api.pod import PodSettings
 from baton.api.schedule import PipelineTrigger, RunHistory, ScheduleSpec
 
@@ -222,6 +222,10 @@ class TaskSpec(PodSettings):
     check: QualityCheck | None = None
     """Make the task a quality check of a dataset: it runs after the dataset's producers, and the dataset's
     consumers wait for it (and are skipped when an Error check fails)."""
+    cache: CacheSpec | None = None
+    """Reuse a succeeded attempt (of any finished run of this Pipeline) with the same cache key instead of
+    running the task: image, command, args, env, the values it reads, its datasets and when its inputs were
+    last updated, and version."""
 
 
 class PipelineSpec(SpecModel):

@@ -17,7 +17,7 @@ from baton.api.common import (
     StatusModel,
     Timestamp,
 )
-from baton.api.datasets import ResolvedDataset
+from baton.api.datasets import CacheMode, ResolvedDataset
 from baton.api.pipeline import PipelineSpec
 
 
@@ -114,6 +114,8 @@ class PipelineRunSpec(SpecModel):
     """Set (even to {}) to cancel the run; `kubectl baton cancel RUN` sets it."""
     ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
     """Delete the run this long after it finished; the Pipeline's ttlSecondsAfterFinished when not set."""
+    cache: CacheMode = CacheMode.ENABLED
+    """Disabled: run every task, even one the cache could serve (`kubectl baton run --no-cache`)."""
 
     @model_validator(mode="after")
     def _exactly_one_pipeline(self) -> PipelineRunSpec:
@@ -184,6 +186,10 @@ class TaskStatus(InstanceStatus):
     most 100); a quality check's dataset first."""
     outputs: list[ResolvedDataset] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """The datasets the task wrote (or was to write), resolved as inputs are."""
+    cache_key: str | None = None
+    """For a task with cache: the key of its work (see `cache` on the task)."""
+    cached_from: str | None = None
+    """The run whose succeeded attempt stood in for this task (reason Cached): no Job ran."""
 
 
 class RunResult(StatusModel):

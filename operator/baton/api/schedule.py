@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from baton.api.common import LIST_SET, DnsLabel, DnsSubdomain, SpecModel
+from baton.api.datasets import DatasetUri
 
 
 class ConcurrencyPolicy(StrEnum):
@@ -65,10 +66,26 @@ class ScheduleSpec(SpecModel):
 
 
 class PipelineTrigger(SpecModel):
-    """Start a run of this Pipeline each time a run of another Pipeline ends in one of `phases`."""
+    """Start a run of this Pipeline each time a run of another Pipeline ends in one of `phases`, or each
+    time a task that succeeded updates a dataset that matches `dataset`."""
 
-    pipeline: DnsSubdomain
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.pipeline) != has(self.dataset)",
+                    "message": "set one of pipeline and dataset",
+                }
+            ]
+        }
+    )
+
+    pipeline: DnsSubdomain | None = None
     """The upstream Pipeline."""
+    dataset: DatasetUri | None = None
+    """Instead of pipeline: a dataset URI, or a glob of them (`s3://lake/sales/*`), in this namespace. Each
+    update by a task that succeeded starts one run; `$(trigger.dataset.uri)`, `$(trigger.dataset.partition)`,
+    `$(trigger.run)` and `$(trigger.pipeline)` (the producer's) may be used in params."""
     namespace: DnsLabel | None = None
     """Its namespace; this Pipeline's when not set. Another namespace works only where the operator
     watches both and the upstream Pipeline allows it (its allowTriggersFrom names this namespace)."""
@@ -80,6 +97,12 @@ class PipelineTrigger(SpecModel):
     """Params of the triggered runs. `$(trigger.run)`, `$(trigger.pipeline)`, `$(trigger.namespace)`,
     `$(trigger.phase)`, `$(trigger.params.NAME)` and `$(trigger.results.NAME)` are replaced by the upstream
     run's values."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PipelineTrigger:
+        if (self.pipeline is None) == (self.dataset is None):
+            raise ValueError("set one of pipeline and dataset")
+        return self
 
 
 class RunHistory(SpecModel):

@@ -127,7 +127,9 @@ def _check_trigger_loops(
     """Trigger loops and sub-pipeline recursion among the files' Pipelines, as the operator reports them
     (a missing namespace is the default one, as kubectl would apply it)."""
     edges = {
-        (ns or "default", name): [((t.namespace or ns or "default"), t.pipeline) for t in spec.triggers]
+        (ns or "default", name): [
+            ((t.namespace or ns or "default"), t.pipeline) for t in spec.triggers if t.pipeline is not None
+        ]
         for (ns, name), spec in pipelines.items()
         if spec is not None and spec.triggers
     }

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--watch", action="store_true", help="follow the run and exit with its result")
     parser.add_argument("--timeout", type=float, default=None, help="with --watch: give up after SECONDS")
     parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, help="print the created run")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="run every task, even those the cache could serve"
+    )
     add_connection_arguments(parser)
 
 
@@ -123,7 +126,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         pipeline = api.get_pipeline(args.pipeline)
         check_params(pipeline, params)
-        return announce(api, api.create_run(new_run(args.pipeline, api.namespace, params)), args)
+        body = new_run(args.pipeline, api.namespace, params)
+        if args.no_cache:
+            body["spec"]["cache"] = "Disabled"
+        return announce(api, api.create_run(body), args)
     finally:
         api.close()
 

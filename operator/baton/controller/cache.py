@@ -74,6 +74,8 @@ class ClusterCache:
     # Pipeline key → the Pipelines its tasks run (pipelineRef), for recursion.
     child_edges: dict[Key, list[Key]] = field(default_factory=dict)
     datasets: dict[Key, Obj] = field(default_factory=dict)
+    # Pipelines with a trigger on datasets: told when a Dataset of their namespace changes.
+    dataset_triggered: set[Key] = field(default_factory=set)
     on_child: Callable[[Key], None] | None = None
     """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
     on_run_moved: Callable[[Key, str], None] | None = None
@@ -145,8 +147,16 @@ class ClusterCache:
             self.pipelines.pop(key, None)
             self.trigger_edges.pop(key, None)
             self.child_edges.pop(key, None)
+            self.dataset_triggered.discard(key)
         elif newer(obj, self.pipelines.get(key)):
             self.pipelines[key] = obj
+            triggers = (obj.get("spec") or {}).get("triggers")
+            if isinstance(triggers, list) and any(
+                isinstance(t, Mapping) and t.get("dataset") for t in triggers
+            ):
+                self.dataset_triggered.add(key)
+            else:
+                self.dataset_triggered.discard(key)
             for edges, found in (
                 (self.trigger_edges, _upstream_pipelines(obj, key[0])),
                 (self.child_edges, _child_pipelines(obj, key[0])),

@@ -257,6 +257,13 @@ DATASET_CHECKS = Counter(
     ["namespace", "dataset", "severity", "result"],
 )
 
+LINEAGE_EVENTS = Counter(
+    "baton_lineage_events_total",
+    "OpenLineage run events by result: sent, failed (the backend refused or timed out) or dropped (the "
+    "operator's queue of events to send was full).",
+    ["result"],
+)
+
 
 class DatasetSource(Protocol):
     def gauges(self) -> list[tuple[str, str, str, float | None, bool | None]]: ...

@@ -27,6 +27,7 @@ from .client import KubeClient, connection_info
 from .datasets import DatasetKeeper
 from .informer import Informer
 from .observers import RunObserver
+from .openlineage import LineageEmitter
 from .paths import jobs_path
 from .reconciler import RunReconciler
 from .recorder import EventRecorder
@@ -131,6 +132,7 @@ class Operator:
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.run_event(event_type, obj)
         key = self.cache.observe_run(event_type, obj)
+        self.runs.task_cache.observe(key, None if event_type == "DELETED" else self.cache.runs.get(key))
         if event_type == "DELETED":
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
             self._job_events.pop(key, None)
@@ -162,6 +164,9 @@ class Operator:
         key = self.cache.observe_dataset(event_type, obj)
         if event_type != "DELETED":
             self.queue.add(("dataset", *key))
+        for pipeline in self.cache.dataset_triggered:
+            if pipeline[0] == key[0]:
+                self.queue.add(("pipeline", *pipeline))  # a dataset trigger of it may fire
 
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.observer.job_event(event_type, obj)
@@ -276,6 +281,8 @@ async def run_operator(
     info = connection_info()
     client = KubeClient(info, observe=metrics.observe_request)
     operator = Operator(client, namespaces=namespaces, schedule_clock=schedule_clock)
+    lineage = LineageEmitter.from_environment()
+    operator.runs.writer.lineage = lineage
     registry = kopf.OperatorRegistry()
     operator.register(registry, info)
     server = metrics.serve(metrics_port, metrics_host) if metrics_port is not None else None
@@ -292,6 +299,9 @@ async def run_operator(
         )
     finally:
         metrics.ACTIVE.remove(operator.observer)  # also when kopf ended without its cleanup handlers
+        metrics.DATASETS.remove(operator.datasets)
+        if lineage is not None:
+            await asyncio.to_thread(lineage.close)
         if server is not None:
             server.stop()
         await client.close()

@@ -22,6 +22,7 @@ from typing import Any
 
 from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
+from baton.core.cache import CacheView
 from baton.core.collect import wide_tasks
 from baton.core.events import Event, EventType
 from baton.core.observed import ObservedJob
@@ -45,6 +46,7 @@ from .paths import runs_path
 from .recorder import EventRecorder
 from .runwriter import RunStatusWriter
 from .statuses import PipelineStatusWriter
+from .taskcache import TaskCache
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ class RunReconciler:
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
         self._admitting: dict[Key, asyncio.Lock] = {}  # by Pipeline with maxActiveRuns
         self.reconciles = 0
+        self.task_cache = TaskCache()
+        """The cache of tasks with `cache`, from the finished runs (the operator feeds it from the watch)."""
 
     async def reconcile(self, key: Key) -> None:
         run = self.cache.runs.get(key)
@@ -180,12 +184,21 @@ class RunReconciler:
             await self._unreadable(run, error)
             return
         observed = self._observed(key)
-        decision = plan(state, observed, now, observing_since=self.started_at)
+        decision = plan(
+            state, observed, now, observing_since=self.started_at, cache=self._cache_view(key[0], status)
+        )
         created, refused = await self.applier.create_jobs(decision.create_jobs)
         if created and refused:
             # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
             # were created are adopted; this plan creates nothing.
-            decision = plan(state, self._observed(key), now, refused=refused, observing_since=self.started_at)
+            decision = plan(
+                state,
+                self._observed(key),
+                now,
+                refused=refused,
+                observing_since=self.started_at,
+                cache=self._cache_view(key[0], status),
+            )
             created, _ = await self.applier.create_jobs(decision.create_jobs)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             self.requeue(key, quota_delay(self._refusals[key]))
@@ -267,9 +280,18 @@ class RunReconciler:
             return  # the full reconcile says what is wrong
         if status.phase is None or status.phase.finished:
             return
-        early = plan(state, self._observed(key), self.clock(), observing_since=self.started_at)
+        early = plan(
+            state,
+            self._observed(key),
+            self.clock(),
+            observing_since=self.started_at,
+            cache=self._cache_view(key[0], status),
+        )
         if early.create_jobs:
             await self.applier.create_jobs(early.create_jobs)
+
+    def _cache_view(self, namespace: str, status: PipelineRunStatus) -> CacheView | None:
+        return self.task_cache.view(namespace, status.pipeline, self.cache.datasets)
 
     # -- observe ----------------------------------------------------------------------------------
 

@@ -23,11 +23,14 @@ from baton.api.codec import StatusCache, dump_run_status, encoded_size
 from baton.api.run import PipelineRunStatus
 from baton.core.events import Event, EventType
 from baton.core.lineage import dataset_touches
+from baton.core.lineage_events import lineage_events
+from baton.core.state import RunMeta
 from baton.core.status import STATUS_TOO_LARGE, status_too_large
 
 from .cache import ClusterCache, Key, Obj
 from .client import ApiFailure, KubeClient
 from .datasets import DatasetKeeper
+from .openlineage import LineageEmitter
 from .paths import runs_path
 from .recorder import EventRecorder
 from .statuses import PipelineStatusWriter
@@ -70,6 +73,8 @@ class RunStatusWriter:
         self._behind: dict[Key, asyncio.Task[None]] = {}
         self.datasets: DatasetKeeper | None = None
         """Where the datasets the runs' tasks wrote, read and checked are recorded."""
+        self.lineage: LineageEmitter | None = None
+        """Where OpenLineage events go, when it is configured."""
 
     def forget(self, key: Key) -> None:
         self.last_write.pop(key, None)
@@ -145,6 +150,8 @@ class RunStatusWriter:
                 return
             raise
         self.cache.observe_run("MODIFIED", written)
+        if self.lineage is not None:
+            self.lineage.submit(lineage_events(before, status, RunMeta.from_metadata(written["metadata"])))
         self.statuses.put(meta.get("uid", ""), written["metadata"].get("resourceVersion", ""), status)
         if status.phase is not None and status.phase.finished:
             self.last_write.pop(key, None)

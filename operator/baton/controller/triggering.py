@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +18,7 @@ from baton.api.run import FINISHED_PHASES
 from baton.core.events import Event, EventType
 from baton.core.status import format_time, time_or_none
 from baton.core.triggers import (
+    DatasetUpdate,
     TriggeredRun,
     UpstreamRun,
     allowed,
@@ -25,7 +26,7 @@ from baton.core.triggers import (
     trigger_loops,
     upstream_of,
 )
-from baton.kube.slotruns import TRIGGERED_BY, owned_run
+from baton.kube.slotruns import TRIGGERED_BY, TRIGGERED_BY_DATASET, owned_run
 
 from .cache import ClusterCache, Key, Obj
 from .client import KubeClient
@@ -33,7 +34,6 @@ from .recorder import EventRecorder
 from .scheduler import EXISTS, create_run
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -69,6 +69,23 @@ def _upstream_run(run: Obj, pipeline: str) -> UpstreamRun | None:
     )
 
 
+def dataset_updates(datasets: Mapping[Key, Obj], namespace: str) -> list[UpstreamRun]:
+    """The recent writes of the namespace's Datasets (each Dataset keeps its latest producers)."""
+    found: list[UpstreamRun] = []
+    for (ns, _), dataset in datasets.items():
+        uri = (dataset.get("spec") or {}).get("uri")
+        if ns != namespace or not isinstance(uri, str):
+            continue
+        for producer in (dataset.get("status") or {}).get("producers") or ():
+            done = time_or_none(producer.get("time")) if isinstance(producer, Mapping) else None
+            if done is None or not producer.get("run") or not producer.get("task"):
+                continue
+            update = DatasetUpdate(uri, producer.get("partition"), str(producer["task"]))
+            pipeline = str(producer.get("pipeline") or "")
+            found.append(UpstreamRun(ns, str(producer["run"]), pipeline, "Succeeded", done, dataset=update))
+    return found
+
+
 class PipelineTriggers:
     def __init__(
         self, cache: ClusterCache, client: KubeClient, recorder: EventRecorder, watched: Sequence[str] = ()
@@ -88,7 +105,7 @@ class PipelineTriggers:
             errors.append(f"trigger loop: {loop} (each run would start the next forever)")
         for index, trigger in enumerate(spec.triggers):
             upstream = upstream_of(trigger, key[0])
-            if upstream[0] == key[0]:
+            if upstream is None or upstream[0] == key[0]:
                 continue
             if self.watched and upstream[0] not in self.watched:
                 errors.append(f'triggers[{index}]: the operator does not watch namespace "{upstream[0]}"')
@@ -119,10 +136,13 @@ class PipelineTriggers:
         upstream = [
             found
             for trigger in spec.triggers
-            for run_key in self.cache.runs_of_pipeline(upstream_of(trigger, key[0]))
+            if (pipeline_key := upstream_of(trigger, key[0])) is not None
+            for run_key in self.cache.runs_of_pipeline(pipeline_key)
             if (run := self.cache.runs.get(run_key)) is not None
-            and (found := _upstream_run(run, trigger.pipeline)) is not None
+            and (found := _upstream_run(run, pipeline_key[1])) is not None
         ]
+        if any(trigger.dataset is not None for trigger in spec.triggers):
+            upstream += dataset_updates(self.cache.datasets, key[0])
         handled = status.triggered_runs if recorded is not None else None
         decision = decide_triggers(key[1], key[0], spec, since, upstream, handled)
         made = await asyncio.gather(*(self._create(pipeline, run) for run in decision.create))
@@ -136,12 +156,21 @@ class PipelineTriggers:
     async def _create(self, pipeline: Obj, run: TriggeredRun) -> str | None:
         namespace = pipeline["metadata"].get("namespace") or ""
         upstream = f"{run.upstream.namespace}/{run.upstream.name}"
-        body = owned_run(pipeline, run.name, run.params, {TRIGGERED_BY: upstream}, "pipeline")
+        update = run.upstream.dataset
+        if update is None:
+            why = {TRIGGERED_BY: upstream}
+            ended = f"pipeline {run.upstream.pipeline} ended {run.upstream.phase}"
+            message = f"started because run {upstream} of {ended}"
+        else:
+            slice_ = f"#{update.partition}" if update.partition else ""
+            why = {TRIGGERED_BY: upstream, TRIGGERED_BY_DATASET: f"{update.uri}{slice_}"}
+            written = f" partition {update.partition}" if update.partition else ""
+            message = (
+                f"started because task {update.task} of run {run.upstream.name} wrote {update.uri}{written}"
+            )
+        body = owned_run(pipeline, run.name, run.params, why, "pipeline" if update is None else "dataset")
         created = await create_run(self.client, self.cache, namespace, body, "triggered")
         if created is None or created is EXISTS:
             return None if created is None else "exists"
-        message = (
-            f"started because run {upstream} of pipeline {run.upstream.pipeline} ended {run.upstream.phase}"
-        )
         await self.recorder.record(created, [Event(EventType.NORMAL, "TriggeredBy", message)])
         return "created"

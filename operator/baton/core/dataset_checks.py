@@ -1,4 +1,4 @@
-"""What is wrong with the datasets of a Pipeline: their references, their URIs and checks.
+"""What is wrong with the datasets of a Pipeline: their references, their URIs, checks and caching.
 
 Results and items read by a URI or partition are checked with every other reference
 (``baton.core.variables``); this module adds what is particular to datasets.
@@ -22,7 +22,7 @@ _ALLOWED = (Kind.TASK_RESULT, Kind.ITEM, Kind.ITEM_INDEX)
 
 
 def dataset_errors(spec: PipelineSpec) -> list[str]:
-    """Problems of the inputs, outputs and checks of every task."""
+    """Problems of the inputs, outputs, checks and caches of every task."""
     declared = [param.name for param in spec.params]
     finally_names = {task.name for task in spec.finally_}
     errors: list[str] = []
@@ -33,7 +33,7 @@ def dataset_errors(spec: PipelineSpec) -> list[str]:
         for role, refs in (("inputs", task.inputs), ("outputs", task.outputs)):
             keys = [f"{r.dataset} partition {r.partition}" if r.partition else r.dataset for r in refs]
             errors += [f"{owner}: {role} {e}" for e in duplicates("dataset", keys)]
-        errors += _role_errors(owner, task, task.name in finally_names)
+        errors += _role_errors(owner, task, task.name in finally_names, spec)
     return errors
 
 
@@ -62,7 +62,7 @@ def _field_errors(owner: str, field: str, text: str, declared: Sequence[str]) ->
     return errors
 
 
-def _role_errors(owner: str, task: TaskSpec, is_finally: bool) -> list[str]:
+def _role_errors(owner: str, task: TaskSpec, is_finally: bool, spec: PipelineSpec) -> list[str]:
     errors = []
     if task.check is not None:
         if is_finally:
@@ -73,6 +73,26 @@ def _role_errors(owner: str, task: TaskSpec, is_finally: bool) -> list[str]:
             errors.append(
                 f"{owner}: a quality check cannot be a forEach task (check each partition in one task)"
             )
+    if task.cache is not None:
+        errors += _cache_errors(owner, task, spec)
+    return errors
+
+
+def _cache_errors(owner: str, task: TaskSpec, spec: PipelineSpec) -> list[str]:
+    errors = []
+    if task.pipeline_ref is not None:
+        errors.append(f"{owner}: cache is for container tasks; the sub-pipeline's own tasks may set it")
+    if task.sensor is not None:
+        errors.append(f"{owner}: a sensor cannot be cached (its answer is about now)")
+    if task.for_each is not None:
+        errors.append(f"{owner}: a forEach task cannot be cached (yet): cache a task per item instead")
+    per_run = {w.name for w in spec.workspaces if w.volume_claim_template is not None}
+    written = [m.name for m in task.workspaces if m.name in per_run and not m.read_only]
+    if written:
+        errors.append(
+            f'{owner}: cache is Invalid on a task that writes into the per-run workspace "{written[0]}" (its '
+            "files would not be in a later run's claim): cache tasks whose outputs are results or datasets"
+        )
     return errors
 
 

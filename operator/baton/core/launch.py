@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
+from baton.core.cache import cache_hit, cache_key, served_from_cache
 from baton.core.dataset_io import MAX_RESOLVED, resolved_io, with_io
 from baton.core.foreach import (
     RESULTS_TOO_LARGE,
@@ -145,6 +146,18 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 instance=instance,
             )
         name = job_name(run.meta.name, unit, attempt)
+        if k < 0 and spec_task.cache is not None and work.cache is not None:
+            assert isinstance(current, TaskStatus)
+            known = with_datasets(work, i, current)
+            key = cache_key(spec_task, body, known, work.cache.updated)
+            hit = cache_hit(spec_task, key, work.cache, work.now) if work.cache_lookup else None
+            if hit is not None:
+                work.set(i, served_from_cache(known, key, hit, work.now))
+                work.wake(work.now)  # no Job will bring the run back: plan its dependents at once
+                continue  # no Job, and nothing running
+            keyed = key
+        else:
+            keyed = None
         creates.append(JobToCreate(unit, attempt, name, body, retried))
         if current.pokes and current.job_name:
             # A sensor's last poke, recorded as not ready: its Job has said all it had to say.
@@ -153,6 +166,8 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
         if k < 0:
             assert isinstance(started, TaskStatus)
             started = with_datasets(work, i, started)
+            if keyed is not None:
+                started = started.model_copy(update={"cache_key": keyed})
         place(i, k, started)
         work.watch_running(started, None, attempts)  # its Job is not observed yet
         running += 1

@@ -20,6 +20,7 @@ from datetime import datetime
 from baton.api.pipeline import TriggerRule
 from baton.api.run import InstanceStatus, PipelineRunStatus, TaskPhase, TaskStatus, WorkspaceStatus
 from baton.core import reasons
+from baton.core.cache import CacheView
 from baton.core.dag import Dag, dag_of
 from baton.core.events import Event, transition_events
 from baton.core.fanout import decide_instances, instance_failed_for_good, observe_instances, start_for_each
@@ -96,6 +97,7 @@ def plan(
     now: datetime,
     refused: Mapping[str, str] | None = None,
     observing_since: datetime | None = None,
+    cache: CacheView | None = None,
 ) -> Plan:
     """Decide the next actions of a started run (see ``baton.core.start.start_run``).
 
@@ -103,6 +105,8 @@ def plan(
     with its message: they stay Pending with reason ExceededQuota instead of starting (`core.quota`).
     ``observing_since`` is when the shell began to watch (its start): a Job it has not seen yet is lost
     only a while after that, however long ago its task started (its watch may still be listing).
+    ``cache`` is what the shell knows of the cache of the run's Pipeline (``baton.core.cache``); without
+    it, tasks with cache simply run.
 
     Two passes over the tasks (O(V + E)): fold the observed Jobs into the running tasks, then decide
     every task that has not started (skip it, start it, or let it wait) in topological order, so that a
@@ -121,6 +125,9 @@ def plan(
     work = _Pass(
         run, dag, steering, now, list(before), refused=refused or {}, observing_since=observing_since
     )
+    if cache is not None and run.status.pipeline:
+        work.cache = cache
+        work.cache_lookup = not run.control.no_cache
     newest, work.instance_jobs = newest_jobs(dag, jobs)
     by_instance = work.instance_jobs
     work.observe(newest, by_instance)
@@ -215,6 +222,10 @@ class _Pass:
     held: list[str] = field(default_factory=list)
     """The units this pass kept waiting for quota."""
     observing_since: datetime | None = None
+    cache: CacheView | None = None
+    """The cache of the run's Pipeline: tasks with cache record their key in it (None: no key, they run)."""
+    cache_lookup: bool = False
+    """Whether a task with cache may be served from it (not with spec.cache Disabled: it runs)."""
 
     def wake(self, at: datetime) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)

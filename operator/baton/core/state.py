@@ -47,6 +47,8 @@ class RunControl:
     suspend: bool = False
     timeout_seconds: int | None = None
     """The run's own timeout, overriding the Pipeline's."""
+    no_cache: bool = False
+    """spec.cache is Disabled: every task runs."""
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any] | None) -> RunControl:
@@ -56,7 +58,11 @@ class RunControl:
         timeout = spec.get("timeoutSeconds")
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             timeout = None
-        control = cls(suspend=spec.get("suspend") is True, timeout_seconds=timeout)
+        control = cls(
+            suspend=spec.get("suspend") is True,
+            timeout_seconds=timeout,
+            no_cache=spec.get("cache") == "Disabled",
+        )
         if not isinstance(cancel, Mapping):
             return control
         message = cancel.get("message")

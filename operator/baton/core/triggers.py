@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
 
 from baton.api.pipeline import PipelineSpec
 from baton.api.schedule import PipelineTrigger
@@ -22,6 +23,9 @@ from baton.kube.names import MAX_LABEL, short_hash
 
 TRIGGER_VARIABLE = re.compile(r"\$\(trigger\.([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?\)")
 SIMPLE = ("run", "pipeline", "namespace", "phase")
+DATASET_SIMPLE = ("run", "pipeline")
+DATASET_KEYS = ("uri", "partition")
+DATASET_KNOWN = "$(trigger.dataset.uri), $(trigger.dataset.partition), $(trigger.run), $(trigger.pipeline)"
 NESTED = ("params", "results")
 ANY_NAMESPACE = "*"
 LOOK_BACK = timedelta(seconds=60)
@@ -30,7 +34,18 @@ PipelineKey = tuple[str, str]  # (namespace, name)
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetUpdate:
+    """A dataset written by a task that succeeded (one entry of a Dataset's producers)."""
+
+    uri: str
+    partition: str | None
+    task: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamRun:
+    """An upstream run that ended, or (with ``dataset``) the write of a dataset by one of its tasks."""
+
     namespace: str
     name: str
     pipeline: str
@@ -38,6 +53,16 @@ class UpstreamRun:
     completed: datetime
     params: Mapping[str, str] = field(default_factory=dict)
     results: Mapping[str, str] = field(default_factory=dict)
+    dataset: DatasetUpdate | None = None
+
+    @property
+    def key(self) -> str:
+        """How the Pipeline's status records it as handled (NAMESPACE/RUN, or NAMESPACE/dataset:HASH)."""
+        update = self.dataset
+        if update is None:
+            return f"{self.namespace}/{self.name}"
+        digest = short_hash(update.uri, self.name, update.task, update.partition or "")
+        return f"{self.namespace}/dataset:{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +82,35 @@ class TriggerDecision:
     """The new triggeredRuns: the upstream runs looked at that ended within LOOK_BACK of `through`."""
 
 
-def upstream_of(trigger: PipelineTrigger, namespace: str) -> PipelineKey:
-    return (trigger.namespace or namespace, trigger.pipeline)
+def upstream_of(trigger: PipelineTrigger, namespace: str) -> PipelineKey | None:
+    """The upstream Pipeline of a trigger on runs (None for a trigger on a dataset)."""
+    return None if trigger.pipeline is None else (trigger.namespace or namespace, trigger.pipeline)
+
+
+def matches(trigger: PipelineTrigger, upstream: UpstreamRun, namespace: str) -> bool:
+    """Whether ``upstream`` (a run that ended, or a dataset update) fires ``trigger``."""
+    if trigger.dataset is not None:
+        update = upstream.dataset
+        return (
+            update is not None
+            and upstream.namespace == namespace
+            and fnmatchcase(update.uri, trigger.dataset)
+        )
+    return (
+        upstream.dataset is None
+        and upstream_of(trigger, namespace) == (upstream.namespace, upstream.pipeline)
+        and upstream.phase in trigger.phases
+    )
 
 
 def triggered_run_name(pipeline: str, upstream: UpstreamRun, namespace: str) -> str:
-    """`PIPELINE-UPSTREAMRUN` (from another namespace: with a hash of it), shortened with a hash past 63."""
+    """`PIPELINE-UPSTREAMRUN` (from another namespace: with a hash of it), shortened with a hash past 63;
+    for a dataset update `PIPELINE-PARTITION-HASH` (`PIPELINE-HASH` without a partition)."""
+    if upstream.dataset is not None:
+        digest = upstream.key.rsplit(":", 1)[1]
+        words = re.sub(r"[^a-z0-9]+", "-", (upstream.dataset.partition or "").lower()).strip("-")
+        head = f"{pipeline}-{words}"[: MAX_LABEL - len(digest) - 1].rstrip("-") if words else pipeline
+        return f"{head[: MAX_LABEL - len(digest) - 1].rstrip('-')}-{digest}"
     base = f"{pipeline}-{upstream.name}"
     if upstream.namespace != namespace:
         base = f"{base}-{short_hash(upstream.namespace)}"
@@ -78,14 +126,26 @@ def trigger_errors(spec: PipelineSpec, namespace: str | None = None) -> list[str
     declared = {param.name: param for param in spec.params}
     for index, trigger in enumerate(spec.triggers):
         where = f"triggers[{index}]"
+        if trigger.dataset is not None and trigger.namespace is not None:
+            errors.append(
+                f"{where}: a dataset trigger watches the Datasets of this namespace: remove namespace"
+            )
         for name, value in trigger.params.items():
             if name not in declared:
                 errors.append(f'{where}.params: "{name}" is not a param of the Pipeline')
             for kind, key in TRIGGER_VARIABLE.findall(value):
+                text = f"$(trigger.{kind}{'.' + key if key else ''})"
+                if trigger.dataset is not None:
+                    if (kind in DATASET_SIMPLE and not key) or (kind == "dataset" and key in DATASET_KEYS):
+                        continue
+                    errors.append(
+                        f'{where}.params.{name}: unknown variable "{text}" for a dataset trigger; known: '
+                        f"{DATASET_KNOWN}"
+                    )
+                    continue
                 if (kind in SIMPLE and not key) or (kind in NESTED and key):
                     continue
                 known = ", ".join([*(f"$(trigger.{k})" for k in SIMPLE), "$(trigger.params.NAME)"])
-                text = f"$(trigger.{kind}{'.' + key if key else ''})"
                 errors.append(
                     f'{where}.params.{name}: unknown variable "{text}"; known: {known}, …results.NAME'
                 )
@@ -105,6 +165,9 @@ def triggered_params(trigger: PipelineTrigger, upstream: UpstreamRun) -> dict[st
             return upstream.params.get(key, "")
         if kind == "results":
             return upstream.results.get(key, "")
+        if kind == "dataset" and upstream.dataset is not None:
+            found = upstream.dataset.uri if key == "uri" else upstream.dataset.partition
+            return found or ""
         return {
             "run": upstream.name,
             "pipeline": upstream.pipeline,
@@ -134,24 +197,18 @@ def decide_triggers(
     )
     create: list[TriggeredRun] = []
     for run in considered:
-        if _key(run) in done or (handled is None and run.completed < since):
+        if run.key in done or (handled is None and run.completed < since):
             continue  # handled already; or, on the first decision, before where triggering starts
         for trigger in spec.triggers:
-            if (
-                upstream_of(trigger, namespace) == (run.namespace, run.pipeline)
-                and run.phase in trigger.phases
-            ):
+            if matches(trigger, run, namespace):
                 name = triggered_run_name(pipeline, run, namespace)
                 create.append(TriggeredRun(name, run, triggered_params(trigger, run)))
                 break  # one downstream run per upstream run, whichever trigger matched first
     through = max([since, *(run.completed for run in considered)])
-    kept = tuple(sorted(_key(run) for run in considered if run.completed >= through - LOOK_BACK))
+    kept = tuple(sorted(run.key for run in considered if run.completed >= through - LOOK_BACK))
     events: tuple[Event, ...] = ()
     if create:
-        shown = ", ".join(
-            f"{r.name} (after {r.upstream.namespace}/{r.upstream.name} {r.upstream.phase})"
-            for r in create[:3]
-        )
+        shown = ", ".join(f"{r.name} (after {_cause(r.upstream)})" for r in create[:3])
         more = f" and {len(create) - 3} more" if len(create) > 3 else ""
         events = (
             Event(EventType.NORMAL, "Triggered", f"created {plural(len(create), 'run')}: {shown}{more}"),
@@ -159,8 +216,12 @@ def decide_triggers(
     return TriggerDecision(tuple(create), through, events, kept)
 
 
-def _key(run: UpstreamRun) -> str:
-    return f"{run.namespace}/{run.name}"
+def _cause(upstream: UpstreamRun) -> str:
+    update = upstream.dataset
+    if update is None:
+        return f"{upstream.namespace}/{upstream.name} {upstream.phase}"
+    partition = f" partition {update.partition}" if update.partition else ""
+    return f"{update.uri}{partition} written by {upstream.name}/{update.task}"
 
 
 def trigger_loops(

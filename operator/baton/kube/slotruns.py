@@ -20,8 +20,10 @@ from baton.kube.names import label_value
 SCHEDULED_TIME = "baton.dev/scheduled-time"
 """Annotation of a run the schedule (or a backfill) created: its slot, RFC 3339 in UTC."""
 TRIGGER = "baton.dev/trigger"
-"""Label saying what created a run: schedule, backfill or pipeline (a trigger)."""
+"""Label saying what created a run: schedule, backfill, pipeline (a trigger on runs) or dataset."""
 TRIGGERED_BY = "baton.dev/triggered-by"
+TRIGGERED_BY_DATASET = "baton.dev/triggered-by-dataset"
+"""On a run a dataset trigger created: the dataset's URI (and "#PARTITION") whose update started it."""
 """Annotation of a run a trigger created: the upstream run, NAMESPACE/NAME."""
 
 

@@ -1,0 +1,103 @@
+"""OpenLineage end to end: the operator's events (through the client's file transport) match the run, and a
+lineage endpoint that never answers does not hold up the run."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from operator_kit import Api, phase_of
+from test_dataset_scenarios import lake
+from test_failure_scenarios import finished
+
+from baton.controller import metrics
+from support import wait_for
+
+StartOperator = Callable[..., Any]
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_openlineage_events_match_the_run(
+    api: Api, start_operator: StartOperator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "lineage.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    start_operator(api.namespace)
+    api.apply(lake())
+    run = finished(api, api.start_run("lake", {"date": "2026-12-06"}))
+    assert phase_of(run) == "Succeeded"
+    events = wait_for(lambda: (found := read_events(log)) and len(found) >= 6 and found, message="six events")
+    ns = api.namespace
+    seen = [(e["eventType"], e["job"]["name"]) for e in events]
+    for task in ("extract", "rows", "load"):
+        job = f"{ns}.lake.{task}"
+        assert seen.index(("START", job)) < seen.index(("COMPLETE", job))
+    parents = {e["run"]["facets"]["parent"]["run"]["runId"] for e in events}
+    assert parents == {run["metadata"]["uid"]}
+    assert {e["run"]["facets"]["parent"]["job"]["name"] for e in events} == {f"{ns}.lake"}
+    load = next(e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"].endswith(".load"))
+    assert [(d["namespace"], d["name"]) for d in load["inputs"]] == [("s3://lake", "sales")]
+    assert (
+        load["inputs"][0]["inputFacets"]["subset"]["inputCondition"]["partitions"][0]["identifier"]
+        == "2026-12-06"
+    )
+    assert [(d["namespace"], d["name"]) for d in load["outputs"]] == [
+        ("postgres://warehouse:5432", "analytics.public.daily_sales")
+    ]
+    check = next(e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"].endswith(".rows"))
+    assertion = check["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"][0]
+    assert (assertion["assertion"], assertion["success"]) == ("rows", True)
+    assert all(e["producer"].startswith("https://baton.dev/operator/") for e in events)
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """An HTTP endpoint that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_lineage_endpoint_that_never_answers_does_not_hold_up_runs(
+    api: Api, start_operator: StartOperator, silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENLINEAGE_URL", silent_endpoint)
+    sent = metrics.LINEAGE_EVENTS.labels(result="sent")._value.get()
+    start_operator(api.namespace)
+    assert any(t.name == "baton-openlineage" for t in threading.enumerate()), "the emitter is on"
+    api.apply(lake())
+    for day in ("2026-12-05", "2026-12-06", "2026-12-07"):
+        assert phase_of(finished(api, api.start_run("lake", {"date": day}), timeout=30)) == "Succeeded"
+    # Every event waits on the silent endpoint (none could be sent), yet each run went its normal pace.
+    assert metrics.LINEAGE_EVENTS.labels(result="sent")._value.get() == sent
