@@ -87,8 +87,10 @@ def test_a_declared_freshness_turns_stale_with_an_event(api: Api, start_operator
 
     wait_for(lambda: fresh() == "True", message="Fresh=True after the write")
     wait_for(lambda: fresh() == "False", timeout=15, message="Fresh=False two seconds later")
-    stale = [e for e in api.events() if e.get("reason") == "Stale"]
-    assert stale and stale[0]["involvedObject"]["kind"] == "Dataset"
+    stale = wait_for(
+        lambda: [e for e in api.events() if e.get("reason") == "Stale"], message="the Stale Event"
+    )
+    assert stale[0]["involvedObject"]["kind"] == "Dataset"
     assert 'partition "2026-12-06" updated at' in stale[0]["message"]
 
 

@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_kit import Api, phase_of
-from test_dataset_scenarios import lake
+from operator_kit import Api, example, phase_of, when
+from test_dataset_scenarios import WAREHOUSE, dataset, lake
 from test_failure_scenarios import finished
 
+from baton import GROUP
 from baton.controller import metrics
+from baton.kube.labels import PIPELINE
 from support import wait_for
 
 StartOperator = Callable[..., Any]
+SOURCE = "postgres://pos:5432/shop.public.sales"
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
@@ -101,3 +104,67 @@ def test_a_lineage_endpoint_that_never_answers_does_not_hold_up_runs(
         assert phase_of(finished(api, api.start_run("lake", {"date": day}), timeout=30)) == "Succeeded"
     # Every event waits on the silent endpoint (none could be sent), yet each run went its normal pace.
     assert metrics.LINEAGE_EVENTS.labels(result="sent")._value.get() == sent
+
+
+def test_the_daily_sales_example_as_datasets_lineage_gates_cache_and_a_dataset_trigger(
+    api: Api, start_operator: StartOperator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "lineage.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    start_operator(api.namespace)
+    for file in ("daily-sales.yaml", "sales-quality.yaml"):
+        for doc in example(file):
+            if doc["kind"] == "Pipeline":
+                api.apply(doc)
+    run = finished(api, api.start_run("daily-sales"), timeout=120)
+    assert phase_of(run) == "Succeeded"
+    name, uid = run["metadata"]["name"], run["metadata"]["uid"]
+
+    # Dataset objects: the source read by extract, the warehouse table written by load and read by report
+    warehouse = wait_for(lambda: when(dataset(api, WAREHOUSE), lambda d: "status" in d))
+    assert warehouse["status"]["lastProducer"]["run"] == name
+    assert warehouse["status"]["lastProducer"]["task"] == "load"
+    assert warehouse["status"]["latestPartition"] == "2025-01-31"
+    source = wait_for(lambda: when(dataset(api, SOURCE), lambda d: "status" in d))
+    assert [c["task"] for c in source["status"]["consumers"]] == ["extract"]
+
+    # OpenLineage: every task's START and COMPLETE, children of this run, with the same datasets
+    tasks = ("regions", "extract", "revenue-by-region", "revenue-by-product", "load", "report")
+    events = wait_for(lambda: when(read_events(log), lambda found: len(found) >= 2 * len(tasks)))
+    mine = [e for e in events if e["run"]["facets"]["parent"]["run"]["runId"] == uid]
+    completes = {e["job"]["name"].rsplit(".", 1)[1]: e for e in mine if e["eventType"] == "COMPLETE"}
+    assert set(completes) == set(tasks)
+    assert {e["job"]["name"].rsplit(".", 1)[1] for e in mine if e["eventType"] == "START"} == set(tasks)
+    assert [(d["namespace"], d["name"]) for d in completes["load"]["outputs"]] == [
+        ("postgres://warehouse:5432", "analytics.public.daily_sales")
+    ]
+    assert [(d["namespace"], d["name"]) for d in completes["extract"]["inputs"]] == [
+        ("postgres://pos:5432", "shop.public.sales")
+    ]
+
+    # The write of the table started sales-quality: its gate passed, publish ran
+    def quality_runs() -> list[dict[str, Any]]:
+        rt = api.cluster.registry.storage(GROUP, "pipelineruns")
+        runs = api.cluster.sync(api.cluster.store.list, rt, api.namespace)
+        return [r for r in runs if (r["metadata"].get("labels") or {}).get(PIPELINE) == "sales-quality"]
+
+    first = wait_for(lambda: when(quality_runs(), lambda r: len(r) == 1), message="sales-quality triggered")[
+        0
+    ]
+    checked = finished(api, first["metadata"]["name"])
+    assert phase_of(checked) == "Succeeded"
+    assert checked["status"]["params"] == {"day": "2025-01-31"}
+    assert {t["name"]: t["phase"] for t in checked["status"]["tasks"]} == {
+        "rows": "Succeeded",
+        "fx-rates": "Succeeded",
+        "publish": "Succeeded",
+    }
+    # The same day again: a second update, a second run, whose fx-rates comes from the cache
+    finished(api, api.start_run("daily-sales"), timeout=120)
+    second = wait_for(lambda: when(quality_runs(), lambda r: len(r) == 2), message="a second trigger")
+    newer = next(r for r in second if r["metadata"]["name"] != first["metadata"]["name"])
+    again = finished(api, newer["metadata"]["name"])
+    fx = next(t for t in again["status"]["tasks"] if t["name"] == "fx-rates")
+    assert (fx["reason"], fx["cachedFrom"]) == ("Cached", first["metadata"]["name"])

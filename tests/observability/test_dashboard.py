@@ -34,6 +34,10 @@ ALLOWED_LABELS = {
     "code",
     "version",
     "le",
+    # One Dataset per URI: bounded by the datasets the Pipelines declare, like pipeline and task.
+    "dataset",
+    "severity",
+    "result",
 }
 
 

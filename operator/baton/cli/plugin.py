@@ -15,6 +15,11 @@ COMMANDS = (
     ("run", "baton.cli.run", "create a PipelineRun of a Pipeline (--watch: follow it to its end)"),
     ("graph", "baton.cli.graph", "draw a run's or a Pipeline's task graph (--watch: live)"),
     ("logs", "baton.cli.logs", "print the logs of a run's tasks (-f: follow)"),
+    (
+        "lineage",
+        "baton.cli.lineage",
+        "show where a dataset came from and went, or a run's datasets, as a tree",
+    ),
 )
 
 

@@ -1,7 +1,8 @@
 """The operator's Prometheus metrics: prefix `baton_`, base units, `_total` counters, HELP on each.
 
-Labels stay bounded: namespace, pipeline, task (names from the Pipeline's spec), phase, kind, verb,
-resource and code. Never a run name, uid or param value: those grow without bound.
+Labels stay bounded: namespace, pipeline, task (names from the Pipeline's spec), dataset (the Dataset
+object of a URI the Pipelines declare), phase, kind, verb, resource, code, severity and result. Never a run
+name, uid, partition or param value: those grow without bound.
 
 Restart semantics: counters and histograms count what this process observed (they start at zero in a new
 process, as Prometheus expects; `rate()`/`increase()` handle the reset). Gauges are not remembered: they
