@@ -46,7 +46,12 @@ def documented_commands() -> list[str]:
             continue
         commands += [_command(line) for line in body.splitlines() if _command(line)]
     for example in (
-        "daily-sales-run.yaml", "daily-sales.yaml", "resilient.yaml", "failing.yaml", "nightly-report.yaml"
+        "daily-sales-run.yaml",
+        "daily-sales.yaml",
+        "resilient.yaml",
+        "failing.yaml",
+        "nightly-report.yaml",
+        "sales-quality.yaml",
     ):
         for line in (ROOT / "examples" / example).read_text().splitlines():
             if line.startswith("#   "):

@@ -640,9 +640,35 @@ def test_dockerfile_is_multi_stage_non_root_with_an_exec_form_entrypoint() -> No
     assert ("ENTRYPOINT", '["baton", "operator"]') in final
     assert not [rest for name, rest in instructions if name == "CMD"]
     install = " ".join(rest for name, rest in instructions if name == "RUN" and "pip install" in rest)
-    assert "pip install --no-cache-dir ." in install and "[dev]" not in install
+    # The package with the lineage extra (the operator's OpenLineage client), never the dev tools.
+    assert 'pip install --no-cache-dir ".[lineage]"' in install and "[dev]" not in install
 
 
 def test_yamllint_passes_on_the_chart_values() -> None:
     files = [CHART / name for name in ("values.yaml", "Chart.yaml", ".checkov.yaml", ".yamllint.yaml")]
     run([venv_tool("yamllint"), "--strict", "-c", str(CHART / ".yamllint.yaml"), *map(str, files)])
+
+
+def test_openlineage_is_off_by_default_and_configured_the_clients_own_way(default: list[Obj]) -> None:
+    container = only(default, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    names = {e["name"] for e in container["env"]}
+    assert not {n for n in names if n.startswith("OPENLINEAGE")}, names  # the operator then sends nothing
+    objects = render(
+        'openlineage.url="http://marquez.lineage:5000"',
+        'openlineage.configSecret="lineage-config"',
+        'openlineage.env={"OPENLINEAGE__TRANSPORT__TIMEOUT": "5"}',
+        "networkPolicy.enabled=true",
+        "networkPolicy.lineage.ports=[5000]",
+    )
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["OPENLINEAGE_URL"] == "http://marquez.lineage:5000"
+    assert env["OPENLINEAGE_CONFIG"] == "/etc/openlineage/openlineage.yml"
+    assert env["OPENLINEAGE__TRANSPORT__TIMEOUT"] == "5"
+    assert env["BATON_OPENLINEAGE_NAMESPACE"] == "baton"
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "openlineage")
+    assert (mount["mountPath"], mount["readOnly"]) == ("/etc/openlineage", True)
+    volume = next(v for v in pod["volumes"] if v["name"] == "openlineage")
+    assert volume["secret"]["secretName"] == "lineage-config"
+    egress = only(objects, "NetworkPolicy")["spec"]["egress"]
+    assert {"ports": [{"port": 5000, "protocol": "TCP"}]} in egress
