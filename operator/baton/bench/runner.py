@@ -14,6 +14,7 @@ from pathlib import Path
 from . import SCENARIO_NAMES
 from .composition import composition
 from .dataflow import foreach
+from .datasets import datasets
 from .environment import environment, load_average, machine_cpu_seconds
 from .harness import Timeout
 from .report import Report, ScenarioResult
@@ -35,6 +36,7 @@ SCENARIOS: dict[str, Scenario] = {
     "huge": huge,
     "schedules": schedules,
     "composition": composition,
+    "datasets": datasets,
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 

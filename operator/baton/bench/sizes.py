@@ -51,7 +51,10 @@ class Sizes:
     schedules_idle: float = 40.0
     """Seconds of quiet measured after that slot's runs ended (at most until the next slot)."""
     composed: int = 20
-    """Scenario 12: links of the trigger chain, and sub-pipeline tasks of the composite Pipeline."""
+    """Scenario 12: links of the trigger chain, and sub-pipeline tasks of the composite Pipeline; scenario
+    13: links of the dataset trigger chain."""
+    datasets: int = 100
+    """Scenario 13: tasks of the chain linked through datasets (run twice: the second from the cache)."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -79,6 +82,7 @@ SMOKE = Sizes(
     schedules_lead=8.0,
     schedules_idle=3.0,
     composed=3,
+    datasets=5,
     timeout=60.0,
 )
 

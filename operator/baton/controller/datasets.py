@@ -8,6 +8,7 @@ was computed from; a conflict re-reads the Dataset and computes again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -55,8 +56,7 @@ class DatasetKeeper:
         by_uri: dict[str, list[Touch]] = {}
         for touch in touches:
             by_uri.setdefault(touch.uri, []).append(touch)
-        for uri, found in by_uri.items():
-            await self._record_one(namespace, uri, found)
+        await asyncio.gather(*(self._record_one(namespace, uri, found) for uri, found in by_uri.items()))
 
     async def _record_one(self, namespace: str, uri: str, touches: list[Touch]) -> None:
         key = (namespace, dataset_name(uri))

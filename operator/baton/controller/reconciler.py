@@ -22,7 +22,7 @@ from typing import Any
 
 from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
-from baton.core.cache import CacheView
+from baton.core.cache import CACHED, CacheView
 from baton.core.collect import wide_tasks
 from baton.core.events import Event, EventType
 from baton.core.observed import ObservedJob
@@ -236,8 +236,9 @@ class RunReconciler:
         """Whether the new status records only progress: tasks started or succeeded in a running run."""
         if stopping or before.phase is not RunPhase.RUNNING or after.phase is not RunPhase.RUNNING:
             return False
+        # A task served from the cache has no Job from which a later plan would learn it again: not progress.
         return all(
-            old is new or (new.phase in _PROGRESS and new.next_attempt_at is None)
+            old is new or (new.phase in _PROGRESS and new.next_attempt_at is None and new.reason != CACHED)
             for old, new in zip(before.tasks, after.tasks, strict=False)
         )
 

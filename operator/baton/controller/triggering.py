@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
 
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import FINISHED_PHASES
@@ -69,12 +70,16 @@ def _upstream_run(run: Obj, pipeline: str) -> UpstreamRun | None:
     )
 
 
-def dataset_updates(datasets: Mapping[Key, Obj], namespace: str) -> list[UpstreamRun]:
-    """The recent writes of the namespace's Datasets (each Dataset keeps its latest producers)."""
+def dataset_updates(
+    datasets: Mapping[Key, Obj], namespace: str, patterns: Sequence[str]
+) -> list[UpstreamRun]:
+    """The recent writes of the namespace's Datasets whose URI matches one of ``patterns`` (each Dataset
+    keeps its latest producers). Only those: a write elsewhere must not move the Pipeline's watermark, or
+    every write in the namespace would cost a status write of every Pipeline with a dataset trigger."""
     found: list[UpstreamRun] = []
     for (ns, _), dataset in datasets.items():
         uri = (dataset.get("spec") or {}).get("uri")
-        if ns != namespace or not isinstance(uri, str):
+        if ns != namespace or not isinstance(uri, str) or not any(fnmatchcase(uri, p) for p in patterns):
             continue
         for producer in (dataset.get("status") or {}).get("producers") or ():
             done = time_or_none(producer.get("time")) if isinstance(producer, Mapping) else None
@@ -141,8 +146,9 @@ class PipelineTriggers:
             if (run := self.cache.runs.get(run_key)) is not None
             and (found := _upstream_run(run, pipeline_key[1])) is not None
         ]
-        if any(trigger.dataset is not None for trigger in spec.triggers):
-            upstream += dataset_updates(self.cache.datasets, key[0])
+        patterns = [trigger.dataset for trigger in spec.triggers if trigger.dataset is not None]
+        if patterns:
+            upstream += dataset_updates(self.cache.datasets, key[0], patterns)
         handled = status.triggered_runs if recorded is not None else None
         decision = decide_triggers(key[1], key[0], spec, since, upstream, handled)
         made = await asyncio.gather(*(self._create(pipeline, run) for run in decision.create))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,6 +82,33 @@ def cache_key(
     }
     encoded = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
+
+
+def with_this_run(
+    updated: Callable[[str, str | None], str | None], tasks: Sequence[TaskStatus]
+) -> Callable[[str, str | None], str | None]:
+    """``updated``, knowing the writes of this run's tasks that succeeded: the Dataset object learns of them
+    only once the status saying so is written, and a task reading what an upstream task of its run just
+    wrote is keyed in the same pass. The write's time is the writer's completion, which is also the time
+    the Dataset records, so a later run served from the cache upstream computes the same key."""
+    written: dict[tuple[str, str | None], str] = {}
+    for task in tasks:
+        if (
+            task.phase is not TaskPhase.SUCCEEDED
+            or task.reason in (CACHED, "Reused")
+            or not task.completion_time
+        ):
+            continue
+        for found in task.outputs:
+            for key in ((found.uri, found.partition), (found.uri, None)):
+                written[key] = max(written.get(key, ""), task.completion_time)
+
+    def either(uri: str, partition: str | None) -> str | None:
+        known = updated(uri, partition)
+        mine = written.get((uri, partition))
+        return max(known or "", mine or "") or None
+
+    return either
 
 
 def cache_hit(task: TaskSpec, key: str, view: CacheView, now: datetime) -> CacheEntry | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
-from baton.core.cache import cache_hit, cache_key, served_from_cache
+from baton.core.cache import cache_hit, cache_key, served_from_cache, with_this_run
 from baton.core.dataset_io import MAX_RESOLVED, resolved_io, with_io
 from baton.core.foreach import (
     RESULTS_TOO_LARGE,
@@ -149,7 +149,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
         if k < 0 and spec_task.cache is not None and work.cache is not None:
             assert isinstance(current, TaskStatus)
             known = with_datasets(work, i, current)
-            key = cache_key(spec_task, body, known, work.cache.updated)
+            key = cache_key(spec_task, body, known, with_this_run(work.cache.updated, work.tasks))
             hit = cache_hit(spec_task, key, work.cache, work.now) if work.cache_lookup else None
             if hit is not None:
                 work.set(i, served_from_cache(known, key, hit, work.now))
@@ -189,6 +189,29 @@ def _context(work: _Pass, index: int) -> dict[str, str]:
         context = runtime_context(references, work.dag, work.tasks, outcome)
     work.contexts[index] = context
     return context
+
+
+def adopted(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
+    """A Pending task whose Job exists already (created by a plan whose status was not stored: a write
+    that went on behind, a crash): what starting it records, its datasets and its cache key, without
+    creating anything."""
+    task = with_datasets(work, index, task)
+    spec_task = work.run.spec.task_at(index)
+    if spec_task.cache is None or work.cache is None or task.cache_key is not None:
+        return task
+    run = work.run
+    body = render_job(
+        run.meta,
+        run.pipeline,
+        spec_task,
+        run.spec.task_defaults,
+        run.params,
+        max(task.attempts, 1),
+        context=_context(work, index),
+        timeout_seconds=work.attempts(index).timeout_seconds,
+    )
+    key = cache_key(spec_task, body, task, with_this_run(work.cache.updated, work.tasks))
+    return task.model_copy(update={"cache_key": key})
 
 
 def with_datasets(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:

@@ -33,7 +33,7 @@ from baton.core.gates import (
     warn_instead,
     warning_condition,
 )
-from baton.core.launch import JobToCreate, oversized, start_ready, with_datasets
+from baton.core.launch import JobToCreate, adopted, oversized, start_ready, with_datasets
 from baton.core.observed import ObservedJob
 from baton.core.quota import EXCEEDED_QUOTA, quota_event, quota_note
 from baton.core.references import for_each_indices, result_readers
@@ -253,7 +253,7 @@ class _Pass:
             job = jobs.get(i)
             attempts = self.attempts(i)
             if phase is pending:  # its Job was created by a plan whose status was not stored: adopt it
-                task = with_datasets(self, i, task)
+                task = adopted(self, i, task)
             new, delete = advance_task(task, job, self.now, attempts, self.observing_since)
             if new.phase is TaskPhase.FAILED:
                 new = warn_instead(self.run.spec.task_at(i), new)

@@ -159,3 +159,31 @@ def test_a_read_only_per_run_workspace_may_be_cached() -> None:
         )
     )
     assert errors == []
+
+
+def test_a_chain_through_a_dataset_is_served_whole_from_the_cache_the_second_time() -> None:
+    lake = spec(
+        task("extract", cache={}, outputs=[{"dataset": "s3://lake/sales", "partition": "d"}]),
+        task("load", cache={}, inputs=[{"dataset": "s3://lake/sales", "partition": "d"}]),
+    )
+    first = Sim.start(lake)
+    first.status = first.status.model_copy(update={"pipeline": "etl"})
+    first.step(cache=view({}))
+    first.finish("extract").step(cache=view({}))  # load is keyed with extract's write of this run
+    first.finish("load").step(cache=view({}))
+    extract, load = first.task("extract"), first.task("load")
+    assert extract.cache_key and load.cache_key and extract.completion_time
+    entries = {
+        t.cache_key: CacheEntry("run-1", t.name, t.completion_time or "", {})
+        for t in (extract, load)
+        if t.cache_key
+    }
+    written = extract.completion_time  # what the Dataset object recorded for the partition
+    second = Sim.start(lake)
+    second.status = second.status.model_copy(update={"pipeline": "etl"})
+    cached = CacheView(
+        entries, lambda uri, partition: written if (uri, partition) == ("s3://lake/sales", "d") else None
+    )
+    assert second.step(cache=cached).create_jobs == ()
+    assert second.step(cache=cached).create_jobs == ()
+    assert {t.name: t.reason for t in second.status.tasks} == {"extract": CACHED, "load": CACHED}
