@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RESOURCE = "datasets.baton.dev"
 ATTEMPTS = 5
+TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
 """Writes of one Dataset tried before giving up (each conflict means someone else just wrote it)."""
 
 
@@ -56,7 +57,17 @@ class DatasetKeeper:
         by_uri: dict[str, list[Touch]] = {}
         for touch in touches:
             by_uri.setdefault(touch.uri, []).append(touch)
-        await asyncio.gather(*(self._record_one(namespace, uri, found) for uri, found in by_uri.items()))
+        await asyncio.gather(*(self._record_safely(namespace, uri, found) for uri, found in by_uri.items()))
+
+    async def _record_safely(self, namespace: str, uri: str, touches: list[Touch]) -> None:
+        try:
+            await self._record_one(namespace, uri, touches)
+        except ApiFailure as failure:
+            if failure.code in TRANSIENT:
+                raise  # the run's status waits: its reconcile is retried, and records this again
+            # Refused for good (RBAC without datasets, an admission policy): the run must not wait for
+            # lineage forever. Say so loudly; the run goes on.
+            log.error("cannot record on the Dataset of %s in %s: %s", uri, namespace, str(failure)[:300])
 
     async def _record_one(self, namespace: str, uri: str, touches: list[Touch]) -> None:
         key = (namespace, dataset_name(uri))
