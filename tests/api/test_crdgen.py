@@ -182,7 +182,7 @@ def example_objects() -> list[dict[str, Any]]:
 
 def test_there_are_examples() -> None:
     kinds = sorted(obj["kind"] for obj in example_objects())
-    assert kinds == ["Pipeline"] * 5 + ["PipelineRun"]
+    assert kinds == ["Pipeline"] * 6 + ["PipelineRun"]
 
 
 @pytest.mark.parametrize("obj", example_objects(), ids=lambda o: f"{o['kind']}/{o['metadata'].get('name')}")

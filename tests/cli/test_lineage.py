@@ -40,6 +40,8 @@ def test_an_unknown_target_lists_what_there_is(baton: Plugin) -> None:
     result = baton("lineage", "no-such-thing")
     assert result.code == 1
     assert 'dataset or pipelinerun "no-such-thing" not found in namespace' in result.err
+    unknown = baton("lineage", "s3://nope/x")
+    assert unknown.code == 1 and 'no Dataset holds "s3://nope/x" in namespace' in unknown.err
 
 
 def test_trees_follow_datasets_through_tasks_and_stop_at_the_depth() -> None:
@@ -93,5 +95,19 @@ def test_trees_follow_datasets_through_tasks_and_stop_at_the_depth() -> None:
         "    ├── read s3://a",
         "    └── wrote s3://b [d] → r2/t2",
     ]
+    checked = {
+        **datasets,
+        "s3://b": {
+            **datasets["s3://b"],
+            "status": {
+                **datasets["s3://b"]["status"],
+                "checks": [{"run": "r2", "task": "t2", "passed": False, "severity": "Warn"}],
+            },
+        },
+    }
+    assert (
+        render(run_tree(Facts(checked.get, tasks.get), "r2", None))[2]
+        == "    ├── checked s3://b [d]: failed (Warn)"
+    )
     gone = Facts(datasets.get, lambda run: None)
     assert "(run deleted)" in "\n".join(render(dataset_tree(gone, "s3://a", 2)))

@@ -40,7 +40,7 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert lint_paths([str(EXAMPLES)]) == []
     assert main([str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]) == 0
     out = capsys.readouterr()
-    assert out.out == "OK: 6 file(s), 5 Pipelines, 1 PipelineRun\n" and out.err == ""
+    assert out.out == "OK: 7 file(s), 6 Pipelines, 1 PipelineRun\n" and out.err == ""
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_the_examples_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
         ),
         pytest.param(
             "apiVersion: baton.dev/v1alpha1\nkind: Workflow\nmetadata:\n  name: w\n",
-            ['Workflow/w: unknown kind "Workflow" (expected Pipeline or PipelineRun)'],
+            ['Workflow/w: unknown kind "Workflow" (expected Pipeline, PipelineRun or Dataset)'],
             id="unknown-kind",
         ),
         pytest.param(
@@ -273,3 +273,25 @@ def test_a_dataset_known_only_at_run_time_is_a_note_not_a_problem(
         f'note: {path}: Pipeline/lake: task "extract": output "s3://lake/sales" has a partition'
     )
     assert "implies no dependency: add dependsOn where one is needed" in err
+
+
+def test_a_dataset_trigger_on_its_own_output_is_a_loop(tmp_path: Path) -> None:
+    text = (
+        HEAD
+        + "  name: loop\nspec:\n  taskDefaults: {image: busybox}\n"
+        + '  triggers: [{dataset: "s3://loop/*"}]\n'
+        + '  tasks:\n    - name: write\n      outputs: ["s3://loop/out"]\n'
+    )
+    findings = lint_paths([write(tmp_path, "loop.yaml", text)])
+    assert [f.message for f in findings] == [
+        "trigger loop: loop <- loop (each run would start the next forever)"
+    ]
+
+
+def test_datasets_are_checked_too(tmp_path: Path) -> None:
+    good = "apiVersion: baton.dev/v1alpha1\nkind: Dataset\nmetadata: {name: sales}\nspec:\n  uri: s3://lake/sales\n"
+    good += "  freshness: {maxAgeSeconds: 93600}\n"
+    assert lint_paths([write(tmp_path, "good.yaml", good)]) == []
+    bad = "apiVersion: baton.dev/v1alpha1\nkind: Dataset\nmetadata: {name: sales}\nspec: {uri: not a uri}\n"
+    findings = lint_paths([write(tmp_path, "bad.yaml", bad)])
+    assert len(findings) == 1 and "spec.uri" in findings[0].message, findings

@@ -87,3 +87,29 @@ def test_observations_are_made_when_a_job_or_its_pods_change_never_per_reconcile
     assert [o.name for o in cache.observed_jobs(("data", "etl-1"))] == ["load"]
     cache.observe_run("DELETED", {"metadata": {"namespace": "data", "name": "etl-1"}})
     assert ("data", "etl-1") not in cache.observations and not cache.pods
+
+
+def test_a_dataset_a_user_created_under_any_name_holds_its_uri() -> None:
+    from baton.kube.datasets import dataset_name
+
+    cache = ClusterCache()
+    uri = "s3://lake/sales"
+    ours = {
+        "metadata": {
+            "namespace": "lake",
+            "name": dataset_name(uri),
+            "labels": {"app.kubernetes.io/managed-by": "baton"},
+            "resourceVersion": "1",
+        },
+        "spec": {"uri": uri},
+    }
+    mine = {"metadata": {"namespace": "lake", "name": "sales", "resourceVersion": "2"}, "spec": {"uri": uri}}
+    assert cache.dataset_for("lake", uri) == ("lake", dataset_name(uri))  # none yet: the derived name
+    cache.observe_dataset("ADDED", ours)
+    assert cache.dataset_for("lake", uri) == ("lake", dataset_name(uri))
+    cache.observe_dataset("ADDED", mine)
+    assert cache.dataset_for("lake", uri) == ("lake", "sales")  # the user's wins
+    cache.observe_dataset("MODIFIED", {**ours, "metadata": {**ours["metadata"], "resourceVersion": "3"}})
+    assert cache.dataset_for("lake", uri) == ("lake", "sales")
+    cache.observe_dataset("DELETED", mine)
+    assert cache.dataset_for("lake", uri) == ("lake", dataset_name(uri))  # back to the operator's

@@ -73,7 +73,7 @@ def test_a_declared_freshness_turns_stale_with_an_event(api: Api, start_operator
         {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "Dataset",
-            "metadata": {"name": dataset_name(SALES)},
+            "metadata": {"name": "sales-daily"},  # any name: the operator finds it by its URI
             "spec": {"uri": SALES, "freshness": {"maxAgeSeconds": 2}},
         }
     )
@@ -81,7 +81,9 @@ def test_a_declared_freshness_turns_stale_with_an_event(api: Api, start_operator
     finished(api, api.start_run("lake", {"date": "2026-12-06"}))
 
     def fresh() -> str | None:
-        found = dataset(api, SALES) or {}
+        found = (
+            api.cluster.sync(api.cluster.store.find, (GROUP, "datasets"), api.namespace, "sales-daily") or {}
+        )
         conditions = (found.get("status") or {}).get("conditions") or []
         return next((c["status"] for c in conditions if c["type"] == "Fresh"), None)
 
@@ -92,6 +94,7 @@ def test_a_declared_freshness_turns_stale_with_an_event(api: Api, start_operator
     )
     assert stale[0]["involvedObject"]["kind"] == "Dataset"
     assert 'partition "2026-12-06" updated at' in stale[0]["message"]
+    assert dataset(api, SALES) is None  # no second Dataset for the URI
 
 
 def test_an_error_gate_stops_the_load_and_a_warn_gate_does_not(
@@ -220,3 +223,18 @@ def test_a_dataset_trigger_chain_runs_each_pipeline_once_per_update(
     finished(api, api.start_run("ingest", {"date": "2026-12-06"}))
     wait_for(lambda: len(runs_of("aggregate")) == 2, message="the second write triggers a second run")
     assert len(runs_of("aggregate")) == 2
+
+
+def test_runs_writing_one_dataset_at_once_are_all_recorded(api: Api, start_operator: StartOperator) -> None:
+    start_operator(api.namespace)
+    writer = sh("write", "true", outputs=[{"dataset": "s3://race/one", "partition": "$(params.part)"}])
+    api.apply(pipeline("race", [writer], params=[{"name": "part"}]))
+    names = [api.start_run("race", {"part": f"p{i}"}) for i in range(8)]
+    for name in names:
+        assert phase_of(finished(api, name)) == "Succeeded"
+    wait_for(
+        lambda: ((dataset(api, "s3://race/one") or {}).get("status") or {}).get("updates") == 8,
+        message="eight writes recorded",
+    )
+    status = (dataset(api, "s3://race/one") or {})["status"]
+    assert sorted(p["name"] for p in status["partitions"]) == [f"p{i}" for i in range(8)]

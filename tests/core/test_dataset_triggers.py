@@ -118,6 +118,7 @@ def test_names_stay_dns_labels() -> None:
             "for a dataset trigger; known:",
         ),
         ({"dataset": "s3://x", "namespace": "other"}, "watches the Datasets of this namespace"),
+        ({"dataset": "lake/*"}, 'dataset "lake/*" can never match: dataset URIs start with a scheme'),
     ],
 )
 def test_dataset_trigger_errors(trigger: dict[str, object], expected: str) -> None:
@@ -129,3 +130,28 @@ def test_a_trigger_names_a_pipeline_or_a_dataset() -> None:
     for trigger in ({}, {"pipeline": "a", "dataset": "s3://x"}):
         with pytest.raises(ValidationError, match="set one of pipeline and dataset"):
             spec(trigger)
+
+
+def test_trigger_edges_through_datasets_find_loops_even_of_one_pipeline() -> None:
+    from baton.core.triggers import dataset_trigger_edges, trigger_loops
+
+    def p(outputs: list[object], *patterns: str) -> dict[str, object]:
+        return {"tasks": [{"name": "t", "outputs": outputs}], "triggers": [{"dataset": g} for g in patterns]}
+
+    specs = {
+        ("lake", "self"): p(["s3://loop/out"], "s3://loop/*"),
+        ("lake", "a"): p([{"dataset": "s3://ab/a", "partition": "$(params.d)"}], "s3://ab/b"),
+        ("lake", "b"): p(["s3://ab/b"], "s3://ab/a"),
+        ("lake", "dynamic"): p(["s3://dyn/$(tasks.t.results.x)"], "s3://dyn/*"),
+        ("other", "far"): p(["s3://loop/x"]),
+    }
+    edges = dataset_trigger_edges(specs)
+    assert edges == {
+        ("lake", "self"): [("lake", "self")],
+        ("lake", "a"): [("lake", "b")],
+        ("lake", "b"): [("lake", "a")],
+    }
+    loops = trigger_loops(edges)
+    assert loops[("lake", "self")] == "self <- self"
+    assert loops[("lake", "a")] == "a <- b <- a"
+    assert ("lake", "dynamic") not in loops  # a URI known only at run time is not followed

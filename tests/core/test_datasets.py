@@ -19,9 +19,8 @@ SALES = "s3://lake/sales"
 
 
 def parsed(*tasks: dict[str, Any], **extra: Any) -> PipelineSpec:
-    checked, errors = check_pipeline_spec(
-        spec(*tasks, params=[{"name": "date", "default": "2026-12-06"}], **extra)
-    )
+    extra.setdefault("params", [{"name": "date", "default": "2026-12-06"}])
+    checked, errors = check_pipeline_spec(spec(*tasks, **extra))
     assert checked is not None and not errors, errors
     return checked
 
@@ -259,3 +258,49 @@ def test_a_for_each_task_collects_its_instances_datasets_up_to_a_bound() -> None
         ResolvedDataset(uri=SALES, partition="p0"),
         ResolvedDataset(uri=SALES, partition="p1"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("uri", "valid"),
+    [
+        ("s3://lake/sales", True),
+        ("postgres://warehouse:5432/analytics.public.daily_sales", True),
+        ("file:///data/x.csv", True),
+        ("bigquery:project.dataset.table", True),
+        ("s3://", False),
+        ("s3:///", False),
+        ("C:/data/x.csv", False),  # a drive letter, not a scheme
+        ("sales", False),
+        ("s3://lake/a b", False),
+    ],
+)
+def test_what_counts_as_a_dataset_uri(uri: str, valid: bool) -> None:
+    errors = errors_of(task("a", outputs=[uri]))
+    assert (not any("is not a URI" in e for e in errors)) is valid, errors
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"uri": "s3://lake/x", "part": "d"}, []),
+        (
+            {"uri": "notauri", "part": "d"},
+            ['outputs[0].dataset is "notauri" with this run\'s params, which is not a URI'],
+        ),
+        (
+            {"uri": "s3://lake/x", "part": ""},
+            ['outputs[0].partition "$(params.part)" is empty with this run\'s params'],
+        ),
+    ],
+)
+def test_a_runs_params_must_make_uris_and_partitions(params: dict[str, str], expected: list[str]) -> None:
+    from baton.core.validation import run_errors
+
+    pipeline = parsed(
+        task("a", outputs=[{"dataset": "$(params.uri)", "partition": "$(params.part)"}]),
+        params=[{"name": "uri"}, {"name": "part"}],
+    )
+    errors = run_errors(pipeline, params)
+    assert len(errors) == len(expected) and all(e in got for e, got in zip(expected, errors, strict=True)), (
+        errors
+    )

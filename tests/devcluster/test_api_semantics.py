@@ -281,6 +281,15 @@ def test_stale_resource_version_is_a_conflict_for_update_and_patch(
         w_path(namespace, "cas"), {"metadata": {"resourceVersion": stale}, "spec": {"size": 6}}
     )
     assert patched.status == 409 and patched.reason == "Conflict"
+    # The status subresource honours the precondition too (an operator's read-modify-write relies on it).
+    status_path = w_path(namespace, "cas") + "/status"
+    stale_status = raw.patch(status_path, {"metadata": {"resourceVersion": stale}, "status": {"phase": "x"}})
+    assert stale_status.status == 409 and stale_status.reason == "Conflict"
+    current = raw.ok("GET", w_path(namespace, "cas"))["metadata"]["resourceVersion"]
+    fresh_status = raw.patch(
+        status_path, {"metadata": {"resourceVersion": current}, "status": {"phase": "y"}}
+    )
+    assert fresh_status.status == 200 and fresh_status.json["status"] == {"phase": "y"}
     test_op = raw.patch(
         w_path(namespace, "cas"),
         [

@@ -3,10 +3,12 @@ read and check it; a user may create one first to declare how fresh it must stay
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from baton.api.common import LIST_ATOMIC, Condition, ObjectMeta, SpecModel, StatusModel, Timestamp
-from baton.api.datasets import CheckSeverity, DatasetUri
+from baton.api.datasets import DATASET_URI_MAX, URI_PATTERN, CheckSeverity
 
 MAX_PARTITIONS = 20
 """Partitions a Dataset's status keeps (the most recently updated)."""
@@ -26,8 +28,9 @@ class Freshness(SpecModel):
 class DatasetSpec(SpecModel):
     """Which dataset this is and what is expected of it."""
 
-    uri: DatasetUri
-    """The dataset's URI, as tasks name it in their inputs and outputs."""
+    uri: Annotated[str, StringConstraints(min_length=1, max_length=DATASET_URI_MAX, pattern=URI_PATTERN)]
+    """The dataset's URI, as tasks name it in their inputs and outputs (s3://bucket/key,
+    postgres://host:5432/db.schema.table, file:///path, …)."""
     freshness: Freshness | None = None
     """Expect an update at least this often: an older dataset is Fresh=False, with an Event and a metric."""
 

@@ -16,6 +16,9 @@ from baton.api.common import SpecModel, StatusModel
 
 DATASET_URI_MAX = 1024
 PARTITION_MAX = 256
+URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]+:(//[^/\s]+(/\S*)?|///\S+|[^/\s]\S*)$"
+"""An absolute URI as OpenLineage names datasets: scheme://authority[/path] (s3, gs, postgres, kafka…),
+file:///path, or scheme:opaque (bigquery:project.dataset.table). A one-letter scheme is a drive (C:/)."""
 
 DatasetUri = Annotated[str, StringConstraints(min_length=1, max_length=DATASET_URI_MAX)]
 Partition = Annotated[str, StringConstraints(min_length=1, max_length=PARTITION_MAX)]
@@ -33,7 +36,12 @@ class DatasetRef(SpecModel):
 
 def _short_form(value: Any) -> Any:
     # `outputs: ["s3://lake/x"]` is the short form of `outputs: [{dataset: "s3://lake/x"}]`.
-    return {"dataset": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"dataset": value}
+    if not isinstance(value, dict | DatasetRef):
+        kind = type(value).__name__
+        raise ValueError(f"must be a dataset URI or {{dataset: URI, partition: P}}, not {kind}")
+    return value
 
 
 # A structural CRD schema cannot say "a string or an object", so the API server keeps the entry as

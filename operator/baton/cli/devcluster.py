@@ -30,7 +30,7 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"kubeconfig written to {path}; try: KUBECONFIG={path} kubectl get namespaces", flush=True)
         print("images are not pulled: each container's command runs as a local process", flush=True)
         if args.crds:
-            print("Baton's CRDs are installed (Pipelines, PipelineRuns)", flush=True)
+            print("Baton's CRDs are installed (Pipelines, PipelineRuns, Datasets)", flush=True)
         if args.with_operator:
             from baton.controller.operator import run_operator
 

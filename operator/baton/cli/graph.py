@@ -27,7 +27,7 @@ from baton.cli.kubeapi import (
     add_connection_arguments,
     command,
 )
-from baton.cli.output import RunView, elapsed, not_finished, paint, run_view, symbol, use_colour
+from baton.cli.output import RunView, data_note, elapsed, not_finished, paint, run_view, symbol, use_colour
 from baton.core.references import graph_nodes
 
 RUN_KINDS = ("pipelinerun", "pipelineruns", "pr", "run")
@@ -130,6 +130,8 @@ def _detail(state: Mapping[str, Any], phase: str) -> str:
         parts.append(f"attempt {attempts}")
     if state.get("reason") == "Reused":
         parts.append("reused")
+    elif (note := data_note(state)) is not None:
+        parts.append(note)
     elif phase == "Pending" and state.get("nextAttemptAt"):
         at = str(state["nextAttemptAt"])
         parts.append(f"retry at {at[11:19] if len(at) >= 19 else at} UTC")

@@ -124,12 +124,16 @@ def run_tree(facts: Facts, run: str, phase: str | None) -> Node:
             continue
         node = Node(f"{task.name}" + (f" ({task.phase.value})" if task.phase else ""))
         for read in task.inputs:
-            writers = ", ".join(
-                f"{a['run']}/{a['task']}" for a in _actors(facts.dataset(read.uri), "producers")[:3]
-            )
-            node.children.append(
-                Node(f"read {read.uri}{_slice(read.partition)}" + (f" ← {writers}" if writers else ""))
-            )
+            held = facts.dataset(read.uri)
+            checks = ((held or {}).get("status") or {}).get("checks") or []
+            check = next((c for c in checks if c.get("run") == run and c.get("task") == task.name), None)
+            if check is not None:
+                outcome = "passed" if check.get("passed") else f"failed ({check.get('severity')})"
+                node.children.append(Node(f"checked {read.uri}{_slice(read.partition)}: {outcome}"))
+                continue
+            writers = ", ".join(f"{a['run']}/{a['task']}" for a in _actors(held, "producers")[:3])
+            text = f"read {read.uri}{_slice(read.partition)}"
+            node.children.append(Node(text + (f" ← {writers}" if writers else "")))
         for wrote in task.outputs:
             readers = [a for a in _actors(facts.dataset(wrote.uri), "consumers") if a.get("run") != run][:3]
             shown = ", ".join(f"{a['run']}/{a['task']}" for a in readers)
@@ -172,9 +176,22 @@ def _facts(api: KubeApi) -> Facts:
     datasets: dict[str, Mapping[str, Any] | None] = {}
     runs: dict[str, list[TaskStatus] | None] = {}
 
+    listed: list[dict[str, Any]] | None = None
+
     def dataset(uri: str) -> Mapping[str, Any] | None:
+        nonlocal listed
         if uri not in datasets:
-            datasets[uri] = _get(api, DATASETS, dataset_name(uri))
+            found = _get(api, DATASETS, dataset_name(uri))
+            if found is None:  # a Dataset a user created under a name of their own
+                if listed is None:
+                    listed = (
+                        api.custom.list_namespaced_custom_object(GROUP, VERSION, api.namespace, DATASETS).get(
+                            "items"
+                        )
+                        or []
+                    )
+                found = next((d for d in listed if (d.get("spec") or {}).get("uri") == uri), None)
+            datasets[uri] = found
         return datasets[uri]
 
     def tasks(run: str) -> list[TaskStatus] | None:
@@ -216,6 +233,11 @@ def main(args: argparse.Namespace) -> int:
         facts = _facts(api)
         target: str = args.target
         if "://" in target or ":" in target.split("/", 1)[0]:
+            if facts.dataset(target) is None:
+                raise CliError(
+                    f'no Dataset holds "{target}" in namespace "{api.namespace}": no task has written, read '
+                    "or checked it yet"
+                )
             tree = dataset_tree(facts, target, args.depth)
         elif (found := _get(api, DATASETS, target)) is not None:
             tree = dataset_tree(facts, str(found["spec"]["uri"]), args.depth)

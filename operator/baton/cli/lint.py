@@ -22,15 +22,16 @@ from pydantic import ValidationError
 
 from baton import GROUP, VERSION
 from baton.api.common import from_wire
+from baton.api.dataset import Dataset
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
 from baton.core.datasets import dynamic_notes
-from baton.core.triggers import trigger_loops
+from baton.core.triggers import dataset_trigger_edges, trigger_loops
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
 
 API_VERSION = f"{GROUP}/{VERSION}"
-KINDS = ("Pipeline", "PipelineRun")
+KINDS = ("Pipeline", "PipelineRun", "Dataset")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +106,16 @@ def lint(paths: Sequence[str]) -> Report:
             ns, name, spec = _check_pipeline(doc, report)
             if name is not None:
                 pipelines[(ns, name)] = spec
+        elif kind == "Dataset":
+            report.checked["Dataset"] += 1
+            _parse(Dataset, doc, report)
         elif kind == "PipelineRun":
             report.checked["PipelineRun"] += 1
             run = _parse(PipelineRun, doc, report)
             if run is not None:
                 runs.append((doc, run))
         else:
-            message = f'unknown kind "{kind}" (expected {" or ".join(KINDS)})'
+            message = f'unknown kind "{kind}" (expected {", ".join(KINDS[:-1])} or {KINDS[-1]})'
             report.findings.append(_finding(doc, message))
     for doc, run in runs:
         _check_run(doc, run, pipelines, report)
@@ -133,6 +137,14 @@ def _check_trigger_loops(
         for (ns, name), spec in pipelines.items()
         if spec is not None and spec.triggers
     }
+    specs: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for doc in docs:
+        meta = doc.obj.get("metadata") or {}
+        spec = doc.obj.get("spec")
+        if doc.obj.get("kind") == "Pipeline" and isinstance(meta, Mapping) and isinstance(spec, Mapping):
+            specs[(str(meta.get("namespace") or "default"), str(meta.get("name")))] = spec
+    for downstream, upstream in dataset_trigger_edges(specs).items():
+        edges[downstream] = [*edges.get(downstream, []), *upstream]
     nested = {
         (ns or "default", name): [
             (ns or "default", t.pipeline_ref.name) for t in spec.all_tasks() if t.pipeline_ref
@@ -163,7 +175,9 @@ def main(argv: Sequence[str]) -> int:
         print(f"note: {remark}", file=sys.stderr)
     for finding in report.findings:
         print(finding, file=sys.stderr)
-    counts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in report.checked.items())
+    counts = ", ".join(
+        f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in report.checked.items() if n or kind != "Dataset"
+    )
     if report.findings:
         files = len({finding.path for finding in report.findings})
         print(f"baton lint: {len(report.findings)} problem(s) in {files} file(s)", file=sys.stderr)
@@ -261,7 +275,7 @@ def _check_run(
     report.findings.extend(_finding(doc, error) for error in errors)
 
 
-_M = TypeVar("_M", Pipeline, PipelineRun)
+_M = TypeVar("_M", Pipeline, PipelineRun, Dataset)
 
 
 def _parse(model: type[_M], doc: _Doc, report: Report) -> _M | None:

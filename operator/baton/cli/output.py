@@ -171,6 +171,18 @@ def run_view(run: Mapping[str, Any], pipeline: Mapping[str, Any] | None = None) 
     )
 
 
+def data_note(task: Mapping[str, Any]) -> str | None:
+    """What a succeeded task's phase alone hides: it came from the cache, or its quality check only warned."""
+    reason = task.get("reason")
+    if reason == "Cached":
+        return f"cached from {task.get('cachedFrom') or 'an earlier run'}"
+    if reason == "QualityWarning":
+        message = str(task.get("message") or "").strip().splitlines()
+        why = message[0].split(": ", 1)[-1] if message else ""
+        return "quality check failed (Warn)" + (f": {why}" if why else "")
+    return None
+
+
 def yaml_problem(error: Exception) -> str:
     """A YAML error as `line L, column C: problem` (PyYAML's own text names "<unicode string>", not the
     file, and spreads over several lines)."""

@@ -29,6 +29,7 @@ from baton.cli.kubeapi import (
 from baton.cli.output import (
     OUTPUT_FORMATS,
     RunView,
+    data_note,
     elapsed,
     not_finished,
     paint,
@@ -204,6 +205,8 @@ def task_line(task: Mapping[str, Any], width: int, colour: bool) -> str:
         parts.append(f"  {done}/{items} items")
     if task.get("reason") == "Reused":
         parts.append(f"  reused from {task.get('reusedFrom') or 'an earlier run'}")
+    elif (note := data_note(task)) is not None:
+        parts.append(f"  {note}")
     elif task.get("message") and phase != "Succeeded":
         # Why it failed or was skipped, or why a running task waits (its Pod unschedulable, say).
         lines = str(task["message"]).strip().splitlines()

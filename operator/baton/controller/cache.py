@@ -15,6 +15,8 @@ from baton.api.run import FINISHED_PHASES
 from baton.core.observed import ObservedJob
 from baton.core.start import not_started
 from baton.kube.childrun import observe_child_run, parent_of
+from baton.kube.datasets import dataset_name
+from baton.kube.labels import MANAGED_BY, MANAGER
 from baton.kube.observe import observe_job
 
 Obj = Mapping[str, Any]
@@ -74,6 +76,8 @@ class ClusterCache:
     # Pipeline key → the Pipelines its tasks run (pipelineRef), for recursion.
     child_edges: dict[Key, list[Key]] = field(default_factory=dict)
     datasets: dict[Key, Obj] = field(default_factory=dict)
+    # (namespace, URI) → the name of the Dataset that holds it (the first seen, when several do).
+    dataset_names: dict[tuple[str, str], str] = field(default_factory=dict)
     # Pipelines with a trigger on datasets: told when a Dataset of their namespace changes.
     dataset_triggered: set[Key] = field(default_factory=set)
     on_child: Callable[[Key], None] | None = None
@@ -169,11 +173,42 @@ class ClusterCache:
 
     def observe_dataset(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
+        old = self.datasets.get(key)
         if event_type == "DELETED":
             self.datasets.pop(key, None)
-        elif newer(obj, self.datasets.get(key)):
+        elif newer(obj, old):
             self.datasets[key] = obj
+        else:
+            return key
+        for gone in (old, obj if event_type == "DELETED" else None):
+            uri = ((gone or {}).get("spec") or {}).get("uri")
+            if isinstance(uri, str) and self.dataset_names.get((key[0], uri)) == key[1]:
+                del self.dataset_names[(key[0], uri)]
+                self._name_dataset(key[0], uri)  # another Dataset of the URI, if there is one
+        uri = (obj.get("spec") or {}).get("uri")
+        if event_type != "DELETED" and isinstance(uri, str):
+            current = self.dataset_names.get((key[0], uri))
+            held = self.datasets.get((key[0], current)) if current else None
+            if held is None or (current != key[1] and _ours(held) and not _ours(obj)):
+                self.dataset_names[(key[0], uri)] = key[1]
         return key
+
+    def _name_dataset(self, namespace: str, uri: str) -> None:
+        """Which Dataset holds ``uri`` once the one that did went: one a user created (to declare its
+        freshness, under any name) over the one the operator created; among equals, the first by name.
+        (A scan of the namespace's Datasets, on a deletion only.)"""
+        found = sorted(
+            (_ours(obj), key[1])
+            for key, obj in self.datasets.items()
+            if key[0] == namespace and (obj.get("spec") or {}).get("uri") == uri
+        )
+        if found:
+            self.dataset_names[(namespace, uri)] = found[0][1]
+
+    def dataset_for(self, namespace: str, uri: str) -> Key:
+        """The Dataset of ``uri``: one that names it (a user may create it under any name, to declare its
+        freshness), else the one the operator names after it."""
+        return (namespace, self.dataset_names.get((namespace, uri)) or dataset_name(uri))
 
     def triggered_by(self, upstream: Key) -> list[Key]:
         """The Pipelines that a run of `upstream` may trigger."""
@@ -265,6 +300,10 @@ def _stage(run: Obj) -> str:
     if status.get("phase") in FINISHED_PHASES:
         return "finished"
     return "waiting" if not_started(status) else "started"
+
+
+def _ours(dataset: Obj) -> bool:
+    return ((dataset.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY) == MANAGER
 
 
 def pipeline_of_run(run: Obj) -> str | None:

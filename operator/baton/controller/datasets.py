@@ -20,7 +20,7 @@ from baton.api.dataset import DatasetSpec, DatasetStatus
 from baton.core.dataset_status import FRESH, STALE, Role, Touch, fresh_condition, freshness, record
 from baton.core.events import Event, EventType
 from baton.core.status import set_condition, time_or_none
-from baton.kube.datasets import dataset_body, dataset_name
+from baton.kube.datasets import dataset_body
 
 from . import metrics
 from .cache import ClusterCache, Key, Obj
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RESOURCE = "datasets.baton.dev"
 ATTEMPTS = 5
-TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
+TRANSIENT = frozenset({408, 409, 429, 500, 502, 503, 504})
 """Writes of one Dataset tried before giving up (each conflict means someone else just wrote it)."""
 
 
@@ -51,6 +51,7 @@ class DatasetKeeper:
         self.clock = clock
         self.requeue = requeue
         """Reconcile the Dataset again after a delay (seconds): when it turns stale."""
+        self._locks: dict[Key, asyncio.Lock] = {}
 
     async def record(self, namespace: str, touches: Sequence[Touch]) -> None:
         """Record ``touches`` on their Datasets, creating those that do not exist yet."""
@@ -70,7 +71,13 @@ class DatasetKeeper:
             log.error("cannot record on the Dataset of %s in %s: %s", uri, namespace, str(failure)[:300])
 
     async def _record_one(self, namespace: str, uri: str, touches: list[Touch]) -> None:
-        key = (namespace, dataset_name(uri))
+        key = self.cache.dataset_for(namespace, uri)
+        # One write at a time per Dataset in this operator: runs finishing together would otherwise race
+        # each other through conflicts (the precondition stays, for writers outside this process).
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            await self._record_locked(key, namespace, uri, touches)
+
+    async def _record_locked(self, key: Key, namespace: str, uri: str, touches: list[Touch]) -> None:
         obj = self.cache.datasets.get(key) or await self._create(namespace, uri)
         for _ in range(ATTEMPTS):
             if (obj.get("spec") or {}).get("uri") != uri:
@@ -101,7 +108,10 @@ class DatasetKeeper:
             _count(namespace, key[1], old, new, touches)
             self.requeue(key, 0.0)  # its freshness may have changed
             return
-        log.warning("Dataset %s/%s: gave up recording after %d conflicts", *key, ATTEMPTS)
+        # Someone else keeps writing it: let the run's status write wait, and its reconcile try again.
+        raise ApiFailure(
+            409, "Conflict", f"Dataset {key[0]}/{key[1]}: still conflicting after {ATTEMPTS} writes"
+        )
 
     async def _create(self, namespace: str, uri: str) -> Obj:
         try:
@@ -116,7 +126,9 @@ class DatasetKeeper:
         return created
 
     async def _fresh(self, namespace: str, uri: str) -> Obj:
-        found = await self.client.get(datasets_path(namespace, dataset_name(uri)), resource=RESOURCE)
+        found = await self.client.get(
+            datasets_path(*self.cache.dataset_for(namespace, uri)), resource=RESOURCE
+        )
         self.cache.observe_dataset("MODIFIED", found)
         return found
 

@@ -147,6 +147,9 @@ class Operator:
         edges = (self.cache.trigger_edges, self.cache.child_edges)
         before = [found.get(key_of(obj)) for found in edges]
         key = self.cache.observe_pipeline(event_type, obj)
+        for triggered in self.cache.dataset_triggered:
+            if triggered[0] == key[0] and triggered != key:
+                self.queue.add(("pipeline", *triggered))  # its outputs may close a loop through datasets
         if before != [found.get(key) for found in edges]:
             for nested in self.cache.child_edges:
                 self.queue.add(("pipeline", *nested))  # a sub-pipeline recursion may have come or gone

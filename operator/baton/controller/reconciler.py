@@ -292,7 +292,7 @@ class RunReconciler:
             await self.applier.create_jobs(early.create_jobs)
 
     def _cache_view(self, namespace: str, status: PipelineRunStatus) -> CacheView | None:
-        return self.task_cache.view(namespace, status.pipeline, self.cache.datasets)
+        return self.task_cache.view(namespace, status.pipeline, self.cache)
 
     # -- observe ----------------------------------------------------------------------------------
 

@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from baton.api.codec import stored_tasks
 from baton.api.run import FINISHED_PHASES
 from baton.core.cache import CacheEntry, CacheView, cache_entries
-from baton.kube.datasets import dataset_name
 
-from .cache import Key, Obj, pipeline_of_run
+from .cache import ClusterCache, Key, Obj, pipeline_of_run
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +69,13 @@ class TaskCache:
         if not known:
             self.by_pipeline.pop(owner, None)
 
-    def view(self, namespace: str, pipeline: str | None, datasets: Mapping[Key, Obj]) -> CacheView | None:
+    def view(self, namespace: str, pipeline: str | None, cluster: ClusterCache) -> CacheView | None:
         """What a run of ``pipeline`` may be served from, with the update times of the datasets."""
         if pipeline is None:
             return None
 
         def updated(uri: str, partition: str | None) -> str | None:
-            status = (datasets.get((namespace, dataset_name(uri))) or {}).get("status") or {}
+            status = (cluster.datasets.get(cluster.dataset_for(namespace, uri)) or {}).get("status") or {}
             if partition is None:
                 return status.get("lastUpdated")
             for entry in status.get("partitions") or ():

@@ -23,6 +23,7 @@ from baton.core.triggers import (
     TriggeredRun,
     UpstreamRun,
     allowed,
+    dataset_trigger_edges,
     decide_triggers,
     trigger_loops,
     upstream_of,
@@ -105,7 +106,12 @@ class PipelineTriggers:
         """What stops the triggers that the spec alone cannot tell: loops through other Pipelines,
         namespaces the operator does not watch, upstream Pipelines that do not allow this namespace."""
         errors: list[str] = []
-        loop = trigger_loops(self.cache.trigger_edges).get(key)
+        edges: dict[Key, list[Key]] = dict(self.cache.trigger_edges)
+        if self.cache.dataset_triggered:
+            specs = {k: p.get("spec") or {} for k, p in self.cache.pipelines.items() if k[0] == key[0]}
+            for downstream, sources in dataset_trigger_edges(specs).items():
+                edges[downstream] = [*edges.get(downstream, []), *sources]
+        loop = trigger_loops(edges).get(key)
         if loop is not None:
             errors.append(f"trigger loop: {loop} (each run would start the next forever)")
         for index, trigger in enumerate(spec.triggers):

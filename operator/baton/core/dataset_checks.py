@@ -7,17 +7,20 @@ Results and items read by a URI or partition are checked with every other refere
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from baton.api.datasets import URI_PATTERN
 from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.core.dataflow_checks import duplicates
+from baton.core.dataset_io import resolve_text
+from baton.core.datasets import is_static
 from baton.core.params import declared_hint
 from baton.core.params import references as param_references
 from baton.core.references import Kind, dataset_fields, refs_in
 
 # An absolute URI, as OpenLineage names datasets: scheme://authority/path (s3, gs, postgres, …) or
 # file:/path. Relative names would mean different data in different tasks.
-URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//)?[^\s]+$")
+URI = re.compile(URI_PATTERN)
 _ALLOWED = (Kind.TASK_RESULT, Kind.ITEM, Kind.ITEM_INDEX)
 
 
@@ -34,6 +37,24 @@ def dataset_errors(spec: PipelineSpec) -> list[str]:
             keys = [f"{r.dataset} partition {r.partition}" if r.partition else r.dataset for r in refs]
             errors += [f"{owner}: {role} {e}" for e in duplicates("dataset", keys)]
         errors += _role_errors(owner, task, task.name in finally_names, spec)
+    return errors
+
+
+def dataset_run_errors(spec: PipelineSpec, params: Mapping[str, str]) -> list[str]:
+    """URIs and partitions made of params that this run's values make wrong: not a URI, or empty."""
+    errors = []
+    for task in spec.all_tasks():
+        for field, text in dataset_fields(task):
+            if "$(params." not in text or not is_static(text):
+                continue  # literal text is checked with the Pipeline; results and items when the task starts
+            value = resolve_text(text, params, {}, None)
+            if field.endswith(".partition") and not value:
+                errors.append(f'task "{task.name}": {field} "{text}" is empty with this run\'s params')
+            elif field.endswith(".dataset") and not URI.match(value):
+                errors.append(
+                    f'task "{task.name}": {field} is "{_cut(value)}" with this run\'s params, which is not a '
+                    "URI (such as s3://bucket/key or postgres://host:5432/db.schema.table)"
+                )
     return errors
 
 

@@ -62,7 +62,7 @@ def transition_events(
         elif new.phase is TaskPhase.CANCELLED:
             stopped.append(new)
     # Finishes first: they are what made the new starts possible.
-    events = _grouped(EventType.NORMAL, "TaskSucceeded", succeeded, None, "succeeded")
+    events = _grouped(EventType.NORMAL, "TaskSucceeded", succeeded, _succeeded, "succeeded")
     events += _grouped(
         EventType.WARNING, "TaskFailed", failed, lambda t: last_line(t.message or ""), "failed"
     )
@@ -74,6 +74,15 @@ def transition_events(
     events += _grouped(EventType.NORMAL, "TaskStarted", started, _started, "started")
     events += run_events(before, after)
     return events
+
+
+def _succeeded(task: InstanceStatus) -> str:
+    """What a plain "succeeded" would hide: served from the cache, or a quality check that only warned."""
+    if task.reason == "Cached":
+        return task.message or "from the cache"
+    if task.reason == "QualityWarning":
+        return last_line(task.message or "its quality check failed (Warn)")
+    return ""
 
 
 def _started(task: InstanceStatus) -> str:

@@ -14,9 +14,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
+from typing import Any
 
 from baton.api.pipeline import PipelineSpec
 from baton.api.schedule import PipelineTrigger
+from baton.core.datasets import is_static
 from baton.core.events import Event, EventType
 from baton.core.status import plural
 from baton.kube.names import MAX_LABEL, short_hash
@@ -29,6 +31,7 @@ DATASET_KNOWN = "$(trigger.dataset.uri), $(trigger.dataset.partition), $(trigger
 NESTED = ("params", "results")
 ANY_NAMESPACE = "*"
 LOOK_BACK = timedelta(seconds=60)
+_SCHEMED = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 PipelineKey = tuple[str, str]  # (namespace, name)
 
@@ -126,6 +129,11 @@ def trigger_errors(spec: PipelineSpec, namespace: str | None = None) -> list[str
     declared = {param.name: param for param in spec.params}
     for index, trigger in enumerate(spec.triggers):
         where = f"triggers[{index}]"
+        if trigger.dataset is not None and not _SCHEMED.match(trigger.dataset):
+            errors.append(
+                f'{where}.dataset "{trigger.dataset}" can never match: dataset URIs start with a scheme '
+                "(s3://lake/sales/*, postgres://host:5432/db.schema.*)"
+            )
         if trigger.dataset is not None and trigger.namespace is not None:
             errors.append(
                 f"{where}: a dataset trigger watches the Datasets of this namespace: remove namespace"
@@ -255,6 +263,49 @@ def trigger_loops(
                 path.append(upstream)
                 pending.append(iter(edges.get(upstream, ())))
     return loops
+
+
+def dataset_trigger_edges(
+    pipelines: Mapping[PipelineKey, Mapping[str, Any]],
+) -> dict[PipelineKey, list[PipelineKey]]:
+    """Pipeline → the Pipelines (of its namespace) whose outputs its dataset triggers match, from their
+    specs as stored: the edges of ``trigger_loops`` through datasets (a Pipeline whose trigger matches its
+    own output is a loop of one). Only outputs whose URI is made of params count (others are known only
+    at run time): a loop through a URI built from results is not found."""
+    patterns: dict[PipelineKey, list[str]] = {}
+    outputs: dict[PipelineKey, list[str]] = {}
+    for key, spec in pipelines.items():
+        found = [t["dataset"] for t in _listed(spec.get("triggers")) if isinstance(t.get("dataset"), str)]
+        if found:
+            patterns[key] = found
+        written = []
+        for task in [*_listed(spec.get("tasks")), *_listed(spec.get("finally"))]:
+            for entry in task.get("outputs") or ():
+                uri = (
+                    entry
+                    if isinstance(entry, str)
+                    else entry.get("dataset")
+                    if isinstance(entry, Mapping)
+                    else None
+                )
+                if isinstance(uri, str) and is_static(uri):
+                    written.append(uri)
+        if written:
+            outputs[key] = written
+    edges: dict[PipelineKey, list[PipelineKey]] = {}
+    for key, globs in patterns.items():
+        upstream = [
+            other
+            for other, uris in outputs.items()
+            if other[0] == key[0] and any(fnmatchcase(uri, glob) for uri in uris for glob in globs)
+        ]
+        if upstream:
+            edges[key] = sorted(upstream)
+    return edges
+
+
+def _listed(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
 def _show(key: PipelineKey, namespace: str) -> str:

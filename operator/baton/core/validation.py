@@ -12,11 +12,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUANTITY, EnvVar, from_wire
+from baton.api.datasets import URI_PATTERN
 from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TaskSpec, TriggerRule, param_defaults
 from baton.api.run import PipelineRunSpec
 from baton.core.dag import dag_of, graph_errors
 from baton.core.dataflow_checks import dataflow_errors, duplicates
-from baton.core.dataset_checks import dataset_errors
+from baton.core.dataset_checks import dataset_errors, dataset_run_errors
 from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
@@ -33,6 +34,7 @@ _PATTERN_WORDS = {
     PARAM_NAME: "must be letters, digits, '_' and '-', starting with a letter or '_'",
     ENV_VAR_NAME: "must be letters, digits, '_', '-' and '.', not starting with a digit",
     QUANTITY: "must be a quantity such as 500m, 2, 1.5 or 1Gi",
+    URI_PATTERN: "must be a URI such as s3://bucket/key, postgres://host:5432/db.schema.table or file:///path",
 }
 
 
@@ -159,6 +161,8 @@ def run_errors(spec: PipelineSpec, given_params: Mapping[str, str], run_name: st
         )
     for task in spec.all_tasks():
         errors += param_items_errors(task, params)
+    if not errors:
+        errors += dataset_run_errors(spec, params)
     if run_name:
         for task in spec.all_tasks():
             name = job_name(run_name, task.name, 1)

@@ -359,6 +359,9 @@ class Rest:
             # never mutated, and admission of a status write touches only status and (copied) metadata.
             merged = {k: v for k, v in old.items() if k != "status"}
             merged["metadata"] = copy.deepcopy(old["metadata"])
+            wanted = (new.get("metadata") or {}).get("resourceVersion")
+            if wanted:  # a precondition on status writes too: the store answers 409 when it is stale
+                merged["metadata"]["resourceVersion"] = wanted
             if "status" in new:
                 merged["status"] = new["status"]
             return merged
