@@ -78,8 +78,12 @@ class ClusterCache:
     datasets: dict[Key, Obj] = field(default_factory=dict)
     # (namespace, URI) → the name of the Dataset that holds it (the first seen, when several do).
     dataset_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Namespace → a counter of changes to its Pipelines' specs (added, changed, deleted): what was derived
+    # from all of them (the trigger edges through datasets) is kept until it moves.
+    spec_versions: dict[str, int] = field(default_factory=dict)
     # Pipelines with a trigger on datasets: told when a Dataset of their namespace changes.
-    dataset_triggered: set[Key] = field(default_factory=set)
+    dataset_triggered: dict[Key, list[str]] = field(default_factory=dict)
+    """Pipeline → the URI patterns of its dataset triggers."""
     on_child: Callable[[Key], None] | None = None
     """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
     on_run_moved: Callable[[Key, str], None] | None = None
@@ -147,20 +151,23 @@ class ClusterCache:
 
     def observe_pipeline(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
+        old = self.pipelines.get(key)
+        if event_type == "DELETED" or old is None or old.get("spec") != obj.get("spec"):
+            self.spec_versions[key[0]] = self.spec_versions.get(key[0], 0) + 1
         if event_type == "DELETED":
             self.pipelines.pop(key, None)
             self.trigger_edges.pop(key, None)
             self.child_edges.pop(key, None)
-            self.dataset_triggered.discard(key)
+            self.dataset_triggered.pop(key, None)
         elif newer(obj, self.pipelines.get(key)):
             self.pipelines[key] = obj
             triggers = (obj.get("spec") or {}).get("triggers")
-            if isinstance(triggers, list) and any(
-                isinstance(t, Mapping) and t.get("dataset") for t in triggers
-            ):
-                self.dataset_triggered.add(key)
+            listed = triggers if isinstance(triggers, list) else []
+            patterns = [str(t["dataset"]) for t in listed if isinstance(t, Mapping) and t.get("dataset")]
+            if patterns:
+                self.dataset_triggered[key] = patterns
             else:
-                self.dataset_triggered.discard(key)
+                self.dataset_triggered.pop(key, None)
             for edges, found in (
                 (self.trigger_edges, _upstream_pipelines(obj, key[0])),
                 (self.child_edges, _child_pipelines(obj, key[0])),

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import Any, cast
 
 import kopf
@@ -146,10 +147,12 @@ class Operator:
         self.observer.pipeline_event(event_type, obj)
         edges = (self.cache.trigger_edges, self.cache.child_edges)
         before = [found.get(key_of(obj)) for found in edges]
+        specs = self.cache.spec_versions.get(key_of(obj)[0])
         key = self.cache.observe_pipeline(event_type, obj)
-        for triggered in self.cache.dataset_triggered:
-            if triggered[0] == key[0] and triggered != key:
-                self.queue.add(("pipeline", *triggered))  # its outputs may close a loop through datasets
+        if self.cache.spec_versions.get(key[0]) != specs:  # a spec changed (not a status write)
+            for triggered in self.cache.dataset_triggered:
+                if triggered[0] == key[0] and triggered != key:
+                    self.queue.add(("pipeline", *triggered))  # its outputs may close a loop through datasets
         if before != [found.get(key) for found in edges]:
             for nested in self.cache.child_edges:
                 self.queue.add(("pipeline", *nested))  # a sub-pipeline recursion may have come or gone
@@ -167,8 +170,9 @@ class Operator:
         key = self.cache.observe_dataset(event_type, obj)
         if event_type != "DELETED":
             self.queue.add(("dataset", *key))
-        for pipeline in self.cache.dataset_triggered:
-            if pipeline[0] == key[0]:
+        uri = (obj.get("spec") or {}).get("uri")
+        for pipeline, patterns in self.cache.dataset_triggered.items():
+            if pipeline[0] == key[0] and isinstance(uri, str) and any(fnmatchcase(uri, p) for p in patterns):
                 self.queue.add(("pipeline", *pipeline))  # a dataset trigger of it may fire
 
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:

@@ -101,6 +101,7 @@ class PipelineTriggers:
         self.recorder = recorder
         self.watched = tuple(watched)
         """The namespaces the operator watches; all when empty."""
+        self._edges: dict[str, tuple[int, dict[Key, list[Key]]]] = {}
 
     def problems(self, key: Key, spec: PipelineSpec) -> list[str]:
         """What stops the triggers that the spec alone cannot tell: loops through other Pipelines,
@@ -108,8 +109,7 @@ class PipelineTriggers:
         errors: list[str] = []
         edges: dict[Key, list[Key]] = dict(self.cache.trigger_edges)
         if self.cache.dataset_triggered:
-            specs = {k: p.get("spec") or {} for k, p in self.cache.pipelines.items() if k[0] == key[0]}
-            for downstream, sources in dataset_trigger_edges(specs).items():
+            for downstream, sources in self._dataset_edges(key[0]).items():
                 edges[downstream] = [*edges.get(downstream, []), *sources]
         loop = trigger_loops(edges).get(key)
         if loop is not None:
@@ -127,6 +127,15 @@ class PipelineTriggers:
                     f'namespace "{key[0]}" (its spec.allowTriggersFrom)'
                 )
         return errors
+
+    def _dataset_edges(self, namespace: str) -> dict[Key, list[Key]]:
+        """The namespace's trigger edges through datasets, derived again only when a spec there changed."""
+        version = self.cache.spec_versions.get(namespace, 0)
+        known = self._edges.get(namespace)
+        if known is None or known[0] != version:
+            specs = {k: p.get("spec") or {} for k, p in self.cache.pipelines.items() if k[0] == namespace}
+            known = self._edges[namespace] = (version, dataset_trigger_edges(specs))
+        return known[1]
 
     async def fire(
         self, key: Key, pipeline: Obj, spec: PipelineSpec, status: PipelineStatus, now: datetime

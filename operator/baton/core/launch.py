@@ -153,7 +153,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             hit = cache_hit(spec_task, key, work.cache, work.now) if work.cache_lookup else None
             if hit is not None:
                 work.set(i, served_from_cache(known, key, hit, work.now))
-                work.wake(work.now)  # no Job will bring the run back: plan its dependents at once
+                work.served += 1  # its dependents are decided in this same plan (see ``plan``)
                 continue  # no Job, and nothing running
             keyed = key
         else:

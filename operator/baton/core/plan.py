@@ -27,21 +27,19 @@ from baton.core.fanout import decide_instances, instance_failed_for_good, observ
 from baton.core.gates import (
     GATE,
     QUALITY_GATE_FAILED,
-    QUALITY_WARNING,
     gate_message,
     is_error_check,
     warn_instead,
-    warning_condition,
 )
 from baton.core.launch import JobToCreate, adopted, oversized, start_ready, with_datasets
 from baton.core.observed import ObservedJob
-from baton.core.quota import EXCEEDED_QUOTA, quota_event, quota_note
-from baton.core.references import for_each_indices, result_readers
+from baton.core.pass_summary import summarize_pass
+from baton.core.quota import quota_event
+from baton.core.references import result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
-from baton.core.run_results import run_results
 from baton.core.state import RunState
-from baton.core.status import name_list, parse_time, set_condition, summarize_run
+from baton.core.status import name_list, parse_time
 from baton.core.steering import Steering
 from baton.core.tasks import (
     Attempts,
@@ -55,7 +53,7 @@ from baton.core.tasks import (
     task_deadline,
     waiting_for_retry,
 )
-from baton.core.units import aligned_tasks, newest_jobs, nodes_of, unit_changes, waiting_units
+from baton.core.units import aligned_tasks, newest_jobs, nodes_of, unit_changes
 from baton.core.workspaces import pinned_workspaces, record_nodes
 
 
@@ -137,39 +135,13 @@ def plan(
         work.workspaces = record_nodes(work.pinned, status.workspaces, nodes_of(newest, by_instance))
     work.decide()
     creates = start_ready(work)
+    while work.served:  # tasks the cache served in this pass: the tasks after them may start in it too
+        work.served, work.ready, work.ready_instances = 0, [], []
+        work.decide()
+        creates += start_ready(work)
     if steering.deadline is not None and not steering.timed_out:
         work.wake(steering.deadline)
-    # A cancel or timeout that stopped nothing (it came after every task had ended) is no part of the
-    # run's story; one that did is told by the tasks' reasons, which outlive this reconcile.
-    stopped = {t.reason for t in work.tasks} if steering.cancel or steering.timed_out else set()
-    note = steering.note() if stopped & {reasons.RUN_TIMEOUT, reasons.CANCELLED} else None
-    if work.held:
-        note = "; ".join(filter(None, (note, quota_note(work.held, work.refused))))
-    new_status = summarize_run(
-        status,
-        work.tasks,
-        run.meta.generation,
-        now,
-        suspended=steering.suspend,
-        cancelling=reasons.CANCELLED in stopped,
-        note=note,
-        waiting=waiting_units(work.tasks) if work.any_waiting else (),
-        fan_outs=for_each_indices(run.spec),
-        waiting_reason=EXCEEDED_QUOTA if work.held else None,
-    )
-    if work.workspaces is not status.workspaces:
-        new_status = new_status.model_copy(update={"workspaces": work.workspaces})
-    warned = warning_condition(work.tasks, status.condition(QUALITY_WARNING), run.meta.generation, now)
-    if warned is not None:
-        new_status = new_status.model_copy(
-            update={"conditions": set_condition(new_status.conditions, warned)}
-        )
-    if new_status.phase is not None and new_status.phase.finished:
-        work.wake_at = None
-        if run.spec.results:
-            new_status = new_status.model_copy(
-                update={"results": run_results(run.spec, work.tasks, run.params)}
-            )
+    new_status = summarize_pass(work, status)
     tasks_changed = bool(work.changed) or before is not status.tasks
     if (
         not tasks_changed
@@ -224,6 +196,8 @@ class _Pass:
     observing_since: datetime | None = None
     cache: CacheView | None = None
     """The cache of the run's Pipeline: tasks with cache record their key in it (None: no key, they run)."""
+    served: int = 0
+    """Tasks the cache served since the last decision pass."""
     cache_lookup: bool = False
     """Whether a task with cache may be served from it (not with spec.cache Disabled: it runs)."""
 
