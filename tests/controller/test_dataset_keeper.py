@@ -66,3 +66,21 @@ async def test_a_refusal_for_good_does_not_hold_up_the_run() -> None:
 async def test_a_transient_failure_is_raised_so_that_the_run_waits(code: int) -> None:
     with pytest.raises(ApiFailure):
         await keeper(FakeClient([code])).record("lake", [WROTE])
+
+
+def test_a_partition_the_dataset_no_longer_lists_stands_for_the_dataset_in_cache_keys() -> None:
+    from baton.controller.taskcache import TaskCache
+
+    cache = ClusterCache()
+    status = {
+        "lastUpdated": "2026-12-06T10:00:00Z",
+        "partitions": [
+            {"name": "2026-12-06", "lastUpdated": "2026-12-06T09:00:00Z", "run": "r", "task": "t"}
+        ],
+    }
+    cache.observe_dataset("ADDED", {**dataset_body("lake", URI), "status": status})
+    view = TaskCache().view("lake", "etl", cache)
+    assert view is not None
+    assert view.updated(URI, "2026-12-06") == "2026-12-06T09:00:00Z"
+    assert view.updated(URI, "2025-01-01") == "2026-12-06T10:00:00Z"  # pushed out: any later write is a miss
+    assert view.updated("s3://never/written", "p") is None

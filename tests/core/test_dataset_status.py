@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from failure_kit import Sim, spec, task
 
-from baton.api.dataset import MAX_ACTORS, MAX_PARTITIONS, DatasetSpec, DatasetStatus, TaskRef
+from baton.api.dataset import MAX_PARTITIONS, MAX_PRODUCERS, DatasetSpec, DatasetStatus, TaskRef
 from baton.api.datasets import CheckSeverity
 from baton.core.dataset_status import Role, Touch, freshness, record
 from baton.core.lineage import dataset_touches
@@ -37,18 +37,21 @@ def test_a_write_is_recorded_once_however_often_it_is_seen() -> None:
 
 def test_partitions_are_newest_slice_first_and_bounded_so_a_backfill_keeps_today() -> None:
     status = record(None, [wrote("today", "2026-12-06")])
-    backfill = [wrote(f"b{day}", f"2025-01-{day:02d}", "2026-12-06T11:00:00Z") for day in range(1, 31)]
+    backfill = [
+        wrote(f"b{day}", f"2025-{day // 28 + 1:02d}-{day % 28 + 1:02d}", "2026-12-06T11:00:00Z")
+        for day in range(1, 61)
+    ]
     status = record(status, backfill)
     assert len(status.partitions) == MAX_PARTITIONS
     assert status.partitions[0].name == "2026-12-06" == status.latest_partition
-    assert len(status.producers) == MAX_ACTORS and status.producers[0].run == "b30"
+    assert len(status.producers) == MAX_PRODUCERS and status.producers[0].run == "b60"
     # the last producer is the latest write in time, whichever partition it wrote
-    assert status.last_producer is not None and status.last_producer.run == "b30"
+    assert status.last_producer is not None and status.last_producer.run == "b60"
 
 
 def test_a_write_pushed_out_of_the_producers_is_still_known_by_its_partition() -> None:
     status = record(None, [wrote("r1", "p99")])
-    status = record(status, [wrote(f"x{i}", f"p{i:02d}") for i in range(MAX_ACTORS)])
+    status = record(status, [wrote(f"x{i}", f"p{i:02d}") for i in range(MAX_PRODUCERS)])
     assert all(p.run != "r1" for p in status.producers)
     assert record(status, [wrote("r1", "p99")]) == status
 

@@ -155,3 +155,27 @@ def test_trigger_edges_through_datasets_find_loops_even_of_one_pipeline() -> Non
     assert loops[("lake", "self")] == "self <- self"
     assert loops[("lake", "a")] == "a <- b <- a"
     assert ("lake", "dynamic") not in loops  # a URI known only at run time is not followed
+
+
+def test_a_burst_of_writes_fires_once_each_and_late_records_are_not_lost() -> None:
+    from baton.controller.triggering import dataset_updates
+
+    producers = [
+        {
+            "run": "ingest-1",
+            "task": "extract",
+            "partition": f"p{i:02}",
+            "time": "2026-12-06T00:00:10Z",
+            "recorded": f"2026-12-06T00:01:{i:02}Z",
+        }
+        for i in range(30)
+    ]
+    datasets = {("lake", "d"): {"spec": {"uri": "s3://lake/sales"}, "status": {"producers": producers}}}
+    updates = dataset_updates(datasets, "lake", ["s3://lake/*"])
+    decision = decide_triggers(
+        "report", "lake", spec({"dataset": "s3://lake/*", "params": PARAMS}), T, updates
+    )
+    assert len(decision.create) == 30  # one task wrote 30 partitions: 30 runs
+    # ordered by when they were recorded (a minute after the task ended), so the watermark follows them
+    assert decision.through == datetime(2026, 12, 6, 0, 1, 29, tzinfo=UTC)
+    assert dataset_updates(datasets, "lake", ["s3://other/*"]) == []

@@ -94,3 +94,15 @@ def test_a_passed_check_lets_consumers_run_without_warning() -> None:
     sim.finish("rows").step()
     assert sim.phases()["load"] == "Running"
     assert sim.status.condition(QUALITY_WARNING) is None
+
+
+@pytest.mark.parametrize("severity", ["Error", "Warn"])
+def test_a_check_that_did_not_answer_fails_like_any_task(severity: str) -> None:
+    # A timeout (or an OOM kill, a lost Job) says nothing about the data: no gate, no warning.
+    sim = Sim.start(lake(severity))
+    sim.step()
+    sim.finish("extract").step()
+    sim.finish("rows", reason="DeadlineExceeded").step()
+    rows = sim.task("rows")
+    assert (rows.phase.value, rows.reason) == ("Failed", "DeadlineExceeded")
+    assert sim.task("load").reason == "UpstreamFailed"

@@ -85,3 +85,10 @@ def test_a_check_says_whether_it_passed() -> None:
     sim.finish("rows", exit_code=1).step()
     (complete,) = [e for e in lineage_events(before, sim.status, META) if e.task == "rows"]
     assert complete.event_type == COMPLETE and complete.check is not None and complete.check[1] is False
+
+
+def test_a_task_cancelled_while_it_waits_for_a_retry_ends_no_attempt_twice() -> None:
+    sim = Sim.start(spec(task("extract", retries={"limit": 1, "backoff": {"initialSeconds": 60}})))
+    sim.step()
+    assert events_of(sim, lambda: sim.finish("extract", exit_code=1).step()) == [(FAIL, "extract", 1)]
+    assert events_of(sim, lambda: sim.step(cancel=True)) == []  # its attempt 1 already ended with FAIL

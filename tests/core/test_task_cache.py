@@ -186,3 +186,16 @@ def test_a_chain_through_a_dataset_is_served_whole_from_the_cache_the_second_tim
     assert second.step(cache=cached).create_jobs == ()  # the whole chain in one plan, without a Job
     assert {t.name: t.reason for t in second.status.tasks} == {"extract": CACHED, "load": CACHED}
     assert second.status.phase is not None and second.status.phase.value == "Succeeded"
+
+
+def test_a_check_that_warned_is_not_offered_to_the_cache() -> None:
+    tasks = [
+        {
+            "name": "rows",
+            "phase": "Succeeded",
+            "reason": "QualityWarning",
+            "cacheKey": "k",
+            "completionTime": "t",
+        }
+    ]
+    assert cache_entries("r1", tasks) == {}

@@ -13,7 +13,10 @@ from baton.api.datasets import DATASET_URI_MAX, URI_PATTERN, CheckSeverity
 MAX_PARTITIONS = 20
 """Partitions a Dataset's status keeps (the most recently updated)."""
 MAX_ACTORS = 10
-"""Producers and consumers kept each (the most recent)."""
+"""Consumers kept (the most recent)."""
+MAX_PRODUCERS = 50
+"""Writes kept (the most recent): what dataset triggers look at, so a burst of more writes of one Dataset
+than this between two looks fires for the latest 50 only."""
 MAX_CHECKS = 20
 """Check results kept (the most recent)."""
 
@@ -48,6 +51,8 @@ class TaskRef(StatusModel):
     """When the task ended."""
     partition: str | None = None
     """The partition it wrote or read."""
+    recorded: Timestamp | None = None
+    """When the operator recorded the write (dataset triggers take writes in this order)."""
 
 
 class PartitionStatus(StatusModel):
@@ -104,7 +109,7 @@ class DatasetStatus(StatusModel):
     partitions: list[PartitionStatus] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """The most recently updated partitions (at most 20), newest first."""
     producers: list[TaskRef] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
-    """The latest writes (at most 10), newest first."""
+    """The latest writes (at most 50), newest first."""
     consumers: list[TaskRef] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """The latest reads by tasks that succeeded (at most 10), newest first."""
     checks: list[CheckResult] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
@@ -125,6 +130,7 @@ __all__ = [
     "MAX_ACTORS",
     "MAX_CHECKS",
     "MAX_PARTITIONS",
+    "MAX_PRODUCERS",
     "CheckResult",
     "Dataset",
     "DatasetSpec",

@@ -187,8 +187,11 @@ class ClusterCache:
             self.datasets[key] = obj
         else:
             return key
+        new_uri = None if event_type == "DELETED" else (obj.get("spec") or {}).get("uri")
         for gone in (old, obj if event_type == "DELETED" else None):
             uri = ((gone or {}).get("spec") or {}).get("uri")
+            if uri == new_uri:
+                continue  # the same URI, still held by this Dataset: nothing moved
             if isinstance(uri, str) and self.dataset_names.get((key[0], uri)) == key[1]:
                 del self.dataset_names[(key[0], uri)]
                 self._name_dataset(key[0], uri)  # another Dataset of the URI, if there is one

@@ -19,7 +19,7 @@ from baton.api.common import from_wire, to_dict
 from baton.api.dataset import DatasetSpec, DatasetStatus
 from baton.core.dataset_status import FRESH, STALE, Role, Touch, fresh_condition, freshness, record
 from baton.core.events import Event, EventType
-from baton.core.status import set_condition, time_or_none
+from baton.core.status import format_time, set_condition, time_or_none
 from baton.kube.datasets import dataset_body
 
 from . import metrics
@@ -84,7 +84,7 @@ class DatasetKeeper:
                 log.warning("Dataset %s/%s is for another URI than %s: not recording on it", *key, uri)
                 return
             old = _status(obj)
-            new = record(old, touches)
+            new = record(old, touches, format_time(self.clock()))
             if new == old:
                 return
             patch = {
@@ -185,7 +185,7 @@ class DatasetKeeper:
         """(namespace, dataset, uri, age in seconds, fresh) of every Dataset, for the metrics."""
         now = self.clock()
         found = []
-        for (namespace, name), obj in self.cache.datasets.items():
+        for (namespace, name), obj in list(self.cache.datasets.items()):  # the scrape's thread: a snapshot
             raw = obj.get("status") or {}
             updated = time_or_none(raw.get("lastUpdated"))
             partitions = raw.get("partitions") or []

@@ -81,6 +81,8 @@ class TaskCache:
             for entry in status.get("partitions") or ():
                 if isinstance(entry, Mapping) and entry.get("name") == partition:
                     return str(entry.get("lastUpdated"))
-            return None  # never written, or pushed out of the Dataset's list: no hit (the safe side)
+            # Never written, or pushed out of the Dataset's bounded list: the dataset's own last update
+            # stands for it, so any later write of the dataset changes the key (a miss, the safe side).
+            return status.get("lastUpdated")
 
         return CacheView(self.by_pipeline.get((namespace, pipeline), {}), updated)

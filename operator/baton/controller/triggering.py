@@ -83,7 +83,13 @@ def dataset_updates(
         if ns != namespace or not isinstance(uri, str) or not any(fnmatchcase(uri, p) for p in patterns):
             continue
         for producer in (dataset.get("status") or {}).get("producers") or ():
-            done = time_or_none(producer.get("time")) if isinstance(producer, Mapping) else None
+            # Ordered by when the operator recorded the write, not when its task ended: a write recorded
+            # late (after a restart, say) must not fall behind the watermark of writes recorded before it.
+            done = (
+                time_or_none(producer.get("recorded") or producer.get("time"))
+                if isinstance(producer, Mapping)
+                else None
+            )
             if done is None or not producer.get("run") or not producer.get("task"):
                 continue
             update = DatasetUpdate(uri, producer.get("partition"), str(producer["task"]))

@@ -156,6 +156,8 @@ def cache_entries(run: str, tasks: list[Any]) -> dict[str, CacheEntry]:
             continue
         if task.get("reason") == CACHED:
             continue  # it stood in for an attempt of another run, which offers that attempt itself
+        if task.get("reason") == "QualityWarning":
+            continue  # a check that warned: served again it would hide the warning; it runs again
         results = task.get("results") or {}
         plain = dict(results) if isinstance(results, Mapping) else {}
         found[key] = CacheEntry(run, str(task.get("name")), completed, plain)

@@ -17,6 +17,7 @@ from baton.api.dataset import (
     MAX_ACTORS,
     MAX_CHECKS,
     MAX_PARTITIONS,
+    MAX_PRODUCERS,
     CheckResult,
     DatasetSpec,
     DatasetStatus,
@@ -49,12 +50,16 @@ def _same(a: TaskRef, b: TaskRef) -> bool:
     return (a.run, a.task, a.partition) == (b.run, b.task, b.partition)
 
 
-def record(status: DatasetStatus | None, touches: Sequence[Touch]) -> DatasetStatus:
-    """``status`` with ``touches`` (all of one dataset) recorded; unchanged for touches already there."""
+def record(
+    status: DatasetStatus | None, touches: Sequence[Touch], recorded: str | None = None
+) -> DatasetStatus:
+    """``status`` with ``touches`` (all of one dataset) recorded at ``recorded`` (the operator's clock);
+    unchanged for touches already there."""
     current = status or DatasetStatus()
     for touch in touches:
         if touch.role is Role.PRODUCED:
-            current = _produced(current, touch.ref)
+            ref = touch.ref if recorded is None else touch.ref.model_copy(update={"recorded": recorded})
+            current = _produced(current, ref)
         elif touch.role is Role.CONSUMED:
             if not any(_same(touch.ref, seen) for seen in current.consumers):
                 current = current.model_copy(
@@ -81,7 +86,7 @@ def _produced(status: DatasetStatus, ref: TaskRef) -> DatasetStatus:
     newer = ref.time is not None and (status.last_updated is None or ref.time >= status.last_updated)
     update: dict[str, object] = {
         "updates": status.updates + 1,
-        "producers": [ref, *status.producers][:MAX_ACTORS],
+        "producers": [ref, *status.producers][:MAX_PRODUCERS],
         "partitions": partitions,
         "latest_partition": partitions[0].name if partitions else None,
     }

@@ -9,7 +9,9 @@
   and the run's outcome is what its other tasks make it. The run carries a QualityWarning condition
   (True) naming the checks that failed, so `kubectl get`, Argo CD and alerts can still see it.
 
-A check's retries are spent first: only its last attempt's failure is a failed check.
+A check's retries are spent first: only its last attempt's failure is a failed check, and only when its
+container said no (exited non-zero); a check that timed out, was OOM-killed or could not start fails like
+any task (its consumers are UpstreamFailed).
 """
 
 from __future__ import annotations
@@ -29,14 +31,24 @@ GATE = "failed its quality check"
 """The verb a failed Error check leaves for the tasks downstream of it (see ``plan._mark``)."""
 
 
-def is_error_check(spec_task: TaskSpec) -> bool:
-    return spec_task.check is not None and spec_task.check.severity is CheckSeverity.ERROR
+def gate_failed(spec_task: TaskSpec, task: TaskStatus) -> bool:
+    """Whether ``task``, an Error check, failed its check (not some other way: see ``is_verdict``)."""
+    return (
+        spec_task.check is not None and spec_task.check.severity is CheckSeverity.ERROR and is_verdict(task)
+    )
+
+
+def is_verdict(task: TaskStatus) -> bool:
+    """Whether a failed check task failed because its check said no: its container exited non-zero. A
+    timeout, an OOM kill, a lost Job or an image that cannot start is a failure like any task's, not a
+    verdict on the data."""
+    return task.phase is TaskPhase.FAILED and task.reason == "Failed" and task.exit_code not in (None, 0)
 
 
 def warn_instead(spec_task: TaskSpec, task: TaskStatus) -> TaskStatus:
     """A Warn check that failed for good, as the warning it is (see the module docstring)."""
     check = spec_task.check
-    if check is None or check.severity is not CheckSeverity.WARN or task.phase is not TaskPhase.FAILED:
+    if check is None or check.severity is not CheckSeverity.WARN or not is_verdict(task):
         return task
     why = last_line(task.message or "") or task.reason or "failed"
     return task.model_copy(

@@ -15,7 +15,7 @@ from baton.api.dataset import TaskRef
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
 from baton.core.dataset_status import Role, Touch
-from baton.core.gates import check_passed
+from baton.core.gates import check_passed, is_verdict
 from baton.core.status import last_line
 
 NOT_NEW = frozenset({"Reused", "Cached"})
@@ -44,7 +44,8 @@ def _task_touches(
     if task.reason in NOT_NEW:
         return []
     check = spec.task_at(index).check
-    if check is not None and task.inputs and task.phase in (TaskPhase.SUCCEEDED, TaskPhase.FAILED):
+    answered = task.phase is TaskPhase.SUCCEEDED or is_verdict(task)  # a timeout says nothing of the data
+    if check is not None and task.inputs and answered:
         passed = check_passed(task)
         checked = task.inputs[0]  # a check's dataset comes first (``baton.core.dataset_io.resolved_io``)
         touch = Touch(

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from baton.api.datasets import CheckSeverity, ResolvedDataset
 from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
-from baton.core.gates import check_passed
+from baton.core.gates import check_passed, is_verdict
 from baton.core.lineage import NOT_NEW
 from baton.core.state import RunMeta
 from baton.core.status import last_line
@@ -109,7 +109,8 @@ def _task_events(
     attempt = 1 if fan_out or new.pokes else max(new.attempts, 1)
 
     def event(kind: str, time: str | None, at: int, message: str | None = None) -> LineageEvent:
-        passed = (severity, check_passed(new)) if severity is not None and kind in (COMPLETE, FAIL) else None
+        verdict = kind == COMPLETE or (kind == FAIL and is_verdict(new))  # a timeout is no answer
+        passed = (severity, check_passed(new)) if severity is not None and verdict else None
         return LineageEvent(
             kind,
             time or "",
@@ -135,6 +136,8 @@ def _task_events(
         found.append(event(START, new.start_time, attempt))
     if new.phase is old_phase and not started:
         return found
+    if old is not None and old.phase is TaskPhase.PENDING and old.next_attempt_at and not started:
+        return found  # its attempt's FAIL went out when it began to wait; a cancel now ends no attempt
     why = last_line(new.message or "") or new.reason or None
     if new.phase is TaskPhase.SUCCEEDED:
         found.append(event(COMPLETE, new.completion_time, attempt))

@@ -27,8 +27,8 @@ from baton.core.fanout import decide_instances, instance_failed_for_good, observ
 from baton.core.gates import (
     GATE,
     QUALITY_GATE_FAILED,
+    gate_failed,
     gate_message,
-    is_error_check,
     warn_instead,
 )
 from baton.core.launch import JobToCreate, adopted, oversized, start_ready, with_datasets
@@ -319,7 +319,7 @@ class _Pass:
         """Remember what made task i end without success, for the tasks downstream of it."""
         phase = task.phase
         if phase is TaskPhase.FAILED:
-            cause[i] = (task.name, GATE if is_error_check(self.run.spec.task_at(i)) else "failed")
+            cause[i] = (task.name, GATE if gate_failed(self.run.spec.task_at(i), task) else "failed")
         elif phase is TaskPhase.SKIPPED:
             cause[i] = self._first_cause(i, cause) or (task.name, "was skipped")
         elif phase is TaskPhase.CANCELLED:
