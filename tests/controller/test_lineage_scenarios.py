@@ -30,13 +30,19 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_openlineage_events_match_the_run(
-    api: Api, start_operator: StartOperator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def lineage_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Configure the OpenLineage client's file transport (its own environment variables) into a file."""
     log = tmp_path / "lineage.jsonl"
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log))
     monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    return log
+
+
+def test_openlineage_events_match_the_run(
+    api: Api, start_operator: StartOperator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = lineage_file(tmp_path, monkeypatch)
     start_operator(api.namespace)
     api.apply(lake())
     run = finished(api, api.start_run("lake", {"date": "2026-12-06"}))
@@ -109,10 +115,7 @@ def test_a_lineage_endpoint_that_never_answers_does_not_hold_up_runs(
 def test_the_daily_sales_example_as_datasets_lineage_gates_cache_and_a_dataset_trigger(
     api: Api, start_operator: StartOperator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = tmp_path / "lineage.jsonl"
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log))
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    log = lineage_file(tmp_path, monkeypatch)
     start_operator(api.namespace)
     for file in ("daily-sales.yaml", "sales-quality.yaml"):
         for doc in example(file):

@@ -16,6 +16,7 @@ from typing import Any
 from baton.devcluster.audit import RequestRecord
 from baton.kube.datasets import dataset_name
 
+from .composition import _created
 from .harness import wait_until, world
 from .measures import chain_overheads, job_names_in_order, job_times, percentile, summary
 from .report import ScenarioResult
@@ -107,17 +108,7 @@ def datasets(sizes: Sizes, logs: Path) -> ScenarioResult:
             if not source:
                 continue
             name = r["metadata"]["name"]
-            made = next(
-                (
-                    x.ts_ms
-                    for x in records
-                    if isinstance(x, RequestRecord)
-                    and x.verb == "create"
-                    and x.name == name
-                    and x.code == 201
-                ),
-                None,
-            )
+            made = _created(records, name)
             dataset = dataset_name(source.split("#", 1)[0])
             wrote = [
                 x.ts_ms
