@@ -199,3 +199,17 @@ def test_a_check_that_warned_is_not_offered_to_the_cache() -> None:
         }
     ]
     assert cache_entries("r1", tasks) == {}
+
+
+def test_a_cache_hit_needs_no_room_under_the_parallelism() -> None:
+    sim = Sim.start(spec(task("busy"), task("extract", cache={}), parallelism=1))
+    sim.status = sim.status.model_copy(update={"pipeline": "etl"})
+    sim.step(cache=view({}))
+    key = sim.task("extract").cache_key
+    assert key is None and sim.phases() == {"busy": "Running", "extract": "Pending"}  # no room, no key yet
+    probe = Sim.start(spec(task("extract", cache={})))
+    probe.status = probe.status.model_copy(update={"pipeline": "etl"})
+    probe.step(cache=view({}))
+    entry = CacheEntry("etl-old", "extract", "2025-01-31T09:30:00Z", {})
+    sim.step(cache=view({probe.task("extract").cache_key or "": entry}))
+    assert sim.phases() == {"busy": "Running", "extract": "Succeeded"}  # served while busy holds the one slot

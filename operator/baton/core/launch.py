@@ -86,9 +86,12 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
             started_in.add(i)
 
     for i, k in units:
-        if limit is not None and running >= limit:
-            break
         spec_task = spec.task_at(i)
+        full = limit is not None and running >= limit
+        if full and not work.cache_lookup:
+            break
+        if full and not (k < 0 and spec_task.cache is not None):
+            continue  # no room to run it; a task the cache may serve needs none, so it is still tried
         if k < 0:
             current: InstanceStatus = work.tasks[i]
         else:
@@ -155,6 +158,8 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 work.set(i, served_from_cache(known, key, hit, work.now))
                 work.served += 1  # its dependents are decided in this same plan (see ``plan``)
                 continue  # no Job, and nothing running
+            if full:
+                continue  # not cached: it waits for room like any task
             keyed = key
         else:
             keyed = None
