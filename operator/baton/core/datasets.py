@@ -104,6 +104,15 @@ def implied_of(spec: PipelineSpec) -> dict[str, list[str]]:
     return _IMPLIED.get_or_make(spec, implied_dependencies)
 
 
+_DECLARES: IdentityCache[PipelineSpec, bool] = IdentityCache()
+
+
+def declares_datasets(spec: PipelineSpec) -> bool:
+    """Whether any task of ``spec`` reads, writes or checks a dataset (once per spec object: the run
+    writer asks on every status write of every run)."""
+    return _DECLARES.get_or_make(spec, lambda s: next(dataset_uses(s), None) is not None)
+
+
 def dynamic_notes(spec: PipelineSpec) -> list[str]:
     """For `baton lint`: each dataset reference whose URI or partition reads a result or an item, which
     therefore implies no dependency."""
@@ -119,4 +128,12 @@ def dynamic_notes(spec: PipelineSpec) -> list[str]:
     return notes
 
 
-__all__ = ["Use", "dataset_uses", "dynamic_notes", "implied_dependencies", "implied_of", "is_static"]
+__all__ = [
+    "Use",
+    "dataset_uses",
+    "declares_datasets",
+    "dynamic_notes",
+    "implied_dependencies",
+    "implied_of",
+    "is_static",
+]

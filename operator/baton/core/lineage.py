@@ -15,6 +15,7 @@ from baton.api.dataset import TaskRef
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
 from baton.core.dataset_status import Role, Touch
+from baton.core.datasets import declares_datasets
 from baton.core.gates import check_passed, is_verdict
 from baton.core.status import last_line
 
@@ -25,7 +26,7 @@ NOT_NEW = frozenset({"Reused", "Cached"})
 def dataset_touches(before: PipelineRunStatus | None, after: PipelineRunStatus, run: str) -> list[Touch]:
     """The touches of the tasks that ended between ``before`` and ``after``, in task order."""
     spec = after.pipeline_spec
-    if spec is None or not after.tasks:
+    if spec is None or not after.tasks or not declares_datasets(spec):
         return []
     old = before.tasks if before is not None and len(before.tasks) == len(after.tasks) else None
     touches: list[Touch] = []
