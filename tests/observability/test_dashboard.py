@@ -117,6 +117,12 @@ def scenario(
                 return bool(result) and float(result[0]["value"][1]) > finished + 2
 
             wait_for(scraped_since_finish, timeout=30, message="Prometheus to scrape after the runs finished")
+            # daily-sales wrote the warehouse table: its Dataset's age is scraped from then on.
+            wait_for(
+                lambda: series(f'baton_dataset_age_seconds{{namespace="{namespace}"}}') >= 1,
+                timeout=30,
+                message="Prometheus to scrape the age of the Dataset daily-sales wrote",
+            )
             yield Scenario(prometheus, namespace, runs, started, time.time(), during, after)
         finally:
             prometheus.stop()
