@@ -91,7 +91,8 @@ def echo(*args: str) -> list[str]:
             [
                 'finally task "n": args[0] references unknown "$(tasks.a.phase)" '
                 "(a task offers $(tasks.NAME.status) and $(tasks.NAME.results.RESULT))",
-                'finally task "n": args[1] references unknown "$(run.id)" (the run offers $(run.status))',
+                'finally task "n": args[1] references unknown "$(run.id)" (the run offers $(run.status), '
+                "$(run.reason) and $(run.failedTasks))",
             ],
             id="unknown-variables",
         ),

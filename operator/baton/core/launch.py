@@ -26,9 +26,9 @@ from baton.core.params import task_fields
 from baton.core.quota import hold
 from baton.core.references import Kind, refs_in, task_refs
 from baton.core.results import MAX_ARGUMENT_BYTES
-from baton.core.status import format_time, run_outcome
+from baton.core.status import format_time
 from baton.core.tasks import start_task
-from baton.core.variables import runtime_context, substitute_runtime
+from baton.core.variables import run_outcome_values, runtime_context, substitute_runtime
 from baton.core.workspaces import placement
 from baton.kube.childrun import render_child_run
 from baton.kube.names import job_name
@@ -190,7 +190,7 @@ def _context(work: _Pass, index: int) -> dict[str, str]:
     references = task_refs(work.run.spec.task_at(index))
     context: dict[str, str] = {}
     if references:
-        outcome = run_outcome(work.tasks[: work.dag.finally_from])[0].value
+        outcome = run_outcome_values(work.tasks[: work.dag.finally_from])
         context = runtime_context(references, work.dag, work.tasks, outcome)
     work.contexts[index] = context
     return context

@@ -4,6 +4,8 @@ Every `$(…)` reference Baton substitutes, besides `$(params.NAME)` (see ``bato
 
 ==============================  ==============================================================
 ``$(run.status)``               finally tasks: how the run's tasks ended
+``$(run.reason)``               finally tasks: why (Succeeded, Timeout, Cancelled, the first failure's reason)
+``$(run.failedTasks)``          finally tasks: the tasks that failed, comma-separated
 ``$(tasks.T.status)``           the phase of task T (an upstream task, or any task in finally)
 ``$(tasks.T.results.R)``        result R of task T; implies a dependency on T
 ``$(results.path)``             the file the task writes its results to (also ``$BATON_RESULTS``)
@@ -40,6 +42,8 @@ _NAMESPACES = ("params", "tasks", "workspaces", "volumes", "results", "item", "r
 
 class Kind(StrEnum):
     RUN_STATUS = "run.status"
+    RUN_REASON = "run.reason"
+    RUN_FAILED_TASKS = "run.failedTasks"
     TASK_STATUS = "tasks.T.status"
     TASK_RESULT = "tasks.T.results.R"
     RESULTS_PATH = "results.path"
@@ -63,6 +67,8 @@ class Ref:
 
 _FIXED = {
     "run.status": Kind.RUN_STATUS,
+    "run.reason": Kind.RUN_REASON,
+    "run.failedTasks": Kind.RUN_FAILED_TASKS,
     "results.path": Kind.RESULTS_PATH,
     "item": Kind.ITEM,
     "item.index": Kind.ITEM_INDEX,

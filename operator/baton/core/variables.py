@@ -20,17 +20,18 @@ import re
 from collections.abc import Mapping, Sequence
 
 from baton.api.pipeline import PipelineSpec, TaskSpec
-from baton.api.run import TaskStatus
+from baton.api.run import RunPhase, TaskPhase, TaskStatus
 from baton.core.dag import Dag
 from baton.core.foreach import task_result
 from baton.core.params import declared_hint
 from baton.core.params import references as param_references
 from baton.core.references import TOKEN, Kind, Ref, near_misses, parse, reference_fields, refs_in
 from baton.core.results import display
+from baton.core.status import run_outcome
 
 # What each namespace of references offers, for the message about a reference that fits none.
 OFFERED = {
-    "run": "$(run.status)",
+    "run": "$(run.status), $(run.reason) and $(run.failedTasks)",
     "tasks": "$(tasks.NAME.status) and $(tasks.NAME.results.RESULT)",
     "workspaces": "$(workspaces.NAME.path)",
     "volumes": "$(volumes.NAME.path)",
@@ -56,15 +57,35 @@ def substitute_runtime(text: str, context: Mapping[str, str]) -> str:
     return TOKEN.sub(replace, text)
 
 
+RUN_KINDS = (Kind.RUN_STATUS, Kind.RUN_REASON, Kind.RUN_FAILED_TASKS)
+
+
+def run_outcome_values(tasks: Sequence[TaskStatus]) -> dict[Kind, str]:
+    """What a finally task reads of how the run's (other) tasks ended: status, reason, failed tasks.
+
+    The reason is Timeout or Cancelled when the run was stopped, else the first failed task's own reason
+    (Failed, OOMKilled, DeadlineExceeded, QualityGateFailed…), else Succeeded."""
+    phase, reason = run_outcome(tasks)
+    failed = [t for t in tasks if t.phase is TaskPhase.FAILED]
+    if phase is RunPhase.FAILED and reason == RunPhase.FAILED.value and failed:
+        reason = failed[0].reason or reason
+    return {
+        Kind.RUN_STATUS: phase.value,
+        Kind.RUN_REASON: reason,
+        Kind.RUN_FAILED_TASKS: ",".join(t.name for t in failed),
+    }
+
+
 def runtime_context(
-    references: set[str], dag: Dag, tasks: Sequence[TaskStatus], run_status: str
+    references: set[str], dag: Dag, tasks: Sequence[TaskStatus], run_values: Mapping[Kind, str]
 ) -> dict[str, str]:
-    """Values of the run-time ``references`` given the tasks' current states."""
+    """Values of the run-time ``references`` given the tasks' current states (``run_values``: see
+    ``run_outcome_values``)."""
     context: dict[str, str] = {}
     for text in references:
         ref = parse(text)
-        if ref.kind is Kind.RUN_STATUS:
-            context[text] = run_status
+        if ref.kind in RUN_KINDS:
+            context[text] = run_values.get(ref.kind, "")
             continue
         index = dag.index.get(ref.target)
         if index is None:
@@ -130,10 +151,10 @@ class _TaskChecker:
             space = ref.text.split(".")[0]
             owner = "the run" if space == "run" else "a task" if space == "tasks" else "Baton"
             return f'references unknown "$({ref.text})" ({owner} offers {OFFERED[space]})'
-        if kind is Kind.RUN_STATUS:
+        if kind in RUN_KINDS:
             if not self.is_finally:
                 return (
-                    "reads $(run.status), which only finally tasks can read (the run has not ended while "
+                    f"reads $({ref.text}), which only finally tasks can read (the run has not ended while "
                     "its other tasks run)"
                 )
             return None
