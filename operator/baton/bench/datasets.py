@@ -128,9 +128,8 @@ def datasets(sizes: Sizes, logs: Path) -> ScenarioResult:
             *(r["metadata"]["name"] for r in w.runs() if r["metadata"]["name"].startswith("link-")),
         ]
         _common(w, result, every, 1, tasks=2 * n + len(links))
-        result.details["job_tasks"] = n + len(
-            links
-        )  # the second run's tasks have no Job: the cache served them
+        # The second run's tasks have no Job: the cache served them.
+        result.details["job_tasks"] = n + len(links)
     stats = summary(gaps)
     result.details.update(
         overheads_ms=[round(g, 3) for g in gaps],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, start_http_server
@@ -185,26 +185,39 @@ class GaugeSnapshot:
             self.oldest_age[pair] = max(self.oldest_age.get(pair, 0), value)
 
 
-class ActiveCollector(Collector):
-    """Reports the gauges of every live operator in this process (tests run several in turn)."""
+S = TypeVar("S")
+
+
+class SourcesCollector(Collector, Generic[S]):
+    """Gauges computed at scrape time (on the metrics server's thread) from every live operator of this
+    process (tests run several in turn)."""
 
     def __init__(self) -> None:
-        self._sources: list[GaugeSource] = []
+        self._sources: list[S] = []
         self._lock = threading.Lock()
 
-    def add(self, source: GaugeSource) -> None:
+    def add(self, source: S) -> None:
         with self._lock:
             self._sources.append(source)
 
-    def remove(self, source: GaugeSource) -> None:
+    def remove(self, source: S) -> None:
         with self._lock:
             self._sources = [s for s in self._sources if s is not source]
 
+    def sources(self) -> list[S]:
+        with self._lock:
+            return list(self._sources)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # computed at scrape time; names are not checked at registration
+
+
+class ActiveCollector(SourcesCollector[GaugeSource]):
+    """Reports the gauges of every live operator in this process."""
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         total = GaugeSnapshot()
-        with self._lock:
-            sources = list(self._sources)
-        for source in sources:
+        for source in self.sources():
             total.merge(source.gauges())
         runs = GaugeMetricFamily(
             "baton_active_runs",
@@ -237,9 +250,6 @@ class ActiveCollector(Collector):
             oldest.add_metric([namespace, pipeline], value)
         yield from (runs, tasks, throttled, oldest)
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        return iter(())  # computed at scrape time; names are not checked at registration
-
 
 ACTIVE = ActiveCollector()
 REGISTRY.register(ACTIVE)
@@ -270,24 +280,10 @@ class DatasetSource(Protocol):
     def gauges(self) -> list[tuple[str, str, str, float | None, bool | None]]: ...
 
 
-class DatasetCollector(Collector):
+class DatasetCollector(SourcesCollector[DatasetSource]):
     """Age and freshness of every Dataset the live operators see, computed at scrape time."""
 
-    def __init__(self) -> None:
-        self._sources: list[DatasetSource] = []
-        self._lock = threading.Lock()
-
-    def add(self, source: DatasetSource) -> None:
-        with self._lock:
-            self._sources.append(source)
-
-    def remove(self, source: DatasetSource) -> None:
-        with self._lock:
-            self._sources = [s for s in self._sources if s is not source]
-
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self._lock:
-            sources = list(self._sources)
         age = GaugeMetricFamily(
             "baton_dataset_age_seconds",
             "Seconds since the dataset's latest partition (or the dataset) was last written by a task that "
@@ -300,7 +296,7 @@ class DatasetCollector(Collector):
             labels=["namespace", "dataset"],
         )
         seen: set[tuple[str, str]] = set()
-        for source in sources:
+        for source in self.sources():
             for namespace, name, _, seconds, ok in source.gauges():
                 if (namespace, name) in seen:
                     continue
@@ -310,9 +306,6 @@ class DatasetCollector(Collector):
                 if ok is not None:
                     fresh.add_metric([namespace, name], 1.0 if ok else 0.0)
         yield from (age, fresh)
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        return iter(())
 
 
 DATASETS = DatasetCollector()

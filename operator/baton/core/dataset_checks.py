@@ -14,8 +14,7 @@ from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.core.dataflow_checks import duplicates
 from baton.core.dataset_io import resolve_text
 from baton.core.datasets import is_static
-from baton.core.params import declared_hint
-from baton.core.params import references as param_references
+from baton.core.params import param_field_errors
 from baton.core.references import Kind, dataset_fields, refs_in
 
 # An absolute URI, as OpenLineage names datasets: scheme://authority/path (s3, gs, postgres, …) or
@@ -59,13 +58,7 @@ def dataset_run_errors(spec: PipelineSpec, params: Mapping[str, str]) -> list[st
 
 
 def _field_errors(owner: str, field: str, text: str, declared: Sequence[str]) -> list[str]:
-    errors = []
-    for param in param_references(text):
-        if not param.valid:
-            errors.append(f'{owner}: {field} has a malformed reference "$(params.{param.name})"')
-        elif param.name not in declared:
-            hint = declared_hint(param.name, declared)
-            errors.append(f'{owner}: {field} references undeclared param "{param.name}"{hint}')
+    errors = list(param_field_errors(owner, field, text, declared))
     for ref in refs_in(text):
         if ref.kind not in _ALLOWED and ref.kind is not Kind.MALFORMED:
             errors.append(

@@ -11,6 +11,8 @@ after a restart changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from baton.api.dataset import TaskRef
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
@@ -23,15 +25,24 @@ NOT_NEW = frozenset({"Reused", "Cached"})
 """Reasons of a succeeded task that did not run in this run."""
 
 
+def task_pairs(
+    before: PipelineRunStatus | None, after: PipelineRunStatus
+) -> Iterator[tuple[int, TaskStatus | None, TaskStatus]]:
+    """(index, the task as it was, as it is) of each task in ``after``; as it was is None for a status
+    not written before (or one whose tasks do not line up, which the planner never makes)."""
+    old = before.tasks if before is not None and len(before.tasks) == len(after.tasks) else None
+    for index, task in enumerate(after.tasks):
+        yield index, old[index] if old is not None else None, task
+
+
 def dataset_touches(before: PipelineRunStatus | None, after: PipelineRunStatus, run: str) -> list[Touch]:
     """The touches of the tasks that ended between ``before`` and ``after``, in task order."""
     spec = after.pipeline_spec
     if spec is None or not after.tasks or not declares_datasets(spec):
         return []
-    old = before.tasks if before is not None and len(before.tasks) == len(after.tasks) else None
     touches: list[Touch] = []
-    for index, task in enumerate(after.tasks):
-        if old is not None and old[index].phase is task.phase:
+    for index, old, task in task_pairs(before, after):
+        if old is not None and old.phase is task.phase:
             continue
         if not task.inputs and not task.outputs:
             continue

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from baton.api.datasets import CheckSeverity, ResolvedDataset
 from baton.api.run import PipelineRunStatus, TaskPhase, TaskStatus
 from baton.core.gates import check_passed, is_verdict
-from baton.core.lineage import NOT_NEW
+from baton.core.lineage import NOT_NEW, task_pairs
 from baton.core.state import RunMeta
 from baton.core.status import last_line
 
@@ -88,10 +88,8 @@ def lineage_events(
     spec = after.pipeline_spec
     if spec is None or not after.tasks:
         return []
-    old = before.tasks if before is not None and len(before.tasks) == len(after.tasks) else None
     events: list[LineageEvent] = []
-    for index, new in enumerate(after.tasks):
-        previous = old[index] if old is not None else None
+    for index, previous, new in task_pairs(before, after):
         if previous is new or new.reason in NOT_NEW:
             continue
         check = spec.task_at(index).check

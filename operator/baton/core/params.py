@@ -82,17 +82,18 @@ def reference_errors(spec: PipelineSpec) -> list[str]:
     if spec.task_defaults is not None:
         for var in spec.task_defaults.env:
             if var.value is not None:
-                errors.extend(_field_errors("taskDefaults", f'env "{var.name}"', var.value, declared))
+                errors.extend(param_field_errors("taskDefaults", f'env "{var.name}"', var.value, declared))
     for task in spec.tasks:
         for field, text in task_fields(task):
-            errors.extend(_field_errors(f'task "{task.name}"', field, text, declared))
+            errors.extend(param_field_errors(f'task "{task.name}"', field, text, declared))
     for task in spec.finally_:
         for field, text in task_fields(task):
-            errors.extend(_field_errors(f'finally task "{task.name}"', field, text, declared))
+            errors.extend(param_field_errors(f'finally task "{task.name}"', field, text, declared))
     return errors
 
 
-def _field_errors(owner: str, field: str, text: str, declared: Collection[str]) -> Iterator[str]:
+def param_field_errors(owner: str, field: str, text: str, declared: Collection[str]) -> Iterator[str]:
+    """Malformed and undeclared `$(params.…)` references in one field's ``text``."""
     for ref in references(text):
         if not ref.valid:
             yield f'{owner}: {field} has a malformed reference "$(params.{ref.name})"'
