@@ -177,7 +177,7 @@ RUN_WITH_FINALLY = spec(
 )
 
 
-def test_the_run_timeout_stops_everything_and_fails_the_run_with_reason_timeout() -> None:
+def test_the_run_timeout_stops_the_tasks_runs_finally_and_fails_the_run_with_reason_timeout() -> None:
     sim = Sim.start(RUN_WITH_FINALLY)
     sim.step()
     assert sim.last.wake_at == T0 + timedelta(seconds=60)
@@ -185,17 +185,22 @@ def test_the_run_timeout_stops_everything_and_fails_the_run_with_reason_timeout(
     assert sim.last.wake_at == T0 + timedelta(seconds=60)
     sim.at(60).step()
     assert sorted(sim.last.delete_jobs) == ["run-1-extract-1"]
+    assert sim.created() == ["run-1-notify-1"]  # cleanup runs on exactly the night it matters
+    assert sim.command("notify") == ["echo", "Failed"]
     assert sim.phases() == {
         "extract": "Cancelled",
         "load": "Skipped",
         "side": "Succeeded",
-        "notify": "Skipped",
+        "notify": "Running",
     }
+    assert sim.phase is RunPhase.RUNNING and sim.condition()[1] == "TimingOut"
+    assert sim.status.finally_start_time == "2025-01-31T10:01:00Z"  # their own budget counts from here
+    sim.at(70).finish("notify").step()
     assert set(sim.reasons().values()) == {"RunTimeout", None}
     assert sim.phase is RunPhase.FAILED and sim.last.wake_at is None
     status, reason, message = sim.condition()
     assert (status, reason) == ("False", "Timeout")
-    assert message.startswith("timed out: the run's timeout of 60s passed")
+    assert message.startswith("timed out: the run's timeout of 60s passed; finally: notify Succeeded")
     assert sim.task("extract").message == "stopped: the run's timeout of 60s passed"
     assert sim.last.events[-1].reason == "RunFailed"
 
@@ -207,6 +212,8 @@ def test_the_runs_own_timeout_overrides_the_pipelines() -> None:
     sim.at(60).step()
     assert sim.phase is RunPhase.RUNNING
     sim.at(3600).step()
+    assert sim.condition()[1] == "TimingOut"  # notify runs
+    sim.finish("notify").step()
     assert sim.condition()[1] == "Timeout"
 
 
@@ -543,6 +550,7 @@ def test_the_new_task_fields_survive_compression_and_stay_out_when_absent() -> N
         "exitCode",
         "message",
         "nextAttemptAt",
+        "attemptHistory",
     }
 
 

@@ -128,7 +128,7 @@ def test_a_failure_skips_everything_downstream_and_fails_the_run_once_nothing_ca
     assert p.status.progress == "5/5" and p.status.duration == "1m23s"
     (condition,) = p.status.conditions
     assert (condition.status.value, condition.reason) == ("False", "Failed")
-    assert condition.message == 'task "transform-a" failed: ValueError: boom; 2 skipped'
+    assert condition.message == 'task "transform-a" failed: exit code 1: ValueError: boom; 2 skipped'
     assert p.events[-1] == Event(EventType.WARNING, "RunFailed", f"run failed: {condition.message}")
 
 

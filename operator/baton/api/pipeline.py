@@ -247,8 +247,13 @@ class PipelineSpec(SpecModel):
     it says otherwise). They may depend on tasks and on each other; no task may depend on them. They read
     the outcome through `$(run.status)` and `$(tasks.NAME.status)`."""
     timeout_seconds: int | None = Field(default=None, ge=1)
-    """Longest time a run may take: then its running Jobs are deleted, the rest is Skipped and the run
-    fails with reason Timeout. A run's spec.timeoutSeconds overrides it."""
+    """Longest time the run's tasks (not its finally tasks) may take: then their running Jobs are
+    deleted, the rest is Skipped, the finally tasks run, and the run fails with reason Timeout. A run's
+    spec.timeoutSeconds overrides it."""
+    finally_timeout_seconds: int | None = Field(default=None, ge=1)
+    """The finally tasks' budget, counted from when the other tasks ended or were stopped (600 when not
+    set): a finally task still running then is stopped (Failed, reason DeadlineExceeded) and those not
+    started are Skipped. A run's spec.finallyTimeoutSeconds overrides it."""
     failure_policy: FailurePolicy | None = None
     """Continue (the default): run every task whose rule is met. FailFast: start nothing new after the
     first failure (finally tasks and tasks with `when: always` still run)."""

@@ -107,7 +107,9 @@ class PipelineRunSpec(SpecModel):
     """With retryOf: also run these tasks and everything downstream of them again, even if they
     succeeded."""
     timeout_seconds: int | None = Field(default=None, ge=1)
-    """Longest time the run may take; overrides the Pipeline's timeoutSeconds."""
+    """Longest time the run's tasks may take; overrides the Pipeline's timeoutSeconds."""
+    finally_timeout_seconds: int | None = Field(default=None, ge=1)
+    """The finally tasks' budget; overrides the Pipeline's finallyTimeoutSeconds."""
     suspend: bool = False
     """While true, no new task starts (running ones finish); set it back to false to resume."""
     cancel: CancelRequest | None = None
@@ -127,6 +129,19 @@ class PipelineRunSpec(SpecModel):
         if self.retry_from and self.retry_of is None:
             raise ValueError("retryFrom needs retryOf: it names tasks of the run to retry")
         return self
+
+
+class AttemptRecord(StatusModel):
+    """How one attempt of a retried task ended."""
+
+    attempt: int
+    exit_code: int | None = None
+    """Its container's exit code, when it ran to one (0: this attempt succeeded)."""
+    reason: str | None = None
+    """Why it failed (Failed, OOMKilled, DeadlineExceeded, JobLost…) or was stopped; none if it succeeded."""
+    tail: str | None = None
+    """The log tail (or termination message) of the latest failed attempt, while the task's own message
+    no longer says it (a retry started since); at most 512 characters."""
 
 
 class InstanceStatus(StatusModel):
@@ -166,6 +181,8 @@ class InstanceStatus(StatusModel):
     """For a sensor task: what the last poke said ("ready", or "not ready: exit code 1: …")."""
     sensing_since: Timestamp | None = None
     """For a sensor task: when its first poke started (its timeoutSeconds counts from here)."""
+    attempt_history: list[AttemptRecord] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
+    """Once an attempt failed and was retried: how each attempt ended, oldest first (the last 10)."""
 
 
 class TaskStatus(InstanceStatus):
@@ -246,6 +263,8 @@ class PipelineRunStatus(StatusModel):
     not succeed is left out."""
     workspaces: list[WorkspaceStatus] = Field(default_factory=list, json_schema_extra=LIST_ATOMIC)
     """The claims the run mounts, by workspace."""
+    finally_start_time: Timestamp | None = None
+    """When the finally tasks' budget began: every other task had ended or been stopped."""
     compressed_tasks: str | None = None
     """tasks as base64 gzip JSON, used instead of tasks when the status would be too large."""
     compressed_pipeline_spec: str | None = None

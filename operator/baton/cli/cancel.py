@@ -7,6 +7,9 @@ Sets the run's `spec.cancel` with a merge patch, the same change as
 so a cancel by hand, by GitOps or by this command is one and the same. The operator then deletes the
 run's running Jobs, skips the tasks that have not started, runs the finally tasks (unless
 `--no-finally`), and the run ends Cancelled. With `--watch` the command follows it to that end.
+
+`--no-finally` also stops finally tasks already running: after an earlier cancel (it sets that cancel's
+`runFinally` to false) or after the run's timeout (the run still ends Failed with reason Timeout).
 """
 
 from __future__ import annotations
@@ -48,8 +51,12 @@ def main(args: argparse.Namespace) -> int:
         phase = (run.get("status") or {}).get("phase")
         if phase in FINISHED:
             raise CliError(f'pipelinerun "{name}" has already finished ({phase}): there is nothing to cancel')
-        if (run.get("spec") or {}).get("cancel") is not None:
+        cancel = (run.get("spec") or {}).get("cancel")
+        if cancel is not None and (not args.no_finally or cancel.get("runFinally") is False):
             print(f"pipelinerun.{GROUP}/{name} is already being cancelled", flush=True)
+        elif cancel is not None:  # cancelled before, finally tasks running: now they are stopped too
+            api.patch_run(name, {"spec": {"cancel": {"runFinally": False}}})
+            print(f"pipelinerun.{GROUP}/{name}: its finally tasks are stopped too", flush=True)
         else:
             api.patch_run(name, cancel_patch(not args.no_finally, args.message))
             what = "finally tasks are skipped" if args.no_finally else "finally tasks still run"

@@ -24,7 +24,7 @@ from baton.core.foreach import (
 )
 from baton.core.observed import ObservedJob
 from baton.core.status import format_time, parse_time
-from baton.core.tasks import advance_task, give_up, skip_task, stop_task, waiting_for_retry
+from baton.core.tasks import advance_task, give_up, skip_task, waiting_for_retry
 
 if TYPE_CHECKING:
     from baton.core.plan import _Pass
@@ -62,7 +62,7 @@ def observe_instances(
                 budget += recorded_bytes([new])
         if new.phase is TaskPhase.RUNNING:
             if stop is not None:
-                new = stop_task(new, stop.reason, f"stopped: {stop.message}", work.now)
+                new = stop.end(new, work.now)
                 if new.job_name:
                     work.deletes.append(new.job_name)
             else:
@@ -89,8 +89,7 @@ def decide_instances(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
         new = instance
         if waiting_for_retry(instance):
             if stop is not None:
-                failed = stop.reason == "RunTimeout"
-                new = stop_task(instance, stop.reason, f"not retried: {stop.message}", now, failed=failed)
+                new = stop.end(instance, now)
             elif held is not None:
                 new = give_up(instance, held, now)
             else:
@@ -102,7 +101,7 @@ def decide_instances(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
                 elif not steering.suspend:
                     work.ready_instances.append((index, k))
         elif stop is not None:
-            new = skip_task(instance, stop.reason, f"not started: {stop.message}")
+            new = stop.end(instance, now)
         elif held is not None:
             new = skip_task(instance, "FailFast", f"not started: {held}")
         elif not steering.suspend:

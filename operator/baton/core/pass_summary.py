@@ -11,7 +11,7 @@ from baton.core.gates import QUALITY_WARNING, warning_condition
 from baton.core.quota import EXCEEDED_QUOTA, quota_note
 from baton.core.references import for_each_indices
 from baton.core.run_results import run_results
-from baton.core.status import set_condition, summarize_run
+from baton.core.status import finally_outcomes, set_condition, summarize_run
 from baton.core.units import waiting_units
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ def summarize_pass(work: _Pass, status: PipelineRunStatus) -> PipelineRunStatus:
     # run's story; one that did is told by the tasks' reasons, which outlive this reconcile.
     stopped = {t.reason for t in work.tasks} if steering.cancel or steering.timed_out else set()
     note = steering.note() if stopped & {reasons.RUN_TIMEOUT, reasons.CANCELLED} else None
+    if note and work.tasks[work.dag.finally_from :] and all(t.phase.finished for t in work.tasks):
+        note = f"{note}; {finally_outcomes(work.tasks[work.dag.finally_from :])}"
     if work.held:
         note = "; ".join(filter(None, (note, quota_note(work.held, work.refused))))
     new_status = summarize_run(
@@ -35,11 +37,14 @@ def summarize_pass(work: _Pass, status: PipelineRunStatus) -> PipelineRunStatus:
         now,
         suspended=steering.suspend,
         cancelling=reasons.CANCELLED in stopped,
+        timing_out=reasons.RUN_TIMEOUT in stopped,
         note=note,
         waiting=waiting_units(work.tasks) if work.any_waiting else (),
         fan_outs=for_each_indices(run.spec),
         waiting_reason=EXCEEDED_QUOTA if work.held else None,
     )
+    if work.finally_start_time != new_status.finally_start_time:
+        new_status = new_status.model_copy(update={"finally_start_time": work.finally_start_time})
     if work.workspaces is not status.workspaces:
         new_status = new_status.model_copy(update={"workspaces": work.workspaces})
     warned = warning_condition(work.tasks, status.condition(QUALITY_WARNING), run.meta.generation, now)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from baton.api.pipeline import TriggerRule
 from baton.api.run import InstanceStatus, PipelineRunStatus, TaskPhase, TaskStatus, WorkspaceStatus
@@ -39,7 +39,7 @@ from baton.core.references import result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
 from baton.core.state import RunState
-from baton.core.status import name_list, parse_time
+from baton.core.status import format_time, name_list, parse_time
 from baton.core.steering import Steering
 from baton.core.tasks import (
     Attempts,
@@ -49,7 +49,6 @@ from baton.core.tasks import (
     give_up,
     job_lost_at,
     skip_task,
-    stop_task,
     task_deadline,
     waiting_for_retry,
 )
@@ -86,6 +85,7 @@ _SCALAR_FIELDS = (
     "conditions",
     "workspaces",
     "results",
+    "finally_start_time",
 )
 
 
@@ -141,6 +141,7 @@ def plan(
         creates += start_ready(work)
     if steering.deadline is not None and not steering.timed_out:
         work.wake(steering.deadline)
+    _begin_finally(work)
     new_status = summarize_pass(work, status)
     tasks_changed = bool(work.changed) or before is not status.tasks
     if (
@@ -160,6 +161,22 @@ def plan(
         events=tuple(events),
         wake_at=work.wake_at,
     )
+
+
+def _begin_finally(work: _Pass) -> None:
+    """Start the finally tasks' budget once every other task has ended (or was stopped), and wake up when
+    it ends. Looked at from the last task back: while tasks run, an unfinished one is found at once."""
+    steering, finally_from = work.steering, work.dag.finally_from
+    work.finally_start_time = work.run.status.finally_start_time
+    if finally_from == len(work.tasks):
+        return
+    if work.finally_start_time is None:
+        if any(not work.tasks[i].phase.finished for i in range(finally_from - 1, -1, -1)):
+            return
+        work.finally_start_time = format_time(work.now)
+        work.wake(work.now + timedelta(seconds=steering.finally_timeout_seconds))
+    elif steering.finally_deadline is not None and not steering.finally_expired:
+        work.wake(steering.finally_deadline)
 
 
 @dataclass(slots=True)
@@ -200,6 +217,8 @@ class _Pass:
     """Tasks the cache served since the last decision pass."""
     cache_lookup: bool = False
     """Whether a task with cache may be served from it (not with spec.cache Disabled: it runs)."""
+    finally_start_time: str | None = None
+    """When the finally tasks' budget began (set in the pass that sees every other task ended)."""
 
     def wake(self, at: datetime) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
@@ -238,7 +257,7 @@ class _Pass:
             if new.phase is running:
                 stop = self.steering.stop(self.dag.is_finally(i))
                 if stop is not None:
-                    new = stop_task(new, stop.reason, f"stopped: {stop.message}", self.now)
+                    new = stop.end(new, self.now)
                     if new.job_name:
                         self.deletes.append(new.job_name)
                 else:
@@ -353,8 +372,7 @@ class _Pass:
         rule = self.rule(i, is_finally)
         if waiting_for_retry(task):
             if stop is not None:
-                failed = stop.reason == reasons.RUN_TIMEOUT
-                return stop_task(task, stop.reason, f"not retried: {stop.message}", now, failed=failed)
+                return stop.end(task, now)
             held = steering.holds_back(rule, is_finally, self.failed_for_good)
             if held is not None:
                 return give_up(task, held, now)
@@ -369,7 +387,7 @@ class _Pass:
                 self.wake(at)
             return task
         if stop is not None:
-            return skip_task(task, stop.reason, f"not started: {stop.message}")
+            return stop.end(task, now)
         parents = self.dag.parents[i]
         if is_finally and not parents:
             assert main_upstream is not None

@@ -47,6 +47,8 @@ class RunControl:
     suspend: bool = False
     timeout_seconds: int | None = None
     """The run's own timeout, overriding the Pipeline's."""
+    finally_timeout_seconds: int | None = None
+    """The run's own budget for its finally tasks, overriding the Pipeline's."""
     no_cache: bool = False
     """spec.cache is Disabled: every task runs."""
 
@@ -55,12 +57,10 @@ class RunControl:
         """Read leniently from a run's spec as stored (the API server validated it already)."""
         spec = spec or {}
         cancel = spec.get("cancel")
-        timeout = spec.get("timeoutSeconds")
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-            timeout = None
         control = cls(
             suspend=spec.get("suspend") is True,
-            timeout_seconds=timeout,
+            timeout_seconds=_seconds(spec.get("timeoutSeconds")),
+            finally_timeout_seconds=_seconds(spec.get("finallyTimeoutSeconds")),
             no_cache=spec.get("cache") == "Disabled",
         )
         if not isinstance(cancel, Mapping):
@@ -72,6 +72,10 @@ class RunControl:
             cancel_finally=cancel.get("runFinally") is False,
             cancel_message=str(message) if message else None,
         )
+
+
+def _seconds(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
 @dataclass(frozen=True, slots=True)

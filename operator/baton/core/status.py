@@ -13,7 +13,7 @@ from itertools import islice
 from operator import attrgetter
 
 from baton.api.common import Condition, ConditionStatus
-from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
+from baton.api.run import InstanceStatus, PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
 from baton.core import reasons
 
 SUCCEEDED = "Succeeded"
@@ -79,6 +79,16 @@ def last_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
+def failure_line(task: InstanceStatus) -> str:
+    """One line for why a task failed: the last line of its message (the end of its log tail says most),
+    led by its exit code when that line does not say it."""
+    why = last_line(task.message or "") or "failed"
+    code = task.exit_code
+    if code is not None and f"exit code {code}" not in why:
+        why = f"exit code {code}: {why}"
+    return why
+
+
 def plural(count: int, noun: str) -> str:
     """ "1 task", "3 tasks": counts in messages read as English."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
@@ -115,6 +125,7 @@ def summarize_run(
     *,
     suspended: bool = False,
     cancelling: bool = False,
+    timing_out: bool = False,
     note: str | None = None,
     waiting: Sequence[str] = (),
     fan_outs: Collection[int] = (),
@@ -122,7 +133,8 @@ def summarize_run(
 ) -> PipelineRunStatus:
     """The run's status for the given task states: phase, progress, completion and the condition.
 
-    ``suspended`` and ``cancelling`` say how the run's spec steers it; ``note`` leads the condition's
+    ``suspended``, ``cancelling`` and ``timing_out`` say how the run is steered (the latter two: its
+    tasks were stopped, its finally tasks may still run); ``note`` leads the condition's
     message (why the run was cancelled or timed out); ``waiting`` names tasks waiting for a retry;
     ``fan_outs`` are the indices of forEach tasks, whose instances the progress counts;
     ``waiting_reason`` is the condition's reason while the run is pending or running (ExceededQuota).
@@ -150,9 +162,12 @@ def summarize_run(
             update["duration"] = format_duration(parse_time(completed) - parse_time(previous.start_time))
     elif suspended:
         phase = RunPhase.SUSPENDED
-    elif counts[TaskPhase.PENDING] < len(tasks) or waiting or cancelling:
+    elif counts[TaskPhase.PENDING] < len(tasks) or waiting or cancelling or timing_out:
         phase = RunPhase.RUNNING
-        reason = reasons.CANCELLING if cancelling else waiting_reason
+        if timing_out or cancelling:
+            reason = reasons.TIMING_OUT if timing_out else reasons.CANCELLING
+        else:
+            reason = waiting_reason
     else:
         phase = RunPhase.PENDING
         reason = waiting_reason
@@ -161,6 +176,17 @@ def summarize_run(
     condition = run_condition(phase, tasks, generation, now, counts, reason=reason, message=message)
     update["conditions"] = set_condition(previous.conditions, condition)
     return previous.model_copy(update=update)
+
+
+def finally_outcomes(finally_tasks: Sequence[TaskStatus]) -> str:
+    """How the finally tasks of a stopped run ended, for its message: "finally: cleanup Succeeded,
+    notify Failed (DeadlineExceeded)"."""
+    shown = []
+    for task in finally_tasks[:_NAMES_SHOWN]:
+        why = f" ({task.reason})" if task.reason and task.phase is not TaskPhase.SUCCEEDED else ""
+        shown.append(f"{task.name} {task.phase.value}{why}")
+    more = len(finally_tasks) - len(shown)
+    return "finally: " + ", ".join(shown) + (f", … (+{more})" if more > 0 else "")
 
 
 def progress(fan_outs: Sequence[TaskStatus], total: int, finished: int) -> str:
@@ -286,7 +312,7 @@ def run_message(
         ]
         if failed:
             first = failed[0]
-            why = last_line(first.message or "") or "failed"
+            why = failure_line(first)
             if len(failed) == 1:
                 parts.append(f'task "{first.name}" failed: {why}')
             else:

@@ -12,12 +12,15 @@ A Job is matched to its task by (task, attempt) labels, so a Job the operator cr
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from baton.api.pipeline import FailureKind, PipelineSpec, RetryPolicy, SensorSpec, TaskSpec
 from baton.api.run import InstanceStatus, TaskPhase
+from baton.core.attempt_history import history_after_end, history_after_failure
 from baton.core.observed import JobState, ObservedJob
 from baton.core.results import INVALID_RESULTS, child_results, collect_results
 from baton.core.retry import failure_kind, max_attempts, next_attempt_at, retry_policy
@@ -128,6 +131,9 @@ def stop_task(task: T, reason: str, message: str, now: datetime, *, failed: bool
     (a task that already failed and will not get its next attempt)."""
     if task.phase is TaskPhase.PENDING and task.next_attempt_at:
         message = f"{message}; the last attempt failed: {task.message or task.reason}"
+    history = task.attempt_history
+    if task.phase is TaskPhase.RUNNING:
+        history = history_after_end(task, task.attempts, reason)
     return _changed(
         task,
         phase=TaskPhase.FAILED if failed else TaskPhase.CANCELLED,
@@ -135,6 +141,7 @@ def stop_task(task: T, reason: str, message: str, now: datetime, *, failed: bool
         message=truncate(message),
         completion_time=format_time(now),
         next_attempt_at=None,
+        attempt_history=history,
     )
 
 
@@ -184,8 +191,17 @@ def task_deadline(
     return job.pod_started + timedelta(seconds=timeout_seconds) + DEADLINE_GRACE
 
 
-def failure_message(job: ObservedJob) -> str:
-    """Why a Job failed, most specific first: "OOMKilled (exit code 137)", "exit code 1: <message>"."""
+NO_TAIL = (
+    "no log tail was kept: the task wrote its results file before it failed, and the kubelet falls back "
+    "to the log only when that file is empty"
+)
+
+
+def failure_message(job: ObservedJob, results: Sequence[str] = ()) -> str:
+    """Why a Job failed, most specific first: "OOMKilled (exit code 137)", "exit code 1: <message>". For
+    a task that declares ``results``, a termination message that is its results JSON is no log tail."""
+    if results and wrote_results(job.message):
+        job = replace(job, message=NO_TAIL)
     head = []
     if job.reason and job.reason not in _GENERIC_REASONS:
         head.append(job.reason)
@@ -223,6 +239,7 @@ def fail_attempt(
             message=truncate(f"attempt {attempt} of {total} failed: {message}; next attempt at {at}"),
             completion_time=None,
             next_attempt_at=at,
+            attempt_history=history_after_failure(task, kind.value, exit_code, message, retried=True),
         )
     if attempts.policy is not None and kind not in attempts.policy.retry_on:
         message = f"{message} (not retried: retries.retryOn does not list {kind.value})"
@@ -236,6 +253,7 @@ def fail_attempt(
         message=truncate(message),
         completion_time=completion_time or format_time(now),
         next_attempt_at=None,
+        attempt_history=history_after_failure(task, kind.value, exit_code, message, retried=False),
     )
 
 
@@ -266,6 +284,7 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
             reason=None,
             exit_code=None,
             next_attempt_at=None,
+            attempt_history=history_after_end(task, job.attempt, None),
             **base,
             **answered,
         )
@@ -290,7 +309,7 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
         failure_kind(job),
         now,
         attempts,
-        message=failure_message(job),
+        message=failure_message(job, attempts.results),
         exit_code=job.exit_code,
         completion_time=completed,
     )
@@ -340,6 +359,17 @@ def not_ready(task: T, sensor: SensorSpec, job: ObservedJob, now: datetime) -> T
         next_attempt_at=at,
         **common,
     )
+
+
+def wrote_results(message: str | None) -> bool:
+    """Whether a termination message is a results file (one JSON object), not the kubelet's log tail."""
+    text = (message or "").strip()
+    if not text.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _changed(task: T, **update: object) -> T:
