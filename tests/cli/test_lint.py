@@ -295,3 +295,20 @@ def test_datasets_are_checked_too(tmp_path: Path) -> None:
     bad = "apiVersion: baton.dev/v1alpha1\nkind: Dataset\nmetadata: {name: sales}\nspec: {uri: not a uri}\n"
     findings = lint_paths([write(tmp_path, "bad.yaml", bad)])
     assert len(findings) == 1 and "spec.uri" in findings[0].message, findings
+
+
+def test_a_finally_task_longer_than_the_finally_budget_is_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        HEAD
+        + "  name: nightly\nspec:\n  taskDefaults: {image: busybox}\n  finallyTimeoutSeconds: 120\n"
+        + "  tasks: [{name: load}]\n  finally:\n    - {name: release-lock, timeoutSeconds: 300}\n"
+    )
+    path = write(tmp_path, "nightly.yaml", text)
+    assert main([path]) == 0
+    assert capsys.readouterr().err == (
+        f'note: {path}: Pipeline/nightly: finally task "release-lock": its timeoutSeconds (300) is longer '
+        "than the finally tasks' budget (120s, finallyTimeoutSeconds): it would be stopped first, with "
+        "reason DeadlineExceeded; raise finallyTimeoutSeconds\n"
+    )

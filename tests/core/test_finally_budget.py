@@ -8,10 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from baton.api.run import RunPhase
-from baton.core.steering import FINALLY_TIMEOUT_SECONDS
 from failure_kit import T0, Sim, spec, task
+
+from baton.api.pipeline import PipelineSpec
+from baton.api.run import RunPhase
+from baton.core.steering import FINALLY_TIMEOUT_SECONDS, finally_budget_notes
 
 
 def pipeline(*finally_tasks: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -106,8 +107,9 @@ def test_finally_tasks_not_started_when_the_budget_ends_are_skipped() -> None:
     page = sim.task("page")
     assert (page.phase.value, page.reason) == ("Skipped", "DeadlineExceeded")
     assert page.message == "not started: the finally tasks' budget of 30s passed"
-    assert "finally: release-lock Failed (DeadlineExceeded), page Skipped (DeadlineExceeded)" in (
-        sim.condition()[2]
+    assert (
+        "finally: release-lock Failed (DeadlineExceeded), page Skipped (DeadlineExceeded)"
+        in (sim.condition()[2])
     )
 
 
@@ -157,3 +159,35 @@ def test_cancel_without_finally_stops_finally_tasks_already_running(
     assert (notify.phase.value, notify.reason) == ("Cancelled", "Cancelled")
     assert sim.last.delete_jobs == ("run-1-notify-1",)
     assert (sim.phase, sim.condition()[1]) == outcome
+
+
+@pytest.mark.parametrize(
+    ("extra", "notes"),
+    [
+        ({"finally": [task("notify")]}, []),
+        ({"finally": [task("notify", timeoutSeconds=600)]}, []),  # fits exactly into the default
+        (
+            {"finally": [task("notify", timeoutSeconds=601)]},
+            ['finally task "notify": its timeoutSeconds (601)'],
+        ),
+        (
+            {
+                "finally": [task("notify")],
+                "taskDefaults": {"image": "x", "timeoutSeconds": 90},
+                "finallyTimeoutSeconds": 60,
+            },
+            ['finally task "notify": its timeoutSeconds (90) is longer than the finally tasks\' budget (60s'],
+        ),
+        (
+            {"finallyTimeoutSeconds": 60},
+            ["finallyTimeoutSeconds is set but the Pipeline has no finally tasks"],
+        ),
+        ({}, []),
+    ],
+)
+def test_finally_budget_notes(extra: dict[str, Any], notes: list[str]) -> None:
+    parsed = PipelineSpec.model_validate(spec(task("load"), **extra))
+    found = finally_budget_notes(parsed)
+    assert len(found) == len(notes)
+    for note, start in zip(found, notes, strict=True):
+        assert note.startswith(start)

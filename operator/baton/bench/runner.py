@@ -15,6 +15,7 @@ from . import SCENARIO_NAMES
 from .composition import composition
 from .dataflow import foreach
 from .datasets import datasets
+from .day2 import day2
 from .environment import environment, load_average, machine_cpu_seconds
 from .harness import Timeout
 from .report import Report, ScenarioResult
@@ -37,6 +38,7 @@ SCENARIOS: dict[str, Scenario] = {
     "schedules": schedules,
     "composition": composition,
     "datasets": datasets,
+    "day2": day2,
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 

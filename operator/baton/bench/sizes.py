@@ -55,6 +55,10 @@ class Sizes:
     13: links of the dataset trigger chain."""
     datasets: int = 100
     """Scenario 13: tasks of the chain linked through datasets (run twice: the second from the cache)."""
+    day2_runs: int = 10
+    """Scenario 14: runs that time out and clean up (real processes)."""
+    day2_width: int = 50
+    """Scenario 14: tasks of the run whose every task fails three times."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -83,6 +87,8 @@ SMOKE = Sizes(
     schedules_idle=3.0,
     composed=3,
     datasets=5,
+    day2_runs=2,
+    day2_width=4,
     timeout=60.0,
 )
 

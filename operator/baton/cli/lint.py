@@ -27,6 +27,7 @@ from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
 from baton.core.datasets import dynamic_notes
+from baton.core.steering import finally_budget_notes
 from baton.core.triggers import dataset_trigger_edges, trigger_loops
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
 
@@ -238,7 +239,8 @@ def _check_pipeline(doc: _Doc, report: Report) -> tuple[str | None, str | None, 
     errors = pipeline_errors(pipeline.spec)
     report.findings.extend(_finding(doc, error) for error in errors)
     if not errors:
-        report.notes.extend(_finding(doc, note) for note in dynamic_notes(pipeline.spec))
+        notes = [*dynamic_notes(pipeline.spec), *finally_budget_notes(pipeline.spec)]
+        report.notes.extend(_finding(doc, note) for note in notes)
     return pipeline.metadata.namespace, pipeline.metadata.name, None if errors else pipeline.spec
 
 

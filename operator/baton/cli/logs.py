@@ -21,9 +21,11 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from baton.api.run import InstanceStatus
 from baton.cli.graph import layers
 from baton.cli.kubeapi import EXIT_OK, EXIT_USAGE, CliError, KubeApi, add_connection_arguments, command
 from baton.cli.output import RunView, run_view
+from baton.core.attempt_history import KeptAttempt, kept_attempt
 from baton.kube import labels
 from baton.kube.names import job_name as child_name
 from baton.kube.names import label_value
@@ -178,10 +180,7 @@ class LogReader:
                 if not header:
                     return
             elif pod is None:
-                message = f'the Pod of task "{name}" attempt {current} is gone (its Job was deleted)'
-                if not header:
-                    raise CliError(message)
-                self.out.write(f"({message})\n")
+                self.recorded(name, task, current, header=header)
             else:
                 wrote = self.stream(pod)
                 never = _never_started(task) if current == attempts else None
@@ -202,6 +201,25 @@ class LogReader:
                 else:
                     return
             current += 1
+
+    def recorded(self, name: str, task: Mapping[str, Any], attempt: int, *, header: bool) -> None:
+        """The Pod is gone: show what the run's status kept of the attempt, saying that it is that."""
+        gone = f'the Pod of task "{name}" attempt {attempt} is gone (its Job was deleted)'
+        kept = recorded_attempt(task, attempt)
+        if kept is None or not kept.tail:
+            outcome = f"; {_outcome(kept)}" if kept is not None else ""
+            message = f"{gone}{outcome}; the run's status kept no log tail of it"
+            if not header:
+                raise CliError(message)
+            self.out.write(f"({message})\n")
+            return
+        note = f"({gone}; the log tail recorded on the run when it failed follows: {_outcome(kept)})"
+        if header:
+            self.out.write(f"{note}\n")
+        else:
+            print(note, file=sys.stderr, flush=True)
+        self.out.write(kept.tail.rstrip("\n") + "\n")
+        self.out.flush()
 
     def reused_logs(self, name: str, source: str, attempt: int | None, *, header: bool) -> None:
         """A reused task ran in ``source``: its log is that run's (while that run and its Jobs exist)."""
@@ -250,6 +268,21 @@ def _never_started(task: Mapping[str, Any]) -> str | None:
     return message if task.get("phase") == "Failed" and message.startswith(_NEVER_STARTED) else None
 
 
+def recorded_attempt(task: Mapping[str, Any], attempt: int) -> KeptAttempt | None:
+    try:
+        unit = InstanceStatus.model_validate(task)
+    except ValueError:  # a status edited by hand: nothing to show
+        return None
+    return kept_attempt(unit, attempt)
+
+
+def _outcome(kept: KeptAttempt) -> str:
+    if kept.exit_code == 0 and kept.reason is None:
+        return "it succeeded (exit code 0)"
+    code = f"exit code {kept.exit_code}" if kept.exit_code is not None else "no exit code"
+    return f"{code}, {kept.reason}" if kept.reason and kept.reason != "Failed" else code
+
+
 def split_instance(name: str) -> tuple[str, int | None]:
     """("extract", 3) for the instance name "extract[3]" of a forEach task, (name, None) otherwise."""
     if name.endswith("]") and "[" in name:
@@ -269,7 +302,7 @@ def find_unit(view: RunView, name: str) -> dict[str, Any] | None:
     return dict(instances[instance]) if instance < len(instances) else None
 
 
-def _run_name(api: KubeApi, name: str) -> str:
+def run_name(api: KubeApi, name: str) -> str:
     """``name`` itself, or, when it names a Pipeline and no run, the Pipeline's newest run."""
     if api.find_run(name) is not None or api.find_pipeline(name) is None:
         return name
@@ -287,7 +320,7 @@ def main(args: argparse.Namespace) -> int:
         raise CliError("--attempt needs a TASK", EXIT_USAGE)
     api = KubeApi.from_args(args)
     try:
-        reader = LogReader(api, _run_name(api, args.run), sys.stdout, args.follow)
+        reader = LogReader(api, run_name(api, args.run), sys.stdout, args.follow)
         reader.view()  # an unknown run fails here, listing the runs there are
         if args.task:
             reader.task_logs(args.task, args.attempt, header=False)

@@ -15,6 +15,7 @@ COMMANDS = (
     ("run", "baton.cli.run", "create a PipelineRun of a Pipeline (--watch: follow it to its end)"),
     ("graph", "baton.cli.graph", "draw a run's or a Pipeline's task graph (--watch: live)"),
     ("logs", "baton.cli.logs", "print the logs of a run's tasks (-f: follow)"),
+    ("why", "baton.cli.why", "explain why a run failed: each failure, its exit codes, what it skipped"),
     (
         "lineage",
         "baton.cli.lineage",

@@ -79,6 +79,10 @@ def last_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
+def ended_at(task: InstanceStatus) -> str:
+    return task.completion_time or "~"  # after every time: not ended yet
+
+
 def failure_line(task: InstanceStatus) -> str:
     """One line for why a task failed: the last line of its message (the end of its log tail says most),
     led by its exit code when that line does not say it."""
@@ -311,7 +315,7 @@ def run_message(
             task for task in tasks if task.phase is TaskPhase.FAILED and task.reason != reasons.RUN_TIMEOUT
         ]
         if failed:
-            first = failed[0]
+            first = min(failed, key=ended_at)  # the first to fail names the run's failure
             why = failure_line(first)
             if len(failed) == 1:
                 parts.append(f'task "{first.name}" failed: {why}')

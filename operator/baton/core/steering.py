@@ -16,13 +16,14 @@ and the clock; nothing is remembered, so a restarted operator steers the same wa
 - Suspend: no task starts (nor a retry); running ones finish. The timeout keeps counting.
 - FailFast: after a task failed for good, no task starts except finally tasks and `when: always` ones.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from baton.api.pipeline import FailureKind, FailurePolicy, TriggerRule
+from baton.api.pipeline import FailureKind, FailurePolicy, PipelineSpec, TriggerRule
 from baton.api.run import InstanceStatus, TaskPhase
 from baton.core import reasons
 from baton.core.state import RunState
@@ -119,3 +120,24 @@ class Steering:
         if not self.fail_fast or failed is None or is_finally or rule is TriggerRule.ALWAYS:
             return None
         return f'task "{failed}" failed and failurePolicy is FailFast'
+
+
+def finally_budget_notes(spec: PipelineSpec) -> list[str]:
+    """For `baton lint`: finally tasks whose own timeout cannot fit into the finally tasks' budget (they
+    would be stopped with DeadlineExceeded first), and a budget with no finally task to bound."""
+    budget = spec.finally_timeout_seconds or FINALLY_TIMEOUT_SECONDS
+    if not spec.finally_:
+        if spec.finally_timeout_seconds is None:
+            return []
+        return ["finallyTimeoutSeconds is set but the Pipeline has no finally tasks: it bounds nothing"]
+    defaults = spec.task_defaults.timeout_seconds if spec.task_defaults else None
+    notes = []
+    for task in spec.finally_:
+        timeout = task.timeout_seconds or defaults
+        if timeout is not None and timeout > budget:
+            notes.append(
+                f'finally task "{task.name}": its timeoutSeconds ({timeout}) is longer than the finally '
+                f"tasks' budget ({budget}s, finallyTimeoutSeconds): it would be stopped first, with reason "
+                "DeadlineExceeded; raise finallyTimeoutSeconds"
+            )
+    return notes
