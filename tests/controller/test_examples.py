@@ -131,7 +131,10 @@ def test_resilient_example_retries_and_runs_finally(api: Api, start_operator: Ca
     }
     notify = next(j for j in api.jobs() if j["metadata"]["labels"][TASK] == "notify")
     command = notify["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[-1] == "print('run Succeeded: fetch Succeeded, publish Succeeded')"
+    assert command[-1] == "print('run Succeeded (Succeeded): fetch Succeeded, publish Succeeded')"
+    history = [(r["attempt"], r.get("exitCode"), r.get("reason")) for r in tasks["fetch"]["attemptHistory"]]
+    assert history == [(1, 75, "Failed"), (2, 75, "Failed"), (3, 0, None)]
+    assert "giving up for now" in tasks["fetch"]["attemptHistory"][1]["tail"]
 
 
 @pytest.mark.kubectl
