@@ -204,7 +204,7 @@ class LogReader:
 
     def recorded(self, name: str, task: Mapping[str, Any], attempt: int, *, header: bool) -> None:
         """The Pod is gone: show what the run's status kept of the attempt, saying that it is that."""
-        gone = f'the Pod of task "{name}" attempt {attempt} is gone (its Job was deleted)'
+        gone = f'the Pod of task "{name}" attempt {attempt} is gone (its Job or Pod was deleted)'
         kept = recorded_attempt(task, attempt)
         if kept is None or not kept.tail:
             outcome = f"; {_outcome(kept)}" if kept is not None else ""
