@@ -24,7 +24,9 @@ import yaml
 from baton import GROUP, VERSION
 from baton.cli.dev import install_crds
 from baton.cli.main import build_parser
+from baton.controller.leader import LeaderElection
 from baton.controller.operator import run_operator
+from baton.core.leases import Timing
 from baton.devcluster.audit import RequestRecord
 from baton.devcluster.cluster import DevCluster
 from support import wait_for
@@ -210,12 +212,41 @@ def test_values_schema_rejects_namespace_patterns_and_bad_log_formats() -> None:
 # -- the Deployment --------------------------------------------------------------------------------
 
 
-def test_deployment_runs_exactly_one_replica_replaced_with_recreate(default: list[Obj]) -> None:
+def test_deployment_runs_two_replicas_with_leader_election_a_pdb_and_spread(default: list[Obj]) -> None:
     deployment = only(default, "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    pdb = only(default, "PodDisruptionBudget")
+    assert pdb["spec"] == {"minAvailable": 1, "selector": deployment["spec"]["selector"]}
+    spread = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    (term,) = spread["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert term["podAffinityTerm"]["labelSelector"] == deployment["spec"]["selector"]
+    assert not of_kind(default, "HorizontalPodAutoscaler")
+    env = {e["name"]: e for e in container_of(default)["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+
+
+def test_without_leader_election_exactly_one_replica_replaced_with_recreate() -> None:
+    single = render('leaderElection={"enabled":false}', "replicas=1")
+    deployment = only(single, "Deployment")
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    assert not of_kind(default, "PodDisruptionBudget")
-    assert not of_kind(default, "HorizontalPodAutoscaler")
+    assert not of_kind(single, "PodDisruptionBudget")
+    assert "affinity" not in deployment["spec"]["template"]["spec"]
+    assert not operator_args(single).leader_elect
+    assert not [r for r in of_kind(single, "Role") if r["metadata"]["name"].endswith("-leader-election")]
+    result = subprocess.run(
+        [helm(), "template", RELEASE, str(CHART), "--set-json", 'leaderElection={"enabled":false}'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0 and "replicas > 1 needs leaderElection.enabled" in result.stderr
 
 
 def test_pod_meets_the_restricted_pod_security_standard(default: list[Obj]) -> None:
@@ -262,7 +293,20 @@ def test_args_are_what_baton_operator_accepts(default: list[Obj], namespaced: li
     args = operator_args(default)
     assert args.namespaces == []
     assert args.metrics_port == 9090
+    # The operator listens on loopback by default; in a Pod, the probes and Prometheus come from outside.
     assert args.liveness == "http://0.0.0.0:8080/healthz"
+    assert args.metrics_host == "0.0.0.0"
+    assert (args.leader_elect, args.leader_elect_lease_name, args.leader_elect_namespace) == (
+        True,
+        FULLNAME,
+        NAMESPACE,
+    )
+    timing = (
+        args.leader_elect_lease_duration,
+        args.leader_elect_renew_deadline,
+        args.leader_elect_retry_period,
+    )
+    assert timing == (15, 10, 2)
     assert args.log_format == "json"
     assert args.verbose is False
     assert operator_args(namespaced).namespaces == ["team-a", "team-b"]
@@ -304,8 +348,30 @@ def binds_the_operator_to(binding: Obj, kind: str, name: str) -> None:
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
 
 
+LEADER_ELECTION_RULES: list[Obj] = [
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+]
+
+
+def leader_election_role(objects: list[Obj]) -> Obj:
+    (role,) = [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == f"{FULLNAME}-leader-election"]
+    return role
+
+
+def test_leases_only_in_the_release_namespace(default: list[Obj], namespaced: list[Obj]) -> None:
+    for objects in (default, namespaced):
+        role = leader_election_role(objects)
+        assert role["metadata"]["namespace"] == NAMESPACE and rules(role) == LEADER_ELECTION_RULES
+        (binding,) = [
+            b for b in of_kind(objects, "RoleBinding") if b["metadata"]["name"] == role["metadata"]["name"]
+        ]
+        assert binding["metadata"]["namespace"] == NAMESPACE
+        binds_the_operator_to(binding, "Role", role["metadata"]["name"])
+
+
 def test_all_namespaces_mode_grants_the_least_privilege_rules_cluster_wide(default: list[Obj]) -> None:
-    assert not of_kind(default, "Role") and not of_kind(default, "RoleBinding")
+    assert [r["metadata"]["name"] for r in of_kind(default, "Role")] == [f"{FULLNAME}-leader-election"]
     roles = {r["metadata"]["name"]: rules(r) for r in of_kind(default, "ClusterRole")}
     assert roles == {FULLNAME: NAMESPACED_RULES, f"{FULLNAME}-crd-discovery": CRD_DISCOVERY_RULES}
     bindings = {b["metadata"]["name"]: b for b in of_kind(default, "ClusterRoleBinding")}
@@ -317,12 +383,20 @@ def test_all_namespaces_mode_grants_the_least_privilege_rules_cluster_wide(defau
 def test_namespaced_mode_grants_a_role_per_watched_namespace_and_nothing_cluster_wide(
     namespaced: list[Obj],
 ) -> None:
-    roles = {r["metadata"]["namespace"]: r for r in of_kind(namespaced, "Role")}
+    roles = {
+        r["metadata"]["namespace"]: r
+        for r in of_kind(namespaced, "Role")
+        if r["metadata"]["name"] == FULLNAME
+    }
     assert set(roles) == {"team-a", "team-b"}
     for role in roles.values():
         assert role["metadata"]["name"] == FULLNAME
         assert rules(role) == NAMESPACED_RULES
-    bindings = {b["metadata"]["namespace"]: b for b in of_kind(namespaced, "RoleBinding")}
+    bindings = {
+        b["metadata"]["namespace"]: b
+        for b in of_kind(namespaced, "RoleBinding")
+        if b["metadata"]["name"] == FULLNAME
+    }
     assert set(bindings) == {"team-a", "team-b"}
     for binding in bindings.values():
         binds_the_operator_to(binding, "Role", FULLNAME)
@@ -330,7 +404,7 @@ def test_namespaced_mode_grants_a_role_per_watched_namespace_and_nothing_cluster
     assert [rules(r) for r in of_kind(namespaced, "ClusterRole")] == [CRD_DISCOVERY_RULES]
     bare = render(NAMESPACED, 'rbac={"watchCustomResourceDefinitions":false}')
     assert not of_kind(bare, "ClusterRole") and not of_kind(bare, "ClusterRoleBinding")
-    assert len(of_kind(bare, "Role")) == 2
+    assert len(of_kind(bare, "Role")) == 3  # a Role per watched namespace, and the leader election's
 
 
 def test_no_wildcards_and_no_sensitive_grants_in_any_mode(default: list[Obj], namespaced: list[Obj]) -> None:
@@ -384,7 +458,15 @@ class OperatorThread:
             waiter = asyncio.create_task(ready.wait())
             waiter.add_done_callback(lambda _: self.ready.set())
             try:
-                await run_operator(namespaces=self.namespaces, stop_flag=self.stop_flag, ready_flag=ready)
+                await run_operator(
+                    namespaces=self.namespaces,
+                    stop_flag=self.stop_flag,
+                    ready_flag=ready,
+                    # As the chart runs it: a Lease in the release namespace.
+                    leader_election=LeaderElection(
+                        name=FULLNAME, namespace=NAMESPACE, timing=Timing(3, 2, 0.25)
+                    ),
+                )
             finally:
                 waiter.cancel()
                 self.ready.set()
@@ -420,6 +502,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
             assert namespaces is not None
             install_crds(devcluster)
             devcluster.store.create(namespaces, "", {"metadata": {"name": WATCHED}})
+            devcluster.store.create(namespaces, "", {"metadata": {"name": NAMESPACE}})
 
         devcluster.sync(setup)
         yield devcluster
@@ -531,7 +614,11 @@ def test_rbac_allows_every_request_the_operator_makes(
         ("watch", "", "pods"),
         ("watch", "batch", "jobs"),
         ("watch", GROUP, "pipelineruns"),
+        ("get", "coordination.k8s.io", "leases"),
+        ("update", "coordination.k8s.io", "leases"),  # the first test's operator created the Lease
     } <= seen, seen
+    assert authorized(objects, "create", NAMESPACE, "coordination.k8s.io", "leases")
+    assert not authorized(objects, "create", WATCHED, "coordination.k8s.io", "leases")
     assert denied == (DENIED_BY_DESIGN if namespaces else set()), sorted(denied)
 
 

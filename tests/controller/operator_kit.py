@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from baton import GROUP, VERSION
-from baton.controller.operator import run_operator
+from baton.controller.leader import LeaderElection
+from baton.controller.operator import Operator, run_operator
 from baton.devcluster.cluster import DevCluster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -27,10 +28,13 @@ class RunningOperator:
         *,
         liveness_endpoint: str | None = None,
         schedule_clock: Callable[[], datetime] | None = None,
+        leader_election: LeaderElection | None = None,
     ) -> None:
         self.namespace = namespace
         self.liveness_endpoint = liveness_endpoint
         self.schedule_clock = schedule_clock
+        self.leader_election = leader_election
+        self.operator: Operator | None = None
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -52,6 +56,8 @@ class RunningOperator:
                     ready_flag=ready,
                     liveness_endpoint=self.liveness_endpoint,
                     schedule_clock=self.schedule_clock,
+                    leader_election=self.leader_election,
+                    created=self._created,
                 )
             finally:
                 waiter.cancel()
@@ -63,6 +69,17 @@ class RunningOperator:
             self._error.append(error)
         finally:
             self._loop.close()
+
+    def _created(self, operator: Operator) -> None:
+        self.operator = operator
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` on the operator's event loop and return its result."""
+
+        async def call() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(10)
 
     def start(self) -> RunningOperator:
         self._thread.start()

@@ -91,8 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     operator.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics here")
     operator.add_argument(
-        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL (empty to disable)"
+        "--metrics-address",
+        default="127.0.0.1",
+        dest="metrics_host",
+        help="address the metrics server listens on (default: loopback only; the chart gives 0.0.0.0)",
     )
+    operator.add_argument(
+        "--liveness",
+        default="http://127.0.0.1:8080/healthz",
+        help="liveness endpoint URL, loopback by default (empty to disable; the chart gives 0.0.0.0)",
+    )
+    from baton.cli.operator import add_leader_arguments
+
+    add_leader_arguments(operator)
     operator.add_argument(
         "--schedule-clock-offset",
         type=float,

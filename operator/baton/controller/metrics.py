@@ -114,6 +114,10 @@ API_REQUESTS = Counter(
     "Kubernetes API requests the operator made, by verb, resource and HTTP status code.",
     ["verb", "resource", "code"],
 )
+LEADER = Gauge(
+    "baton_leader",
+    "1 while this operator process leads (with --leader-elect; always 1 without it), else 0.",
+)
 BUILD_INFO = Gauge("baton_build_info", "Always 1; the version of the running operator.", ["version"])
 BUILD_INFO.labels(version=__version__).set(1)
 
@@ -332,7 +336,7 @@ class MetricsServer:
         self._thread.join(5)
 
 
-def serve(port: int, host: str = "0.0.0.0") -> MetricsServer:
+def serve(port: int, host: str = "127.0.0.1") -> MetricsServer:
     """Serve the metrics on `host:port` (port 0: a free one, see `MetricsServer.port`)."""
     server, thread = start_http_server(port, addr=host)
     return MetricsServer(server, thread)

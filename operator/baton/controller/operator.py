@@ -27,6 +27,7 @@ from .cache import ClusterCache, Key, key_of
 from .client import KubeClient, connection_info
 from .datasets import DatasetKeeper
 from .informer import Informer
+from .leader import LeaderElection, LeaderElector, own_namespace
 from .observers import RunObserver
 from .openlineage import LineageEmitter
 from .paths import jobs_path
@@ -93,6 +94,9 @@ class Operator:
         ]
         self._informing: list[asyncio.Task[None]] = []
         self._job_events: dict[Key, float] = {}  # run → loop time of its Jobs' and Pods' last event
+        self.elector: LeaderElector | None = None
+        """With --leader-elect: only while it leads does this operator reconcile (it watches always)."""
+        self._electing: asyncio.Task[None] | None = None
 
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
@@ -119,6 +123,17 @@ class Operator:
 
     def enqueue_run(self, key: Key) -> None:
         self.queue.add(("run", *key))
+
+    def lead(self) -> None:
+        """Start reconciling (this operator took the Lease): everything it knows, once, level-triggered,
+        since what happened while it stood by was done by the leader before it, or not at all."""
+        self.queue.resume()
+        for key in list(self.cache.pipelines):
+            self.queue.add(("pipeline", *key))
+        for key in list(self.cache.runs):
+            self.enqueue_run(key)
+        for key in list(self.cache.datasets):
+            self.queue.add(("dataset", *key))
 
     def _job_changed(self, run_key: Key) -> None:
         self._job_events[run_key] = asyncio.get_running_loop().time()
@@ -199,6 +214,11 @@ class Operator:
         @kopf.on.startup(registry=registry)
         async def startup(**_: Any) -> None:
             self.queue.start()
+            if self.elector is not None:
+                self.queue.pause()  # a standby until it holds the Lease
+                self._electing = asyncio.create_task(self.elector.run(), name="baton-leader-election")
+            else:
+                metrics.LEADER.set(1)
             metrics.ACTIVE.add(self.observer)
             metrics.DATASETS.add(self.datasets)
             self._informing = [
@@ -209,10 +229,12 @@ class Operator:
         async def cleanup(**_: Any) -> None:
             metrics.ACTIVE.remove(self.observer)
             metrics.DATASETS.remove(self.datasets)
-            for task in self._informing:
+            for task in [*self._informing, *filter(None, [self._electing])]:
                 task.cancel()
-            await asyncio.gather(*self._informing, return_exceptions=True)
+            await asyncio.gather(*self._informing, *filter(None, [self._electing]), return_exceptions=True)
             await self.queue.stop()
+            if self.elector is not None:
+                await self.elector.release()  # after the last reconcile: a standby takes over at once
             await self.runs.writer.close()
             await self.recorder.close()
 
@@ -275,19 +297,34 @@ async def run_operator(
     *,
     namespaces: Sequence[str] = (),
     metrics_port: int | None = None,
-    metrics_host: str = "0.0.0.0",
+    metrics_host: str = "127.0.0.1",
     liveness_endpoint: str | None = None,
     stop_flag: asyncio.Event | None = None,
     ready_flag: asyncio.Event | None = None,
     schedule_clock: Callable[[], datetime] | None = None,
+    leader_election: LeaderElection | None = None,
+    created: Callable[[Operator], None] | None = None,
 ) -> None:
     """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some.
 
     `schedule_clock` replaces the wall clock of schedules only (a test-only option: tests move it to just
-    before a slot instead of waiting for one; runs keep the real clock, as their Jobs do)."""
+    before a slot instead of waiting for one; runs keep the real clock, as their Jobs do). `created` is
+    called with the Operator before it starts (tests look at its leader election through it)."""
     info = connection_info()
     client = KubeClient(info, observe=metrics.observe_request)
     operator = Operator(client, namespaces=namespaces, schedule_clock=schedule_clock)
+    if leader_election is not None:
+        operator.elector = LeaderElector(
+            client,
+            leader_election.namespace or own_namespace(info.default_namespace),
+            name=leader_election.name,
+            timing=leader_election.timing,
+            on_started=operator.lead,
+            on_stopped=operator.queue.pause,
+            recorder=operator.recorder,
+        )
+    if created is not None:
+        created(operator)
     lineage = LineageEmitter.from_environment()
     operator.runs.writer.lineage = lineage
     registry = kopf.OperatorRegistry()

@@ -48,6 +48,8 @@ class WorkQueue(Generic[K]):
         self._clock = clock
         self.failures: dict[K, int] = {}
         """Reconciles of a key that failed in a row (reset by one that does not)."""
+        self._open = asyncio.Event()
+        self._open.set()
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
@@ -75,6 +77,18 @@ class WorkQueue(Generic[K]):
     def depth(self) -> int:
         return self._ready.qsize()
 
+    def pause(self) -> None:
+        """Reconcile nothing more (a standby, or a leader that lost its Lease): keys keep coalescing, and
+        a reconcile already running ends."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
     def start(self) -> None:
         for i in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(), name=f"baton-reconcile-{i}"))
@@ -89,6 +103,8 @@ class WorkQueue(Generic[K]):
     async def _work(self) -> None:
         while True:
             key = await self._ready.get()
+            if not self._open.is_set():
+                await self._open.wait()  # still queued meanwhile: a new add of it coalesces
             self._queued.discard(key)
             self._active.add(key)
             try:
