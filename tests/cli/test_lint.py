@@ -308,7 +308,19 @@ def test_a_finally_task_longer_than_the_finally_budget_is_a_note(
     path = write(tmp_path, "nightly.yaml", text)
     assert main([path]) == 0
     assert capsys.readouterr().err == (
-        f'note: {path}: Pipeline/nightly: finally task "release-lock": its timeoutSeconds (300) is longer '
-        "than the finally tasks' budget (120s, finallyTimeoutSeconds): it would be stopped first, with "
-        "reason DeadlineExceeded; raise finallyTimeoutSeconds\n"
+        f'note: {path}: Pipeline/nightly: finally task "release-lock" may take up to 300s (timeoutSeconds, '
+        "its own or taskDefaults', times attempts), longer than the finally tasks' budget (120s, "
+        "finallyTimeoutSeconds): it would be stopped first, with reason DeadlineExceeded; raise "
+        "finallyTimeoutSeconds\n"
     )
+    run = HEAD.replace("kind: Pipeline", "kind: PipelineRun") + (
+        "  name: tonight\nspec:\n  pipelineRef: {name: nightly}\n  finallyTimeoutSeconds: 400\n"
+    )
+    quick = HEAD.replace("kind: Pipeline", "kind: PipelineRun") + (
+        "  name: quick\nspec:\n  pipelineRef: {name: nightly}\n  finallyTimeoutSeconds: 60\n"
+    )
+    assert main([path, write(tmp_path, "runs.yaml", run + "---\n" + quick)]) == 0
+    err = capsys.readouterr().err
+    assert "PipelineRun/tonight" not in err  # its own budget lets the finally task finish
+    assert 'PipelineRun/quick: finally task "release-lock" may take up to 300s' in err
+    assert "budget (60s, the run's finallyTimeoutSeconds)" in err

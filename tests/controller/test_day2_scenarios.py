@@ -83,7 +83,7 @@ def test_cancel_no_finally_stops_finally_tasks_already_running(baton: Baton, api
     )
     code, out, err = baton("cancel", name, "--no-finally")
     assert (code, err) == (0, "")
-    assert "finally tasks are skipped" in out
+    assert out == f"pipelinerun.baton.dev/{name}: its finally tasks are stopped too\n"
     run = finished(api, name)
     assert (phase_of(run), condition(run)["reason"]) == ("Failed", "Timeout")
     assert (tasks_of(run)["cleanup"]["phase"], tasks_of(run)["cleanup"]["reason"]) == (

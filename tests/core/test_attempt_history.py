@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from failure_kit import Sim, spec, task
 
-from baton.api.run import AttemptRecord, InstanceStatus, TaskPhase
+from baton.api.run import AttemptRecord, InstanceStatus, TaskPhase, TaskStatus
 from baton.core.attempt_history import (
     MAX_RECORDED_ATTEMPTS,
     exit_codes,
     history_after_end,
     kept_attempt,
+    log_tail,
     newest_tail,
 )
 from baton.core.tasks import NO_TAIL, wrote_results
@@ -38,22 +39,22 @@ def test_a_retried_task_keeps_every_exit_code_and_only_the_newest_tail() -> None
     sim = Sim.start(spec(task("flaky", retries=RETRIED)))
     sim.step()
     sim.at(1).finish("flaky", 1, message="first\nConnectionError").step()
-    assert history(sim, "flaky") == [(1, 1, "Failed", "exit code 1: first\nConnectionError")]
+    assert history(sim, "flaky") == [(1, 1, "Failed", "first\nConnectionError")]
     sim.at(2).step()  # attempt 2 starts: the task's message is cleared, the record keeps the tail
     assert sim.task("flaky").message is None and sim.task("flaky").attempts == 2
-    sim.at(3).finish("flaky", 137, reason="OOMKilled").step()
+    sim.at(3).finish("flaky", 137, reason="OOMKilled", message="loading 40 GiB").step()
     sim.at(10).step()
     sim.at(11).finish("flaky").step()
     assert history(sim, "flaky") == [
         (1, 1, "Failed", None),
-        (2, 137, "OOMKilled", "OOMKilled (exit code 137)"),
+        (2, 137, "OOMKilled", "loading 40 GiB"),
         (3, 0, None, None),
     ]
     flaky = sim.task("flaky")
     assert flaky.phase is TaskPhase.SUCCEEDED
     assert exit_codes(flaky) == "1, 137 (OOMKilled), 0"
     tail = newest_tail(flaky)
-    assert tail is not None and (tail.attempt, tail.tail) == (2, "OOMKilled (exit code 137)")
+    assert tail is not None and (tail.attempt, tail.tail) == (2, "loading 40 GiB")
     sim.restart()  # what a new operator, or kubectl, reads back
     assert exit_codes(sim.task("flaky")) == "1, 137 (OOMKilled), 0"
 
@@ -69,7 +70,7 @@ def test_a_task_that_fails_for_good_keeps_its_tail_in_its_message_only() -> None
     assert history(sim, "bad") == [(1, 1, "Failed", None), (2, 3, "Failed", None)]
     assert bad.message == "attempt 2 of 2 failed: exit code 3: two"
     kept = newest_tail(bad)
-    assert kept is not None and (kept.attempt, kept.exit_code, kept.tail) == (2, 3, bad.message)
+    assert kept is not None and (kept.attempt, kept.exit_code, kept.tail) == (2, 3, "two")
     assert kept_attempt(bad, 1) is not None and kept_attempt(bad, 1).tail is None  # type: ignore[union-attr]
 
 
@@ -126,10 +127,12 @@ def test_the_history_is_bounded_and_says_what_it_left_out() -> None:
         ('{"rows": 12', False),  # cut by the kubelet, or a log line that starts with a brace
         ("[1, 2]", False),
         (None, False),
+        ('{"level": "error", "msg": "password rejected"}', False),  # a JSON log line: its keys are no results
+        ("{}", False),
     ],
 )
 def test_wrote_results(message: str | None, is_results: bool) -> None:
-    assert wrote_results(message) is is_results
+    assert wrote_results(message, ("rows",)) is is_results
 
 
 def test_a_task_that_wrote_its_results_and_then_failed_says_no_tail_was_kept() -> None:
@@ -145,3 +148,45 @@ def test_a_task_that_wrote_its_results_and_then_failed_says_no_tail_was_kept() -
 def test_a_record_is_small() -> None:
     record = AttemptRecord(attempt=2, exit_code=137, reason="OOMKilled")
     assert len(record.model_dump_json(by_alias=True, exclude_none=True)) < 60
+
+
+@pytest.mark.parametrize(
+    ("message", "tail"),
+    [
+        ("exit code 1: Traceback\nValueError: x", "Traceback\nValueError: x"),
+        ("attempt 3 of 3 failed: OOMKilled (exit code 137): loading", "loading"),
+        ("attempt 2 of 2 failed: DeadlineExceeded (exit code 143): waiting for lock", "waiting for lock"),
+        ("exit code 2: boom (not retried: retries.retryOn does not list Failed)", "boom"),
+        ("exit code 1", None),
+        ("OOMKilled (exit code 137)", None),
+        (f"exit code 2: {NO_TAIL}", None),
+        ("stopped: the run's timeout of 60s passed", None),
+        (None, None),
+    ],
+)
+def test_log_tail(message: str | None, tail: str | None) -> None:
+    assert log_tail(message) == tail
+
+
+def test_a_stopped_attempt_shows_no_tail_and_an_invalid_result_its_reason() -> None:
+    sim = Sim.start(spec(task("slow"), timeoutSeconds=5))
+    sim.step()
+    sim.at(5).step()
+    assert kept_attempt(sim.task("slow"), 1) is None  # Cancelled by the timeout: no attempt outcome kept
+    sim = Sim.start(spec(task("count", results=[{"name": "rows"}], retries=RETRIED)))
+    sim.step()
+    sim.at(1).finish("count", 1, message="flaky").step()
+    sim.at(3).step()
+    sim.at(4).finish("count", message="not json").step()
+    count = sim.task("count")
+    assert (count.phase, count.reason) == (TaskPhase.FAILED, "InvalidResults")
+    assert history(sim, "count")[-1][:3] == (2, 0, "InvalidResults")
+
+
+def test_a_foreach_instance_that_succeeded_drops_its_tail_but_a_task_keeps_it() -> None:
+    failed = [AttemptRecord(attempt=1, exit_code=1, reason="Failed", tail="boom")]
+    running = {"phase": "Running", "attempts": 2, "attemptHistory": [r.model_dump() for r in failed]}
+    instance = InstanceStatus.model_validate({"name": "t[0]", **running})
+    whole = TaskStatus.model_validate({"name": "t", **running})
+    assert [r.tail for r in history_after_end(instance, 2, None)] == [None, None]
+    assert [r.tail for r in history_after_end(whole, 2, None)] == ["boom", None]

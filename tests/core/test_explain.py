@@ -55,7 +55,7 @@ def test_a_retried_task_that_succeeded_is_no_failure_but_a_failed_finally_task_i
     assert lines[0] == "pipelinerun run-1: Failed after 5s"
     assert "first failure" not in "\n".join(lines)
     assert lines[-3:] == [
-        "finally: notify Failed (Failed)",
+        "finally: notify Failed",
         '  task "notify" failed (Failed), exit code 2',
         "    last line: ConnectionRefused",
     ]
@@ -114,7 +114,7 @@ def test_the_run_message_and_why_name_the_first_task_to_fail_not_the_first_in_th
     sim.step()
     sim.at(2).finish("b", 4, message="disk full").step()
     sim.at(5).finish("a", 1, message="late").step()
-    assert sim.condition()[2] == '2 tasks failed (a, b); "b": exit code 4: disk full'
+    assert sim.condition()[2] == '2 tasks failed (b, a); "b": exit code 4: disk full'
     lines = why(sim)
     assert lines[2] == 'first failure: task "b" failed (Failed), exit code 4'
     assert lines[4] == 'then: task "a" failed (Failed), exit code 1'

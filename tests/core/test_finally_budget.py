@@ -12,7 +12,8 @@ from failure_kit import T0, Sim, spec, task
 
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import RunPhase
-from baton.core.steering import FINALLY_TIMEOUT_SECONDS, finally_budget_notes
+from baton.core.finally_budget import finally_budget_notes
+from baton.core.steering import FINALLY_TIMEOUT_SECONDS
 
 
 def pipeline(*finally_tasks: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -99,18 +100,31 @@ def test_the_run_timeout_passing_while_finally_tasks_run_does_not_stop_them() ->
     assert (sim.phase, sim.condition()[1]) == (RunPhase.SUCCEEDED, "Succeeded")
 
 
-def test_finally_tasks_not_started_when_the_budget_ends_are_skipped() -> None:
+def test_finally_tasks_not_started_when_the_budget_ends_fail_too() -> None:
     first, then = task("release-lock"), task("page", "release-lock")
     sim = timed_out(Sim.start(pipeline(first, then, finallyTimeoutSeconds=30)))
     sim.at(90).step()
     assert sim.phases()["release-lock"] == "Failed"
     page = sim.task("page")
-    assert (page.phase.value, page.reason) == ("Skipped", "DeadlineExceeded")
+    assert (page.phase.value, page.reason) == ("Failed", "DeadlineExceeded")
     assert page.message == "not started: the finally tasks' budget of 30s passed"
+    assert page.completion_time == "2025-01-31T10:01:30Z"
     assert (
-        "finally: release-lock Failed (DeadlineExceeded), page Skipped (DeadlineExceeded)"
+        "finally: release-lock Failed (DeadlineExceeded), page Failed (DeadlineExceeded)"
         in (sim.condition()[2])
     )
+
+
+def test_a_finally_task_held_until_the_budget_ends_fails_the_run() -> None:
+    sim = Sim.start(pipeline(finallyTimeoutSeconds=30))
+    sim.step()
+    sim.at(5).finish("extract").step()
+    sim.at(10).finish("load").step(suspend=True)  # suspended just as the finally task could start
+    assert sim.task("notify").phase.value == "Pending"
+    sim.at(40).step()
+    assert (sim.task("notify").phase.value, sim.task("notify").reason) == ("Failed", "DeadlineExceeded")
+    assert (sim.phase, sim.condition()[1]) == (RunPhase.FAILED, "Failed")
+    assert sim.status.completion_time == "2025-01-31T10:00:40Z"
 
 
 def test_a_finally_task_waiting_for_a_retry_when_the_budget_ends_fails() -> None:
@@ -162,13 +176,14 @@ def test_cancel_without_finally_stops_finally_tasks_already_running(
 
 
 @pytest.mark.parametrize(
-    ("extra", "notes"),
+    ("extra", "budget", "notes"),
     [
-        ({"finally": [task("notify")]}, []),
-        ({"finally": [task("notify", timeoutSeconds=600)]}, []),  # fits exactly into the default
+        ({"finally": [task("notify")]}, None, []),
+        ({"finally": [task("notify", timeoutSeconds=600)]}, None, []),  # fits exactly into the default
         (
             {"finally": [task("notify", timeoutSeconds=601)]},
-            ['finally task "notify": its timeoutSeconds (601)'],
+            None,
+            ['finally task "notify" may take up to 601s'],
         ),
         (
             {
@@ -176,18 +191,47 @@ def test_cancel_without_finally_stops_finally_tasks_already_running(
                 "taskDefaults": {"image": "x", "timeoutSeconds": 90},
                 "finallyTimeoutSeconds": 60,
             },
-            ['finally task "notify": its timeoutSeconds (90) is longer than the finally tasks\' budget (60s'],
+            None,
+            ['finally task "notify" may take up to 90s (timeoutSeconds, its own or taskDefaults\', times'],
         ),
+        (  # retries multiply, and a chain adds up: 40 * 2 + 30 = 110 > 100
+            {
+                "finally": [
+                    task("release", timeoutSeconds=40, retries={"limit": 1}),
+                    task("page", "release", timeoutSeconds=30),
+                    task("side", timeoutSeconds=50),
+                ],
+                "finallyTimeoutSeconds": 100,
+            },
+            None,
+            ['finally tasks "release" → "page" may take up to 110s'],
+        ),
+        ({"finally": [task("notify", timeoutSeconds=90)]}, 60, ['finally task "notify" may take up to 90s']),
+        ({"finally": [task("notify", timeoutSeconds=90)], "finallyTimeoutSeconds": 60}, 120, []),
         (
             {"finallyTimeoutSeconds": 60},
-            ["finallyTimeoutSeconds is set but the Pipeline has no finally tasks"],
+            None,
+            ["finallyTimeoutSeconds is set but the Pipeline has no finally"],
         ),
-        ({}, []),
+        ({}, None, []),
     ],
 )
-def test_finally_budget_notes(extra: dict[str, Any], notes: list[str]) -> None:
+def test_finally_budget_notes(extra: dict[str, Any], budget: int | None, notes: list[str]) -> None:
     parsed = PipelineSpec.model_validate(spec(task("load"), **extra))
-    found = finally_budget_notes(parsed)
-    assert len(found) == len(notes)
+    found = finally_budget_notes(parsed, budget)
+    assert len(found) == len(notes), found
     for note, start in zip(found, notes, strict=True):
         assert note.startswith(start)
+
+
+def test_a_cancelled_run_whose_deadline_passes_later_still_says_cancelled() -> None:
+    sim = Sim.start(pipeline())
+    sim.step()
+    sim.at(10).step(cancel=True, cancel_message="wrong day")
+    sim.at(61).step()  # the deadline passes while notify runs
+    assert sim.condition()[1:] == (
+        "Cancelling",
+        "cancelled: wrong day; 1 stopped; 1 skipped; 1 running: notify",
+    )
+    sim.at(62).finish("notify").step()
+    assert sim.phase is RunPhase.CANCELLED and sim.condition()[2].startswith("cancelled: wrong day; finally:")

@@ -247,6 +247,4 @@ def test_succeeded_run_event_and_condition() -> None:
         "Succeeded",
         "the task succeeded",
     )
-    assert p.events[-1] == Event(
-        EventType.NORMAL, "RunSucceeded", "run succeeded in 42s: the task succeeded"
-    )
+    assert p.events[-1] == Event(EventType.NORMAL, "RunSucceeded", "run succeeded in 42s: the task succeeded")

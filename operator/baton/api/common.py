@@ -23,6 +23,9 @@ DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 DNS1123_SUBDOMAIN_MAX = 253
 # Environment variable names as Kubernetes validated them before relaxing the rule in 1.30.
 ENV_VAR_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+MAX_TIMEOUT_SECONDS = 31_536_000
+"""The longest timeout any field takes (365 days): longer means "none", and a number past what a date can
+hold would otherwise break every deadline computed from it."""
 # Kubernetes resource.Quantity, as the API server's own CRDs spell it.
 QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"

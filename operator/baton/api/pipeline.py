@@ -11,6 +11,7 @@ from baton.api.common import (
     LIST_ATOMIC,
     LIST_MAP_BY_NAME,
     LIST_SET,
+    MAX_TIMEOUT_SECONDS,
     Condition,
     DnsLabel,
     DnsSubdomain,
@@ -154,7 +155,7 @@ class TaskDefaults(PodSettings):
     """Tolerations of tasks that give none."""
     retries: RetryPolicy | None = None
     """Retries of tasks that set none (a task's retries replace these as a whole)."""
-    timeout_seconds: int | None = Field(default=None, ge=1)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     """Timeout of each attempt of tasks that set none."""
 
 
@@ -191,7 +192,7 @@ class TaskSpec(PodSettings):
     whose rule can no longer be met is Skipped."""
     retries: RetryPolicy | None = None
     """Attempt the task again when it fails; taskDefaults.retries when not set."""
-    timeout_seconds: int | None = Field(default=None, ge=1)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     """Longest time one attempt may run (the Job's activeDeadlineSeconds; the operator enforces it too).
     A timed-out attempt fails with reason DeadlineExceeded."""
     workspaces: list[WorkspaceMount] = Field(default_factory=list, json_schema_extra=LIST_MAP_BY_NAME)
@@ -246,11 +247,11 @@ class PipelineSpec(SpecModel):
     """Tasks that run after every other task has ended, whatever happened (even after a cancel, unless
     it says otherwise). They may depend on tasks and on each other; no task may depend on them. They read
     the outcome through `$(run.status)` and `$(tasks.NAME.status)`."""
-    timeout_seconds: int | None = Field(default=None, ge=1)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     """Longest time the run's tasks (not its finally tasks) may take: then their running Jobs are
     deleted, the rest is Skipped, the finally tasks run, and the run fails with reason Timeout. A run's
     spec.timeoutSeconds overrides it."""
-    finally_timeout_seconds: int | None = Field(default=None, ge=1)
+    finally_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     """The finally tasks' budget, counted from when the other tasks ended or were stopped (600 when not
     set): a finally task still running then is stopped (Failed, reason DeadlineExceeded) and those not
     started are Skipped. A run's spec.finallyTimeoutSeconds overrides it."""

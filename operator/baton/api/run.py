@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, model_validator
 from baton.api.common import (
     LIST_ATOMIC,
     LIST_SET,
+    MAX_TIMEOUT_SECONDS,
     Condition,
     DnsLabel,
     DnsSubdomain,
@@ -106,9 +107,9 @@ class PipelineRunSpec(SpecModel):
     retry_from: list[DnsLabel] = Field(default_factory=list, json_schema_extra=LIST_SET)
     """With retryOf: also run these tasks and everything downstream of them again, even if they
     succeeded."""
-    timeout_seconds: int | None = Field(default=None, ge=1)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     """Longest time the run's tasks may take; overrides the Pipeline's timeoutSeconds."""
-    finally_timeout_seconds: int | None = Field(default=None, ge=1)
+    finally_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     """The finally tasks' budget; overrides the Pipeline's finallyTimeoutSeconds."""
     suspend: bool = False
     """While true, no new task starts (running ones finish); set it back to false to resume."""

@@ -52,14 +52,25 @@ def main(args: argparse.Namespace) -> int:
         if phase in FINISHED:
             raise CliError(f'pipelinerun "{name}" has already finished ({phase}): there is nothing to cancel')
         cancel = (run.get("spec") or {}).get("cancel")
+        timed_out = any(
+            c.get("type") == "Succeeded" and c.get("reason") == "TimingOut"
+            for c in (run.get("status") or {}).get("conditions") or ()
+        )
         if cancel is not None and (not args.no_finally or cancel.get("runFinally") is False):
             print(f"pipelinerun.{GROUP}/{name} is already being cancelled", flush=True)
-        elif cancel is not None:  # cancelled before, finally tasks running: now they are stopped too
+        elif cancel is not None or (timed_out and args.no_finally):
+            # Its tasks were stopped already (a cancel, the timeout): only its finally tasks run.
             api.patch_run(name, {"spec": {"cancel": {"runFinally": False}}})
             print(f"pipelinerun.{GROUP}/{name}: its finally tasks are stopped too", flush=True)
+        elif timed_out:
+            print(
+                f"pipelinerun.{GROUP}/{name} has timed out already: its finally tasks run "
+                "(--no-finally stops them)",
+                flush=True,
+            )
         else:
             api.patch_run(name, cancel_patch(not args.no_finally, args.message))
-            what = "finally tasks are skipped" if args.no_finally else "finally tasks still run"
+            what = "finally tasks are stopped or skipped" if args.no_finally else "finally tasks still run"
             print(f"pipelinerun.{GROUP}/{name} cancelled (running Jobs are deleted; {what})", flush=True)
         if not args.watch:
             return EXIT_OK

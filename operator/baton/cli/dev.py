@@ -30,7 +30,7 @@ from baton.api.crdgen import dataset_crd, pipeline_crd, pipelinerun_crd
 from baton.cli.devlogs import LogPrinter
 from baton.cli.kubeapi import CliError
 from baton.cli.lint import lint
-from baton.cli.output import data_note, result_lines, yaml_problem
+from baton.cli.output import data_note, failure_summary, result_lines, yaml_problem
 from baton.cli.run import check_params, parse_params
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.resources import ResourceType
@@ -186,6 +186,8 @@ def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
                 detail = f"  attempt {task.get('attempts')} failed ({why}), retrying at {at[11:19]} UTC"
             elif (note := data_note(task)) is not None:
                 detail += f"  {note}"
+            elif task.get("phase") == "Failed" and task.get("message"):
+                detail += f"  {_first_line(failure_summary(task))}"
             elif task.get("message") and task.get("phase") not in ("Succeeded", None):
                 detail += f"  {_first_line(str(task['message']))}"
             lines.append(f"  {task['name']:<28} {task.get('phase', 'Pending'):<10}{detail}")

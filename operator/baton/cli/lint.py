@@ -27,7 +27,7 @@ from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
 from baton.core.datasets import dynamic_notes
-from baton.core.steering import finally_budget_notes
+from baton.core.finally_budget import finally_budget_notes
 from baton.core.triggers import dataset_trigger_edges, trigger_loops
 from baton.core.validation import pipeline_errors, run_errors, schema_errors
 
@@ -253,6 +253,7 @@ def _check_run(
     run_name = run.metadata.name or (
         f"{run.metadata.generate_name}xxxxx" if run.metadata.generate_name else None
     )
+    spec: PipelineSpec | None = None
     if run.spec.pipeline_spec is not None:
         errors = pipeline_errors(run.spec.pipeline_spec)
         if not errors:
@@ -275,6 +276,11 @@ def _check_run(
         else:
             errors = run_errors(spec, run.spec.params, run_name)
     report.findings.extend(_finding(doc, error) for error in errors)
+    budget = run.spec.finally_timeout_seconds
+    target = run.spec.pipeline_spec if run.spec.pipeline_spec is not None else spec
+    if not errors and budget is not None and target is not None:
+        notes = finally_budget_notes(target, budget, whose="the run's finallyTimeoutSeconds")
+        report.notes.extend(_finding(doc, note) for note in notes)
 
 
 _M = TypeVar("_M", Pipeline, PipelineRun, Dataset)

@@ -183,6 +183,19 @@ def data_note(task: Mapping[str, Any]) -> str | None:
     return None
 
 
+def failure_summary(task: Mapping[str, Any]) -> str:
+    """Why a failed task failed, in one line: the end of its log tail (what a traceback ends with), led
+    by its exit code (``baton.core.status.failure_line``)."""
+    from baton.api.run import InstanceStatus
+    from baton.core.status import failure_line
+
+    try:
+        return failure_line(InstanceStatus.model_validate(task))
+    except ValueError:  # a status edited by hand
+        lines = str(task.get("message") or "").strip().splitlines()
+        return lines[-1] if lines else ""
+
+
 def yaml_problem(error: Exception) -> str:
     """A YAML error as `line L, column C: problem` (PyYAML's own text names "<unicode string>", not the
     file, and spreads over several lines)."""

@@ -31,6 +31,7 @@ from baton.cli.output import (
     RunView,
     data_note,
     elapsed,
+    failure_summary,
     not_finished,
     paint,
     print_object,
@@ -207,8 +208,10 @@ def task_line(task: Mapping[str, Any], width: int, colour: bool) -> str:
         parts.append(f"  reused from {task.get('reusedFrom') or 'an earlier run'}")
     elif (note := data_note(task)) is not None:
         parts.append(f"  {note}")
+    elif phase == "Failed" and task.get("message"):
+        parts.append(f"  {failure_summary(task)}")  # the end of the tail: where a traceback says why
     elif task.get("message") and phase != "Succeeded":
-        # Why it failed or was skipped, or why a running task waits (its Pod unschedulable, say).
+        # Why it was skipped, or why a running task waits (its Pod unschedulable, say).
         lines = str(task["message"]).strip().splitlines()
         parts.append(f"  {lines[0] if lines else ''}")
     return "".join(parts).rstrip()

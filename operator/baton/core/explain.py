@@ -71,9 +71,15 @@ def _failure(lead: str, task: TaskStatus, indent: str = "  ") -> list[str]:
             unit, where = first, f", first {first.name}"
     codes = exit_codes(unit)
     attempts = f", {unit.attempts} attempts" if unit.attempts > 1 else ""
+    if "," in codes:
+        outcome = f", exit codes {codes}"
+    elif unit.exit_code is not None:
+        outcome = f", exit code {unit.exit_code}"
+    else:
+        outcome = ""  # stopped, lost or never started: no process exit to tell
     lines = [
         f'{lead}task "{task.name}" {task.phase.value.lower()} ({task.reason or "Failed"}{where}{attempts})'
-        + (f", exit codes {codes}" if "," in codes else f", exit code {codes}" if codes else "")
+        + outcome
     ]
     kept = newest_tail(unit)
     if kept is not None and kept.tail:

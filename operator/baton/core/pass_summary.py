@@ -25,7 +25,7 @@ def summarize_pass(work: _Pass, status: PipelineRunStatus) -> PipelineRunStatus:
     # A cancel or timeout that stopped nothing (it came after every task had ended) is no part of the
     # run's story; one that did is told by the tasks' reasons, which outlive this reconcile.
     stopped = {t.reason for t in work.tasks} if steering.cancel or steering.timed_out else set()
-    note = steering.note() if stopped & {reasons.RUN_TIMEOUT, reasons.CANCELLED} else None
+    note = steering.note(stopped)
     if note and work.tasks[work.dag.finally_from :] and all(t.phase.finished for t in work.tasks):
         note = f"{note}; {finally_outcomes(work.tasks[work.dag.finally_from :])}"
     if work.held:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from baton.api.common import MAX_TIMEOUT_SECONDS
 from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunStatus
 
@@ -75,7 +76,10 @@ class RunControl:
 
 
 def _seconds(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+    """A timeout as stored; one past the schema's bound (a run stored before it had one) is capped."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return min(value, MAX_TIMEOUT_SECONDS)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,13 @@ def last_line(message: str) -> str:
 
 
 def ended_at(task: InstanceStatus) -> str:
+    """When a task failed, as sortable text; a forEach task failed when its first instance did."""
+    if isinstance(task, TaskStatus) and task.instances:
+        failed = [
+            i.completion_time for i in task.instances if i.phase is TaskPhase.FAILED and i.completion_time
+        ]
+        if failed:
+            return min(failed)
     return task.completion_time or "~"  # after every time: not ended yet
 
 
@@ -187,7 +194,7 @@ def finally_outcomes(finally_tasks: Sequence[TaskStatus]) -> str:
     notify Failed (DeadlineExceeded)"."""
     shown = []
     for task in finally_tasks[:_NAMES_SHOWN]:
-        why = f" ({task.reason})" if task.reason and task.phase is not TaskPhase.SUCCEEDED else ""
+        why = f" ({task.reason})" if task.reason and task.reason != task.phase.value else ""
         shown.append(f"{task.name} {task.phase.value}{why}")
     more = len(finally_tasks) - len(shown)
     return "finally: " + ", ".join(shown) + (f", … (+{more})" if more > 0 else "")
@@ -320,7 +327,7 @@ def run_message(
             if len(failed) == 1:
                 parts.append(f'task "{first.name}" failed: {why}')
             else:
-                names = name_list([t.name for t in failed])
+                names = name_list([first.name, *(t.name for t in failed if t is not first)])
                 parts.append(f'{len(failed)} tasks failed ({names}); "{first.name}": {why}')
     if counts.get(TaskPhase.CANCELLED):
         parts.append(f"{counts[TaskPhase.CANCELLED]} stopped")

@@ -9,7 +9,7 @@ and the clock; nothing is remembered, so a restarted operator steers the same wa
   the deadline may come up to 1 s early.)
 - Finally budget: ``finallyStartTime`` (when every other task had ended or been stopped) +
   ``finallyTimeoutSeconds`` (the run's, else the Pipeline's, else 600): then running finally tasks are
-  stopped and fail with reason DeadlineExceeded, and those not started are Skipped.
+  stopped and those not started never start; both fail with reason DeadlineExceeded.
 - Cancel: running tasks are stopped (Cancelled), tasks not started are Skipped, both with reason
   Cancelled; finally tasks run afterwards unless the cancel says ``runFinally: false``, which also stops
   finally tasks already running.
@@ -19,11 +19,12 @@ and the clock; nothing is remembered, so a restarted operator steers the same wa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from baton.api.pipeline import FailureKind, FailurePolicy, PipelineSpec, TriggerRule
+from baton.api.pipeline import FailureKind, FailurePolicy, TriggerRule
 from baton.api.run import InstanceStatus, TaskPhase
 from baton.core import reasons
 from baton.core.state import RunState
@@ -41,7 +42,8 @@ class Stop:
     message: str
     """What happened to the run, e.g. "the run was cancelled"."""
     fails: bool = False
-    """A running task it stops has failed (a finally task past its budget), rather than been cancelled."""
+    """A task it stops or keeps from starting has failed (a finally task past its budget), rather than
+    been cancelled or skipped."""
 
     def end(self, task: T, now: datetime) -> T:
         """The task this stop ends: a running one is stopped, one waiting for a retry does not get it
@@ -51,6 +53,8 @@ class Stop:
             return stop_task(task, self.reason, f"not retried: {self.message}", now, failed=failed)
         if task.phase is TaskPhase.RUNNING:
             return stop_task(task, self.reason, f"stopped: {self.message}", now, failed=self.fails)
+        if self.fails:  # a cleanup that never ran is no success: it fails, it is not merely skipped
+            return stop_task(task, self.reason, f"not started: {self.message}", now, failed=True)
         return skip_task(task, self.reason, f"not started: {self.message}")
 
 
@@ -106,11 +110,13 @@ class Steering:
             return Stop(FailureKind.DEADLINE_EXCEEDED.value, budget, fails=True)
         return None
 
-    def note(self) -> str | None:
-        """What leads the run's message: why it was cancelled or timed out."""
-        if self.timed_out:
+    def note(self, stopped: Collection[str | None]) -> str | None:
+        """What leads the run's message: why it was cancelled or timed out, told by what stopped its tasks
+        (``stopped``: their reasons), not by the clock: a cancelled run whose deadline passes later was
+        still cancelled."""
+        if reasons.RUN_TIMEOUT in stopped:
             return f"timed out: the run's timeout of {self.timeout_seconds}s passed"
-        if self.cancel:
+        if reasons.CANCELLED in stopped and self.cancel:
             return "cancelled" + (f": {self.cancel_message}" if self.cancel_message else "")
         return None
 
@@ -121,23 +127,3 @@ class Steering:
             return None
         return f'task "{failed}" failed and failurePolicy is FailFast'
 
-
-def finally_budget_notes(spec: PipelineSpec) -> list[str]:
-    """For `baton lint`: finally tasks whose own timeout cannot fit into the finally tasks' budget (they
-    would be stopped with DeadlineExceeded first), and a budget with no finally task to bound."""
-    budget = spec.finally_timeout_seconds or FINALLY_TIMEOUT_SECONDS
-    if not spec.finally_:
-        if spec.finally_timeout_seconds is None:
-            return []
-        return ["finallyTimeoutSeconds is set but the Pipeline has no finally tasks: it bounds nothing"]
-    defaults = spec.task_defaults.timeout_seconds if spec.task_defaults else None
-    notes = []
-    for task in spec.finally_:
-        timeout = task.timeout_seconds or defaults
-        if timeout is not None and timeout > budget:
-            notes.append(
-                f'finally task "{task.name}": its timeoutSeconds ({timeout}) is longer than the finally '
-                f"tasks' budget ({budget}s, finallyTimeoutSeconds): it would be stopped first, with reason "
-                "DeadlineExceeded; raise finallyTimeoutSeconds"
-            )
-    return notes

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from baton.api.pipeline import FailureKind, PipelineSpec, RetryPolicy, SensorSpec, TaskSpec
 from baton.api.run import InstanceStatus, TaskPhase
-from baton.core.attempt_history import history_after_end, history_after_failure
+from baton.core.attempt_history import history_after_end, history_after_failure, with_reason, without_tails
 from baton.core.observed import JobState, ObservedJob
 from baton.core.results import INVALID_RESULTS, child_results, collect_results
 from baton.core.retry import failure_kind, max_attempts, next_attempt_at, retry_policy
@@ -134,6 +134,8 @@ def stop_task(task: T, reason: str, message: str, now: datetime, *, failed: bool
     history = task.attempt_history
     if task.phase is TaskPhase.RUNNING:
         history = history_after_end(task, task.attempts, reason)
+    if failed:  # its message now tells its last failure: no tail twice
+        history = without_tails(history)
     return _changed(
         task,
         phase=TaskPhase.FAILED if failed else TaskPhase.CANCELLED,
@@ -153,6 +155,7 @@ def give_up(task: T, why: str, now: datetime) -> T:
         message=truncate(f"{task.message or 'failed'}; no further attempt: {why}"),
         completion_time=format_time(now),
         next_attempt_at=None,
+        attempt_history=without_tails(task.attempt_history),
     )
 
 
@@ -200,7 +203,7 @@ NO_TAIL = (
 def failure_message(job: ObservedJob, results: Sequence[str] = ()) -> str:
     """Why a Job failed, most specific first: "OOMKilled (exit code 137)", "exit code 1: <message>". For
     a task that declares ``results``, a termination message that is its results JSON is no log tail."""
-    if results and wrote_results(job.message):
+    if wrote_results(job.message, results):
         job = replace(job, message=NO_TAIL)
     head = []
     if job.reason and job.reason not in _GENERIC_REASONS:
@@ -223,6 +226,7 @@ def fail_attempt(
     message: str,
     exit_code: int | None = None,
     completion_time: str | None = None,
+    tail: str | None = None,
 ) -> T:
     """The task after its current attempt failed: waiting for the next attempt, or Failed for good.
     A sensor's not-ready pokes were attempts too, but they use no retry: they are not counted."""
@@ -239,7 +243,7 @@ def fail_attempt(
             message=truncate(f"attempt {attempt} of {total} failed: {message}; next attempt at {at}"),
             completion_time=None,
             next_attempt_at=at,
-            attempt_history=history_after_failure(task, kind.value, exit_code, message, retried=True),
+            attempt_history=history_after_failure(task, kind.value, exit_code, tail, retried=True),
         )
     if attempts.policy is not None and kind not in attempts.policy.retry_on:
         message = f"{message} (not retried: retries.retryOn does not list {kind.value})"
@@ -253,7 +257,7 @@ def fail_attempt(
         message=truncate(message),
         completion_time=completion_time or format_time(now),
         next_attempt_at=None,
-        attempt_history=history_after_failure(task, kind.value, exit_code, message, retried=False),
+        attempt_history=history_after_failure(task, kind.value, exit_code, tail, retried=False),
     )
 
 
@@ -295,7 +299,11 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
             except ValueError as problem:
                 failed = {"phase": TaskPhase.FAILED, "reason": INVALID_RESULTS, "message": str(problem)}
                 return _changed(succeeded, **failed)
-        return collect_results(succeeded, attempts.results, message, now)
+        collected = collect_results(succeeded, attempts.results, message, now)
+        if collected.phase is TaskPhase.FAILED and collected.attempt_history:  # exit 0, results unusable
+            history = with_reason(collected.attempt_history, job.attempt, collected.reason or INVALID_RESULTS)
+            return _changed(collected, attempt_history=history)
+        return collected
     running = _changed(task, phase=TaskPhase.RUNNING, **base)
     said_no = (
         failure_kind(job) is FailureKind.FAILED
@@ -312,6 +320,7 @@ def _follow_job(task: T, job: ObservedJob, now: datetime, attempts: Attempts) ->
         message=failure_message(job, attempts.results),
         exit_code=job.exit_code,
         completion_time=completed,
+        tail=None if wrote_results(job.message, attempts.results) else job.message,
     )
 
 
@@ -361,15 +370,17 @@ def not_ready(task: T, sensor: SensorSpec, job: ObservedJob, now: datetime) -> T
     )
 
 
-def wrote_results(message: str | None) -> bool:
-    """Whether a termination message is a results file (one JSON object), not the kubelet's log tail."""
+def wrote_results(message: str | None, declared: Sequence[str]) -> bool:
+    """Whether a termination message is the results file of a task that declares ``declared`` (one JSON
+    object of declared names), not the kubelet's log tail (a JSON log line is an object too)."""
     text = (message or "").strip()
-    if not text.startswith("{"):
+    if not declared or not text.startswith("{"):
         return False
     try:
-        return isinstance(json.loads(text), dict)
+        value = json.loads(text)
     except ValueError:
         return False
+    return isinstance(value, dict) and bool(value) and set(value) <= set(declared)
 
 
 def _changed(task: T, **update: object) -> T:
