@@ -177,3 +177,13 @@ def test_trigger_errors() -> None:
         'triggers[0].params: param "date" has no default: give it a value here',
     ]
     assert trigger_errors(spec(ON_INGEST)) == []
+
+
+def test_a_loop_through_many_pipelines_is_told_in_a_bounded_message() -> None:
+    keys = [("ns", f"p{i:03}") for i in range(500)]
+    edges = {key: [keys[i - 1]] for i, key in enumerate(keys)}  # p000 is triggered by p499: one loop
+    loops = trigger_loops(edges)
+    assert len(loops) == 500 and max(len(text) for text in loops.values()) < 200
+    assert (
+        loops[keys[0]] == "p000 <- p499 <- p498 <- p497 <- p496 <- p495 <- … <- p001 <- p000 (500 Pipelines)"
+    )

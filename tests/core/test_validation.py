@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from baton.api.pipeline import PipelineSpec
+from baton.core.pipelines import pipeline_status
 from baton.core.validation import (
     check_pipeline_spec,
     check_run_spec,
@@ -142,4 +144,18 @@ def test_join_errors_keeps_the_first_ones_and_counts_the_rest() -> None:
     many = [f"problem number {i}" for i in range(200)]
     joined = join_errors(many, limit=100)
     assert joined.startswith("problem number 0; problem number 1")
-    assert joined.endswith("more)") and len(joined) < 130
+    assert joined.endswith("more problems") and len(joined) <= 100
+    assert len(join_errors(["x" * 5000])) == 1024  # one huge problem alone is cut too
+
+
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
+
+
+def test_a_cycle_through_5000_tasks_is_summarised_in_the_ready_condition() -> None:
+    tasks = [{"name": f"t{i:04}", "dependsOn": [f"t{(i - 1) % 5000:04}"]} for i in range(5000)]
+    status = pipeline_status({"taskDefaults": {"image": "x"}, "tasks": tasks}, 1, None, NOW)
+    assert status is not None
+    (ready,) = status.conditions
+    assert ready.reason == "Invalid" and len(ready.message) <= 1024
+    assert ready.message.startswith("dependency cycle of 5000 tasks: t0000 -> t0001 -> t0002")
+    assert ready.message.endswith("-> … -> t4999 -> t0000")

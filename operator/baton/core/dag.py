@@ -114,8 +114,21 @@ def graph_errors(nodes: Sequence[Node]) -> list[str]:
                 parents[i].append(index[dep])
             seen.add(dep)
     names = [name for name, _ in nodes]
-    errors.extend(f"dependency cycle: {' -> '.join(names[i] for i in cycle)}" for cycle in _cycles(parents))
+    errors.extend(cycle_message([names[i] for i in cycle]) for cycle in _cycles(parents))
     return errors
+
+
+CYCLE_SHOWN = 6
+"""Tasks of a long cycle named in its message: the first ones and the last (a message is for reading)."""
+
+
+def cycle_message(walk: Sequence[str]) -> str:
+    """A closed walk (first name repeated last) as an error: the whole of a short cycle, the start and
+    the end of a long one with its length."""
+    if len(walk) <= CYCLE_SHOWN + 2:
+        return f"dependency cycle: {' -> '.join(walk)}"
+    shown = [*walk[:CYCLE_SHOWN], "…", *walk[-2:]]
+    return f"dependency cycle of {len(walk) - 1} tasks: {' -> '.join(shown)}"
 
 
 def build_dag(nodes: Sequence[Node], finally_from: int | None = None) -> Dag:

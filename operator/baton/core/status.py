@@ -292,12 +292,18 @@ def run_condition(
     )
 
 
+MAX_SUMMARY = 1024
+"""Longest message of a condition or Event that lists problems: a few of them, then how many more."""
+
+
 def invalid_condition(reason: str, message: str, generation: int, now: datetime) -> Condition:
+    """Why a run cannot start: its problems, the first ones first (cut at the end, unlike a log tail)."""
+    message = message.strip()
     return Condition(
         type=SUCCEEDED,
         status=ConditionStatus.FALSE,
         reason=reason,
-        message=truncate(message),
+        message=message if len(message) <= MAX_SUMMARY else message[: MAX_SUMMARY - 1] + "…",
         last_transition_time=format_time(now),
         observed_generation=generation,
     )

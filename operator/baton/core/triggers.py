@@ -257,7 +257,11 @@ def trigger_loops(
                 cycle = path[path.index(upstream) :]
                 for at, member in enumerate(cycle):  # each told from its own place and namespace
                     turn = [*cycle[at:], *cycle[:at], member]
-                    loops.setdefault(member, arrow.join(_show(key, member[0]) for key in turn))
+                    shown = [_show(key, member[0]) for key in (turn if len(turn) <= 8 else turn[:6])]
+                    if len(turn) > 8:  # a long loop: its start, its end and its length
+                        shown += ["…", *(_show(key, member[0]) for key in turn[-2:])]
+                        shown[-1] += f" ({len(turn) - 1} Pipelines)"
+                    loops.setdefault(member, arrow.join(shown))
             elif upstream not in state:
                 state[upstream] = 1
                 path.append(upstream)

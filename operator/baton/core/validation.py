@@ -233,11 +233,13 @@ def _env_errors(owner: str, env: list[EnvVar]) -> list[str]:
 
 
 def join_errors(errors: Sequence[str], limit: int = 1024) -> str:
-    """Errors as one message for a condition or Event: the first ones in full, then a count."""
+    """Errors as one message for a condition or Event, at most ``limit`` characters: the first ones in
+    full, then how many more; one error longer than the limit alone is cut at its end."""
     message = ""
     for shown, error in enumerate(errors):
         candidate = f"{message}; {error}" if message else error
-        if len(candidate) > limit and message:
-            return f"{message}; … (+{len(errors) - shown} more)"
+        if len(candidate) > limit - 24 and message:  # room for the count
+            more = len(errors) - shown
+            return f"{message}; and {more} more problem{'s' if more > 1 else ''}"
         message = candidate
-    return message
+    return message if len(message) <= limit else message[: limit - 1] + "…"
