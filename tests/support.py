@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from baton.controller.leader import LeaderElection
+from baton.controller.operator import Operator, run_operator
 
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
 
@@ -89,3 +95,79 @@ def devcluster_up(kubeconfig: Path, *flags: str, env: dict[str, str] | None = No
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+class RunningOperator:
+    """`baton operator` for one namespace; `stop()` ends it the way SIGTERM does."""
+
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        liveness_endpoint: str | None = None,
+        schedule_clock: Callable[[], datetime] | None = None,
+        leader_election: LeaderElection | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.liveness_endpoint = liveness_endpoint
+        self.schedule_clock = schedule_clock
+        self.leader_election = leader_election
+        self.operator: Operator | None = None
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: list[BaseException] = []
+        self._thread = threading.Thread(target=self._main, name=f"operator-{namespace}", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def run() -> None:
+            self._stop = asyncio.Event()
+            ready = asyncio.Event()
+            waiter = asyncio.create_task(ready.wait())
+            waiter.add_done_callback(lambda _: self._ready.set())
+            try:
+                await run_operator(
+                    namespaces=[self.namespace],
+                    stop_flag=self._stop,
+                    ready_flag=ready,
+                    liveness_endpoint=self.liveness_endpoint,
+                    schedule_clock=self.schedule_clock,
+                    leader_election=self.leader_election,
+                    created=self._created,
+                )
+            finally:
+                waiter.cancel()
+                self._ready.set()
+
+        try:
+            self._loop.run_until_complete(run())
+        except BaseException as error:  # surfaced by stop()
+            self._error.append(error)
+        finally:
+            self._loop.close()
+
+    def _created(self, operator: Operator) -> None:
+        self.operator = operator
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` on the operator's event loop and return its result."""
+
+        async def call() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(10)
+
+    def start(self) -> RunningOperator:
+        self._thread.start()
+        assert self._ready.wait(30), "operator did not become ready"
+        return self
+
+    def stop(self) -> None:
+        if self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "operator did not stop"
+        if self._error:
+            raise self._error[0]

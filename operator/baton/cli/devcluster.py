@@ -13,11 +13,15 @@ from pathlib import Path
 
 from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
+from baton.devcluster.faults import FaultPlan, plan_of
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace, faults: FaultPlan | None) -> None:
     cluster = DevCluster(
-        port=args.port, workdir=Path(args.workdir) if args.workdir else None, instant=args.instant
+        port=args.port,
+        workdir=Path(args.workdir) if args.workdir else None,
+        instant=args.instant,
+        faults=faults,
     )
     await cluster.start()
     operator: asyncio.Task[None] | None = None
@@ -31,6 +35,8 @@ async def _serve(args: argparse.Namespace) -> None:
         print("images are not pulled: each container's command runs as a local process", flush=True)
         if args.crds:
             print("Baton's CRDs are installed (Pipelines, PipelineRuns, Datasets)", flush=True)
+        if faults is not None:
+            print(f"FAULTS injected on purpose (test only): {args.faults}", flush=True)
         if args.with_operator:
             from baton.controller.operator import run_operator
 
@@ -57,8 +63,15 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def up(args: argparse.Namespace) -> int:
+    faults = None
+    if getattr(args, "faults", None):
+        try:
+            faults = plan_of(args.faults, seed=args.faults_seed)
+        except ValueError as error:
+            print(f"baton devcluster: {error}", file=sys.stderr)
+            return 2
     try:
-        asyncio.run(_serve(args))
+        asyncio.run(_serve(args, faults))
     except OSError as error:
         print(f"baton devcluster: cannot serve: {error}", file=sys.stderr)
         return 1

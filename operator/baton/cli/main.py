@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--with-operator", action="store_true", help="also run the Baton operator, in every namespace"
     )
+    up.add_argument(
+        "--faults",
+        metavar="PROFILES",
+        help="test only: fail on purpose, e.g. errors,throttle,conflicts,latency,watch-drops,down or all "
+        "(see the dev cluster's README)",
+    )
+    up.add_argument("--faults-seed", type=int, default=0, metavar="N", help="seed of the faults' draws")
     up.set_defaults(handler=_devcluster)
 
     lint = commands.add_parser("lint", help="validate Pipeline and PipelineRun manifests offline")
@@ -101,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="http://127.0.0.1:8080/healthz",
         help="liveness endpoint URL, loopback by default (empty to disable; the chart gives 0.0.0.0)",
     )
-    from baton.cli.operator import add_leader_arguments
+    from baton.cli.operator import add_client_arguments, add_leader_arguments
 
+    add_client_arguments(operator)
     add_leader_arguments(operator)
     operator.add_argument(
         "--schedule-clock-offset",

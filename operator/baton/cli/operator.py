@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import kopf
 
 from baton.controller.leader import LeaderElection
+from baton.core.api_retry import BURST, QPS
 from baton.core.leases import Timing
 from baton.logs import configure
 
@@ -27,6 +28,21 @@ async def _run(args: argparse.Namespace) -> None:
         liveness_endpoint=args.liveness or None,
         schedule_clock=_moved_clock(getattr(args, "schedule_clock_offset", 0.0)),
         leader_election=leader_election(args),
+        qps=getattr(args, "kube_api_qps", QPS),
+        burst=getattr(args, "kube_api_burst", BURST),
+    )
+
+
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kube-api-qps",
+        type=float,
+        default=QPS,
+        metavar="N",
+        help=f"client-side rate limit of API requests a second ({QPS:g}; see the README for why)",
+    )
+    parser.add_argument(
+        "--kube-api-burst", type=int, default=BURST, metavar="N", help=f"requests allowed at once ({BURST})"
     )
 
 
@@ -78,6 +94,8 @@ def main(args: argparse.Namespace) -> int:
     configure(args.log_format, verbose=args.verbose)
     try:
         leader_election(args)
+        if getattr(args, "kube_api_qps", QPS) <= 0 or getattr(args, "kube_api_burst", BURST) < 1:
+            raise ValueError("--kube-api-qps must be positive and --kube-api-burst at least 1")
     except ValueError as error:
         print(f"baton operator: {error}", file=sys.stderr)
         return 2

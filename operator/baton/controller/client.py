@@ -7,18 +7,24 @@ The official client is synchronous and would block the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
+import random
 import ssl
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import kopf
+
+from baton.core.api_retry import BURST, QPS, TokenBucket, next_delay, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +37,11 @@ RequestObserver = Callable[[str, str, int], None]
 @dataclass
 class ApiFailure(Exception):
     code: int
+    """The HTTP status; 0 when the API server gave no answer at all."""
     reason: str
     message: str
+    retry_after: float | None = None
+    """What the server's Retry-After asked for, in seconds."""
 
     def __str__(self) -> str:
         return f"{self.code} {self.reason}: {self.message}"
@@ -77,7 +86,14 @@ def connection_info() -> kopf.ConnectionInfo:
 
 
 class KubeClient:
-    def __init__(self, info: kopf.ConnectionInfo, observe: RequestObserver | None = None) -> None:
+    def __init__(
+        self,
+        info: kopf.ConnectionInfo,
+        observe: RequestObserver | None = None,
+        *,
+        qps: float = QPS,
+        burst: int = BURST,
+    ) -> None:
         self.server = info.server.rstrip("/")
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if info.token:
@@ -88,6 +104,7 @@ class KubeClient:
             timeout=aiohttp.ClientTimeout(total=30),
         )
         self._observe = observe
+        self._bucket = TokenBucket(qps, burst)
 
     async def close(self) -> None:
         await self._session.close()
@@ -103,7 +120,39 @@ class KubeClient:
         verb: str,
         resource: str,
     ) -> dict[str, Any]:
+        """One API request, tried again on a transient failure (``baton.core.api_retry``) after the
+        client-side rate limit let it go; raises ApiFailure (code 0: no answer) when it gives up."""
         data = json.dumps(body, separators=(",", ":")) if body is not None else None
+        tries = 0
+        while True:
+            wait = self._bucket.take(time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            tries += 1
+            try:
+                return await self._once(method, path, data, content_type, params, verb, resource)
+            except ApiFailure as failure:
+                delay = next_delay(tries, failure.code or None, failure.retry_after, random.random())
+                if delay is None:
+                    raise
+                log.debug("%s %s: %s; again in %.2fs", verb, resource, failure, delay)
+            except (aiohttp.ClientConnectionError, TimeoutError) as error:
+                delay = next_delay(tries, None, None, random.random())
+                if delay is None:
+                    raise ApiFailure(0, "Unreachable", f"no answer from the API server: {error!r}") from error
+                log.debug("%s %s: no answer (%r); again in %.2fs", verb, resource, error, delay)
+            await asyncio.sleep(delay)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        data: str | None,
+        content_type: str,
+        params: Mapping[str, str] | None,
+        verb: str,
+        resource: str,
+    ) -> dict[str, Any]:
         async with self._session.request(
             method, self.server + path, data=data, params=params, headers={"Content-Type": content_type}
         ) as response:
@@ -119,6 +168,7 @@ class KubeClient:
                     response.status,
                     str(payload.get("reason", response.reason or "")),
                     str(payload.get("message", text)),
+                    retry_after(response.headers.get("Retry-After"), datetime.now(UTC)),
                 )
             return payload if isinstance(payload, dict) else {}
 

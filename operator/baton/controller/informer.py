@@ -85,6 +85,10 @@ class Informer:
                 log.info("watch of %s expired; listing again", self.resource)
                 resource_version = None
             except (ApiFailure, aiohttp.ClientError, TimeoutError, ValueError, OSError) as error:
+                if isinstance(error, ApiFailure) and error.code == 410:  # Gone as the watch's own status
+                    log.info("watch of %s expired (410); listing again", self.resource)
+                    resource_version = None
+                    continue
                 delay = BACKOFF[min(self._failures, len(BACKOFF) - 1)]
                 self._failures += 1
                 log.warning("watching %s failed (%s); again in %gs", self.resource, error, delay)

@@ -18,6 +18,7 @@ from typing import Any, cast
 import kopf
 
 from baton import GROUP, VERSION
+from baton.core.api_retry import BURST, QPS
 from baton.kube.labels import RUN as RUN_LABEL
 from baton.kube.trim import trim_job, trim_pod
 from baton.logs import log_context
@@ -304,6 +305,8 @@ async def run_operator(
     schedule_clock: Callable[[], datetime] | None = None,
     leader_election: LeaderElection | None = None,
     created: Callable[[Operator], None] | None = None,
+    qps: float = QPS,
+    burst: int = BURST,
 ) -> None:
     """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some.
 
@@ -311,7 +314,7 @@ async def run_operator(
     before a slot instead of waiting for one; runs keep the real clock, as their Jobs do). `created` is
     called with the Operator before it starts (tests look at its leader election through it)."""
     info = connection_info()
-    client = KubeClient(info, observe=metrics.observe_request)
+    client = KubeClient(info, observe=metrics.observe_request, qps=qps, burst=burst)
     operator = Operator(client, namespaces=namespaces, schedule_clock=schedule_clock)
     if leader_election is not None:
         operator.elector = LeaderElector(

@@ -27,6 +27,7 @@ from aiohttp import web
 from .audit import AuditLog
 from .crds import CRD_RESOURCE, CrdController, admit_crd
 from .defaults import default_object
+from .faults import FaultPlan, Faults
 from .gc import GarbageCollector
 from .jobs import JobController
 from .kubelet import Kubelet
@@ -59,6 +60,11 @@ def _admit(rt: ResourceType, obj: Obj, old: Obj | None) -> Obj:
     return default_object(rt, obj, old)
 
 
+HISTORY_LIMIT = 5_000
+"""Watch events kept for resuming watches, like a real API server's watch cache (per resource there; here
+for all): a client that falls further behind gets 410 Gone and must list again, as it must on a real one."""
+
+
 class DevCluster:
     def __init__(
         self,
@@ -68,8 +74,9 @@ class DevCluster:
         workdir: Path | None = None,
         instant: bool = False,
         hold_jobs: bool = False,
-        history_limit: int = 100_000,
+        history_limit: int = HISTORY_LIMIT,
         bookmark_interval: float = 5.0,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.requested_port = port
         self.port = 0
@@ -80,6 +87,7 @@ class DevCluster:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="baton-devcluster-"))
         self.registry = Registry.with_builtins()
         self.audit = AuditLog()
+
         def admit(rt: ResourceType, obj: Obj, old: Obj | None) -> Obj:
             admitted = _admit(rt, obj, old)
             if old is None:
@@ -90,6 +98,13 @@ class DevCluster:
         self.crds = CrdController(self.store)
         self.rest = Rest(self.store)
         self.watches = WatchServer(self.store, bookmark_interval)
+        self.faults = Faults(faults) if faults is not None else None
+        if faults is not None:
+            self.watches.max_events, self.watches.max_seconds = faults.watch_events, faults.watch_seconds
+        self._site: web.TCPSite | None = None
+        self._outage: asyncio.Task[None] | None = None
+        self.down = False
+        """Fault injection: the API server does not answer (see `go_down`)."""
         self.certificate = issue()
         self._runner: web.AppRunner | None = None
         self.gc: GarbageCollector | None = None
@@ -140,12 +155,50 @@ class DevCluster:
             ssl_context=self.certificate.server_context(self.workdir / "pki"),
         )
         await site.start()
+        self._site = site
         addresses = self._runner.addresses  # [(host, port)] of the one listening socket
         assert addresses, "the dev cluster is not listening"
         self.port = int(addresses[0][1])
+        plan = self.faults.plan if self.faults is not None else None
+        if plan is not None and plan.down_after is not None and plan.down_for > 0:
+            self._outage = asyncio.create_task(self._down_later(plan.down_after, plan.down_for))
         return self
 
+    async def _down_later(self, after: float, seconds: float) -> None:
+        await asyncio.sleep(after)
+        await self.go_down(seconds)
+
+    async def go_down(self, seconds: float) -> None:
+        """Fault injection: stop answering for ``seconds`` (the listener closed, every connection and
+        watch dropped, as when an API server restarts), then come back on the same port with all data."""
+        if self._runner is None or self._site is None or self.down:
+            return
+        self.down = True
+        self.store.close_watches()
+        await self._site.stop()
+        server = self._runner.server
+        for handler in list(server.connections) if server is not None else ():
+            handler.force_close()
+            if handler.transport is not None:
+                handler.transport.close()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if self._runner is not None:
+                site = web.TCPSite(
+                    self._runner,
+                    "127.0.0.1",
+                    self.port,
+                    ssl_context=self.certificate.server_context(self.workdir / "pki"),
+                    reuse_address=True,
+                )
+                await site.start()
+                self._site = site
+            self.down = False
+
     async def stop(self) -> None:
+        if self._outage is not None:
+            self._outage.cancel()
         self.store.close_watches()
         if self.jobs is not None:
             await self.jobs.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from . import discovery, errors, openapi
 from .audit import as_dicts
+from .faults import MESSAGES, REASONS, Faults
 from .rest import Outcome, Target, decode_body
 
 if TYPE_CHECKING:
@@ -111,6 +113,31 @@ def build_app(cluster: DevCluster) -> web.Application:
     app.router.add_route("*", "/apis/{group}/{version}", routes.group_root)
     app.router.add_route("*", "/apis/{group}/{version}/{rest:.+}", routes.group_resource)
     return app
+
+
+def _verb_of(request: web.Request, target: Target, legacy_watch: bool) -> str:
+    method = request.method
+    if method == "GET":
+        if legacy_watch or request.query.get("watch") in ("true", "1"):
+            return "watch"
+        return "get" if target.name else "list"
+    if method == "DELETE":
+        return "delete" if target.name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+
+async def _inject(faults: Faults, verb: str, resource: str) -> web.Response | None:
+    """Fault injection: the added latency, then the error this request draws, if any."""
+    if faults.plan.latency:
+        await asyncio.sleep(faults.plan.latency)
+    rule = faults.error_for(verb, resource)
+    if rule is None:
+        return None
+    error = errors.ApiError(rule.code, REASONS[rule.code], MESSAGES[rule.code])
+    response = _json(error.status(), rule.code)
+    if rule.retry_after is not None:
+        response.headers["Retry-After"] = str(rule.retry_after)
+    return response
 
 
 class _Routes:
@@ -219,6 +246,11 @@ class _Routes:
             subresource=target.subresource,
         )
         api = self.cluster.rest
+        faults = self.cluster.faults
+        if faults is not None:
+            injected = await _inject(faults, _verb_of(request, target, legacy_watch), info["resource"])
+            if injected is not None:
+                return injected
         if rt.namespaced and target.namespace == "" and method != "GET":
             # The cluster-wide path of a namespaced kind serves list and watch only.
             raise errors.method_not_allowed()

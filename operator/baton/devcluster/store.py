@@ -114,6 +114,8 @@ class Store:
         self._dependents: dict[str, set[str]] = {}
         self._rv = 0
         self._history: deque[WatchEvent] = deque(maxlen=history_limit)
+        self.expired_watches = 0
+        """Watches refused with 410 Gone: their resourceVersion was older than the history."""
         self._watchers: list[Watcher] = []
         self._subscribers: list[asyncio.Queue[WatchEvent]] = []
         # Synchronous reactions that must be visible to the very next request (CRD registration).
@@ -407,6 +409,7 @@ class Store:
         backlog: builtins.list[tuple[str, Obj]] = []
         if since is not None:
             if since < self.oldest_watchable:
+                self.expired_watches += 1
                 raise errors.expired(f"too old resource version: {since} ({self.oldest_watchable + 1})")
             for event in self._history:
                 if event.rv > since:

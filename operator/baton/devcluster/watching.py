@@ -34,6 +34,10 @@ class WatchServer:
     def __init__(self, store: Store, bookmark_interval: float = BOOKMARK_INTERVAL) -> None:
         self.store = store
         self.bookmark_interval = bookmark_interval
+        self.max_events: int | None = None
+        """Fault injection: end every stream after this many events (the client must resume)."""
+        self.max_seconds: float | None = None
+        """Fault injection: end every stream after this long."""
 
     async def serve(
         self, request: web.Request, target: Target, query: MultiMapping[str]
@@ -49,6 +53,10 @@ class WatchServer:
         include = query.get("includeObject", "Metadata")
         timeout = integer_param(query, "timeoutSeconds")
         deadline = time.monotonic() + timeout if timeout > 0 else None
+        if self.max_seconds is not None:
+            cut = time.monotonic() + self.max_seconds
+            deadline = cut if deadline is None else min(deadline, cut)
+        sent = 0
         namespace = target.namespace or None
 
         response = web.StreamResponse(
@@ -138,7 +146,8 @@ class WatchServer:
                     frames.append(_frame(more.type, render(more.obj)))
                     last_rv = more.rv
                 await response.write(b"".join(frames))
-                if ended:
+                sent += len(frames)
+                if ended or (self.max_events is not None and sent >= self.max_events):
                     break
         except ConnectionResetError:
             pass  # the client went away; nothing to tell it
