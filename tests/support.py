@@ -107,7 +107,10 @@ class RunningOperator:
         liveness_endpoint: str | None = None,
         schedule_clock: Callable[[], datetime] | None = None,
         leader_election: LeaderElection | None = None,
+        **options: Any,
     ) -> None:
+        """``options`` go to `run_operator` as they are (metrics_port, metrics_host, qps…)."""
+        self.options = options
         self.namespace = namespace
         self.liveness_endpoint = liveness_endpoint
         self.schedule_clock = schedule_clock
@@ -136,6 +139,7 @@ class RunningOperator:
                     schedule_clock=self.schedule_clock,
                     leader_election=self.leader_election,
                     created=self._created,
+                    **self.options,
                 )
             finally:
                 waiter.cancel()

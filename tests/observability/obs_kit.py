@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -14,11 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import operator_kit
 import pytest
 from operator_kit import RunningOperator
-
-from baton.controller.operator import run_operator
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "baton"
@@ -47,13 +43,7 @@ def need(tool: str) -> str:
 def start_metrics_operator(namespace: str, patch: pytest.MonkeyPatch) -> tuple[RunningOperator, int]:
     """`baton operator` for `namespace`, serving its metrics on a free port of 127.0.0.1."""
     port = free_port()
-    with patch.context() as inner:
-        inner.setattr(
-            operator_kit,
-            "run_operator",
-            functools.partial(run_operator, metrics_port=port, metrics_host="127.0.0.1"),
-        )
-        operator = RunningOperator(namespace).start()
+    operator = RunningOperator(namespace, metrics_port=port, metrics_host="127.0.0.1").start()
     return operator, port
 
 
