@@ -38,8 +38,14 @@ def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> we
         body=json.dumps(body, **_DUMPS_KW).encode(), status=status, content_type="application/json"
     )
     for warning in warnings or ():
-        response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
+        response.headers.add("Warning", '299 - "' + _header_text(warning).replace('"', '\\"') + '"')
     return response
+
+
+def _header_text(text: str) -> str:
+    """A header value must be printable ASCII: a warning naming a field of control or non-ASCII characters
+    carries them escaped (\\u001f), never raw (which would break the response and the connection)."""
+    return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
 
 
 def _client_of(request: web.Request) -> str:

@@ -56,7 +56,6 @@ class WatchServer:
         if self.max_seconds is not None:
             cut = time.monotonic() + self.max_seconds
             deadline = cut if deadline is None else min(deadline, cut)
-        sent = 0
         namespace = target.namespace or None
 
         response = web.StreamResponse(
@@ -110,8 +109,9 @@ class WatchServer:
                 )
             for event_type, obj in backlog:
                 await response.write(_frame(event_type, render(obj)))
+            sent = len(initial) + len(backlog)
             last_rv = start_rv
-            while True:
+            while self.max_events is None or sent < self.max_events:
                 wait = self.bookmark_interval if bookmarks else None
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
@@ -147,7 +147,7 @@ class WatchServer:
                     last_rv = more.rv
                 await response.write(b"".join(frames))
                 sent += len(frames)
-                if ended or (self.max_events is not None and sent >= self.max_events):
+                if ended:
                     break
         except ConnectionResetError:
             pass  # the client went away; nothing to tell it
