@@ -504,10 +504,21 @@ def rss(sizes: Sizes, logs: Path) -> ScenarioResult:
         _wait_finished(w, names, sizes.timeout)
         drained = (_now_ms() - released) / 1000
         _common(w, result, names, width + 2)
+        w.settle(1.0, timeout=sizes.timeout)
+        finished = w.operator.memory()["VmRSS"]
+        # The runs deleted (their Jobs go with them): what the operator keeps then is what it leaks.
+        runs_type = w.cluster.registry.storage("baton.dev", "pipelineruns")
+        for name in names:
+            w.cluster.sync(w.cluster.store.delete, runs_type, w.namespace, name)
+        wait_until(lambda: w.job_count() == 0, sizes.timeout, "the runs' Jobs to be collected", interval=0.1)
+        w.settle(2.0, timeout=sizes.timeout)
+        deleted = w.operator.memory()["VmRSS"]
     per_run = (active["VmRSS"] - baseline) / runs
     result.details.update(
         baseline_rss_bytes=baseline,
         active_rss_bytes=active["VmRSS"],
+        finished_rss_bytes=finished,
+        deleted_rss_bytes=deleted,
         seconds_to_activate=round(active_after, 3),
         seconds_to_finish_after_release=round(drained, 3),
     )
@@ -522,6 +533,18 @@ def rss(sizes: Sizes, logs: Path) -> ScenarioResult:
         "rss_per_run_kib", "RSS per active run (above the idle operator)", _round(per_run / 1024, 1), "KiB"
     )
     result.add("idle_rss_mib", "operator RSS, idle", _round(baseline / MIB, 1), "MiB")
+    result.add(
+        "finished_rss_mib",
+        f"operator RSS once all {runs:,} finished (kept)",
+        _round(finished / MIB, 1),
+        "MiB",
+    )
+    result.add(
+        "deleted_rss_over_idle_mib",
+        "operator RSS once they are deleted, above idle (a leak would stay)",
+        _round((deleted - baseline) / MIB, 1),
+        "MiB",
+    )
     result.add(
         "finish_after_release_s",
         f"all {runs:,} runs finished after their Jobs are released",
