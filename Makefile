@@ -12,7 +12,7 @@ HELM   := $(TOOLS)/helm
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP   := $(TOOLS)/checkov-venv/.installed-$(CHECKOV_VERSION)
 
-.PHONY: test demo lint typecheck pytest crds clean tools prometheus bench bench-smoke chaos
+.PHONY: test demo lint typecheck pytest crds clean tools prometheus lua bench bench-smoke chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-tools: $(HELM) $(CHECKOV_STAMP) prometheus
+tools: $(HELM) $(CHECKOV_STAMP) prometheus lua
 
 $(HELM): helm/fetch_helm.py | $(STAMP)
 	$(BIN)/python helm/fetch_helm.py $(HELM)
@@ -38,6 +38,13 @@ prometheus:
 	@if command -v prometheus >/dev/null && command -v promtool >/dev/null; then :; else \
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; fi
+
+# Lua 5.1 and cjson (Debian's lua5.1, lua-cjson): Argo CD runs its resource health checks in Lua 5.1, and
+# tests/gitops runs Baton's (helm/argocd) on objects the operator wrote.
+lua:
+	@if command -v lua5.1 >/dev/null && lua5.1 -e 'require "cjson"' 2>/dev/null; then :; else \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends lua5.1 lua-cjson; fi
 
 test: lint typecheck pytest
 

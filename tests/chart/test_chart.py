@@ -231,7 +231,7 @@ def test_deployment_runs_two_replicas_with_leader_election_a_pdb_and_spread(defa
 
 
 def test_without_leader_election_exactly_one_replica_replaced_with_recreate() -> None:
-    single = render('leaderElection={"enabled":false}', "replicas=1")
+    single = render('leaderElection={"enabled":false}')  # replicas (2) applies with leader election only
     deployment = only(single, "Deployment")
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
@@ -239,14 +239,16 @@ def test_without_leader_election_exactly_one_replica_replaced_with_recreate() ->
     assert "affinity" not in deployment["spec"]["template"]["spec"]
     assert not operator_args(single).leader_elect
     assert not [r for r in of_kind(single, "Role") if r["metadata"]["name"].endswith("-leader-election")]
+    bad = '{"enabled":true,"leaseDurationSeconds":10,"renewDeadlineSeconds":10,"retryPeriodSeconds":2}'
     result = subprocess.run(
-        [helm(), "template", RELEASE, str(CHART), "--set-json", 'leaderElection={"enabled":false}'],
+        [helm(), "template", RELEASE, str(CHART), "--set-json", f"leaderElection={bad}"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode != 0 and "replicas > 1 needs leaderElection.enabled" in result.stderr
+    assert result.returncode != 0
+    assert "renewDeadlineSeconds must be shorter than leaseDurationSeconds" in result.stderr
 
 
 def test_pod_meets_the_restricted_pod_security_standard(default: list[Obj]) -> None:

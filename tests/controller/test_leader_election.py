@@ -6,6 +6,8 @@ created twice and no attempt too many."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +15,8 @@ from typing import Any
 from operator_kit import Api, RunningOperator, phase_of, tasks_of
 
 from baton import GROUP, VERSION
-from baton.controller.leader import LeaderElection
+from baton.controller.client import ApiFailure
+from baton.controller.leader import LeaderElection, LeaderElector
 from baton.core.leases import Timing
 from baton.devcluster.audit import RequestRecord
 from support import wait_for
@@ -163,3 +166,54 @@ def test_two_operators_started_by_mistake_without_leader_election_are_safe(
     start_operator(api.namespace)
     start_operator(api.namespace)
     assert_right_outcomes(api, start_runs(api, 10))
+
+
+class FakeLeaseApi:
+    """A Lease store behind the client's `request`, which can be made to hang (a partitioned leader)."""
+
+    def __init__(self) -> None:
+        self.obj: dict[str, Any] | None = None
+        self.version = 0
+        self.hang = False
+
+    async def request(self, method: str, path: str, *, body: Any = None, **_: Any) -> dict[str, Any]:
+        if self.hang:
+            await asyncio.sleep(3600)
+        if method == "GET":
+            if self.obj is None:
+                raise ApiFailure(404, "NotFound", "no lease")
+            return self.obj
+        self.version += 1
+        self.obj = {**body, "metadata": {**body["metadata"], "resourceVersion": str(self.version)}}
+        return self.obj
+
+
+async def test_a_leader_that_cannot_renew_stops_at_its_renew_deadline_not_later() -> None:
+    api = FakeLeaseApi()
+    loop = asyncio.get_running_loop()
+    stopped: list[float] = []
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    def stop() -> None:
+        stopped.append(loop.time())
+        ended.set()
+
+    elector = LeaderElector(
+        api,  # type: ignore[arg-type]
+        "ns",
+        timing=Timing(lease_duration=1.2, renew_deadline=1.0, retry_period=0.2),
+        on_started=started.set,
+        on_stopped=stop,
+    )
+    running = asyncio.create_task(elector.run())
+    try:
+        await asyncio.wait_for(started.wait(), 5)
+        api.hang = True  # every request from now on hangs
+        await asyncio.wait_for(ended.wait(), 5)
+        assert elector._renewed is not None
+        late = stopped[0] - (elector._renewed + 1.0)
+        assert -0.01 <= late < 0.1, late  # at its deadline, well before the lease (1.2 s) could expire
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

@@ -299,7 +299,7 @@ def test_a_run_says_at_once_that_it_waits_for_its_pipeline(
     start_operator(api.namespace)
     name = api.start_run("late")
     waiting = wait_for(lambda: when(api.run(name), phase_of), message="the run's first status")
-    (condition,) = waiting["status"]["conditions"]
+    condition = waiting["status"]["conditions"][0]
     assert (waiting["status"]["phase"], waiting["status"]["pipeline"]) == ("Pending", "late")
     assert (condition["status"], condition["reason"]) == ("Unknown", "WaitingForPipeline")
     assert condition["message"].startswith(
@@ -308,5 +308,5 @@ def test_a_run_says_at_once_that_it_waits_for_its_pipeline(
     api.apply(pipeline("late", [task("a")]))  # it comes in time: the run starts as any other
     assert phase_of(finished(api, name)) == "Succeeded"
     never = finished(api, api.start_run("never"))
-    (condition,) = never["status"]["conditions"]
+    condition = never["status"]["conditions"][0]
     assert (never["status"]["phase"], condition["reason"]) == ("Failed", "PipelineNotFound")

@@ -20,20 +20,31 @@ def lease(holder: str | None, renewed_ago: float | None, duration: int = 15, tra
 
 
 @pytest.mark.parametrize(
-    ("current", "verb", "leader", "transitions"),
+    ("current", "unchanged_for", "verb", "leader", "transitions"),
     [
-        (None, Verb.CREATE, "me", 0),
-        (lease("me", 3), Verb.RENEW, "me", 2),
-        (lease("me", 30), Verb.RENEW, "me", 2),  # my own lease, even expired: renewing it is no transition
-        (lease("other", 3), Verb.FOLLOW, "other", None),
-        (lease("other", 14.9), Verb.FOLLOW, "other", None),
-        (lease("other", 15), Verb.TAKE_OVER, "me", 3),  # expired: renewTime + leaseDurationSeconds passed
-        (lease(None, 0.5, duration=1), Verb.TAKE_OVER, "me", 3),  # released by a leader that shut down
-        (lease("other", None), Verb.TAKE_OVER, "me", 3),  # a Lease without renewTime holds nothing
+        (None, 0, Verb.CREATE, "me", 0),
+        (lease("me", 3), 3, Verb.RENEW, "me", 2),
+        (lease("me", 30), 30, Verb.RENEW, "me", 2),  # my own lease, even expired: renewing is no transition
+        (lease("other", 3), 3, Verb.FOLLOW, "other", None),
+        (lease("other", 14.9), 14.9, Verb.FOLLOW, "other", None),
+        (lease("other", 15), 15, Verb.TAKE_OVER, "me", 3),  # unchanged for leaseDurationSeconds: expired
+        (lease(None, 0.5, duration=1), 0, Verb.TAKE_OVER, "me", 3),  # released by a leader that shut down
+        # Clocks: only how long this replica saw the Lease unchanged counts, never its renewTime.
+        (lease("other", 3600), 2, Verb.FOLLOW, "other", None),  # its clock an hour behind ours: still held
+        (lease("other", -3600), 15, Verb.TAKE_OVER, "me", 3),  # an hour ahead: expires all the same
+        (
+            lease("other", None),
+            0,
+            Verb.FOLLOW,
+            "other",
+            None,
+        ),  # first sight: a whole lease before a take-over
     ],
 )
-def test_decide(current: Lease | None, verb: Verb, leader: str, transitions: int | None) -> None:
-    decision = decide(current, "me", NOW, TIMING)
+def test_decide(
+    current: Lease | None, unchanged_for: float, verb: Verb, leader: str, transitions: int | None
+) -> None:
+    decision = decide(current, "me", NOW, TIMING, unchanged_for)
     assert (decision.verb, decision.leader) == (verb, leader)
     if transitions is None:
         assert decision.spec is None
@@ -47,21 +58,17 @@ def test_decide(current: Lease | None, verb: Verb, leader: str, transitions: int
 
 
 @pytest.mark.parametrize(
-    ("renewed_ago", "acting"),
+    ("since", "acting"),
     [(None, False), (0, True), (9.9, True), (10, False), (12, False)],
 )
-def test_a_leader_acts_only_within_its_renew_deadline(renewed_ago: float | None, acting: bool) -> None:
-    last = None if renewed_ago is None else NOW - timedelta(seconds=renewed_ago)
-    assert leads(last, NOW, TIMING) is acting
+def test_a_leader_acts_only_within_its_renew_deadline(since: float | None, acting: bool) -> None:
+    assert leads(since, TIMING) is acting
 
 
 def test_a_leader_stops_before_anyone_may_take_over() -> None:
-    renewed = NOW
-    stops = next(t for t in range(100) if not leads(renewed, NOW + timedelta(seconds=t), TIMING))
-    held = Lease("a", renewed, 15, 0, "1")
-    takeover = next(
-        t for t in range(100) if decide(held, "b", NOW + timedelta(seconds=t), TIMING).verb is Verb.TAKE_OVER
-    )
+    stops = next(t for t in range(100) if not leads(t, TIMING))
+    held = Lease("a", NOW, 15, 0, "1")
+    takeover = next(t for t in range(100) if decide(held, "b", NOW, TIMING, t).verb is Verb.TAKE_OVER)
     assert stops == 10 and takeover == 15 and stops < takeover
 
 
@@ -76,7 +83,7 @@ def test_release() -> None:
     assert released(lease("other", 1), "me", NOW) is None
     # Once released, the next replica to look takes over at once.
     after = Lease(None, NOW, 1, 2, "42")
-    assert decide(after, "b", NOW + timedelta(seconds=0.1), TIMING).verb is Verb.TAKE_OVER
+    assert decide(after, "b", NOW + timedelta(seconds=0.1), TIMING, 0).verb is Verb.TAKE_OVER
 
 
 @pytest.mark.parametrize(

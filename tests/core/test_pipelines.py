@@ -32,13 +32,16 @@ def test_an_invalid_pipeline_is_not_ready_and_says_why() -> None:
     valid = pipeline_status(VALID, 1, None, NOW)
     status = pipeline_status(INVALID, 2, valid, NOW + timedelta(minutes=1))
     assert status is not None
-    (ready,) = status.conditions
+    ready, stalled = status.conditions  # Stalled too, for kstatus (Flux): Failed
     assert (ready.status.value, ready.reason, ready.message) == (
         "False",
         "Invalid",
         "dependency cycle: a -> b -> a",
     )
     assert ready.last_transition_time == "2025-01-31T10:01:00Z" and ready.observed_generation == 2
+    assert (stalled.type, stalled.status.value, stalled.message) == ("Stalled", "True", ready.message)
+    fixed = pipeline_status(VALID, 3, status, NOW + timedelta(minutes=2))
+    assert fixed is not None and [c.type for c in fixed.conditions] == ["Ready"]  # abnormal-true: gone
 
 
 def test_a_pipeline_the_schema_rejects_is_not_ready() -> None:

@@ -146,6 +146,10 @@ def test_join_errors_keeps_the_first_ones_and_counts_the_rest() -> None:
     assert joined.startswith("problem number 0; problem number 1")
     assert joined.endswith("more problems") and len(joined) <= 100
     assert len(join_errors(["x" * 5000])) == 1024  # one huge problem alone is cut too
+    assert len(join_errors(["x" * 5000, "y"])) <= 1024 and join_errors(["x" * 5000, "y"]).endswith(
+        "1 more problem"
+    )
+    assert len(join_errors(["x" * 1010, "y"])) <= 1024
 
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -155,7 +159,7 @@ def test_a_cycle_through_5000_tasks_is_summarised_in_the_ready_condition() -> No
     tasks = [{"name": f"t{i:04}", "dependsOn": [f"t{(i - 1) % 5000:04}"]} for i in range(5000)]
     status = pipeline_status({"taskDefaults": {"image": "x"}, "tasks": tasks}, 1, None, NOW)
     assert status is not None
-    (ready,) = status.conditions
+    ready = status.conditions[0]
     assert ready.reason == "Invalid" and len(ready.message) <= 1024
     assert ready.message.startswith("dependency cycle of 5000 tasks: t0000 -> t0001 -> t0002")
     assert ready.message.endswith("-> … -> t4999 -> t0000")

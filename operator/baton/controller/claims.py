@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from baton.core.api_retry import worth_retrying
 from baton.core.state import RunMeta
 from baton.core.workspaces import ClaimToAdopt, ClaimToCreate
 from baton.kube.owners import run_owner
@@ -31,8 +32,9 @@ def _owned_by(claim: dict[str, Any], uid: str) -> bool:
 
 
 def _transient(failure: ApiFailure) -> bool:
-    # 409 here is a lost race on the claim's resourceVersion (the create path handles its own 409s).
-    return failure.code >= 500 or failure.code in (409, 429)
+    # 409 here is a lost race on the claim's resourceVersion (the create path handles its own 409s); 0 is
+    # an API server that did not answer: the run waits for it, it does not fail.
+    return worth_retrying(failure.code)
 
 
 async def apply_claims(

@@ -119,15 +119,22 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
         verb: str,
         resource: str,
+        urgent: bool = False,
     ) -> dict[str, Any]:
         """One API request, tried again on a transient failure (``baton.core.api_retry``) after the
-        client-side rate limit let it go; raises ApiFailure (code 0: no answer) when it gives up."""
+        client-side rate limit let it go; raises ApiFailure (code 0: no answer) when it gives up.
+        ``urgent`` (the Lease's renewals) skips the rate limit: a leader must not lose its Lease because
+        its own Job creates fill the bucket."""
         data = json.dumps(body, separators=(",", ":")) if body is not None else None
         tries = 0
         while True:
-            wait = self._bucket.take(time.monotonic())
+            wait = 0.0 if urgent else self._bucket.take(time.monotonic())
             if wait > 0:
-                await asyncio.sleep(wait)
+                try:
+                    await asyncio.sleep(wait)
+                except asyncio.CancelledError:
+                    self._bucket.give_back()  # a request cancelled while it waited used no token
+                    raise
             tries += 1
             try:
                 return await self._once(method, path, data, content_type, params, verb, resource)

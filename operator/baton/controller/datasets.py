@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from baton.api.common import from_wire, to_dict
 from baton.api.dataset import DatasetSpec, DatasetStatus
+from baton.core.api_retry import worth_retrying
 from baton.core.dataset_status import FRESH, STALE, Role, Touch, fresh_condition, freshness, record
 from baton.core.events import Event, EventType
 from baton.core.status import format_time, set_condition, time_or_none
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 RESOURCE = "datasets.baton.dev"
 ATTEMPTS = 5
-TRANSIENT = frozenset({408, 409, 429, 500, 502, 503, 504})
 """Writes of one Dataset tried before giving up (each conflict means someone else just wrote it)."""
 
 
@@ -64,7 +64,7 @@ class DatasetKeeper:
         try:
             await self._record_one(namespace, uri, touches)
         except ApiFailure as failure:
-            if failure.code in TRANSIENT:
+            if worth_retrying(failure.code):
                 raise  # the run's status waits: its reconcile is retried, and records this again
             # Refused for good (RBAC without datasets, an admission policy): the run must not wait for
             # lineage forever. Say so loudly; the run goes on.

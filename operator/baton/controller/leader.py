@@ -86,7 +86,12 @@ class LeaderElector:
         self.leading = False
         self.leader: str | None = None
         """Who leads, as last seen."""
-        self._renewed: datetime | None = None
+        self._renewed: float | None = None
+        """When (loop time) the last successful write of the Lease as its holder began."""
+        self._seen: tuple[Any, ...] | None = None
+        self._seen_at = 0.0
+        """When (loop time) the Lease was last seen to change: another holder's lease runs from then."""
+        self._expiry: asyncio.TimerHandle | None = None
         self._lease: dict[str, Any] | None = None
         self._posting: set[asyncio.Task[None]] = set()
 
@@ -97,10 +102,15 @@ class LeaderElector:
             await asyncio.sleep(self.timing.retry_period)
 
     async def look(self) -> None:
-        """One look at the Lease: read it, act on the decision, start or stop leading."""
-        started = self.clock()
+        """One look at the Lease: read it, act on the decision, start or stop leading. A leader's look is
+        cut short at its renew deadline, and a timer stops it there if no renewal came in time."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        budget = self.timing.retry_period
+        if self.leading and self._renewed is not None:
+            budget = max(0.01, min(budget, self._renewed + self.timing.renew_deadline - started))
         try:
-            decision = await asyncio.wait_for(self._try(started), self.timing.retry_period)
+            decision = await asyncio.wait_for(self._try(self.clock(), started), budget)
         except (TimeoutError, ApiFailure, OSError, ValueError) as error:
             log.warning("leader election: the Lease %s/%s could not be read or written: %s",
                         self.namespace, self.name, error or type(error).__name__)  # fmt: skip
@@ -109,18 +119,33 @@ class LeaderElector:
         else:
             if decision.verb is not Verb.FOLLOW:
                 self._renewed = started  # the lease counts from before the request: never from later
+                if self._expiry is not None:
+                    self._expiry.cancel()
+                self._expiry = loop.call_at(started + self.timing.renew_deadline, self._deadline_passed)
             self._seen_leader(decision.leader)
-        self._set_leading(leads(self._renewed, self.clock(), self.timing) and self.leader == self.me)
+        since = None if self._renewed is None else loop.time() - self._renewed
+        self._set_leading(leads(since, self.timing) and self.leader == self.me)
 
-    async def _try(self, now: datetime) -> Decision:
+    def _deadline_passed(self) -> None:
+        """No renewal within the renew deadline: stop acting now, before any standby may take over."""
+        since = None if self._renewed is None else asyncio.get_running_loop().time() - self._renewed
+        if self.leading and not leads(since, self.timing):
+            self._set_leading(False)
+
+    async def _try(self, now: datetime, observed: float) -> Decision:
         try:
-            obj = await self.client.get(f"{self.path}/{self.name}", resource="leases")
+            obj = await self.client.request(
+                "GET", f"{self.path}/{self.name}", verb="get", resource="leases", urgent=True
+            )
         except ApiFailure as failure:
             if failure.code != 404:
                 raise
             obj = None
         lease = Lease.of(obj) if obj is not None else None
-        decision = decide(lease, self.me, now, self.timing)
+        if lease is not None and lease.version != self._seen:
+            self._seen, self._seen_at = lease.version, observed
+        unchanged_for = observed - self._seen_at if lease is not None else 0.0
+        decision = decide(lease, self.me, now, self.timing, unchanged_for)
         if decision.spec is None:
             return decision
         if obj is None:
@@ -130,20 +155,26 @@ class LeaderElector:
                 "metadata": {"name": self.name, "namespace": self.namespace},
                 "spec": decision.spec,
             }
-            stored = await self.client.create(self.path, body, resource="leases")
+            stored = await self.client.request(
+                "POST", self.path, body=body, verb="create", resource="leases", urgent=True
+            )
         else:
             body = {**obj, "spec": {**(obj.get("spec") or {}), **decision.spec}}
             stored = await self.client.request(
-                "PUT", f"{self.path}/{self.name}", body=body, verb="update", resource="leases"
+                "PUT", f"{self.path}/{self.name}", body=body, verb="update", resource="leases", urgent=True
             )
         self._lease = stored
         return decision
 
     async def release(self) -> None:
-        """Give the Lease up (graceful shutdown) so that a standby takes over at once."""
+        """Give the Lease up (graceful shutdown, after the last write) so that a standby takes over at
+        once; then post what is left to post."""
         held = self.leader == self.me
+        if self._expiry is not None:
+            self._expiry.cancel()
         self._set_leading(False)
         if not held:
+            await self._posted()
             return
         try:
             obj = await asyncio.wait_for(
@@ -161,6 +192,11 @@ class LeaderElector:
                 log.info("leader election: released the Lease %s/%s", self.namespace, self.name)
         except Exception as error:  # the lease then simply expires
             log.warning("leader election: could not release the Lease: %s", error)
+        await self._posted()
+
+    async def _posted(self) -> None:
+        if self._posting:
+            await asyncio.wait(list(self._posting), timeout=self.timing.retry_period)
 
     def _seen_leader(self, leader: str | None) -> None:
         if leader != self.leader:

@@ -125,6 +125,12 @@ class Operator:
     def enqueue_run(self, key: Key) -> None:
         self.queue.add(("run", *key))
 
+    def stop_leading(self) -> None:
+        """Act no more, at once: no reconcile starts, those under way and the status writes going on are
+        cancelled (the new leader takes them up from what is stored)."""
+        self.queue.pause(stop_running=True)
+        self.runs.writer.abandon()
+
     def lead(self) -> None:
         """Start reconciling (this operator took the Lease): everything it knows, once, level-triggered,
         since what happened while it stood by was done by the leader before it, or not at all."""
@@ -234,10 +240,10 @@ class Operator:
                 task.cancel()
             await asyncio.gather(*self._informing, *filter(None, [self._electing]), return_exceptions=True)
             await self.queue.stop()
-            if self.elector is not None:
-                await self.elector.release()  # after the last reconcile: a standby takes over at once
             await self.runs.writer.close()
             await self.recorder.close()
+            if self.elector is not None:
+                await self.elector.release()  # after the last write: a standby takes over at once
 
         # Async on purpose: kopf runs synchronous handlers in a thread pool, and the cache and the work
         # queue below belong to the event loop.
@@ -323,7 +329,7 @@ async def run_operator(
             name=leader_election.name,
             timing=leader_election.timing,
             on_started=operator.lead,
-            on_stopped=operator.queue.pause,
+            on_stopped=operator.stop_leading,
             recorder=operator.recorder,
         )
     if created is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from baton.api.codec import StatusCache, dump_run_status, encoded_size
 from baton.api.run import PipelineRunStatus
 from baton.core.events import Event, EventType
+from baton.core.kstatus import with_gitops_conditions
 from baton.core.lineage import dataset_touches
 from baton.core.lineage_events import lineage_events
 from baton.core.state import RunMeta
@@ -87,6 +88,13 @@ class RunStatusWriter:
             await asyncio.wait(pending, timeout=grace)
         self._behind.clear()
 
+    def abandon(self) -> None:
+        """Cancel the writes going on (this operator stopped leading: it must write nothing more); a
+        write cut off is made again by the leader, from the Jobs."""
+        for task in self._behind.values():
+            task.cancel()
+        self._behind.clear()
+
     def in_flight(self, key: Key) -> asyncio.Task[None] | None:
         """The run's write behind, while it is still being made."""
         task = self._behind.get(key)
@@ -124,6 +132,7 @@ class RunStatusWriter:
         events: list[Event],
     ) -> None:
         meta = run["metadata"]
+        status = with_gitops_conditions(status, int(meta.get("generation") or 1), self.clock())
         touches = dataset_touches(before, status, key[1])
         if touches and self.datasets is not None:
             # Before the status that says the tasks ended: a crash in between records them again.

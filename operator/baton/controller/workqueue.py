@@ -50,6 +50,8 @@ class WorkQueue(Generic[K]):
         """Reconciles of a key that failed in a row (reset by one that does not)."""
         self._open = asyncio.Event()
         self._open.set()
+        self._started = False
+        self._workers_running: list[asyncio.Task[None]] = []
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
@@ -77,28 +79,43 @@ class WorkQueue(Generic[K]):
     def depth(self) -> int:
         return self._ready.qsize()
 
-    def pause(self) -> None:
-        """Reconcile nothing more (a standby, or a leader that lost its Lease): keys keep coalescing, and
-        a reconcile already running ends."""
+    def pause(self, *, stop_running: bool = False) -> None:
+        """Reconcile nothing more (a standby, or a leader that lost its Lease): keys keep coalescing.
+        With ``stop_running``, reconciles under way are cancelled too (their keys queued again): a leader
+        past its renew deadline must not act at all; a reconcile cut short is one an operator crash would
+        cut, which the level-triggered planner takes up again from what is stored."""
         self._open.clear()
+        if stop_running:
+            for task in self._workers_running:
+                task.cancel()
+            self._workers_running = []
 
     def resume(self) -> None:
         self._open.set()
+        if self._started and not self._workers_running:
+            self._start_workers()
 
     @property
     def paused(self) -> bool:
         return not self._open.is_set()
 
     def start(self) -> None:
-        for i in range(self._workers):
-            self._tasks.append(asyncio.create_task(self._work(), name=f"baton-reconcile-{i}"))
+        self._started = True
+        self._start_workers()
         self._tasks.append(asyncio.create_task(self._fire_timers(), name="baton-requeue-timers"))
+
+    def _start_workers(self) -> None:
+        self._workers_running = [
+            asyncio.create_task(self._work(), name=f"baton-reconcile-{i}") for i in range(self._workers)
+        ]
+        self._tasks.extend(self._workers_running)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._workers_running = []
 
     async def _work(self) -> None:
         while True:
@@ -110,6 +127,8 @@ class WorkQueue(Generic[K]):
             try:
                 await self._reconcile(key)
             except asyncio.CancelledError:
+                self._active.discard(key)
+                self.add(key)  # cut short (the queue paused, or stops): it is reconciled again later
                 raise
             except Exception:  # one run's failure must not stop the others; it is retried with a delay
                 failures = self.failures[key] = self.failures.get(key, 0) + 1

@@ -31,6 +31,12 @@ never throttle the benchmark (the dev cluster itself serves about 500 tasks a se
 still cap a runaway loop at a rate a production API server survives."""
 
 
+def worth_retrying(code: int) -> bool:
+    """Whether a request that failed with ``code`` (0: no answer at all, the API server unreachable) may
+    succeed later without any change: for a caller deciding between "again later" and "for good"."""
+    return code == 0 or code in TRANSIENT or code in (408, 409)
+
+
 def retry_after(header: str | None, now: datetime | None = None) -> float | None:
     """Seconds a `Retry-After` header asks to wait (delay-seconds or an HTTP date), at most a minute;
     None when absent or unreadable."""
@@ -78,3 +84,8 @@ class TokenBucket:
         self.at = now
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.qps
+
+    def give_back(self) -> None:
+        """A token taken for a request that was not made after all."""
+        if self.tokens is not None:
+            self.tokens = min(float(self.burst), self.tokens + 1)

@@ -5,8 +5,10 @@ and the clock:
 
 - no Lease: create it, holding it;
 - held by me: renew it (a new renewTime);
-- held by nobody (released by a leader that shut down), or by someone whose lease expired (renewTime +
-  leaseDurationSeconds passed): take it over, one more transition;
+- held by nobody (released by a leader that shut down), or by someone whose lease expired: take it
+  over, one more transition. A lease expires ``leaseDurationSeconds`` after this replica last saw it
+  change (its holder, renewTime or resourceVersion), by this replica's own monotonic clock, as client-go
+  does: comparing the holder's renewTime with the local wall clock would trust two nodes' clocks to agree;
 - held by someone else whose lease runs: follow, and look again later.
 
 Every write carries the Lease's resourceVersion, so two replicas deciding at once cannot both win: the
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -78,10 +80,14 @@ class Lease:
             resource_version=str((obj.get("metadata") or {}).get("resourceVersion") or ""),
         )
 
-    def expired(self, now: datetime) -> bool:
-        if self.holder is None or self.renew_time is None:
-            return True
-        return self.renew_time + timedelta(seconds=self.duration_seconds) <= now
+    @property
+    def version(self) -> tuple[str | None, datetime | None, str]:
+        """What changes when the holder renews: a replica times the lease from when it last changed."""
+        return (self.holder, self.renew_time, self.resource_version)
+
+    def expired(self, unchanged_for: float) -> bool:
+        """Whether the lease ran out, seen unchanged for ``unchanged_for`` seconds by this replica."""
+        return self.holder is None or unchanged_for >= self.duration_seconds
 
 
 class Verb(StrEnum):
@@ -100,8 +106,12 @@ class Decision:
     """Who leads as far as this replica can tell."""
 
 
-def decide(lease: Lease | None, me: str, now: datetime, timing: Timing) -> Decision:
-    """What replica ``me`` does with the Lease as read (None: there is none)."""
+def decide(
+    lease: Lease | None, me: str, now: datetime, timing: Timing, unchanged_for: float = 0.0
+) -> Decision:
+    """What replica ``me`` does with the Lease as read (None: there is none), which it has seen unchanged
+    for ``unchanged_for`` seconds (0 the first time it sees it: a new replica waits a whole lease before
+    it takes over a leader it never saw renew). ``now`` only stamps what it writes."""
     stamp = format_precise_time(now)
     duration = round(timing.lease_duration)
     if lease is None:
@@ -110,7 +120,7 @@ def decide(lease: Lease | None, me: str, now: datetime, timing: Timing) -> Decis
     if lease.holder == me:
         spec = _spec(me, duration, None, stamp, lease.transitions)
         return Decision(Verb.RENEW, spec, me)
-    if lease.expired(now):
+    if lease.expired(unchanged_for):
         spec = _spec(me, duration, stamp, stamp, lease.transitions + 1)
         return Decision(Verb.TAKE_OVER, spec, me)
     return Decision(Verb.FOLLOW, None, lease.holder)
@@ -130,10 +140,10 @@ def released(lease: Lease, me: str, now: datetime) -> dict[str, Any] | None:
     }
 
 
-def leads(last_renewal: datetime | None, now: datetime, timing: Timing) -> bool:
-    """Whether a replica whose last successful write of the Lease (as holder) was at ``last_renewal``
-    may act: only within the renew deadline."""
-    return last_renewal is not None and now - last_renewal < timedelta(seconds=timing.renew_deadline)
+def leads(since_renewal: float | None, timing: Timing) -> bool:
+    """Whether a replica whose last successful write of the Lease (as holder) began ``since_renewal``
+    seconds ago (its own monotonic clock; None: never) may act: only within the renew deadline."""
+    return since_renewal is not None and since_renewal < timing.renew_deadline
 
 
 def _spec(me: str, duration: int, acquired: str | None, renewed: str, transitions: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from baton.api.common import Condition, ConditionStatus
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import RunPhase
+from baton.core.kstatus import pipeline_stalled
 from baton.core.status import format_time, plural, set_condition
 from baton.core.validation import check_pipeline_spec, join_errors, pipeline_errors
 
@@ -52,7 +53,9 @@ def pipeline_status(
         update={
             "observed_generation": generation,
             "task_count": task_count,
-            "conditions": set_condition(current.conditions, condition),
+            "conditions": pipeline_stalled(
+                set_condition(current.conditions, condition), bool(errors), condition.message, generation, now
+            ),
         }
     )
     return None if new == current else new

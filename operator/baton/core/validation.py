@@ -234,12 +234,19 @@ def _env_errors(owner: str, env: list[EnvVar]) -> list[str]:
 
 def join_errors(errors: Sequence[str], limit: int = 1024) -> str:
     """Errors as one message for a condition or Event, at most ``limit`` characters: the first ones in
-    full, then how many more; one error longer than the limit alone is cut at its end."""
-    message = ""
-    for shown, error in enumerate(errors):
-        candidate = f"{message}; {error}" if message else error
-        if len(candidate) > limit - 24 and message:  # room for the count
-            more = len(errors) - shown
-            return f"{message}; and {more} more problem{'s' if more > 1 else ''}"
-        message = candidate
-    return message if len(message) <= limit else message[: limit - 1] + "…"
+    full, then how many more; a problem too long alone is cut at its end."""
+    if len(errors) == 1:
+        only = errors[0]
+        return only if len(only) <= limit else only[: limit - 1] + "…"
+    room = limit - 24  # for "; and N more problems"
+    shown: list[str] = []
+    used = 0
+    for error in errors:
+        piece = error if len(error) <= room else error[: room - 1] + "…"
+        cost = len(piece) + (2 if shown else 0)
+        if shown and used + cost > room:
+            break
+        shown.append(piece)
+        used += cost
+    more = len(errors) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more problem{'s' if more > 1 else ''}" if more else "")

@@ -254,7 +254,8 @@ class _Routes:
         api = self.cluster.rest
         faults = self.cluster.faults
         if faults is not None:
-            injected = await _inject(faults, _verb_of(request, target, legacy_watch), info["resource"])
+            info["verb"] = _verb_of(request, target, legacy_watch)  # the audit names an injected fault's verb
+            injected = await _inject(faults, info["verb"], info["resource"])
             if injected is not None:
                 return injected
         if rt.namespaced and target.namespace == "" and method != "GET":
