@@ -102,7 +102,7 @@ def test_baton_dev_lints_first_and_checks_its_params(tmp_path: Path) -> None:
     result = subprocess.run([str(BATON), "dev", str(root_task)], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        f"baton dev: the manifests are not valid:\n{root_task}: Pipeline/p: spec.tasks[0].runAsUser: "
+        f"baton dev: the manifests are not valid:\n{root_task}:9: Pipeline/p: spec.tasks[0].runAsUser: "
         'must not be 0: root is not allowed (Pod Security Standard "restricted")\n'
     )
     typo = subprocess.run(
@@ -112,6 +112,31 @@ def test_baton_dev_lints_first_and_checks_its_params(tmp_path: Path) -> None:
     assert typo.stderr == (
         'baton dev: unknown param "recs" (did you mean "records"?); Pipeline failing declares: records\n'
     )
+
+
+def test_baton_dev_checks_the_expected_results_a_pipelines_test_gives() -> None:
+    command = [str(BATON), "dev", "examples/daily-sales.yaml", "--timeout", "5m"]
+    passes = subprocess.run(
+        [*command, "--expect-results", "revenue=10043.25"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert passes.returncode == 0, passes.stdout + passes.stderr
+    wrong = subprocess.run(
+        [*command, "--expect-results", "revenue=10000", "--expect-results", "rows=8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert wrong.returncode == 1  # the run succeeded, but not with what the test expects
+    problems = [line for line in wrong.stderr.splitlines() if line.startswith("baton dev: run ")]
+    assert len(problems) == 2 and problems[0].endswith("result \"revenue\" is '10043.25', expected '10000'")
+    assert 'no result "rows" (its results: ' in problems[1]
+    bad = subprocess.run([*command[:3], "--timeout", "soon"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and '"soon" is not a duration (90, 90s, 5m, 1h30m)' in bad.stderr
 
 
 def test_baton_dev_shows_retries_with_their_attempt_and_when() -> None:

@@ -185,7 +185,11 @@ def test_findings(tmp_path: Path, text: str, findings: list[str] | None) -> None
     if findings is None:
         assert len(found) == 1 and found[0].message.startswith("cannot read:")
     else:
-        assert [str(f) for f in found] == [f"{path}: {f}" for f in findings]
+        # Each finding points at its line (checked below for a few); here, what it says.
+        assert [str(f).replace(f"{path}:{f.line}:", f"{path}:") for f in found] == [
+            f"{path}: {f}" for f in findings
+        ]
+        assert all(f.line for f in found if f.kind)
 
 
 def test_dates_stay_strings_as_with_kubectl(tmp_path: Path) -> None:
@@ -227,7 +231,7 @@ def test_main_prints_findings_and_fails(tmp_path: Path, capsys: pytest.CaptureFi
     assert main([bad, missing]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        f'{bad}: Pipeline/etl: task "load" depends on itself',
+        f'{bad}:13: Pipeline/etl: task "load" depends on itself',
         f"{missing}: no such file or directory",
         "baton lint: 2 problem(s) in 2 file(s)",
     ]
@@ -270,7 +274,7 @@ def test_a_dataset_known_only_at_run_time_is_a_note_not_a_problem(
     assert main([path]) == 0
     err = capsys.readouterr().err
     assert err.startswith(
-        f'note: {path}: Pipeline/lake: task "extract": output "s3://lake/sales" has a partition'
+        f'note: {path}:10: Pipeline/lake: task "extract": output "s3://lake/sales" has a partition'
     )
     assert "implies no dependency: add dependsOn where one is needed" in err
 
@@ -308,10 +312,10 @@ def test_a_finally_task_longer_than_the_finally_budget_is_a_note(
     path = write(tmp_path, "nightly.yaml", text)
     assert main([path]) == 0
     assert capsys.readouterr().err == (
-        f'note: {path}: Pipeline/nightly: finally task "release-lock" may take up to 300s (timeoutSeconds, '
-        "its own or taskDefaults', times attempts), longer than the finally tasks' budget (120s, "
-        "finallyTimeoutSeconds): it would be stopped first, with reason DeadlineExceeded; raise "
-        "finallyTimeoutSeconds\n"
+        f'note: {path}:10: Pipeline/nightly: finally task "release-lock" may take up to 300s '
+        "(timeoutSeconds, its own or taskDefaults', times attempts), longer than the finally tasks' "
+        "budget (120s, finallyTimeoutSeconds): it would be stopped first, with reason DeadlineExceeded; "
+        "raise finallyTimeoutSeconds\n"
     )
     run = HEAD.replace("kind: Pipeline", "kind: PipelineRun") + (
         "  name: tonight\nspec:\n  pipelineRef: {name: nightly}\n  finallyTimeoutSeconds: 400\n"
@@ -324,3 +328,48 @@ def test_a_finally_task_longer_than_the_finally_budget_is_a_note(
     assert "PipelineRun/tonight" not in err  # its own budget lets the finally task finish
     assert 'PipelineRun/quick: finally task "release-lock" may take up to 300s' in err
     assert "budget (60s, the run's finallyTimeoutSeconds)" in err
+
+
+def test_a_finding_points_at_the_line_of_the_task_or_field_it_is_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        HEAD
+        + "  name: etl\n"  # line 4
+        + "spec:\n"
+        + "  taskDefaults: {image: busybox}\n"
+        + "  parallelism: 0\n"  # line 7
+        + "  tasks:\n"
+        + "    - name: extract\n"  # line 9
+        + "    - name: load\n"  # line 10
+        + "      dependsOn: [extrct]\n"
+    )
+    path = write(tmp_path, "etl.yaml", text)
+    assert main([path]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert f"{path}:7: Pipeline/etl: spec.parallelism: Input should be greater than or equal to 1" in err
+    fixed = write(tmp_path, "fixed.yaml", text.replace("parallelism: 0", "parallelism: 2"))
+    assert main([fixed]) == 1
+    (line, *_) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f'{fixed}:10: Pipeline/etl: task "load" depends on unknown task "extrct"')
+
+
+def test_lint_reads_stdin_and_answers_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+
+    spec = "spec:\n  taskDefaults: {image: busybox}\n  tasks:\n    - name: a\n      dependsOn: [b]\n"
+    text = HEAD + "  name: etl\n" + spec
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["-", "--output", "json"]) == 1
+    (finding,) = json.loads(capsys.readouterr().out)
+    assert finding == {
+        "file": "-",
+        "line": 8,
+        "severity": "error",
+        "kind": "Pipeline",
+        "name": "etl",
+        "message": 'task "a" depends on unknown task "b"',
+    }

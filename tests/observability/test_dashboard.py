@@ -302,6 +302,10 @@ def test_every_panel_query_is_valid_and_returns_data(scenario: Scenario) -> None
                 failures.append(
                     f"{panel['title']} / {target['refId']}: {expr}\n  -> {json.dumps(result)[:300]}"
                 )
+    if failures:  # how the scrapes went, to tell a slow scrape from a missing series
+        health = prometheus.api("query", query='max_over_time(scrape_duration_seconds{job="baton"}[10m])')
+        samples = prometheus.api("query", query='max_over_time(scrape_samples_scraped{job="baton"}[10m])')
+        failures.append(f"scrapes: longest {json.dumps(health)[:200]}; samples {json.dumps(samples)[:200]}")
     assert not failures, "\n".join(failures)
 
 

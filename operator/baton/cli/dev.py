@@ -32,6 +32,7 @@ from baton.cli.kubeapi import CliError
 from baton.cli.lint import lint
 from baton.cli.output import data_note, failure_summary, result_lines, yaml_problem
 from baton.cli.run import check_params, parse_params
+from baton.core.expectations import result_mismatches
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.resources import ResourceType
 from baton.devcluster.rest import Target
@@ -278,9 +279,11 @@ async def run_dev(
     out: TextIO,
     keep: bool = False,
     params: Mapping[str, str] | None = None,
+    expected: Mapping[str, str] | None = None,
 ) -> int:
     """Run the manifests on a dev cluster of its own, print the outcome and the runs' results, and
-    remove the cluster's folder (workspace files, logs) unless ``keep``."""
+    remove the cluster's folder (workspace files, logs) unless ``keep``. With ``expected`` results,
+    a run that succeeded without them fails the command too (a pipeline's test in CI)."""
     docs = load_manifests(files)
     problems = [str(finding) for finding in lint(files).findings]
     if problems:  # what kubectl apply would refuse, said as lint says it (not as client retry noise)
@@ -288,7 +291,7 @@ async def run_dev(
     check_dev_params(docs, params or {})
     workdir = Path(tempfile.mkdtemp(prefix="baton-dev-"))
     try:
-        return await _run_dev(docs, workdir, namespace, give_up_after, out, params or {})
+        return await _run_dev(docs, workdir, namespace, give_up_after, out, params or {}, expected or {})
     finally:
         if keep:
             print(f"\nworkspace files, logs and the kubeconfig are kept in {workdir}", file=out)
@@ -303,6 +306,7 @@ async def _run_dev(
     give_up_after: float,
     out: TextIO,
     params: Mapping[str, str],
+    expected: Mapping[str, str],
 ) -> int:
     from baton.controller.operator import run_operator
 
@@ -346,6 +350,14 @@ async def _run_dev(
         ok = len(runs) == len(names) and all(
             (r.get("status") or {}).get("phase") == "Succeeded" for r in runs
         )
+        for run in runs if expected else ():
+            results = {
+                str(r.get("name")): str(r.get("value"))
+                for r in (run.get("status") or {}).get("results") or ()
+            }
+            for problem in result_mismatches(expected, results):
+                print(f"baton dev: run {run['metadata']['name']}: {problem}", file=sys.stderr)
+                ok = False
         return 0 if ok else 1
 
 
@@ -361,6 +373,7 @@ def main(args: argparse.Namespace) -> int:
                 out=sys.stdout,
                 keep=args.keep,
                 params=parse_params(args.params),
+                expected=parse_params(args.expect_results, what="expected result"),
             )
         )
     except (ManifestError, CliError) as error:

@@ -10,6 +10,7 @@ Directories are searched for *.yaml and *.yml files. Objects of other kinds are 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from baton.api.dataset import Dataset
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
+from baton.cli.yamllines import document_lines, items_lines, line_of
 from baton.core.datasets import dynamic_notes
 from baton.core.finally_budget import finally_budget_notes
 from baton.core.triggers import dataset_trigger_edges, trigger_loops
@@ -41,10 +43,23 @@ class Finding:
     kind: str
     name: str
     message: str
+    line: int | None = field(default=None, compare=False)
+    """The line of the field or task the message is about (else of the object), when known."""
 
     def __str__(self) -> str:
         where = f"{self.kind}/{self.name}: " if self.kind else ""
-        return f"{self.path}: {where}{self.message}"
+        at = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{at}: {where}{self.message}"
+
+    def as_json(self, severity: str) -> dict[str, Any]:
+        return {
+            "file": self.path,
+            "line": self.line,
+            "severity": severity,
+            "kind": self.kind or None,
+            "name": self.name or None,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -83,6 +98,8 @@ _KubectlLoader.add_constructor("tag:yaml.org,2002:bool", _boolean)
 class _Doc:
     path: str
     obj: Mapping[str, Any]
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """Where each field is (``baton.cli.yamllines``)."""
 
 
 def lint_paths(paths: Sequence[str]) -> list[Finding]:
@@ -169,9 +186,16 @@ def _check_trigger_loops(
 def main(argv: Sequence[str]) -> int:
     """Entry point of `baton lint`; ``argv`` are the arguments after "lint". Returns the exit code."""
     parser = argparse.ArgumentParser(prog="baton lint", description=__doc__.split("\n")[0])
-    parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories ('-': stdin)")
+    parser.add_argument(
+        "-o", "--output", choices=("text", "json"), default="text", help="json: findings and notes as a list"
+    )
     args = parser.parse_args(list(argv))
     report = lint(args.files)
+    if args.output == "json":
+        found = [f.as_json("error") for f in report.findings] + [n.as_json("note") for n in report.notes]
+        print(json.dumps(found, indent=2))
+        return 1 if report.findings else 0
     for remark in report.notes:
         print(f"note: {remark}", file=sys.stderr)
     for finding in report.findings:
@@ -212,6 +236,7 @@ def _load(path: str, report: Report) -> Iterator[_Doc]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
         documents = list(yaml.load_all(text, Loader=_KubectlLoader))
+        lines = document_lines(text, _KubectlLoader)
     except yaml.YAMLError as error:
         report.findings.append(Finding(path, "", "", f"cannot read: not valid YAML: {yaml_problem(error)}"))
         return
@@ -219,15 +244,22 @@ def _load(path: str, report: Report) -> Iterator[_Doc]:
         report.findings.append(Finding(path, "", "", f"cannot read: {error}"))
         return
     for number, document in enumerate(documents, start=1):
+        where = lines[number - 1] if number - 1 < len(lines) else {}
         if document is None:
             continue
         if not isinstance(document, Mapping):
-            report.findings.append(Finding(path, "", "", f"document {number} is not a mapping"))
+            report.findings.append(
+                Finding(path, "", "", f"document {number} is not a mapping", where.get(""))
+            )
             continue
         if document.get("kind") == "List" and isinstance(document.get("items"), list):
-            yield from (_Doc(path, item) for item in document["items"] if isinstance(item, Mapping))
+            yield from (
+                _Doc(path, item, items_lines(where, k))
+                for k, item in enumerate(document["items"])
+                if isinstance(item, Mapping)
+            )
         elif str(document.get("apiVersion", "")).split("/")[0] == GROUP:
-            yield _Doc(path, document)
+            yield _Doc(path, document, where)
 
 
 def _check_pipeline(doc: _Doc, report: Report) -> tuple[str | None, str | None, PipelineSpec | None]:
@@ -302,4 +334,6 @@ def _finding(doc: _Doc, message: str) -> Finding:
             name = str(metadata["name"])
         elif metadata.get("generateName"):
             name = f"{metadata['generateName']}*"
-    return Finding(doc.path, str(doc.obj.get("kind") or "<no kind>"), name, message)
+    return Finding(
+        doc.path, str(doc.obj.get("kind") or "<no kind>"), name, message, line_of(doc.lines, message)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,18 @@ def _bench(args: argparse.Namespace) -> int:
     from baton.cli.bench import main as bench_main
 
     return bench_main(args)
+
+
+def duration(text: str) -> float:
+    """Seconds from "90", "90s", "5m", "1h30m" (argparse turns the ValueError into a usage error)."""
+    parts = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or parts is None or not any(parts.groups()):
+        raise argparse.ArgumentTypeError(f'"{text}" is not a duration (90, 90s, 5m, 1h30m)')
+    hours, minutes, seconds = parts.groups()
+    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+    if total <= 0:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a positive duration')
+    return total
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,10 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run pipeline manifests end to end on the embedded dev cluster")
     dev.add_argument("files", nargs="+", metavar="FILE")
     dev.add_argument("-n", "--namespace", default="default", help="namespace for objects that name none")
-    dev.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    dev.add_argument(
+        "--timeout",
+        type=duration,
+        default=600.0,
+        metavar="DURATION",
+        help="give up after this long: 90, 90s, 5m, 1h30m (default 10m)",
+    )
     from baton.cli.run import add_param_argument
 
     add_param_argument(dev, "a param of the runs baton dev starts (repeatable)")
+    dev.add_argument(
+        "--expect-results",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="exit 1 unless every run ended with this result (repeatable): a pipeline's own test in CI",
+    )
     dev.add_argument(
         "--keep",
         action="store_true",

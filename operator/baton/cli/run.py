@@ -65,15 +65,15 @@ def add_param_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
-def parse_params(values: Sequence[str]) -> dict[str, str]:
+def parse_params(values: Sequence[str], what: str = "param") -> dict[str, str]:
     params: dict[str, str] = {}
     for value in values:
         name, sep, text = value.partition("=")
         if not sep or not name:
-            raise CliError(f'invalid param "{value}": expected NAME=VALUE', EXIT_USAGE)
+            raise CliError(f'invalid {what} "{value}": expected NAME=VALUE', EXIT_USAGE)
         if name in params and params[name] != text:  # which one was meant? say so rather than guess
             raise CliError(
-                f'param "{name}" is given twice ({params[name]!r} and {text!r}): keep one', EXIT_USAGE
+                f'{what} "{name}" is given twice ({params[name]!r} and {text!r}): keep one', EXIT_USAGE
             )
         params[name] = text
     return params
