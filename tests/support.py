@@ -102,14 +102,15 @@ class RunningOperator:
 
     def __init__(
         self,
-        namespace: str,
+        namespace: str | None,
         *,
         liveness_endpoint: str | None = None,
         schedule_clock: Callable[[], datetime] | None = None,
         leader_election: LeaderElection | None = None,
         **options: Any,
     ) -> None:
-        """``options`` go to `run_operator` as they are (metrics_port, metrics_host, qps…)."""
+        """``namespace`` None: every namespace. ``options`` go to `run_operator` as they are
+        (metrics_port, metrics_host, qps…)."""
         self.options = options
         self.namespace = namespace
         self.liveness_endpoint = liveness_endpoint
@@ -132,7 +133,7 @@ class RunningOperator:
             waiter.add_done_callback(lambda _: self._ready.set())
             try:
                 await run_operator(
-                    namespaces=[self.namespace],
+                    namespaces=[self.namespace] if self.namespace else [],
                     stop_flag=self._stop,
                     ready_flag=ready,
                     liveness_endpoint=self.liveness_endpoint,

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from chaos_kit import DOWN_SECONDS, RUNS_PER_PROFILE, SEED, Workload
+from chaos_kit import DOWN_SECONDS, RUNS_PER_PROFILE, SEED, Workload, own_cluster
 
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.faults import PROFILES, FaultPlan, plan_of
@@ -29,15 +29,9 @@ def faulty(
         plan = FaultPlan(seed=SEED)
     else:  # with every profile at once, the API server also goes down once the runs are under way
         plan = replace(plan_of(request.param, seed=SEED), down_after=2.0, down_for=DOWN_SECONDS)
-    cluster = DevCluster(workdir=tmp_path / "cluster", faults=plan, bookmark_interval=1.0)
-    with cluster.running():
-        from baton.cli.dev import install_crds
-
-        namespace = f"chaos-{uuid.uuid4().hex[:6]}"
-        ns_type = cluster.registry.storage("", "namespaces")
-        cluster.sync(install_crds, cluster)
-        cluster.sync(cluster.store.create, ns_type, "", {"metadata": {"name": namespace}})
-        monkeypatch.setenv("KUBECONFIG", str(cluster.write_kubeconfig(tmp_path / "kubeconfig", namespace)))
+    namespace = f"chaos-{uuid.uuid4().hex[:6]}"
+    with own_cluster(tmp_path, namespace, faults=plan) as (cluster, kubeconfig):
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         operator = RunningOperator(namespace).start()
         try:
             yield cluster, Workload(cluster, namespace), operator
@@ -91,17 +85,10 @@ def test_a_short_watch_history_makes_the_operator_relist_and_lose_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Watches cut every 5 events, and a history of 40: a resuming watch is often too old (410 Gone).
-    cluster = DevCluster(
-        workdir=tmp_path / "cluster", history_limit=40, faults=plan_of("watch-drops", seed=SEED)
-    )
-    with cluster.running():
-        from baton.cli.dev import install_crds
-
+    plan = plan_of("watch-drops", seed=SEED)
+    with own_cluster(tmp_path, "relist", history_limit=40, faults=plan) as (cluster, kubeconfig):
         namespace = "relist"
-        ns_type = cluster.registry.storage("", "namespaces")
-        cluster.sync(install_crds, cluster)
-        cluster.sync(cluster.store.create, ns_type, "", {"metadata": {"name": namespace}})
-        monkeypatch.setenv("KUBECONFIG", str(cluster.write_kubeconfig(tmp_path / "kubeconfig", namespace)))
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         operator = RunningOperator(namespace).start()
         try:
             workload = Workload(cluster, namespace)

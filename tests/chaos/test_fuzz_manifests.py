@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_kit import FULL
+from chaos_kit import FULL, own_cluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -108,20 +108,9 @@ def fuzzed(
 ) -> Iterator[tuple[DevCluster, str, Any, RunningOperator]]:
     from kubernetes import client, config
 
-    from baton.cli.dev import install_crds
-
     workdir = tmp_path_factory.mktemp("fuzz")
-    cluster = DevCluster(workdir=workdir / "cluster", bookmark_interval=1.0)
-    with cluster.running(), pytest.MonkeyPatch.context() as patch:
-        namespace = "fuzz"
-        cluster.sync(install_crds, cluster)
-        cluster.sync(
-            cluster.store.create,
-            cluster.registry.storage("", "namespaces"),
-            "",
-            {"metadata": {"name": namespace}},
-        )
-        kubeconfig = cluster.write_kubeconfig(workdir / "kubeconfig", namespace)
+    namespace = "fuzz"
+    with own_cluster(workdir, namespace) as (cluster, kubeconfig), pytest.MonkeyPatch.context() as patch:
         patch.setenv("KUBECONFIG", str(kubeconfig))
         api_client = config.new_client_from_config(config_file=str(Path(kubeconfig)))
         operator = RunningOperator(namespace).start()

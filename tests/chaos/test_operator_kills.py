@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chaos_kit import KILL_RUNS, KILLS, SEED, Workload
+from chaos_kit import KILL_RUNS, KILLS, SEED, Workload, own_cluster
 
-from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
 
 pytestmark = pytest.mark.timeout(900)
@@ -55,17 +54,8 @@ class OperatorProcess:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[DevCluster, Workload, OperatorProcess]]:
-    cluster = DevCluster(workdir=tmp_path / "cluster", bookmark_interval=1.0)
-    with cluster.running():
-        namespace = "kills"
-        cluster.sync(install_crds, cluster)
-        cluster.sync(
-            cluster.store.create,
-            cluster.registry.storage("", "namespaces"),
-            "",
-            {"metadata": {"name": namespace}},
-        )
-        kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig", namespace)
+    namespace = "kills"
+    with own_cluster(tmp_path, namespace) as (cluster, kubeconfig):
         operator = OperatorProcess(kubeconfig, namespace, tmp_path / "operator.log")
         operator.start()
         try:

@@ -8,12 +8,10 @@ and the chart's CRDs against `crds/`. The tools come from `make tools` (.tools/)
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,11 +23,10 @@ from baton import GROUP, VERSION
 from baton.cli.dev import install_crds
 from baton.cli.main import build_parser
 from baton.controller.leader import LeaderElection
-from baton.controller.operator import run_operator
 from baton.core.leases import Timing
 from baton.devcluster.audit import RequestRecord
 from baton.devcluster.cluster import DevCluster
-from support import wait_for
+from support import RunningOperator, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "baton"
@@ -443,57 +440,6 @@ WATCHED = "team-a"
 DENIED_BY_DESIGN = {("list", "", "namespaces"), ("watch", "", "namespaces")}
 
 
-class OperatorThread:
-    """`baton operator` in its own thread and event loop; `stop()` ends it as SIGTERM would."""
-
-    def __init__(self, namespaces: list[str]) -> None:
-        self.namespaces = namespaces
-        self.loop = asyncio.new_event_loop()
-        self.stop_flag: asyncio.Event | None = None
-        self.ready = threading.Event()
-        self.errors: list[BaseException] = []
-        self.thread = threading.Thread(target=self._main, name="operator", daemon=True)
-
-    def _main(self) -> None:
-        async def main() -> None:
-            self.stop_flag, ready = asyncio.Event(), asyncio.Event()
-            waiter = asyncio.create_task(ready.wait())
-            waiter.add_done_callback(lambda _: self.ready.set())
-            try:
-                await run_operator(
-                    namespaces=self.namespaces,
-                    stop_flag=self.stop_flag,
-                    ready_flag=ready,
-                    # As the chart runs it: a Lease in the release namespace.
-                    leader_election=LeaderElection(
-                        name=FULLNAME, namespace=NAMESPACE, timing=Timing(3, 2, 0.25)
-                    ),
-                )
-            finally:
-                waiter.cancel()
-                self.ready.set()
-
-        try:
-            self.loop.run_until_complete(main())
-        except BaseException as error:
-            self.errors.append(error)
-        finally:
-            self.loop.close()
-
-    def __enter__(self) -> OperatorThread:
-        self.thread.start()
-        assert self.ready.wait(30), "the operator did not become ready"
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.stop_flag is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.stop_flag.set)
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "the operator did not stop"
-        if self.errors:
-            raise self.errors[0]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
     devcluster = DevCluster(workdir=tmp_path_factory.mktemp("rbac-devcluster"))
@@ -534,7 +480,12 @@ def operator_requests(
         assert events is not None
         return any(e.get("reason") == "RunFailed" for e in cluster.store.list(events, WATCHED))
 
-    with OperatorThread(namespaces):
+    # As the chart runs it: a Lease in the release namespace.
+    operator = RunningOperator(
+        namespaces[0] if namespaces else None,
+        leader_election=LeaderElection(name=FULLNAME, namespace=NAMESPACE, timing=Timing(3, 2, 0.25)),
+    ).start()
+    try:
         for doc in docs:
             doc["metadata"]["name"] = pipeline
             cluster.sync(create, doc)
@@ -543,6 +494,8 @@ def operator_requests(
         name = cluster.sync(create, run)["metadata"]["name"]
         wait_for(lambda: cluster.sync(run_phase, name) == "Failed", timeout=60, message="the run to fail")
         wait_for(lambda: cluster.sync(outcome_event_posted), timeout=30, message="the RunFailed Event")
+    finally:
+        operator.stop()
     return [
         r
         for r in cluster.audit.records(since)

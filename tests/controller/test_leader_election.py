@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from operator_kit import Api, RunningOperator, phase_of, tasks_of
+from test_failure_scenarios import pipeline, sh
 
-from baton import GROUP, VERSION
 from baton.controller.client import ApiFailure
 from baton.controller.leader import LeaderElection, LeaderElector
 from baton.core.leases import Timing
@@ -24,19 +24,6 @@ from support import wait_for
 StartOperator = Callable[..., RunningOperator]
 FAST = Timing(lease_duration=3, renew_deadline=2, retry_period=0.25)
 FINISHED = ("Succeeded", "Failed", "Cancelled")
-
-
-def pipeline(name: str, tasks: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Pipeline",
-        "metadata": {"name": name},
-        "spec": {"taskDefaults": {"image": "busybox:1.36"}, "tasks": tasks, **spec},
-    }
-
-
-def sh(name: str, script: str = "true", *after: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "command": ["sh", "-c", script], "dependsOn": list(after), **extra}
 
 
 SHAPES = [

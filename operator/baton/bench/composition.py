@@ -17,7 +17,7 @@ from baton import GROUP
 from baton.devcluster.audit import RequestRecord
 
 from .harness import World, wait_until, world
-from .measures import percentile
+from .measures import first_request, percentile
 from .report import ScenarioResult
 from .scenarios import _common, _first
 from .shapes import pipeline, run, task
@@ -36,18 +36,7 @@ def _last_status_write(records: list[Any], name: str) -> float | None:
 
 
 def _created(records: list[Any], name: str) -> float | None:
-    return next(
-        (
-            r.ts_ms
-            for r in records
-            if isinstance(r, RequestRecord)
-            and r.verb == "create"
-            and r.resource == "pipelineruns.baton.dev"
-            and r.name == name
-            and r.code == 201
-        ),
-        None,
-    )
+    return first_request(records, "create", "pipelineruns.baton.dev", name, code=201)
 
 
 def _succeeded(w: World, names: list[str]) -> bool:

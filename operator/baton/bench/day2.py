@@ -16,10 +16,9 @@ from typing import Any
 
 from baton.api.codec import dump_run_status, load_run_status
 from baton.core.explain import explain
-from baton.devcluster.audit import RequestRecord
 
 from .harness import world
-from .measures import job_times, percentile, status_bytes, status_patches
+from .measures import first_request, job_times, percentile, status_bytes, status_patches
 from .report import ScenarioResult
 from .scenarios import _common, _first, _round, _wait_finished
 from .shapes import pipeline, run
@@ -28,20 +27,6 @@ from .sizes import Sizes
 
 def _sh(name: str, script: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "command": ["sh", "-c", script], **extra}
-
-
-def _deleted(records: list[Any], job: str) -> float | None:
-    return next(
-        (
-            r.ts_ms
-            for r in records
-            if isinstance(r, RequestRecord)
-            and r.verb == "delete"
-            and r.resource == "jobs.batch"
-            and r.name == job
-        ),
-        None,
-    )
 
 
 def day2(sizes: Sizes, logs: Path) -> ScenarioResult:
@@ -71,7 +56,7 @@ def day2(sizes: Sizes, logs: Path) -> ScenarioResult:
             outcomes.append(
                 (stored.get("status") or {}).get("phase") == "Failed" and condition.get("reason") == "Timeout"
             )
-            stopped = _deleted(records, f"{name}-load-1")
+            stopped = first_request(records, "delete", "jobs.batch", f"{name}-load-1")
             cleanup = times.get(f"{name}-cleanup-1", {})
             if stopped is not None and "Created" in cleanup:
                 starts.append(cleanup["Created"] - stopped)

@@ -92,6 +92,23 @@ def join_latency(times: Mapping[str, Mapping[str, float]], workers: Sequence[str
     return created - max(d for d in done if d is not None)
 
 
+def first_request(
+    records: Iterable[Record], verb: str, resource: str, name: str, code: int | None = None
+) -> float | None:
+    """When (ms) the first request of ``verb`` on ``resource`` named ``name`` (answered with ``code``,
+    when given) was answered, if any."""
+    return next(
+        (
+            r.ts_ms
+            for r in records
+            if isinstance(r, RequestRecord)
+            and (r.verb, r.resource, r.name) == (verb, resource, name)
+            and (code is None or r.code == code)
+        ),
+        None,
+    )
+
+
 def operator_requests(records: Iterable[Record]) -> list[RequestRecord]:
     return [r for r in records if isinstance(r, RequestRecord) and r.client in OPERATOR_CLIENTS]
 
