@@ -160,6 +160,30 @@ def initialize_pipeline(namespace: str, pipeline: str, tasks: Iterable[str]) -> 
             TASKS_FINISHED.labels(namespace=namespace, pipeline=pipeline, task=task, phase=phase)
 
 
+PER_PIPELINE = (
+    RUNS_STARTED,
+    RUNS_FINISHED,
+    RUN_DURATION,
+    TASKS_FINISHED,
+    TASK_DURATION,
+    TASK_ATTEMPTS,
+    TASK_RETRIES,
+    SCHEDULING_LATENCY,
+    PARALLELISM_WAIT,
+    SCHEDULES_FIRED,
+    SCHEDULES_MISSED,
+)
+
+
+def forget_pipeline(namespace: str, pipeline: str) -> None:
+    """Drop the series of a deleted Pipeline: an operator that sees Pipelines come and go for months must
+    not keep (and serve on every scrape) the label sets of all it ever saw."""
+    for metric in PER_PIPELINE:
+        # prometheus_client keeps children by their label values, first namespace then pipeline.
+        for values in [v for v in list(metric._metrics) if v[:2] == (namespace, pipeline)]:
+            metric.remove(*values)
+
+
 # -- gauges, computed at scrape time --------------------------------------------------------------
 
 

@@ -91,6 +91,8 @@ class RunObserver:
             with self._lock:
                 if event_type == "DELETED":
                     self._known.pop(pair, None)
+                    self._pipelines = {key for key in self._pipelines if key[:2] != pair}
+                    metrics.forget_pipeline(*pair)
                     return
                 self._known[pair] = None
                 tasks = tuple(
