@@ -148,6 +148,19 @@ class Session:
         return found
 
 
+def files_namespace(docs: Sequence[dict[str, Any]], namespace: str) -> str:
+    """The one namespace the run goes to: the one the files name (as `kubectl kustomize` output names
+    it), else ``namespace`` (-n); files naming several, or one other than an explicit -n, are refused."""
+    named = sorted({str(ns) for d in docs if (ns := (d.get("metadata") or {}).get("namespace"))})
+    if len(named) > 1:
+        raise ManifestError(
+            f"the files name {len(named)} namespaces ({', '.join(named)}): baton dev runs one"
+        )
+    if named and namespace not in ("default", named[0]):
+        raise ManifestError(f'the files go to namespace "{named[0]}", not "{namespace}" (-n)')
+    return named[0] if named else namespace
+
+
 def check_dev_params(docs: Sequence[dict[str, Any]], params: Mapping[str, str]) -> None:
     """`-p` sets the params of the runs `baton dev` starts (for Pipelines no run in the files names); each
     is checked against those Pipelines, as `kubectl baton run -p` does."""
@@ -285,6 +298,7 @@ async def run_dev(
     remove the cluster's folder (workspace files, logs) unless ``keep``. With ``expected`` results,
     a run that succeeded without them fails the command too (a pipeline's test in CI)."""
     docs = load_manifests(files)
+    namespace = files_namespace(docs, namespace)
     problems = [str(finding) for finding in lint(files).findings]
     if problems:  # what kubectl apply would refuse, said as lint says it (not as client retry noise)
         raise ManifestError("\n".join(["the manifests are not valid:", *problems]))
@@ -317,10 +331,10 @@ async def _run_dev(
         kubeconfig = cluster.write_kubeconfig(workdir / "kubeconfig", namespace)
         os.environ["KUBECONFIG"] = str(kubeconfig)
         session = Session(cluster, namespace, out)
-        if namespace not in ("default",):
+        if namespace != "default":
             ns_type = cluster.registry.storage("", "namespaces")
             assert ns_type is not None
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # a fresh cluster: the namespace the files go to
                 cluster.store.create(ns_type, "", {"metadata": {"name": namespace}})
         install_crds(cluster)
         stop, ready = asyncio.Event(), asyncio.Event()

@@ -183,14 +183,21 @@ def _check_trigger_loops(
                 report.findings.append(_finding(doc, message))
 
 
-def main(argv: Sequence[str]) -> int:
-    """Entry point of `baton lint`; ``argv`` are the arguments after "lint". Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="baton lint", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories ('-': stdin)")
     parser.add_argument(
         "-o", "--output", choices=("text", "json"), default="text", help="json: findings and notes as a list"
     )
-    args = parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of `baton lint`; ``argv`` are the arguments after "lint". Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="baton lint", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(list(argv)))
+
+
+def run(args: argparse.Namespace) -> int:
     report = lint(args.files)
     if args.output == "json":
         found = [f.as_json("error") for f in report.findings] + [n.as_json("note") for n in report.notes]

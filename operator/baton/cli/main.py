@@ -19,7 +19,7 @@ def _devcluster(args: argparse.Namespace) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from baton.cli import lint
 
-    return lint.main(args.files)
+    return lint.run(args)
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=_devcluster)
 
     lint = commands.add_parser("lint", help="validate Pipeline and PipelineRun manifests offline")
-    lint.add_argument("files", nargs="+", metavar="FILE")
+    from baton.cli.lint import add_arguments as add_lint_arguments
+
+    add_lint_arguments(lint)
     lint.set_defaults(handler=_lint)
 
     dev = commands.add_parser("dev", help="run pipeline manifests end to end on the embedded dev cluster")
