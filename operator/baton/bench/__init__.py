@@ -10,7 +10,8 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
   harness      one scenario's cluster, namespace and operator process; waiting on conditions
   measures     percentiles, overhead per task, requests by verb, status bytes, from the audit log
   planning     planning time per reconcile, measured in-process on snapshots of a real run
-  scenarios    the six scenarios of issue 6
+  scenarios    the scenarios of issue 6 (but memory)
+  memory       scenario 6: the operator's RSS with 1,000 active runs, and once they are gone (no leak)
   dataflow     the forEach fan-out (1 → forEach of N items from a param → 1)
   width        the cost of width: the fan-out curve, the join on real processes, 100,000 instances
   schedules    1,000 scheduled Pipelines: a slot firing for all, then the quiet between slots

@@ -18,8 +18,9 @@ from .datasets import datasets
 from .day2 import day2
 from .environment import environment, load_average, machine_cpu_seconds
 from .harness import Timeout
+from .memory import rss
 from .report import Report, ScenarioResult
-from .scenarios import Scenario, chain, fanout, large, requests, rss, throughput
+from .scenarios import Scenario, chain, fanout, large, requests, throughput
 from .schedules import schedules
 from .sizes import Sizes
 from .width import huge, realjoin, width

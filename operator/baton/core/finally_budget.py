@@ -1,4 +1,5 @@
-"""For `baton lint`: finally tasks that cannot finish within the finally tasks' budget.
+"""The finally tasks' budget: when it begins (the planner's part), and, for `baton lint`, finally tasks that
+cannot finish within it.
 
 The budget (``finallyTimeoutSeconds``, 600 s when not set) bounds all finally tasks together, counted from
 when the other tasks ended. A finally task may take up to its timeoutSeconds (its own, else taskDefaults')
@@ -9,9 +10,16 @@ floor, not a forecast.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 from baton.api.pipeline import PipelineSpec
 from baton.core.retry import max_attempts, retry_policy
+from baton.core.status import format_time
 from baton.core.steering import FINALLY_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from baton.core.plan import _Pass
 
 
 def finally_budget_notes(spec: PipelineSpec, budget: int | None = None, *, whose: str = "") -> list[str]:
@@ -43,3 +51,19 @@ def finally_budget_notes(spec: PipelineSpec, budget: int | None = None, *, whose
         f"longer than the finally tasks' budget ({limit}s, {source}): it would be stopped first, with "
         "reason DeadlineExceeded; raise finallyTimeoutSeconds"
     ]
+
+
+def begin_finally(work: _Pass) -> None:
+    """Start the finally tasks' budget once every other task has ended (or was stopped), and wake up when
+    it ends. Looked at from the last task back: while tasks run, an unfinished one is found at once."""
+    steering, finally_from = work.steering, work.dag.finally_from
+    work.finally_start_time = work.run.status.finally_start_time
+    if finally_from == len(work.tasks):
+        return
+    if work.finally_start_time is None:
+        if any(not work.tasks[i].phase.finished for i in range(finally_from - 1, -1, -1)):
+            return
+        work.finally_start_time = format_time(work.now)
+        work.wake(work.now + timedelta(seconds=steering.finally_timeout_seconds))
+    elif steering.finally_deadline is not None and not steering.finally_expired:
+        work.wake(steering.finally_deadline)

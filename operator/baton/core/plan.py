@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from baton.api.pipeline import TriggerRule
 from baton.api.run import InstanceStatus, PipelineRunStatus, TaskPhase, TaskStatus, WorkspaceStatus
@@ -24,6 +24,7 @@ from baton.core.cache import CacheView
 from baton.core.dag import Dag, dag_of
 from baton.core.events import Event, transition_events
 from baton.core.fanout import decide_instances, instance_failed_for_good, observe_instances, start_for_each
+from baton.core.finally_budget import begin_finally
 from baton.core.gates import (
     GATE,
     QUALITY_GATE_FAILED,
@@ -39,7 +40,7 @@ from baton.core.references import result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
 from baton.core.rules import Upstream, Verdict, count_upstream, judge, unmet_message
 from baton.core.state import RunState
-from baton.core.status import format_time, name_list, parse_time
+from baton.core.status import name_list, parse_time
 from baton.core.steering import Steering
 from baton.core.tasks import (
     Attempts,
@@ -141,7 +142,7 @@ def plan(
         creates += start_ready(work)
     if steering.deadline is not None and not steering.timed_out:
         work.wake(steering.deadline)
-    _begin_finally(work)
+    begin_finally(work)
     new_status = summarize_pass(work, status)
     tasks_changed = bool(work.changed) or before is not status.tasks
     if (
@@ -161,22 +162,6 @@ def plan(
         events=tuple(events),
         wake_at=work.wake_at,
     )
-
-
-def _begin_finally(work: _Pass) -> None:
-    """Start the finally tasks' budget once every other task has ended (or was stopped), and wake up when
-    it ends. Looked at from the last task back: while tasks run, an unfinished one is found at once."""
-    steering, finally_from = work.steering, work.dag.finally_from
-    work.finally_start_time = work.run.status.finally_start_time
-    if finally_from == len(work.tasks):
-        return
-    if work.finally_start_time is None:
-        if any(not work.tasks[i].phase.finished for i in range(finally_from - 1, -1, -1)):
-            return
-        work.finally_start_time = format_time(work.now)
-        work.wake(work.now + timedelta(seconds=steering.finally_timeout_seconds))
-    elif steering.finally_deadline is not None and not steering.finally_expired:
-        work.wake(steering.finally_deadline)
 
 
 @dataclass(slots=True)
