@@ -126,4 +126,3 @@ class Steering:
         if not self.fail_fast or failed is None or is_finally or rule is TriggerRule.ALWAYS:
             return None
         return f'task "{failed}" failed and failurePolicy is FailFast'
-
