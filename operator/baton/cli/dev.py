@@ -33,6 +33,7 @@ from baton.cli.lint import lint
 from baton.cli.output import data_note, failure_summary, result_lines, yaml_problem
 from baton.cli.run import check_params, parse_params
 from baton.core.expectations import result_mismatches
+from baton.core.status import shorten
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.resources import ResourceType
 from baton.devcluster.rest import Target
@@ -209,8 +210,7 @@ def progress_table(runs: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _first_line(message: str, limit: int = 120) -> str:
-    line = message.strip().splitlines()[0] if message.strip() else ""
-    return line if len(line) <= limit else f"{line[: limit - 1]}…"
+    return shorten(message.strip().splitlines()[0] if message.strip() else "", limit)
 
 
 def _tasks(status: dict[str, Any]) -> list[dict[str, Any]]:

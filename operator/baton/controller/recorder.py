@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from baton.core.events import Event, EventType
-from baton.core.status import format_time
+from baton.core.status import format_time, shorten
 
 from .client import ApiFailure, KubeClient
 
@@ -80,9 +80,7 @@ def combine(events: Sequence[Event]) -> Event | None:
     )
     kind = EventType.WARNING if any(e.type is EventType.WARNING for e in events) else EventType.NORMAL
     # The story in the order it happened (what started before what ended), each line once.
-    message = "; ".join(dict.fromkeys(e.message for e in events))
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 1] + "…"
+    message = shorten("; ".join(dict.fromkeys(e.message for e in events)), MAX_MESSAGE)
     return Event(kind, ranked[0].reason, message)
 
 

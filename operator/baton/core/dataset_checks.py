@@ -16,6 +16,7 @@ from baton.core.dataset_io import resolve_text
 from baton.core.datasets import is_static
 from baton.core.params import param_field_errors
 from baton.core.references import Kind, dataset_fields, refs_in
+from baton.core.status import shorten
 
 # An absolute URI, as OpenLineage names datasets: scheme://authority/path (s3, gs, postgres, …) or
 # file:/path. Relative names would mean different data in different tasks.
@@ -110,5 +111,5 @@ def _cache_errors(owner: str, task: TaskSpec, spec: PipelineSpec) -> list[str]:
     return errors
 
 
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _cut(text: str) -> str:
+    return shorten(text, 80)  # a URI in a message: its start says what it is

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from baton.core.status import shorten
+
 
 def result_mismatches(expected: Mapping[str, str], results: Mapping[str, str]) -> list[str]:
     """What differs between ``expected`` and a run's ``results`` (name → value), one line each."""
@@ -32,4 +34,4 @@ def _same(got: str, want: str) -> bool:
 
 
 def _short(value: str, limit: int = 80) -> str:
-    return repr(value) if len(value) <= limit else repr(value[: limit - 1] + "…")
+    return repr(shorten(value, limit))

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from baton.api.run import InstanceStatus
 from baton.core.events import Event, EventType
+from baton.core.status import shorten
 
 EXCEEDED_QUOTA = "ExceededQuota"
 """The reason of a unit whose Job the API server refused for quota, and of the run's condition."""
@@ -59,5 +60,4 @@ def quota_event(held: Sequence[str], refused: Mapping[str, str]) -> Event:
 
 def _cut(text: str, limit: int) -> str:
     """The front of the text: what waits and the quota's name come first in the API server's message."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(" ".join(text.split()), limit)

@@ -74,6 +74,11 @@ def truncate(message: str, limit: int = MAX_MESSAGE) -> str:
     return message if len(message) <= limit else "…" + message[-(limit - 1) :]
 
 
+def shorten(text: str, limit: int) -> str:
+    """The text cut at its end (the start of a list of problems says most), unlike ``truncate``."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def last_line(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
@@ -303,7 +308,7 @@ def invalid_condition(reason: str, message: str, generation: int, now: datetime)
         type=SUCCEEDED,
         status=ConditionStatus.FALSE,
         reason=reason,
-        message=message if len(message) <= MAX_SUMMARY else message[: MAX_SUMMARY - 1] + "…",
+        message=shorten(message, MAX_SUMMARY),
         last_transition_time=format_time(now),
         observed_generation=generation,
     )

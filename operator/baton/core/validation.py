@@ -22,6 +22,7 @@ from baton.core.foreach import param_items_errors
 from baton.core.params import reference_errors, resolve_params
 from baton.core.references import graph_nodes
 from baton.core.scheduler import schedule_errors
+from baton.core.status import shorten
 from baton.core.triggers import trigger_errors
 from baton.core.variables import variable_errors
 from baton.kube.names import is_dns_label, is_label_value, job_name, label_value
@@ -237,12 +238,12 @@ def join_errors(errors: Sequence[str], limit: int = 1024) -> str:
     full, then how many more; a problem too long alone is cut at its end."""
     if len(errors) == 1:
         only = errors[0]
-        return only if len(only) <= limit else only[: limit - 1] + "…"
+        return shorten(only, limit)
     room = limit - 24  # for "; and N more problems"
     shown: list[str] = []
     used = 0
     for error in errors:
-        piece = error if len(error) <= room else error[: room - 1] + "…"
+        piece = shorten(error, room)
         cost = len(piece) + (2 if shown else 0)
         if shown and used + cost > room:
             break
