@@ -252,19 +252,17 @@ class _Routes:
             subresource=target.subresource,
         )
         api = self.cluster.rest
+        verb = info["verb"] = _verb_of(request, target, legacy_watch)
         faults = self.cluster.faults
         if faults is not None:
-            info["verb"] = _verb_of(request, target, legacy_watch)  # the audit names an injected fault's verb
-            injected = await _inject(faults, info["verb"], info["resource"])
+            injected = await _inject(faults, verb, info["resource"])
             if injected is not None:
                 return injected
         if rt.namespaced and target.namespace == "" and method != "GET":
             # The cluster-wide path of a namespaced kind serves list and watch only.
             raise errors.method_not_allowed()
         if method == "GET":
-            watch = legacy_watch or query.get("watch") in ("true", "1")
-            if watch:
-                info["verb"] = "watch"
+            if verb == "watch":
                 self.cluster.audit.request(
                     client=_client_of(request),
                     verb="watch",
@@ -276,32 +274,24 @@ class _Routes:
                 info["recorded"] = True
                 return await self.cluster.watches.serve(request, target, query)
             if target.subresource == "log":
-                info["verb"] = "get"
                 return await self._log(request, target)
             if target.name:
-                info["verb"] = "get"
                 return _json(api.get(target, request.headers.get("Accept", "")))
-            info["verb"] = "list"
             return _json(api.list(target, query, request.headers.get("Accept", "")))
         raw = await request.read()
         content_type = request.headers.get("Content-Type", "application/json")
         outcome: Outcome
         if method == "POST" and not target.name:
-            info["verb"] = "create"
             outcome = api.create(target, decode_body(raw, content_type), query)
             if isinstance(outcome.body, dict):  # the audit names what was created (generateName too)
                 info["name"] = str((outcome.body.get("metadata") or {}).get("name") or "")
         elif method == "PUT" and target.name:
-            info["verb"] = "update"
             outcome = api.update(target, decode_body(raw, content_type), query)
         elif method == "PATCH" and target.name:
-            info["verb"] = "patch"
             outcome = api.patch(target, raw, content_type, query)
         elif method == "DELETE" and target.name and not target.subresource:
-            info["verb"] = "delete"
             outcome = api.delete(target, decode_body(raw, content_type) if raw.strip() else None, query)
         elif method == "DELETE" and not target.name:
-            info["verb"] = "deletecollection"
             outcome = api.delete_collection(
                 target, decode_body(raw, content_type) if raw.strip() else None, query
             )
