@@ -27,7 +27,7 @@ from baton.api.dataset import Dataset
 from baton.api.pipeline import Pipeline, PipelineSpec
 from baton.api.run import PipelineRun
 from baton.cli.output import yaml_problem
-from baton.cli.yamllines import document_lines, items_lines, line_of
+from baton.cli.yamllines import items_lines, line_of, load_with_lines
 from baton.core.datasets import dynamic_notes
 from baton.core.finally_budget import finally_budget_notes
 from baton.core.triggers import dataset_trigger_edges, trigger_loops
@@ -242,16 +242,14 @@ def _expand(paths: Sequence[str], report: Report) -> Iterator[str]:
 def _load(path: str, report: Report) -> Iterator[_Doc]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
-        documents = list(yaml.load_all(text, Loader=_KubectlLoader))
-        lines = document_lines(text, _KubectlLoader)
+        documents = load_with_lines(text, _KubectlLoader)
     except yaml.YAMLError as error:
         report.findings.append(Finding(path, "", "", f"cannot read: not valid YAML: {yaml_problem(error)}"))
         return
     except (OSError, UnicodeDecodeError) as error:
         report.findings.append(Finding(path, "", "", f"cannot read: {error}"))
         return
-    for number, document in enumerate(documents, start=1):
-        where = lines[number - 1] if number - 1 < len(lines) else {}
+    for number, (document, where) in enumerate(documents, start=1):
         if document is None:
             continue
         if not isinstance(document, Mapping):

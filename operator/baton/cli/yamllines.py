@@ -13,10 +13,19 @@ _FIELD = re.compile(r"^((?:spec|metadata)(?:\.[\w.-]+?|\[\d+\])*)(?::|\s|$)")
 _TASK = re.compile(r'\b(?:finally )?task "([^"]+)"')
 
 
-def document_lines(text: str, loader: Any) -> list[dict[str, int]]:
-    """For each document of ``text`` (None ones included, so that indices match `yaml.load_all`), each
-    field path ("spec.tasks[2].command", "" for the document itself) and "task:NAME" → its 1-based line."""
-    return [_lines(node) if node is not None else {} for node in yaml.compose_all(text, Loader=loader)]
+def load_with_lines(text: str, loader: Any) -> list[tuple[Any, dict[str, int]]]:
+    """Each document of ``text`` as `yaml.load_all` gives it (parsed once), with where its fields are:
+    each field path ("spec.tasks[2].command", "" for the document itself) and "task:NAME" → its 1-based
+    line."""
+    reader = loader(text)
+    try:
+        documents = []
+        while reader.check_node():
+            node = reader.get_node()
+            documents.append((reader.construct_document(node), _lines(node)))
+        return documents
+    finally:
+        reader.dispose()
 
 
 def items_lines(lines: Mapping[str, int], index: int) -> dict[str, int]:
