@@ -18,7 +18,7 @@ from baton.api.codec import dump_run_status, load_run_status
 from baton.core.explain import explain
 
 from .harness import world
-from .measures import first_request, job_times, percentile, status_bytes, status_patches
+from .measures import first_request, job_times, object_bytes, percentile, status_bytes, status_patches
 from .report import ScenarioResult
 from .scenarios import _common, _first, _round, _wait_finished
 from .shapes import pipeline, run
@@ -72,17 +72,18 @@ def day2(sizes: Sizes, logs: Path) -> ScenarioResult:
         bare = status.model_copy(
             update={"tasks": [t.model_copy(update={"attempt_history": []}) for t in status.tasks]}
         )
-        without = len(str(dump_run_status(bare)))
-        with_history = len(str(dump_run_status(status)))
+        without = object_bytes(dump_run_status(bare))
+        with_history = object_bytes(dump_run_status(status))
         histories = sum(len(t.attempt_history) for t in status.tasks)
     # Failures are this scenario's workload: the loads its timeouts stop, and every flaky task.
     result.details.update(
-        job_tasks=2 * runs + 3 * width, tasks_failed_on_purpose=runs + width, runs_failed_on_purpose=runs + 1
+        job_tasks=2 * runs + 3 * width,
+        tasks_failed_on_purpose=runs + width,
+        runs_failed_on_purpose=runs + 1,
+        cleanup_start_ms=[round(s, 1) for s in starts],
+        run_end_ms=[round(e, 1) for e in ends],
     )
     result.completed = all(outcomes) and len(starts) == runs and histories == 3 * width and bool(explained)
-    result.details.update(
-        cleanup_start_ms=[round(s, 1) for s in starts], run_end_ms=[round(e, 1) for e in ends]
-    )
     result.add(
         "cleanup_start_p50_ms",
         "after a run timeout: finally task's Job created minus stopped task's Job deleted, p50 "
