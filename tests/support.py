@@ -18,6 +18,7 @@ from typing import Any
 
 from baton.controller.leader import LeaderElection
 from baton.controller.operator import Operator, run_operator
+from baton.devcluster.cluster import DevCluster
 
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
 
@@ -176,3 +177,17 @@ class RunningOperator:
         assert not self._thread.is_alive(), "operator did not stop"
         if self._error:
             raise self._error[0]
+
+
+@contextlib.contextmanager
+def own_cluster(workdir: Path, namespace: str, **options: Any) -> Iterator[tuple[DevCluster, Path]]:
+    """A dev cluster of the test's own (``options``: faults, history_limit…) with Baton's CRDs and
+    ``namespace``, and a kubeconfig for it."""
+    from baton.cli.dev import install_crds
+
+    cluster = DevCluster(workdir=workdir / "cluster", bookmark_interval=1.0, **options)
+    with cluster.running():
+        cluster.sync(install_crds, cluster)
+        namespaces = cluster.registry.storage("", "namespaces")
+        cluster.sync(cluster.store.create, namespaces, "", {"metadata": {"name": namespace}})
+        yield cluster, cluster.write_kubeconfig(workdir / "kubeconfig", namespace)

@@ -6,12 +6,9 @@ every one reached it with no Job created twice and no attempt too many.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from baton import GROUP, VERSION
@@ -188,17 +185,3 @@ def _phase(run: dict[str, Any]) -> str | None:
 
 def _tasks(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for t in (run.get("status") or {}).get("tasks") or ()}
-
-
-@contextlib.contextmanager
-def own_cluster(workdir: Path, namespace: str, **options: Any) -> Iterator[tuple[DevCluster, Path]]:
-    """A dev cluster of the test's own (``options``: faults, history_limit…) with Baton's CRDs and
-    ``namespace``, and a kubeconfig for it."""
-    from baton.cli.dev import install_crds
-
-    cluster = DevCluster(workdir=workdir / "cluster", bookmark_interval=1.0, **options)
-    with cluster.running():
-        cluster.sync(install_crds, cluster)
-        namespaces = cluster.registry.storage("", "namespaces")
-        cluster.sync(cluster.store.create, namespaces, "", {"metadata": {"name": namespace}})
-        yield cluster, cluster.write_kubeconfig(workdir / "kubeconfig", namespace)

@@ -12,11 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from chaos_kit import DOWN_SECONDS, RUNS_PER_PROFILE, SEED, Workload, own_cluster
+from chaos_kit import DOWN_SECONDS, RUNS_PER_PROFILE, SEED, Workload
 
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.faults import PROFILES, FaultPlan, plan_of
-from support import RunningOperator, wait_for
+from support import RunningOperator, own_cluster, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 

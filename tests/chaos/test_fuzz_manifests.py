@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_kit import FULL, own_cluster
+from chaos_kit import FULL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from baton import GROUP, VERSION
 from baton.devcluster.cluster import DevCluster
-from support import RunningOperator, wait_for
+from support import RunningOperator, own_cluster, wait_for
 
 pytestmark = pytest.mark.timeout(900)
 EXAMPLES = 1500 if FULL else 200

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chaos_kit import KILL_RUNS, KILLS, SEED, Workload, own_cluster
+from chaos_kit import KILL_RUNS, KILLS, SEED, Workload
 
 from baton.devcluster.cluster import DevCluster
+from support import own_cluster
 
 pytestmark = pytest.mark.timeout(900)
 

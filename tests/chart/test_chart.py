@@ -22,6 +22,7 @@ import yaml
 from baton import GROUP, VERSION
 from baton.cli.dev import install_crds
 from baton.cli.main import build_parser
+from baton.cli.main import main as baton_main
 from baton.controller.leader import LeaderElection
 from baton.core.leases import Timing
 from baton.devcluster.audit import RequestRecord
@@ -69,6 +70,15 @@ CRD_DISCOVERY_RULES: list[Obj] = [
         "apiGroups": ["apiextensions.k8s.io"],
         "resources": ["customresourcedefinitions"],
         "verbs": ["list", "watch"],
+    }
+]
+CRD_NAMES = ["pipelines.baton.dev", "pipelineruns.baton.dev", "datasets.baton.dev"]
+CRD_CHECK_RULES: list[Obj] = [
+    {
+        "apiGroups": ["apiextensions.k8s.io"],
+        "resources": ["customresourcedefinitions"],
+        "resourceNames": CRD_NAMES,
+        "verbs": ["get"],
     }
 ]
 RBAC_KINDS = {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
@@ -153,7 +163,9 @@ def container_of(objects: Sequence[Obj]) -> Obj:
 # -- lint and schema validation --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sets", [[], [NAMESPACED]], ids=["all-namespaces", "namespaced"])
+@pytest.mark.parametrize(
+    "sets", [[], [NAMESPACED], ['crds={"upgrade":true}']], ids=["all-namespaces", "namespaced", "crd-upgrade"]
+)
 def test_helm_lint_strict(sets: list[str]) -> None:
     args = [helm(), "lint", "--strict", str(CHART)]
     for value in sets:
@@ -178,6 +190,7 @@ def test_helm_lint_strict(sets: list[str]) -> None:
             'tolerations=[{"key":"dedicated","operator":"Equal","value":"baton","effect":"NoSchedule"}]',
             'podAnnotations={"example.com/a":"b"}',
             "verbose=true",
+            'crds={"upgrade":true}',
         ],
         ['metrics={"enabled":false}', 'rbac={"watchCustomResourceDefinitions":false}'],
     ],
@@ -235,7 +248,7 @@ def test_without_leader_election_exactly_one_replica_replaced_with_recreate() ->
     assert not of_kind(single, "PodDisruptionBudget")
     assert "affinity" not in deployment["spec"]["template"]["spec"]
     assert not operator_args(single).leader_elect
-    assert not [r for r in of_kind(single, "Role") if r["metadata"]["name"].endswith("-leader-election")]
+    assert rules(own_namespace_role(single)) == [OWN_EVENTS_RULE]  # no Lease, still its own Events
     bad = '{"enabled":true,"leaseDurationSeconds":10,"renewDeadlineSeconds":10,"retryPeriodSeconds":2}'
     result = subprocess.run(
         [helm(), "template", RELEASE, str(CHART), "--set-json", f"leaderElection={bad}"],
@@ -249,14 +262,18 @@ def test_without_leader_election_exactly_one_replica_replaced_with_recreate() ->
 
 
 def test_pod_meets_the_restricted_pod_security_standard(default: list[Obj]) -> None:
-    pod = only(default, "Deployment")["spec"]["template"]["spec"]
+    assert_restricted(only(default, "Deployment")["spec"]["template"]["spec"])
+
+
+def assert_restricted(pod: Obj) -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 65532
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     for host in ("hostNetwork", "hostPID", "hostIPC"):
         assert not pod.get(host)
     assert all("hostPath" not in volume for volume in pod.get("volumes", []))
-    context = container_of(default)["securityContext"]
+    (container,) = pod["containers"]
+    context = container["securityContext"]
     assert context["allowPrivilegeEscalation"] is False
     assert context["privileged"] is False
     assert context["readOnlyRootFilesystem"] is True
@@ -347,20 +364,21 @@ def binds_the_operator_to(binding: Obj, kind: str, name: str) -> None:
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
 
 
+OWN_EVENTS_RULE: Obj = {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
 LEADER_ELECTION_RULES: list[Obj] = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    OWN_EVENTS_RULE,
 ]
 
 
-def leader_election_role(objects: list[Obj]) -> Obj:
-    (role,) = [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == f"{FULLNAME}-leader-election"]
+def own_namespace_role(objects: list[Obj]) -> Obj:
+    (role,) = [r for r in of_kind(objects, "Role") if r["metadata"]["name"] == f"{FULLNAME}-own-namespace"]
     return role
 
 
 def test_leases_only_in_the_release_namespace(default: list[Obj], namespaced: list[Obj]) -> None:
     for objects in (default, namespaced):
-        role = leader_election_role(objects)
+        role = own_namespace_role(objects)
         assert role["metadata"]["namespace"] == NAMESPACE and rules(role) == LEADER_ELECTION_RULES
         (binding,) = [
             b for b in of_kind(objects, "RoleBinding") if b["metadata"]["name"] == role["metadata"]["name"]
@@ -370,9 +388,13 @@ def test_leases_only_in_the_release_namespace(default: list[Obj], namespaced: li
 
 
 def test_all_namespaces_mode_grants_the_least_privilege_rules_cluster_wide(default: list[Obj]) -> None:
-    assert [r["metadata"]["name"] for r in of_kind(default, "Role")] == [f"{FULLNAME}-leader-election"]
+    assert [r["metadata"]["name"] for r in of_kind(default, "Role")] == [f"{FULLNAME}-own-namespace"]
     roles = {r["metadata"]["name"]: rules(r) for r in of_kind(default, "ClusterRole")}
-    assert roles == {FULLNAME: NAMESPACED_RULES, f"{FULLNAME}-crd-discovery": CRD_DISCOVERY_RULES}
+    assert roles == {
+        FULLNAME: NAMESPACED_RULES,
+        f"{FULLNAME}-crd-check": CRD_CHECK_RULES,
+        f"{FULLNAME}-crd-discovery": CRD_DISCOVERY_RULES,
+    }
     bindings = {b["metadata"]["name"]: b for b in of_kind(default, "ClusterRoleBinding")}
     assert set(bindings) == set(roles)
     for name, binding in bindings.items():
@@ -399,11 +421,11 @@ def test_namespaced_mode_grants_a_role_per_watched_namespace_and_nothing_cluster
     assert set(bindings) == {"team-a", "team-b"}
     for binding in bindings.values():
         binds_the_operator_to(binding, "Role", FULLNAME)
-    # Cluster-wide, only the read-only CRD watch, and without it nothing at all.
-    assert [rules(r) for r in of_kind(namespaced, "ClusterRole")] == [CRD_DISCOVERY_RULES]
+    # Cluster-wide, only reading CRDs: Baton's three by name (the start-up check), and the CRD watch.
+    assert [rules(r) for r in of_kind(namespaced, "ClusterRole")] == [CRD_CHECK_RULES, CRD_DISCOVERY_RULES]
     bare = render(NAMESPACED, 'rbac={"watchCustomResourceDefinitions":false}')
-    assert not of_kind(bare, "ClusterRole") and not of_kind(bare, "ClusterRoleBinding")
-    assert len(of_kind(bare, "Role")) == 3  # a Role per watched namespace, and the leader election's
+    assert [rules(r) for r in of_kind(bare, "ClusterRole")] == [CRD_CHECK_RULES]
+    assert len(of_kind(bare, "Role")) == 3  # a Role per watched namespace, and the own namespace's
 
 
 def test_no_wildcards_and_no_sensitive_grants_in_any_mode(default: list[Obj], namespaced: list[Obj]) -> None:
@@ -412,13 +434,47 @@ def test_no_wildcards_and_no_sensitive_grants_in_any_mode(default: list[Obj], na
         for rule in rules(role):
             for field in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule[field], (role["metadata"], rule)
-            assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+            assert "nonResourceURLs" not in rule
+            # Narrowed by name: only the read of Baton's own CRDs.
+            assert "resourceNames" not in rule or rule == CRD_CHECK_RULES[0], rule
             assert not NEVER_GRANTED_RESOURCES & set(rule["resources"])
             if rule["resources"] == ["jobs"]:  # deletecollection of a run's succeeded instances' Jobs only
                 assert not {"update", "patch"} & set(rule["verbs"])
                 assert not (NEVER_GRANTED_VERBS - {"deletecollection"}) & set(rule["verbs"])
             else:
                 assert not NEVER_GRANTED_VERBS & set(rule["verbs"])
+
+
+def test_the_opt_in_crd_upgrade_job_applies_the_images_own_crds_before_the_operator_starts(
+    default: list[Obj],
+) -> None:
+    assert not of_kind(default, "Job")  # Helm's own rule by default: crds/ installed once
+    objects = render('crds={"upgrade":true}')
+    job = only(objects, "Job")
+    hook = job["metadata"]["annotations"]
+    assert hook["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert hook["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    pod = job["spec"]["template"]["spec"]
+    assert_restricted(pod)
+    (container,) = pod["containers"]
+    assert container["image"] == container_of(objects)["image"]  # the new operator's own CRDs
+    args = build_parser().parse_args(container["args"])
+    assert container["command"] == ["baton"] and args.handler.__name__ == "apply_main"
+    # Its own ServiceAccount, created before it (a lower hook weight); the operator's stays read-only.
+    assert pod["serviceAccountName"] == f"{FULLNAME}-crd-upgrade"
+    for kind in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding"):
+        (obj,) = [o for o in of_kind(objects, kind) if o["metadata"]["name"] == f"{FULLNAME}-crd-upgrade"]
+        assert int(obj["metadata"]["annotations"]["helm.sh/hook-weight"]) < 0
+    # Not one of the operator's Pods for its Service, PodDisruptionBudget and NetworkPolicy.
+    selector = only(objects, "Deployment")["spec"]["selector"]["matchLabels"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= labels.items()
+    crds = ("apiextensions.k8s.io", "customresourcedefinitions")
+    upgrader = f"{FULLNAME}-crd-upgrade"
+    assert authorized(objects, "patch", "", *crds, "pipelineruns.baton.dev", account=upgrader)
+    assert not authorized(objects, "patch", "", *crds, "certificates.cert-manager.io", account=upgrader)
+    assert not authorized(objects, "delete", "", *crds, "pipelineruns.baton.dev", account=upgrader)
+    assert not of_kind(render('crds={"upgrade":true}', 'rbac={"create":false}'), "ClusterRoleBinding")
 
 
 def test_rbac_can_be_left_to_the_cluster_admin() -> None:
@@ -503,11 +559,19 @@ def operator_requests(
     ]
 
 
-def authorized(objects: Sequence[Obj], verb: str, namespace: str, group: str, resource: str) -> bool:
+def authorized(
+    objects: Sequence[Obj],
+    verb: str,
+    namespace: str,
+    group: str,
+    resource: str,
+    name: str = "",
+    account: str = FULLNAME,
+) -> bool:
     """Whether the rendered RBAC lets the operator's ServiceAccount do this (RBAC's own semantics)."""
 
     def bound(binding: Obj) -> bool:
-        return {"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE} in binding["subjects"]
+        return {"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE} in binding["subjects"]
 
     roles = {r["metadata"]["name"]: rules(r) for r in of_kind(objects, "ClusterRole")}
     granted = [roles[b["roleRef"]["name"]] for b in of_kind(objects, "ClusterRoleBinding") if bound(b)]
@@ -523,7 +587,10 @@ def authorized(objects: Sequence[Obj], verb: str, namespace: str, group: str, re
             if b["metadata"]["namespace"] == namespace and bound(b) and b["roleRef"]["kind"] == "Role"
         ]
     return any(
-        group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
+        group in rule["apiGroups"]
+        and resource in rule["resources"]
+        and verb in rule["verbs"]
+        and ("resourceNames" not in rule or name in rule["resourceNames"])
         for rule_list in granted
         for rule in rule_list
     )
@@ -541,6 +608,10 @@ def test_the_authorizer_model_denies_what_rbac_denies(default: list[Obj], namesp
     assert not authorized(namespaced, "create", "elsewhere", "batch", "jobs")
     assert not authorized(namespaced, "list", "", "batch", "jobs")  # all namespaces at once
     assert authorized(namespaced, "watch", "", "apiextensions.k8s.io", "customresourcedefinitions")
+    crds = ("apiextensions.k8s.io", "customresourcedefinitions")
+    assert authorized(namespaced, "get", "", *crds, "pipelineruns.baton.dev")
+    assert not authorized(namespaced, "get", "", *crds, "certificates.cert-manager.io")
+    assert not authorized(default, "patch", "", *crds, "pipelineruns.baton.dev")  # the upgrade Job's only
 
 
 @pytest.mark.parametrize("mode", ["namespaced", "all-namespaces"])
@@ -559,7 +630,7 @@ def test_rbac_allows_every_request_the_operator_makes(
         resource = f"{plural}/{request.subresource}" if request.subresource else plural
         key = (request.verb, group, resource)
         seen.add(key)
-        if not authorized(objects, request.verb, request.namespace, group, resource):
+        if not authorized(objects, request.verb, request.namespace, group, resource, request.name):
             denied.add(key)
     # The run really exercised the operator: its writes and kopf's watches are all there.
     assert {
@@ -571,10 +642,28 @@ def test_rbac_allows_every_request_the_operator_makes(
         ("watch", GROUP, "pipelineruns"),
         ("get", "coordination.k8s.io", "leases"),
         ("update", "coordination.k8s.io", "leases"),  # the first test's operator created the Lease
+        ("get", "apiextensions.k8s.io", "customresourcedefinitions"),  # the CRD check
     } <= seen, seen
     assert authorized(objects, "create", NAMESPACE, "coordination.k8s.io", "leases")
     assert not authorized(objects, "create", WATCHED, "coordination.k8s.io", "leases")
     assert denied == (DENIED_BY_DESIGN if namespaces else set()), sorted(denied)
+
+
+def test_the_crd_upgrade_jobs_rbac_allows_every_request_baton_crds_apply_makes(
+    cluster: DevCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = render('crds={"upgrade":true}')
+    monkeypatch.setenv("KUBECONFIG", str(cluster.write_kubeconfig(cluster.workdir / "upgrade.kubeconfig")))
+    since = cluster.audit.last_seq
+    assert baton_main(["crds", "apply"]) == 0
+    requests = [r for r in cluster.audit.records(since) if isinstance(r, RequestRecord)]
+    assert {(r.verb, r.resource) for r in requests} == {
+        ("get", "customresourcedefinitions.apiextensions.k8s.io"),
+        ("patch", "customresourcedefinitions.apiextensions.k8s.io"),
+    }
+    for r in requests:
+        plural, _, group = r.resource.partition(".")
+        assert authorized(objects, r.verb, "", group, plural, r.name, account=f"{FULLNAME}-crd-upgrade"), r
 
 
 # -- everything else that is rendered --------------------------------------------------------------

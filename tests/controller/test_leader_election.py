@@ -140,10 +140,11 @@ def test_a_forced_overlap_of_two_leaders_is_safe(api: Api, start_operator: Start
     def overlap() -> None:  # a paused leader waking up: it acts although another holds the Lease
         assert second.operator._electing is not None
         second.operator._electing.cancel()
-        second.operator.lead()
+        second.operator.release("standby")
 
     second.call(overlap)
-    assert not second.call(lambda: second.operator.queue.paused)
+    # Once its first look at the CRDs is done too, it acts beside the leader.
+    wait_for(lambda: not second.call(lambda: second.operator.queue.paused), message="both to act")
     assert_right_outcomes(api, start_runs(api, 10))
 
 

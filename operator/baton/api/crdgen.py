@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,12 +27,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from baton import GROUP, VERSION
+from baton import GROUP, VERSION, __version__
 from baton.api.dataset import DatasetSpec, DatasetStatus
 from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.api.run import PipelineRunSpec, PipelineRunStatus
 
 CATEGORY = "baton"
+SCHEMA_ANNOTATION = f"{GROUP}/schema"
+"""On each CRD: a fingerprint of its spec. The operator compares it with its own build's at start."""
+VERSION_ANNOTATION = f"{GROUP}/version"
+"""On each CRD: the Baton release that generated it (for people; the check compares the fingerprint)."""
 HEADER = "# Generated from the models in baton.api by `python -m baton.api.crdgen`. Do not edit.\n"
 
 # JSON Schema keywords Kubernetes' JSONSchemaProps knows, minus those we drop on purpose.
@@ -135,36 +141,45 @@ def _crd(
     columns: list[dict[str, Any]],
     schema: dict[str, Any],
 ) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "group": GROUP,
+        "scope": "Namespaced",
+        "names": {
+            "kind": kind,
+            "listKind": f"{kind}List",
+            "plural": plural,
+            "singular": kind.lower(),
+            "shortNames": short_names,
+            "categories": [CATEGORY],
+        },
+        "versions": [
+            {
+                "name": VERSION,
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": columns,
+                "schema": {"openAPIV3Schema": schema},
+            }
+        ],
+    }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
             "name": f"{plural}.{GROUP}",
             "labels": {"app.kubernetes.io/name": "baton", "app.kubernetes.io/part-of": "baton"},
+            "annotations": {SCHEMA_ANNOTATION: fingerprint(spec), VERSION_ANNOTATION: __version__},
         },
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": kind,
-                "listKind": f"{kind}List",
-                "plural": plural,
-                "singular": kind.lower(),
-                "shortNames": short_names,
-                "categories": [CATEGORY],
-            },
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": columns,
-                    "schema": {"openAPIV3Schema": schema},
-                }
-            ],
-        },
+        "spec": spec,
     }
+
+
+def fingerprint(spec: Mapping[str, Any]) -> str:
+    """A short digest of a CRD's spec: any change to a field, a column or a name changes it. The release
+    number alone would not do: builds of one release differ while it is developed."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _column(name: str, type_: str, path: str, description: str, priority: int = 0) -> dict[str, Any]:
@@ -245,12 +260,18 @@ def render(crd: Mapping[str, Any]) -> str:
     return HEADER + yaml.dump(dict(crd), Dumper=_Dumper, sort_keys=False, width=110, allow_unicode=True)
 
 
+def all_crds() -> list[dict[str, Any]]:
+    return [pipeline_crd(), pipelinerun_crd(), dataset_crd()]
+
+
+def built_fingerprints() -> dict[str, str]:
+    """CRD name → the schema fingerprint this build of Baton generates (what the operator expects)."""
+    return {crd["metadata"]["name"]: crd["metadata"]["annotations"][SCHEMA_ANNOTATION] for crd in all_crds()}
+
+
 def generated_files() -> dict[str, str]:
     """File name → content of every CRD file Baton ships."""
-    return {
-        f"{crd['metadata']['name']}.yaml": render(crd)
-        for crd in (pipeline_crd(), pipelinerun_crd(), dataset_crd())
-    }
+    return {f"{crd['metadata']['name']}.yaml": render(crd) for crd in all_crds()}
 
 
 def default_dir() -> Path:

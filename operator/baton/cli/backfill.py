@@ -95,7 +95,6 @@ def rerun_body(pipeline: str, old: dict[str, Any], spec: PipelineSpec) -> dict[s
     as every task is downstream of one of them."""
     roots = [task.name for task in spec.all_tasks() if not task.depends_on]
     name = old["metadata"]["name"]
-    owners = [ref for ref in old["metadata"].get("ownerReferences") or () if ref.get("kind") == "Pipeline"]
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "PipelineRun",
@@ -103,7 +102,6 @@ def rerun_body(pipeline: str, old: dict[str, Any], spec: PipelineSpec) -> dict[s
             "generateName": f"{name[:45]}-rerun-",
             "labels": {"baton.dev/pipeline": label_value(pipeline), TRIGGER: "backfill"},
             "annotations": dict(old["metadata"].get("annotations") or {}),
-            "ownerReferences": owners,  # deleted with the Pipeline, as the slot's run is
         },
         "spec": {"retryOf": name, "retryFrom": roots},
     }

@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plugin_commands(commands)  # run, graph, logs: the kubectl plugin
 
+    from baton.cli.crds import add_arguments as crds_arguments
+
+    crds = commands.add_parser(
+        "crds", help="print, check or apply the CRDs this build of Baton was made with"
+    )
+    crds_arguments(crds)
+
     from baton.cli.bench import add_arguments as bench_arguments
 
     bench = commands.add_parser("bench", help="benchmark the operator against the dev cluster (instant mode)")

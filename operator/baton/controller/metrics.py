@@ -118,6 +118,10 @@ LEADER = Gauge(
     "baton_leader",
     "1 while this operator process leads (with --leader-elect; always 1 without it), else 0.",
 )
+CRDS_COMPATIBLE = Gauge(
+    "baton_crds_compatible",
+    "1 when the installed CRDs are the ones this operator was built with; 0 while it acts on nothing.",
+)
 BUILD_INFO = Gauge("baton_build_info", "Always 1; the version of the running operator.", ["version"])
 BUILD_INFO.labels(version=__version__).set(1)
 

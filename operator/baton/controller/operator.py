@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any, cast
@@ -26,6 +26,7 @@ from baton.logs import log_context
 from . import metrics
 from .cache import ClusterCache, Key, key_of
 from .client import KubeClient, connection_info
+from .crdcheck import CrdGate
 from .datasets import DatasetKeeper
 from .informer import Informer
 from .leader import LeaderElection, LeaderElector, own_namespace
@@ -98,6 +99,16 @@ class Operator:
         self.elector: LeaderElector | None = None
         """With --leader-elect: only while it leads does this operator reconcile (it watches always)."""
         self._electing: asyncio.Task[None] | None = None
+        self._holds: set[str] = {"crds"}
+        """Why the operator may not act now; it acts while this is empty. Nothing, before the first look
+        at the CRDs."""
+        self.crds = CrdGate(
+            client,
+            self.recorder,
+            on_compatible=lambda: self.release("crds"),
+            on_incompatible=lambda: self.hold("crds"),
+        )
+        self._checking: asyncio.Task[None] | None = None
 
     async def _dispatch(self, key: WorkKey) -> None:
         kind, namespace, name = key
@@ -125,15 +136,23 @@ class Operator:
     def enqueue_run(self, key: Key) -> None:
         self.queue.add(("run", *key))
 
-    def stop_leading(self) -> None:
-        """Act no more, at once: no reconcile starts, those under way and the status writes going on are
-        cancelled (the new leader takes them up from what is stored)."""
-        self.queue.pause(stop_running=True)
-        self.runs.writer.abandon()
+    def hold(self, reason: str) -> None:
+        """Act no more, at once, while `reason` holds ("standby": another replica leads; "crds": the
+        installed CRDs are not this build's): no reconcile starts, those under way and the status writes
+        going on are cancelled (whoever acts next takes them up from what is stored)."""
+        if not self._holds:
+            self.queue.pause(stop_running=True)
+            self.runs.writer.abandon()
+        self._holds.add(reason)
 
-    def lead(self) -> None:
-        """Start reconciling (this operator took the Lease): everything it knows, once, level-triggered,
-        since what happened while it stood by was done by the leader before it, or not at all."""
+    def release(self, reason: str) -> None:
+        """`reason` holds no more; with no other, start reconciling: everything it knows, once,
+        level-triggered, since what happened meanwhile was done by another replica, or not at all."""
+        if reason not in self._holds:
+            return
+        self._holds.discard(reason)
+        if self._holds:
+            return
         self.queue.resume()
         for key in list(self.cache.pipelines):
             self.queue.add(("pipeline", *key))
@@ -220,12 +239,14 @@ class Operator:
 
         @kopf.on.startup(registry=registry)
         async def startup(**_: Any) -> None:
+            self.queue.pause()  # until the first look at the CRDs
             self.queue.start()
             if self.elector is not None:
-                self.queue.pause()  # a standby until it holds the Lease
+                self._holds.add("standby")  # until it holds the Lease
                 self._electing = asyncio.create_task(self.elector.run(), name="baton-leader-election")
             else:
                 metrics.LEADER.set(1)
+            self._checking = asyncio.create_task(self.crds.run(), name="baton-crd-check")
             metrics.ACTIVE.add(self.observer)
             metrics.DATASETS.add(self.datasets)
             self._informing = [
@@ -236,9 +257,10 @@ class Operator:
         async def cleanup(**_: Any) -> None:
             metrics.ACTIVE.remove(self.observer)
             metrics.DATASETS.remove(self.datasets)
-            for task in [*self._informing, *filter(None, [self._electing])]:
+            background = [*self._informing, *filter(None, [self._electing, self._checking])]
+            for task in background:
                 task.cancel()
-            await asyncio.gather(*self._informing, *filter(None, [self._electing]), return_exceptions=True)
+            await asyncio.gather(*background, return_exceptions=True)
             await self.queue.stop()
             await self.runs.writer.close()
             await self.recorder.close()
@@ -260,8 +282,9 @@ class Operator:
             self.on_dataset(_event_type(event), _object(event))
 
         @kopf.on.probe(id="queue", registry=registry)
-        async def queue_probe(**_: Any) -> dict[str, int]:
-            return {"queued": len(self.queue), "runs": len(self.cache.runs)}
+        async def queue_probe(**_: Any) -> dict[str, Any]:
+            # Healthy even while held: a restart would not bring the right CRDs (the body says why).
+            return {"queued": len(self.queue), "runs": len(self.cache.runs), "holds": sorted(self._holds)}
 
 
 def _pods_path(namespace: str | None) -> str:
@@ -313,23 +336,28 @@ async def run_operator(
     created: Callable[[Operator], None] | None = None,
     qps: float = QPS,
     burst: int = BURST,
+    expected_crds: Mapping[str, str] | None = None,
 ) -> None:
     """Run until `stop_flag` is set (or forever). All namespaces unless `namespaces` names some.
 
     `schedule_clock` replaces the wall clock of schedules only (a test-only option: tests move it to just
     before a slot instead of waiting for one; runs keep the real clock, as their Jobs do). `created` is
-    called with the Operator before it starts (tests look at its leader election through it)."""
+    called with the Operator before it starts (tests look at its leader election through it).
+    `expected_crds` (CRD name → schema fingerprint) stands in for another build's CRDs, in tests."""
     info = connection_info()
     client = KubeClient(info, observe=metrics.observe_request, qps=qps, burst=burst)
     operator = Operator(client, namespaces=namespaces, schedule_clock=schedule_clock)
+    operator.recorder.own_namespace = own_namespace(info.default_namespace)
+    if expected_crds is not None:
+        operator.crds.expected = dict(expected_crds)
     if leader_election is not None:
         operator.elector = LeaderElector(
             client,
             leader_election.namespace or own_namespace(info.default_namespace),
             name=leader_election.name,
             timing=leader_election.timing,
-            on_started=operator.lead,
-            on_stopped=operator.stop_leading,
+            on_started=lambda: operator.release("standby"),
+            on_stopped=lambda: operator.hold("standby"),
             recorder=operator.recorder,
         )
     if created is not None:

@@ -90,6 +90,8 @@ class EventRecorder:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.interval = interval
         self.instance = os.environ.get("POD_NAME") or socket.gethostname()
+        self.own_namespace = "default"
+        """Where Events about cluster-scoped objects go (the operator sets its own namespace)."""
         # Per involved object (uid): what waits to be posted, the object as last seen, last post time.
         self._pending: dict[str, tuple[Mapping[str, Any], list[Event]]] = {}
         self._last_post: dict[str, float] = {}
@@ -138,20 +140,24 @@ class EventRecorder:
         if event is None:
             return
         meta = involved["metadata"]
-        namespace = meta.get("namespace") or "default"
+        # An Event about a cluster-scoped object (a CRD) lives in the operator's own namespace, the one
+        # namespace it may always post in; its involvedObject has no namespace, as Kubernetes' own.
+        namespace = meta.get("namespace") or self.own_namespace
         now = format_time(self.clock())
+        involved_object = {
+            "apiVersion": involved.get("apiVersion", ""),
+            "kind": involved.get("kind", ""),
+            "name": meta["name"],
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        }
+        if meta.get("namespace"):
+            involved_object["namespace"] = namespace
         body = {
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": involved.get("apiVersion", ""),
-                "kind": involved.get("kind", ""),
-                "name": meta["name"],
-                "namespace": namespace,
-                "uid": meta.get("uid", ""),
-                "resourceVersion": meta.get("resourceVersion", ""),
-            },
+            "involvedObject": involved_object,
             "reason": event.reason,
             "message": event.message,
             "type": event.type.value,

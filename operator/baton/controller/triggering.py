@@ -28,7 +28,7 @@ from baton.core.triggers import (
     trigger_loops,
     upstream_of,
 )
-from baton.kube.slotruns import TRIGGERED_BY, TRIGGERED_BY_DATASET, owned_run
+from baton.kube.slotruns import TRIGGERED_BY, TRIGGERED_BY_DATASET, created_run
 
 from .cache import ClusterCache, Key, Obj
 from .client import KubeClient
@@ -195,7 +195,7 @@ class PipelineTriggers:
             message = (
                 f"started because task {update.task} of run {run.upstream.name} wrote {update.uri}{written}"
             )
-        body = owned_run(pipeline, run.name, run.params, why, "pipeline" if update is None else "dataset")
+        body = created_run(pipeline, run.name, run.params, why, "pipeline" if update is None else "dataset")
         created = await create_run(self.client, self.cache, namespace, body, "triggered")
         if created is None or created is EXISTS:
             return None if created is None else "exists"

@@ -4,6 +4,11 @@ does too), one per upstream run of its triggers.
 A slot's run is named from the slot (`baton.core.schedule.scheduled_run_name`), so whichever of the
 scheduler and a backfill comes first creates it and the other gets a 409: a slot runs once, however it
 was reached. A triggered run is named from its upstream run in the same way.
+
+None is owned by its Pipeline (no ownerReference): a run is history, and deleting or renaming a Pipeline
+(in git, with Argo CD's or Flux's prune) must not garbage-collect its runs and their Jobs, running ones
+included. A started run goes on from the Pipeline spec it froze; its history stays, found by the
+`baton.dev/pipeline` label, and a Pipeline re-created under the same name takes it back.
 """
 
 from __future__ import annotations
@@ -35,25 +40,18 @@ def run_body(
     trigger: str = "schedule",
 ) -> dict[str, Any]:
     """The run `name` of `pipeline` for `slot` (the schedule's, or a backfill's), in its namespace."""
-    return owned_run(pipeline, name, params, {SCHEDULED_TIME: format_time(slot)}, trigger)
+    return created_run(pipeline, name, params, {SCHEDULED_TIME: format_time(slot)}, trigger)
 
 
-def owned_run(
+def created_run(
     pipeline: Mapping[str, Any],
     name: str,
     params: Mapping[str, str],
     annotations: Mapping[str, str],
     trigger: str,
 ) -> dict[str, Any]:
-    """A run of `pipeline` that the operator (or a backfill) creates on its behalf, owned by it."""
+    """A run of `pipeline` that the operator (or a backfill) creates on its behalf."""
     meta = pipeline["metadata"]
-    owner = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Pipeline",
-        "name": meta["name"],
-        "uid": meta.get("uid", ""),
-        "blockOwnerDeletion": False,
-    }
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "PipelineRun",
@@ -62,7 +60,6 @@ def owned_run(
             "namespace": meta.get("namespace"),
             "labels": {PIPELINE: label_value(meta["name"]), TRIGGER: trigger},
             "annotations": dict(annotations),
-            "ownerReferences": [owner] if meta.get("uid") else [],
         },
         "spec": {"pipelineRef": {"name": meta["name"]}, "params": dict(params)},
     }
