@@ -44,7 +44,12 @@ def normal(reason: str, message: str) -> Event:
             "Warning",
         ),
         ([normal("TaskRetrying", "r"), normal("TaskStarted", "s")], "TaskRetrying", "Normal"),
-        ([normal("SomethingNew", "x"), normal("TaskStarted", "s")], "TaskStarted", "Normal"),
+        ([normal("SomethingNew", "x"), normal("TaskStarted", "s")], "SomethingNew", "Normal"),
+        (
+            [normal("TaskStarted", "s"), Event(EventType.WARNING, "StatusUnreadable", "x")],
+            "StatusUnreadable",
+            "Warning",
+        ),
     ],
 )
 def test_combine_files_under_the_most_significant_reason(
@@ -65,31 +70,43 @@ def test_combined_messages_are_bounded() -> None:
     assert combined is not None and len(combined.message) <= 1024
 
 
-async def test_progress_within_the_interval_is_one_event_and_outcomes_go_at_once() -> None:
+async def test_progress_waits_for_the_outcome_and_rides_with_it() -> None:
     client = FakeClient()
     recorder = EventRecorder(client, interval=0.2)  # type: ignore[arg-type]
     await recorder.record(RUN, [normal("TaskStarted", "task a started")])
-    assert len(client.posted) == 1  # the first Event of an object goes at once
     await recorder.record(RUN, [normal("TaskSucceeded", "task a succeeded")])
     await recorder.record(RUN, [normal("TaskStarted", "task b started")])
-    assert len(client.posted) == 1  # held back: within the interval
+    assert client.posted == []  # progress: the status shows it; the Event waits for news
     await recorder.record(RUN, [normal("RunSucceeded", "run succeeded")])
-    assert len(client.posted) == 2  # an outcome flushes what waited, together with it
+    assert len(client.posted) == 1  # an outcome flushes what waited, together with it
     last = client.posted[-1]
     assert last["reason"] == "RunSucceeded"
-    assert "task a succeeded" in last["message"] and "task b started" in last["message"]
+    assert last["message"] == "task a started; task a succeeded; task b started; run succeeded"
     assert last["involvedObject"]["uid"] == "u-1" and last["metadata"]["generateName"] == "etl-x1."
     await recorder.close()
 
 
-async def test_held_progress_is_posted_when_the_interval_ends() -> None:
+async def test_a_failure_goes_at_once_and_other_news_once_per_interval() -> None:
     client = FakeClient()
-    recorder = EventRecorder(client, interval=0.05)  # type: ignore[arg-type]
+    recorder = EventRecorder(client, interval=30)  # type: ignore[arg-type]
+    await recorder.record(RUN, [normal("TaskStarted", "task a started")])
+    await recorder.record(RUN, [Event(EventType.WARNING, "TaskFailed", "task a failed: exit 1")])
+    assert [(e["reason"], e["type"]) for e in client.posted] == [("TaskFailed", "Warning")]
+    assert client.posted[0]["message"] == "task a started; task a failed: exit 1"
+    await recorder.record(RUN, [normal("Scheduled", "created run x")])
+    assert len(client.posted) == 1  # other news: within the interval of the last Event, it waits
+    await recorder.close()
+    assert [e["reason"] for e in client.posted] == ["TaskFailed", "Scheduled"]  # posted on shutdown
+
+
+async def test_held_progress_is_posted_when_the_progress_interval_ends() -> None:
+    client = FakeClient()
+    recorder = EventRecorder(client, progress_interval=0.05)  # type: ignore[arg-type]
     await recorder.record(RUN, [normal("TaskStarted", "a")])
     await recorder.record(RUN, [normal("TaskStarted", "b")])
     client.arrived.clear()
     await asyncio.wait_for(client.arrived.wait(), 5)
-    assert [e["message"] for e in client.posted] == ["a", "b"]
+    assert [e["message"] for e in client.posted] == ["a; b"]
     await recorder.close()
 
 

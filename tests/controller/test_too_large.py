@@ -43,15 +43,10 @@ class Recorder:
         self.events += events
 
 
-class Pipelines:
-    async def record_run(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 def reconciler(client: Client, recorder: Recorder) -> RunReconciler:
     cache = ClusterCache()
     cache.observe_run("ADDED", RUN)
-    return RunReconciler(cache, client, recorder, Pipelines(), lambda key, delay: None, clock=lambda: NOW)  # type: ignore[arg-type]
+    return RunReconciler(cache, client, recorder, lambda key, delay: None, clock=lambda: NOW)  # type: ignore[arg-type]
 
 
 async def test_a_refused_status_ends_the_run_with_a_small_write() -> None:

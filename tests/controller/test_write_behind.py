@@ -59,9 +59,6 @@ class Quiet:
     async def record(self, *_: Any) -> None:
         pass
 
-    async def record_run(self, *_: Any, **__: Any) -> None:
-        pass
-
 
 def complete(cache: ClusterCache, api: Api, name: str) -> None:
     """The Job `name` completes, as the Job watch would tell it."""
@@ -92,7 +89,10 @@ async def test_a_job_the_run_needs_is_created_while_the_last_write_is_still_in_f
     requeued: list[float] = []
     cache.observe_run("ADDED", api.run)
     reconciler = RunReconciler(
-        cache, api, Quiet(), Quiet(), lambda _, delay: requeued.append(delay)  # type: ignore[arg-type]
+        cache,
+        api,
+        Quiet(),
+        lambda _, delay: requeued.append(delay),  # type: ignore[arg-type]
     )
     key = ("ns", "r")
     await reconciler.reconcile(key)  # starts the run and a's Job: written at once (the run's start)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from baton.api.pipeline import PipelineSpec
-from baton.api.run import RunPhase
-from baton.core.pipelines import pipeline_status, record_run
+import pytest
+
+from baton.api.pipeline import PipelineSpec, PipelineStatus
+from baton.core.pipelines import RunSeen, last_run, pipeline_status
 
 NOW = datetime(2025, 1, 31, 10, 0, 0, tzinfo=UTC)
 VALID = {"taskDefaults": {"image": "x"}, "tasks": [{"name": "a"}, {"name": "b", "dependsOn": ["a"]}]}
@@ -50,12 +51,44 @@ def test_a_pipeline_the_schema_rejects_is_not_ready() -> None:
     assert status.conditions[0].message == "spec.tasks[0].bogus: unknown field"
 
 
-def test_last_run() -> None:
-    status = record_run(None, "p-1", RunPhase.PENDING, started=True)
-    assert status is not None and (status.last_run, status.last_run_status) == ("p-1", "Pending")
-    status = record_run(status, "p-1", RunPhase.RUNNING)
-    assert status is not None and status.last_run_status == "Running"
-    assert record_run(status, "p-0", RunPhase.FAILED) is None  # an older run
-    assert record_run(status, "p-1", RunPhase.RUNNING) is None  # nothing new
-    status = record_run(status, "p-2", RunPhase.FAILED, started=True)  # failed at once
-    assert status is not None and (status.last_run, status.last_run_status) == ("p-2", "Failed")
+def seen(name: str, phase: str | None, started: str | None, created: str = "2026-12-06T10:00:00Z") -> RunSeen:
+    return RunSeen(name, phase, started, created)
+
+
+BEFORE = PipelineStatus(last_run="p-0", last_run_status="Succeeded")
+
+
+@pytest.mark.parametrize(
+    ("runs", "expected"),
+    [
+        ([], ("p-0", "Succeeded")),  # nothing to say: as it was
+        ([seen("p-1", None, None)], ("p-0", "Succeeded")),  # not taken up yet
+        ([seen("p-1", "Pending", None)], ("p-1", "Pending")),  # queued: taken up
+        (
+            [seen("p-1", "Running", "2026-12-06T10:00:05Z"), seen("p-2", "Failed", "2026-12-06T10:00:09Z")],
+            ("p-2", "Failed"),  # failed at once: still the newest
+        ),
+        (
+            [
+                seen("p-2", "Succeeded", "2026-12-06T10:00:09Z"),
+                seen("p-1", "Running", "2026-12-06T10:00:05Z"),
+            ],
+            ("p-2", "Succeeded"),  # an older run changing phase does not become the last
+        ),
+        (
+            [seen("b", "Running", "2026-12-06T10:00:05Z"), seen("a", "Running", "2026-12-06T10:00:05Z")],
+            ("b", "Running"),  # a tie: by name, so every reconcile says the same
+        ),
+        (
+            [
+                seen("old", "Succeeded", "2026-12-06T09:00:00Z", "2026-12-06T09:00:00Z"),
+                seen("new", "Pending", None, "2026-12-06T11:00:00Z"),
+            ],
+            ("new", "Pending"),  # not started: by creation
+        ),
+    ],
+    ids=["none", "untouched", "queued", "failed-at-once", "older-moves", "tie", "by-creation"],
+)
+def test_last_run_is_the_newest_run_taken_up(runs: list[RunSeen], expected: tuple[str, str]) -> None:
+    status = last_run(BEFORE, runs)
+    assert (status.last_run, status.last_run_status) == expected

@@ -126,8 +126,8 @@ def test_describe_tells_the_story_of_a_run_in_a_few_events(
     )
     described = kubectl("describe", "pipelinerun", name, "-n", api.namespace).stdout
     events = described[described.index("Events:") :]
-    for reason in ("TaskStarted", "TaskSucceeded", "RunSucceeded"):
-        assert reason in events, described
-    # 22 tasks, 44 transitions: told in a handful of Events, not one per handler call.
+    assert "RunSucceeded" in events and " started: Job " in events and " succeeded" in events, described
+    # 22 tasks, 44 transitions: progress rides with the outcome (or an Event every half minute), not an
+    # Event per transition or per reconcile.
     ours = [e for e in api.events() if e["involvedObject"]["name"] == name]
-    assert 3 <= len(ours) <= 15, [(e["reason"], e["message"]) for e in ours]
+    assert 1 <= len(ours) <= 3, [(e["reason"], e["message"]) for e in ours]

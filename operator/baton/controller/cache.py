@@ -87,8 +87,9 @@ class ClusterCache:
     on_child: Callable[[Key], None] | None = None
     """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
     on_run_moved: Callable[[Key, str], None] | None = None
-    """Told (namespace and Pipeline, run) when a run of a Pipeline starts, ends or goes, however the cache
-    learnt it (a watch event, or the response to the operator's own write, which comes first)."""
+    """Told (namespace and Pipeline, run) when a run of a Pipeline starts, changes phase, ends or goes,
+    however the cache learnt it (a watch event, or the response to the operator's own write, which comes
+    first)."""
 
     def observe_run(self, event_type: str | None, obj: Obj) -> Key:
         key = key_of(obj)
@@ -143,8 +144,8 @@ class ClusterCache:
     def _moved(self, key: Key, old: Obj, new: Obj | None) -> None:
         if self.on_run_moved is None:
             return
-        if new is not None and _stage(old) == _stage(new):
-            return
+        if new is not None and _stage(old) == _stage(new) and _phase(old) == _phase(new):
+            return  # (a phase change within a stage, e.g. Suspended, is the Pipeline's lastRunStatus)
         pipeline = pipeline_of_run(new or old)
         if pipeline is not None:
             self.on_run_moved((key[0], pipeline), key[1])
@@ -310,6 +311,10 @@ def _stage(run: Obj) -> str:
     if status.get("phase") in FINISHED_PHASES:
         return "finished"
     return "waiting" if not_started(status) else "started"
+
+
+def _phase(run: Obj) -> str | None:
+    return (run.get("status") or {}).get("phase")
 
 
 def _ours(dataset: Obj) -> bool:

@@ -74,9 +74,9 @@ class Operator:
             self.cache,
             client,
             self.recorder,
-            self.pipelines,
             requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
             quiet=self._quiet,
+            backlog=lambda: self.queue.depth,
         )
         self.datasets = DatasetKeeper(
             self.cache,

@@ -45,7 +45,6 @@ from .lifecycle import admission_key, expiry, queued, worth_writing
 from .paths import runs_path
 from .recorder import EventRecorder
 from .runwriter import RunStatusWriter
-from .statuses import PipelineStatusWriter
 from .taskcache import TaskCache
 
 log = logging.getLogger(__name__)
@@ -59,6 +58,9 @@ QUIET = 0.1
 """A progress write waits until the run's Jobs have been quiet this long (seconds)…"""
 STALE_HOLD = 5.0
 """… unless the last write is this old."""
+BUSY = 16
+"""Runs waiting for a worker from which the operator counts as busy: a run's progress then waits up to
+STALE_HOLD to be written (a burst of runs spends its requests on Jobs and outcomes, not on progress)."""
 NEXT_RECONCILE = 1e-6
 """A delay that only lets the reconcile already queued go first."""
 WIDE = 500
@@ -76,22 +78,24 @@ class RunReconciler:
         cache: ClusterCache,
         client: KubeClient,
         recorder: EventRecorder,
-        pipelines: PipelineStatusWriter,
         requeue: Callable[[Key, float], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         quiet: Callable[[Key], float] = lambda _: float("inf"),
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         self.cache = cache
         self.client = client
         self.recorder = recorder
-        self.pipelines = pipelines
         self.requeue = requeue
         self.clock = clock
         self.quiet = quiet
         """Seconds since the last event of the run's Jobs or Pods."""
-        self.writer = RunStatusWriter(cache, client, recorder, pipelines, requeue, clock)
+        self.backlog = backlog
+        """Keys waiting for a worker (the work queue's depth)."""
+        self.writer = RunStatusWriter(cache, client, recorder, requeue, clock)
         self.collector = JobCollector(client)
         self.statuses = self.writer.statuses
+        self._held: dict[Key, float] = {}  # run → when the progress it has not written was first held
         self._reported: set[tuple[str, str]] = set()  # (uid, resourceVersion) of unreadable statuses told
         self.applier = RunApplier(cache, client)
         self.started_at = clock()
@@ -125,6 +129,7 @@ class RunReconciler:
         if run is None:
             self.writer.forget(key)
             self.collector.forget(key)
+            self._held.pop(key, None)
             self._refusals.pop(key, None)
             return
         self.reconciles += 1
@@ -214,6 +219,8 @@ class RunReconciler:
         new_status = decision.status if decision.status is not None else (status if before is None else None)
         if new_status is not None:
             wait = self._progress_wait(key, before, new_status, bool(decision.delete_jobs))
+            if wait <= 0:
+                self._held.pop(key, None)
             if wait > 0:
                 # Plan again when the interval ends: that plan starts from the stored status, so it
                 # writes these transitions (and their Events) together with whatever came after.
@@ -246,7 +253,7 @@ class RunReconciler:
         self, key: Key, before: PipelineRunStatus | None, after: PipelineRunStatus, stopping: bool
     ) -> float:
         """Seconds to hold back a status write that records only progress, so that a run of fast tasks
-        costs about one request per task, not two.
+        costs about one request per task, not two, and a busy operator spends its requests on Jobs.
 
         Nothing is lost by waiting: the Jobs are the record of progress, the planner adopts them after a
         restart, and the run's start, its outcome, failures, skips, retries and stops are written at once.
@@ -264,6 +271,11 @@ class RunReconciler:
             # (Not for small runs: each reconcile re-derives from the Jobs what the stored status lacks,
             # so holding a chain's writes for seconds would make every step redo all since the last.)
             return max(NEXT_RECONCILE, QUIET - quiet)
+        if self.backlog() >= BUSY:
+            # Busy: the progress waits until it is STALE_HOLD old (counted from when it was first held,
+            # not from the last write: a run that waited long, then moves, is not stale at once); a Job
+            # event of the run reconciles it sooner, and its outcome is written at once.
+            return max(0.0, self._held.setdefault(key, now) + STALE_HOLD - now)
         return max(0.0, last + PROGRESS_INTERVAL - now)
 
     async def _act_early(self, key: Key) -> None:

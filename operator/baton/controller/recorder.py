@@ -1,10 +1,16 @@
 """Kubernetes Events on runs and Pipelines: few, meaningful, and cheap.
 
-Every Event is an API request, and the budget is two or three requests per task. So, like client-go's
-event correlator, the recorder rate-limits per object: what one object's reconciles report within
-`interval` is posted as one Event, filed under the most significant transition, whose message tells
-all of them. The outcome of a run (or an invalid spec) is posted at once. Events are best-effort in
-Kubernetes too: a crash may drop the last second's worth, never any state.
+Every Event is an API request, and the budget is two requests per task, Job included. So, like
+client-go's event correlator, the recorder rate-limits per object, and what it holds back is posted as
+one Event, filed under the most significant transition, whose message tells all of them in order:
+
+- outcomes, failures, retries and answers to a user's action go at once (with what waited);
+- other news at most once per `interval` (1 s) per object;
+- progress (tasks starting and succeeding, which the run's status shows as it happens) waits up to
+  `progress_interval` (30 s) for the next of those: a run of a few minutes tells its whole story in its
+  outcome's Event, a long one in an Event every half minute.
+
+Events are best-effort in Kubernetes too: a crash may drop what waited, never any state.
 """
 
 from __future__ import annotations
@@ -28,9 +34,16 @@ log = logging.getLogger(__name__)
 COMPONENT = "baton-operator"
 INTERVAL = 1.0
 """Seconds between two Events on one object, unless the later one reports an outcome."""
-# Outcomes and answers to a user's action are posted at once; progress waits for the interval.
+PROGRESS_INTERVAL = 30.0
+"""Seconds progress may wait for an Event to ride with."""
+PROGRESS = frozenset({"TaskStarted", "TaskSucceeded"})
+# Outcomes, failures and answers to a user's action are posted at once.
 _IMMEDIATE = frozenset(
     {
+        "TaskFailed",
+        "TaskRetrying",
+        "LeaderElection",
+        "CRDsOutOfDate",
         "RunFailed",
         "RunSucceeded",
         "RunCancelled",
@@ -75,8 +88,13 @@ def combine(events: Sequence[Event]) -> Event | None:
         return None
     if len(events) == 1:
         return events[0]
+    # Progress never names an Event that tells anything else (a reason new to this list, say).
     ranked = sorted(
-        events, key=lambda e: _PRECEDENCE.index(e.reason) if e.reason in _PRECEDENCE else len(_PRECEDENCE)
+        events,
+        key=lambda e: (
+            e.reason in PROGRESS,
+            _PRECEDENCE.index(e.reason) if e.reason in _PRECEDENCE else len(_PRECEDENCE),
+        ),
     )
     kind = EventType.WARNING if any(e.type is EventType.WARNING for e in events) else EventType.NORMAL
     # The story in the order it happened (what started before what ended), each line once.
@@ -85,30 +103,50 @@ def combine(events: Sequence[Event]) -> Event | None:
 
 
 class EventRecorder:
-    def __init__(self, client: KubeClient, clock: Any = None, interval: float = INTERVAL) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        clock: Any = None,
+        interval: float = INTERVAL,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ) -> None:
         self.client = client
         self.clock = clock or (lambda: datetime.now(UTC))
         self.interval = interval
+        self.progress_interval = progress_interval
         self.instance = os.environ.get("POD_NAME") or socket.gethostname()
         self.own_namespace = "default"
         """Where Events about cluster-scoped objects go (the operator sets its own namespace)."""
         # Per involved object (uid): what waits to be posted, the object as last seen, last post time.
         self._pending: dict[str, tuple[Mapping[str, Any], list[Event]]] = {}
         self._last_post: dict[str, float] = {}
-        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._flushers: dict[str, tuple[float, asyncio.Task[None]]] = {}  # uid → (when, its flush)
+        self._held_since: dict[str, float] = {}  # uid → when its oldest pending Event came
 
     async def record(self, involved: Mapping[str, Any], events: Sequence[Event]) -> None:
         if not events:
             return
         uid = str(involved["metadata"].get("uid", ""))
         _, pending = self._pending.get(uid, (involved, []))
-        self._pending[uid] = (involved, [*pending, *events])
+        pending = [*pending, *events]
+        self._pending[uid] = (involved, pending)
         now = asyncio.get_running_loop().time()
-        wait = self._last_post.get(uid, -self.interval) + self.interval - now
-        if wait <= 0 or any(e.reason in _IMMEDIATE for e in events):
+        held_since = self._held_since.setdefault(uid, now)
+        if any(e.reason in _IMMEDIATE for e in pending):
+            due = now
+        elif all(e.reason in PROGRESS for e in pending):
+            due = held_since + self.progress_interval
+        else:
+            due = self._last_post.get(uid, -self.interval) + self.interval
+        if due <= now:
             await self._flush(uid)
-        elif uid not in self._flushers:
-            self._flushers[uid] = asyncio.create_task(self._flush_later(uid, wait))
+            return
+        scheduled = self._flushers.get(uid)
+        if scheduled is not None and scheduled[0] <= due:
+            return
+        if scheduled is not None:
+            scheduled[1].cancel()
+        self._flushers[uid] = (due, asyncio.create_task(self._flush_later(uid, due - now)))
 
     async def _flush_later(self, uid: str, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -116,9 +154,10 @@ class EventRecorder:
         await self._flush(uid)
 
     async def _flush(self, uid: str) -> None:
-        flusher = self._flushers.pop(uid, None)
-        if flusher is not None and flusher is not asyncio.current_task():
-            flusher.cancel()
+        scheduled = self._flushers.pop(uid, None)
+        if scheduled is not None and scheduled[1] is not asyncio.current_task():
+            scheduled[1].cancel()
+        self._held_since.pop(uid, None)
         involved, events = self._pending.pop(uid, ({}, []))
         if not events:
             return

@@ -34,7 +34,6 @@ from .datasets import DatasetKeeper
 from .openlineage import LineageEmitter
 from .paths import runs_path
 from .recorder import EventRecorder
-from .statuses import PipelineStatusWriter
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +58,12 @@ class RunStatusWriter:
         cache: ClusterCache,
         client: KubeClient,
         recorder: EventRecorder,
-        pipelines: PipelineStatusWriter,
         requeue: Callable[[Key, float], None],
         clock: Callable[[], datetime],
     ) -> None:
         self.cache = cache
         self.client = client
         self.recorder = recorder
-        self.pipelines = pipelines
         self.requeue = requeue
         self.clock = clock
         self.statuses = StatusCache()
@@ -168,10 +165,6 @@ class RunStatusWriter:
             self.last_write[key] = asyncio.get_running_loop().time()
         if events:
             await self.recorder.record(written, events)
-        if status.phase is not None and (before is None or before.phase is not status.phase):
-            await self.pipelines.record_run(
-                key[0], status.pipeline, key[1], status.phase, started=before is None
-            )
 
     async def _give_up(
         self,

@@ -9,9 +9,8 @@ from typing import Any
 
 from baton.api.common import to_dict
 from baton.api.pipeline import PipelineSpec, PipelineStatus
-from baton.api.run import RunPhase
 from baton.core.events import Event, EventType
-from baton.core.pipelines import pipeline_status, record_run
+from baton.core.pipelines import RunSeen, last_run, pipeline_status
 from baton.core.triggers import trigger_loops
 from baton.core.validation import check_pipeline_spec
 
@@ -19,7 +18,7 @@ from .cache import ClusterCache, Key
 from .client import ApiFailure, KubeClient
 from .paths import pipelines_path
 from .recorder import EventRecorder
-from .scheduler import PipelineScheduler, queued_runs
+from .scheduler import PipelineScheduler, queued_runs, runs_view
 from .triggering import PipelineTriggers
 
 log = logging.getLogger(__name__)
@@ -81,6 +80,7 @@ class PipelineStatusWriter:
                 beyond.append(f"sub-pipeline recursion: {nested} (each run would start the next forever)")
         checked = (parsed, errors)
         new = pipeline_status(raw_spec, generation, current, self.clock(), beyond, checked) or before
+        new = last_run(new, self._runs_seen(key))
         events: list[Event] = []
         if parsed is not None and not errors and not beyond:
             new, events = await self._run_itself(key, pipeline, parsed, new)
@@ -134,18 +134,13 @@ class PipelineStatusWriter:
         self._wakes[key] = at
         self.requeue(key, max(0.0, delay) + WAKE_AFTER)
 
-    async def record_run(
-        self, namespace: str, pipeline: str | None, run: str, phase: RunPhase, *, started: bool
-    ) -> None:
-        if not pipeline:
-            return
-        key = (namespace, pipeline)
-        _, current = self._current(key)
-        if current is None and key not in self.cache.pipelines:
-            return
-        new = record_run(current, run, phase, started=started)
-        if new is not None:
-            await self._patch(key, new, current)
+    def _runs_seen(self, key: Key) -> list[RunSeen]:
+        seen = []
+        for run in runs_view(self.cache, key):
+            meta, status = run.get("metadata") or {}, run.get("status") or {}
+            created = str(meta.get("creationTimestamp") or "")
+            seen.append(RunSeen(meta.get("name", ""), status.get("phase"), status.get("startTime"), created))
+        return seen
 
     async def _patch(
         self, key: Key, status: PipelineStatus, before: PipelineStatus | None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from baton.api.common import Condition, ConditionStatus
 from baton.api.pipeline import PipelineSpec, PipelineStatus
-from baton.api.run import RunPhase
 from baton.core.kstatus import pipeline_stalled
 from baton.core.status import format_time, plural, set_condition
 from baton.core.validation import check_pipeline_spec, join_errors, pipeline_errors
@@ -61,16 +61,26 @@ def pipeline_status(
     return None if new == current else new
 
 
-def record_run(
-    current: PipelineStatus | None, run: str, phase: RunPhase, *, started: bool = False
-) -> PipelineStatus | None:
-    """The Pipeline's status after ``run`` started (``started``) or changed phase; None if unchanged.
+@dataclass(frozen=True, slots=True)
+class RunSeen:
+    """What the Pipeline's status needs of one of its runs."""
 
-    A newly started run becomes the last run (even one that failed at once); a phase change of an
-    older run does not touch it.
-    """
-    current = current or PipelineStatus()
-    if not started and current.last_run != run:
-        return None
-    new = current.model_copy(update={"last_run": run, "last_run_status": phase.value})
-    return None if new == current else new
+    name: str
+    phase: str | None
+    """None until the operator wrote the run's first status."""
+    start_time: str | None
+    created: str
+
+
+def last_run(current: PipelineStatus, runs: Sequence[RunSeen]) -> PipelineStatus:
+    """``current`` with lastRun and lastRunStatus saying the newest of ``runs`` that the operator has taken
+    up (by start time, else creation, then name: one that failed at once counts; one not looked at yet
+    does not), or as they were when there is none (the runs of a deleted name were pruned, say).
+
+    Derived from the runs on every reconcile of the Pipeline, never written per run: a burst of a thousand
+    runs starting costs the few status writes of the few reconciles the work queue folds it into."""
+    taken = [run for run in runs if run.phase]
+    if not taken:
+        return current
+    newest = max(taken, key=lambda run: (run.start_time or run.created, run.created, run.name))
+    return current.model_copy(update={"last_run": newest.name, "last_run_status": newest.phase})
