@@ -5,6 +5,7 @@ created twice. Each test has a dev cluster of its own: CRDs are cluster-wide."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections import Counter
 from pathlib import Path
@@ -146,3 +147,40 @@ def test_a_run_in_flight_finishes_across_an_operator_upgrade_with_a_crd_change(
     created = job_creations(api.cluster)
     assert len(created) == 3 and set(created.values()) == {1}, created
     assert not crd_events(api)  # each operator met the CRDs it was built with
+
+
+class FlakyApi:
+    """Answers the CRD reads with an error the client does not wrap, then with this build's CRDs."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.crds = {crd["metadata"]["name"]: crd for crd in crdgen.all_crds()}
+
+    async def get(self, path: str, *, resource: str) -> dict[str, Any]:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("connection reset")
+        return self.crds[path.rsplit("/", 1)[1]]
+
+
+async def test_the_check_outlives_errors_and_lets_the_operator_act_once_the_api_answers() -> None:
+    released: list[str] = []
+    acting = asyncio.Event()
+
+    def release() -> None:
+        released.append("crds")
+        acting.set()
+
+    gate = crdcheck.CrdGate(
+        FlakyApi(failures=2),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        on_compatible=release,
+        on_incompatible=lambda: released.append("held"),
+        retry=0.01,
+    )
+    looking = asyncio.create_task(gate.run())
+    try:
+        await asyncio.wait_for(acting.wait(), 5)
+    finally:
+        looking.cancel()
+    assert released == ["crds"] and gate.verdict is not None and gate.verdict.compatible

@@ -62,6 +62,10 @@ class CrdGate:
                 log.warning("could not read Baton's CRDs: %s", failure)
                 await asyncio.sleep(self.retry)
                 continue
+            except Exception:  # the client's own errors and the like: this loop must outlive them
+                log.exception("could not read Baton's CRDs")
+                await asyncio.sleep(self.retry)
+                continue
             await asyncio.sleep(self.recheck if self.compatible else self.retry)
 
     async def check(self) -> CrdVerdict:
