@@ -87,6 +87,7 @@ def test_scenario_numbers_are_present(smoke: tuple[dict[str, Any], str, Path]) -
     assert metric(report, "day2", "cleanup_start_p50_ms") is not None
     for key in ("timeout_end_p50_ms", "history_bytes_per_task", "why_ms"):
         assert metric(report, "day2", key) > 0, key
+    assert metric(report, "ui", "run_page_p50_ms") > 0 and metric(report, "ui", "run_page_kib") > 0
     rss = report["scenarios"]["rss"]
     assert metric(report, "rss", "active_rss_mib") > 0
     assert rss["details"]["active_rss_bytes"] >= rss["details"]["baseline_rss_bytes"] > 0

@@ -18,6 +18,7 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
   composition  Pipelines of Pipelines: a trigger chain and a chain of sub-pipelines, per hop
   datasets     a chain through datasets (its cost), again from the cache, a chain of dataset triggers
   day2         cleanup after run timeouts on real processes; what a failed run keeps, and `why` on it
+  ui           the web UI's page of a 1,000-task run: request to last byte, size, layout
   report       targets, bench.json and bench.md
   environment  CPU, Python, package versions, git commit
   runner       runs the chosen scenarios and writes the report
@@ -25,6 +26,6 @@ and Job-transition timestamps) and the operator's own metrics. Modules:
 
 SCENARIO_NAMES = (
     "chain", "requests", "fanout", "large", "throughput", "rss", "foreach", "width", "realjoin", "huge",
-    "schedules", "composition", "datasets", "day2",
+    "schedules", "composition", "datasets", "day2", "ui",
 )  # fmt: skip
 """The scenarios, in the order they run (kept here so that the CLI can list them without importing them)."""

@@ -23,6 +23,7 @@ from .report import Report, ScenarioResult
 from .scenarios import Scenario, chain, fanout, large, requests, throughput
 from .schedules import schedules
 from .sizes import Sizes
+from .ui import ui
 from .width import huge, realjoin, width
 
 SCENARIOS: dict[str, Scenario] = {
@@ -40,6 +41,7 @@ SCENARIOS: dict[str, Scenario] = {
     "composition": composition,
     "datasets": datasets,
     "day2": day2,
+    "ui": ui,
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 

@@ -59,6 +59,10 @@ class Sizes:
     """Scenario 14: runs that time out and clean up (real processes)."""
     day2_width: int = 50
     """Scenario 14: tasks of the run whose every task fails three times."""
+    ui_width: int = 1000
+    """Scenario 15: the width of the run whose page the web UI serves."""
+    ui_loads: int = 5
+    """Scenario 15: how many times the page is loaded."""
     timeout: float = 900.0
     """Seconds any one wait may take before the scenario is reported as incomplete."""
 
@@ -89,6 +93,8 @@ SMOKE = Sizes(
     datasets=5,
     day2_runs=2,
     day2_width=4,
+    ui_width=10,
+    ui_loads=2,
     timeout=60.0,
 )
 

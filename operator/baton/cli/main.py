@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plugin_commands(commands)  # run, graph, logs: the kubectl plugin
 
+    from baton.cli import ui
+
+    ui_parser = commands.add_parser("ui", help="serve Baton's web UI locally", description=ui.__doc__)
+    ui_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    ui.add_arguments(ui_parser)
+    ui_parser.set_defaults(handler=ui.main)
+
     from baton.cli.crds import add_arguments as crds_arguments
 
     crds = commands.add_parser(

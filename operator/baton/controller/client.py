@@ -93,9 +93,10 @@ class KubeClient:
         *,
         qps: float = QPS,
         burst: int = BURST,
+        user_agent: str = USER_AGENT,
     ) -> None:
         self.server = info.server.rstrip("/")
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if info.token:
             headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
         self._session = aiohttp.ClientSession(
@@ -188,13 +189,7 @@ class KubeClient:
             if self._observe is not None:
                 self._observe("watch", resource, response.status)
             if response.status >= 400:
-                text = await response.text()
-                try:
-                    payload = json.loads(text)
-                except ValueError:
-                    payload = {"message": text}
-                message = str(payload.get("message", text)) if isinstance(payload, dict) else text
-                raise ApiFailure(response.status, str(response.reason or ""), message[:500])
+                raise _failure(response.status, response.reason, await response.text())
             buffer = b""
             async for chunk in response.content.iter_any():
                 buffer += chunk
@@ -244,3 +239,24 @@ class KubeClient:
 
     async def get(self, path: str, *, resource: str) -> dict[str, Any]:
         return await self.request("GET", path, verb="get", resource=resource)
+
+    async def text(self, path: str, *, params: Mapping[str, str], resource: str) -> str:
+        """A GET whose answer is text, not an object (a Pod's log)."""
+        await asyncio.sleep(self._bucket.take(time.monotonic()))
+        async with self._session.get(self.server + path, params=params) as response:
+            body = await response.text(errors="replace")
+            if self._observe is not None:
+                self._observe("get", resource, response.status)
+            if response.status >= 400:
+                raise _failure(response.status, response.reason, body)
+            return body
+
+
+def _failure(status: int, reason: str | None, text: str) -> ApiFailure:
+    """The failure an error answer that is not read as an object stands for (a watch's, a log's)."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = {"message": text}
+    message = str(payload.get("message", text)) if isinstance(payload, dict) else text
+    return ApiFailure(status, str(reason or ""), message[:500])

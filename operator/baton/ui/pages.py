@@ -1,0 +1,370 @@
+"""The UI's pages, as pure functions of the objects read from the cluster: server-rendered HTML that works
+without JavaScript, every value escaped (`markup`), nothing fetched from elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from baton.cli.output import run_view
+from baton.core.status import parse_time
+
+from . import style
+from .dag import run_dag
+from .markup import Child, Markup, element, join, render, void
+from .svg import Bar, gantt
+
+RUNS_SHOWN = 200
+PHASES = ("Pending", "Running", "Suspended", "Succeeded", "Failed", "Cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    namespace: str = ""
+    pipeline: str = ""
+    phase: str = ""
+
+    def keep(self, obj: Mapping[str, Any], pipeline: str | None, phase: str | None) -> bool:
+        meta = obj.get("metadata") or {}
+        return (
+            (not self.namespace or meta.get("namespace") == self.namespace)
+            and (not self.pipeline or pipeline == self.pipeline)
+            and (not self.phase or phase == self.phase)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogView:
+    task: str
+    attempt: int
+    text: str
+    note: str
+    """Where the text came from when not from the Pod (its recorded tail), or why there is none."""
+
+
+def page(title: str, *body: Child) -> Markup:
+    head = element(
+        "head",
+        None,
+        void("meta", {"charset": "utf-8"}),
+        void("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
+        element("title", None, f"{title} · Baton"),
+        element("style", None, Markup(style.CSS)),
+    )
+    nav = element(
+        "nav", None, element("a", {"href": "/", "class": "brand"}, "Baton"), element("span", None, title)
+    )
+    return Markup(
+        "<!doctype html>" + element("html", {"lang": "en"}, head, element("body", None, nav, *body))
+    )
+
+
+def run_href(namespace: str, name: str, **query: object) -> str:
+    path = f"/runs/{quote(namespace, safe='')}/{quote(name, safe='')}"
+    return path + ("?" + urlencode({k: v for k, v in query.items() if v is not None}) if query else "")
+
+
+def pipeline_href(namespace: str, name: str) -> str:
+    return f"/pipelines/{quote(namespace, safe='')}/{quote(name, safe='')}"
+
+
+def _phase(phase: str | None) -> Markup:
+    shown = phase or "Pending"
+    return element("span", {"class": f"phase phase-{shown}"}, shown)
+
+
+def _time(value: str | None) -> Markup:
+    return (
+        element("time", {"datetime": value}, value.replace("T", " ").removesuffix("Z"))
+        if value
+        else Markup("")
+    )
+
+
+def _duration(start: str | None, end: str | None, now: datetime) -> str:
+    if not start:
+        return ""
+    begun = parse_time(start)
+    seconds = int(((parse_time(end) if end else now) - begun).total_seconds())
+    text = (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02}m"
+        if seconds >= 3600
+        else f"{seconds // 60}m{seconds % 60:02}s"
+    )
+    return text if end else f"{text} so far"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Child]], *, cls: str = "") -> Markup:
+    head = element("tr", None, [element("th", None, h) for h in headers])
+    body = [element("tr", None, [element("td", None, cell) for cell in row]) for row in rows]
+    return element(
+        "table", {"class": cls or None}, element("thead", None, head), element("tbody", None, body)
+    )
+
+
+def _run_row(run: Mapping[str, Any], now: datetime) -> list[Child]:
+    meta, status = run.get("metadata") or {}, run.get("status") or {}
+    namespace, name = meta.get("namespace", ""), meta.get("name", "")
+    pipeline = status.get("pipeline") or ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") or ""
+    message = next(
+        (c.get("message", "") for c in status.get("conditions") or () if c.get("type") == "Succeeded"), ""
+    )
+    return [
+        namespace,
+        element("a", {"href": run_href(namespace, name)}, name),
+        element("a", {"href": pipeline_href(namespace, pipeline)}, pipeline) if pipeline else "",
+        _phase(status.get("phase")),
+        status.get("progress") or "",
+        _time(status.get("startTime")),
+        _duration(status.get("startTime"), status.get("completionTime"), now),
+        element("span", {"class": "message"}, message),
+    ]
+
+
+RUN_HEADERS = ("Namespace", "Run", "Pipeline", "Phase", "Progress", "Started", "Duration", "Message")
+
+
+def _newest_first(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    def key(run: Mapping[str, Any]) -> tuple[str, str]:
+        meta = run.get("metadata") or {}
+        return (
+            (run.get("status") or {}).get("startTime") or meta.get("creationTimestamp") or "",
+            meta.get("name", ""),
+        )
+
+    return sorted(runs, key=key, reverse=True)
+
+
+def overview(
+    pipelines: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any]], filters: Filters, now: datetime
+) -> Markup:
+    def pipeline_of(run: Mapping[str, Any]) -> str | None:
+        status = run.get("status") or {}
+        return status.get("pipeline") or ((run.get("spec") or {}).get("pipelineRef") or {}).get("name")
+
+    kept_runs = [
+        r
+        for r in _newest_first(runs)
+        if filters.keep(r, pipeline_of(r), (r.get("status") or {}).get("phase"))
+    ]
+    kept_pipelines = [p for p in pipelines if filters.keep(p, (p.get("metadata") or {}).get("name"), None)]
+    namespaces = sorted({(o.get("metadata") or {}).get("namespace", "") for o in [*pipelines, *runs]})
+    pipeline_rows = []
+    for p in sorted(
+        kept_pipelines, key=lambda p: ((p["metadata"].get("namespace", ""), p["metadata"]["name"]))
+    ):
+        meta, status = p["metadata"], p.get("status") or {}
+        ready: Mapping[str, Any] = next(
+            (c for c in status.get("conditions") or () if c.get("type") == "Ready"), {}
+        )
+        last = status.get("lastRun")
+        pipeline_rows.append(
+            [
+                meta.get("namespace", ""),
+                element("a", {"href": pipeline_href(meta.get("namespace", ""), meta["name"])}, meta["name"]),
+                status.get("taskCount", ""),
+                element("span", {"title": ready.get("message", "")}, ready.get("status", "")),
+                element("a", {"href": run_href(meta.get("namespace", ""), last)}, last) if last else "",
+                _phase(status.get("lastRunStatus")) if last else "",
+                _time(status.get("nextScheduleTime")),
+            ]
+        )
+    form = _filters_form(filters, namespaces)
+    shown = kept_runs[:RUNS_SHOWN]
+    more = (
+        f"the newest {RUNS_SHOWN} of {len(kept_runs)}" if len(kept_runs) > RUNS_SHOWN else f"{len(kept_runs)}"
+    )
+    return page(
+        "Overview",
+        element(
+            "main",
+            None,
+            form,
+            element("h2", None, f"Pipelines ({len(kept_pipelines)})"),
+            _table(
+                ("Namespace", "Pipeline", "Tasks", "Ready", "Last run", "Last status", "Next schedule"),
+                pipeline_rows,
+            ),
+            element("h2", None, f"Runs ({more})"),
+            _table(RUN_HEADERS, [_run_row(r, now) for r in shown], cls="runs"),
+        ),
+    )
+
+
+def _filters_form(filters: Filters, namespaces: Sequence[str]) -> Markup:
+    def select(name: str, options: Sequence[str], chosen: str) -> Markup:
+        items = [element("option", {"value": ""}, "all")]
+        items += [element("option", {"value": o, "selected": o == chosen}, o) for o in options]
+        return element("label", None, f"{name} ", element("select", {"name": name}, items))
+
+    return element(
+        "form",
+        {"method": "get", "action": "/", "class": "filters"},
+        select("namespace", namespaces, filters.namespace),
+        element("label", None, "pipeline ", void("input", {"name": "pipeline", "value": filters.pipeline})),
+        select("phase", PHASES, filters.phase),
+        element("button", {"type": "submit"}, "Filter"),
+    )
+
+
+def run_page(
+    run: Mapping[str, Any],
+    pipeline: Mapping[str, Any] | None,
+    events: Sequence[Mapping[str, Any]],
+    log: LogView | None,
+    now: datetime,
+) -> Markup:
+    view = run_view(run, pipeline)
+    meta = run.get("metadata") or {}
+    namespace = meta.get("namespace", "")
+    status = run.get("status") or {}
+    summary = _table(
+        ("Phase", "Pipeline", "Progress", "Started", "Duration", "Message"),
+        [
+            [
+                _phase(view.phase),
+                element("a", {"href": pipeline_href(namespace, view.pipeline)}, view.pipeline)
+                if view.pipeline
+                else "",
+                view.progress,
+                _time(view.start_time),
+                _duration(view.start_time, view.completion_time, now),
+                element("span", {"class": "message"}, view.message),
+            ]
+        ],
+    )
+    tasks = [_task_row(namespace, view.name, task, now) for task in view.tasks]
+    bars = [
+        Bar(
+            t["name"],
+            str(t.get("phase", "")),
+            parse_time(t["startTime"]),
+            parse_time(t["completionTime"]) if t.get("completionTime") else None,
+            f"{t.get('phase', '')}, attempt {t.get('attempts', 1)}",
+        )
+        for t in view.tasks
+        if t.get("startTime")
+    ]
+    params = status.get("params") or (run.get("spec") or {}).get("params") or {}
+    sections: list[Child] = [
+        summary,
+        element("h2", None, "Graph"),
+        element(
+            "div",
+            {"class": "scroll"},
+            run_dag(view, lambda task: run_href(namespace, view.name, task=task) + "#log"),
+        ),
+        element("h2", None, f"Tasks ({len(view.tasks)})"),
+        _table(
+            ("Task", "Phase", "Attempts", "Reason", "Exit code", "Started", "Duration", "Message"),
+            tasks,
+            cls="tasks",
+        ),
+    ]
+    if bars:
+        sections += [element("h2", None, "Timeline"), element("div", {"class": "scroll"}, gantt(bars, now))]
+    if log is not None:
+        sections += [_log_section(log)]
+    sections += [
+        element("h2", None, "Params"),
+        _table(("Name", "Value"), [[k, element("code", None, v)] for k, v in sorted(params.items())]),
+        element("h2", None, "Results"),
+        _table(
+            ("Name", "Value"),
+            [[r.get("name", ""), element("code", None, r.get("value", ""))] for r in view.results],
+        ),
+        element("h2", None, f"Events ({len(events)})"),
+        _table(("Type", "Reason", "Last seen", "Message"), [_event_row(e) for e in events], cls="events"),
+    ]
+    return page(
+        f"pipelinerun {namespace}/{view.name}", element("main", {"data-phase": view.phase}, *sections)
+    )
+
+
+def _task_row(namespace: str, run: str, task: Mapping[str, Any], now: datetime) -> list[Child]:
+    name = str(task.get("name", ""))
+    attempts = int(task.get("attempts") or 0)
+    links = [
+        element("a", {"href": run_href(namespace, run, task=name, attempt=n) + "#log"}, f"log {n}")
+        for n in range(1, attempts + 1)
+    ]
+    label: list[Child] = [
+        element("a", {"href": run_href(namespace, run, task=name) + "#log", "id": f"task-{name}"}, name)
+    ]
+    if task.get("items") is not None:
+        label.append(element("span", {"class": "detail"}, f" \u00d7{task['items']}"))
+    return [
+        join(label),
+        _phase(task.get("phase")),
+        join([str(attempts), " ", element("span", {"class": "logs"}, links)]) if attempts else "",
+        task.get("reason") or "",
+        "" if task.get("exitCode") is None else task["exitCode"],
+        _time(task.get("startTime")),
+        _duration(task.get("startTime"), task.get("completionTime"), now),
+        element("span", {"class": "message"}, task.get("message") or ""),
+    ]
+
+
+def _event_row(event: Mapping[str, Any]) -> list[Child]:
+    when = (
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+    )
+    return [
+        event.get("type", ""),
+        event.get("reason", ""),
+        _time(when),
+        element("span", {"class": "message"}, event.get("message", "")),
+    ]
+
+
+def _log_section(log: LogView) -> Markup:
+    title = f"Log of {log.task}" + (f", attempt {log.attempt}" if log.attempt else "")
+    note = element("p", {"class": "note"}, log.note) if log.note else ""
+    return join([element("h2", {"id": "log"}, title), note, element("pre", {"class": "log"}, log.text)])
+
+
+def pipeline_page(pipeline: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], now: datetime) -> Markup:
+    meta, spec, status = pipeline["metadata"], pipeline.get("spec") or {}, pipeline.get("status") or {}
+    namespace = meta.get("namespace", "")
+    fake_run = {"metadata": {"name": meta["name"], "namespace": namespace}, "spec": {"pipelineSpec": spec}}
+    view = run_view(fake_run)
+    params = [
+        [p.get("name", ""), element("code", None, p.get("default", "")), p.get("description", "")]
+        for p in spec.get("params") or ()
+        if isinstance(p, Mapping)
+    ]
+    ready: Mapping[str, Any] = next(
+        (c for c in status.get("conditions") or () if c.get("type") == "Ready"), {}
+    )
+    return page(
+        f"pipeline {namespace}/{meta['name']}",
+        element(
+            "main",
+            None,
+            element(
+                "p",
+                None,
+                f"Ready: {ready.get('status', 'Unknown')}",
+                " — ",
+                element("span", {"class": "message"}, ready.get("message", "")),
+            ),
+            element("h2", None, "Graph"),
+            element("div", {"class": "scroll"}, run_dag(view, lambda task: "")),
+            element("h2", None, "Params"),
+            _table(("Name", "Default", "Description"), params),
+            element("h2", None, f"Runs ({len(runs)})"),
+            _table(RUN_HEADERS, [_run_row(r, now) for r in _newest_first(runs)[:RUNS_SHOWN]], cls="runs"),
+        ),
+    )
+
+
+def error_page(code: int, message: str) -> Markup:
+    return page(f"{code}", element("main", None, element("p", {"class": "error"}, message)))
+
+
+__all__ = ["Filters", "LogView", "error_page", "overview", "pipeline_page", "render", "run_page"]

@@ -1,0 +1,129 @@
+"""`baton ui`'s server against the dev cluster with the operator running: the pages show what the
+cluster holds (every task of a run with its phase, its log, its Pipeline), say what is missing with a
+404, keep to the namespaces asked for, and forbid scripts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+from test_ui_pages import Dom
+
+from baton import GROUP, VERSION
+from baton.bench.harness import free_port
+from baton.cli.dev import install_crds
+from baton.controller.client import KubeClient, connection_info
+from baton.devcluster.cluster import DevCluster
+from baton.ui.server import Ui
+from support import RunningOperator, wait_for
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "daily-sales.yaml"
+
+
+@pytest.fixture
+def finished_run(
+    devcluster: DevCluster, kubeconfig: Path, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    devcluster.sync(install_crds, devcluster)
+
+    def create(doc: dict[str, Any]) -> dict[str, Any]:
+        rt = devcluster.registry.by_kind(doc["apiVersion"], doc["kind"])
+        assert rt is not None
+        return devcluster.store.create(rt, namespace, doc)
+
+    for doc in yaml.safe_load_all(EXAMPLE.read_text()):
+        if doc and doc["kind"] == "Pipeline":
+            devcluster.sync(create, doc)
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PipelineRun",
+        "metadata": {"generateName": "daily-sales-", "labels": {"baton.dev/pipeline": "daily-sales"}},
+        "spec": {"pipelineRef": {"name": "daily-sales"}, "params": {"date": "2025-01-31"}},
+    }
+    name = devcluster.sync(create, body)["metadata"]["name"]
+
+    def phase() -> str | None:
+        run = devcluster.store.find((GROUP, "pipelineruns"), namespace, name) or {}
+        return (run.get("status") or {}).get("phase")
+
+    operator = RunningOperator(namespace).start()
+    try:
+        wait_for(lambda: devcluster.sync(phase) == "Succeeded", timeout=60, message="the run to succeed")
+    finally:
+        operator.stop()
+    yield name
+
+
+@pytest.fixture
+async def ui(namespace: str, finished_run: str) -> AsyncIterator[TestClient[Any, Any]]:
+    client = KubeClient(connection_info(), user_agent="baton-ui")
+    server = TestServer(Ui(client, [namespace]).app())
+    async with TestClient(server) as http:
+        yield http
+    await client.close()
+
+
+async def page(http: TestClient[Any, Any], path: str, status: int = 200) -> Dom:
+    response = await http.get(path)
+    assert response.status == status, await response.text()
+    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none': none
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    return Dom(await response.text())
+
+
+async def test_the_pages_show_a_finished_run(
+    ui: TestClient[Any, Any], namespace: str, finished_run: str
+) -> None:
+    home = await page(ui, "/")
+    links = {a["href"] for a in home.with_attr("href")}
+    assert f"/runs/{namespace}/{finished_run}" in links and f"/pipelines/{namespace}/daily-sales" in links
+
+    run = await page(ui, f"/runs/{namespace}/{finished_run}")
+    drawn = {a["data-task"]: a["data-phase"] for a in run.with_attr("data-phase") if "data-task" in a}
+    tasks = ["regions", "extract", "revenue-by-region", "revenue-by-product", "load", "report"]
+    assert drawn == dict.fromkeys(tasks, "Succeeded")
+    assert "RunSucceeded" in run.text  # its Event
+    assert "2025-01-31" in run.text  # its param
+
+    log = await page(ui, f"/runs/{namespace}/{finished_run}?task=report&attempt=1")
+    assert any(text.startswith("Daily sales report for 2025-01-31") for text in log.text)
+
+    pipeline = await page(ui, f"/pipelines/{namespace}/daily-sales")
+    assert f"/runs/{namespace}/{finished_run}" in {a["href"] for a in pipeline.with_attr("href")}
+
+
+async def test_what_is_missing_or_not_shown_is_a_clear_error(
+    ui: TestClient[Any, Any], namespace: str, finished_run: str
+) -> None:
+    missing = await page(ui, f"/runs/{namespace}/nope", 404)
+    assert f'pipelinerun "nope" not found in namespace "{namespace}"' in missing.text
+    elsewhere = await page(ui, "/runs/kube-system/x", 404)
+    assert any('namespace "kube-system" is not one this UI shows' in t for t in elsewhere.text)
+    task = await page(ui, f"/runs/{namespace}/{finished_run}?task=ghost", 404)
+    assert any(f'task "ghost" is not in pipelinerun "{finished_run}"' in t for t in task.text)
+    attempt = await page(ui, f"/runs/{namespace}/{finished_run}?task=report&attempt=<b>", 400)
+    assert any('attempt "<b>" is not a number' in t for t in attempt.text)
+    assert (await ui.get("/healthz")).status == 200
+
+
+def test_baton_ui_serves_with_the_kubeconfigs_credentials(kubeconfig: Path, namespace: str) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "baton.cli.main", "ui", "--kubeconfig", str(kubeconfig), "-n", namespace]
+    process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(f"Baton UI on http://127.0.0.1:{port}/ ({namespace})"), line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200 and b"Pipelines" in response.read()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
