@@ -110,7 +110,10 @@ class LeaderElector:
         if self.leading and self._renewed is not None:
             budget = max(0.01, min(budget, self._renewed + self.timing.renew_deadline - started))
         try:
-            decision = await asyncio.wait_for(self._try(self.clock(), started), budget)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives as the request completes, and a cancelled elector would then go on renewing.
+            async with asyncio.timeout(budget):
+                decision = await self._try(self.clock(), started)
         except (TimeoutError, ApiFailure, OSError, ValueError) as error:
             log.warning("leader election: the Lease %s/%s could not be read or written: %s",
                         self.namespace, self.name, error or type(error).__name__)  # fmt: skip
@@ -177,18 +180,15 @@ class LeaderElector:
             await self._posted()
             return
         try:
-            obj = await asyncio.wait_for(
-                self.client.get(f"{self.path}/{self.name}", resource="leases"), self.timing.retry_period
-            )
+            async with asyncio.timeout(self.timing.retry_period):
+                obj = await self.client.get(f"{self.path}/{self.name}", resource="leases")
             spec = released(Lease.of(obj), self.me, self.clock())
             if spec is not None:
                 body = {**obj, "spec": {**(obj.get("spec") or {}), **spec}}
-                await asyncio.wait_for(
-                    self.client.request(
+                async with asyncio.timeout(self.timing.retry_period):
+                    await self.client.request(
                         "PUT", f"{self.path}/{self.name}", body=body, verb="update", resource="leases"
-                    ),
-                    self.timing.retry_period,
-                )
+                    )
                 log.info("leader election: released the Lease %s/%s", self.namespace, self.name)
         except Exception as error:  # the lease then simply expires
             log.warning("leader election: could not release the Lease: %s", error)

@@ -153,8 +153,9 @@ class WorkQueue(Generic[K]):
             delay = due - self._now()
             if delay > 0:
                 self._timer_wakeup.clear()
-                try:
-                    await asyncio.wait_for(self._timer_wakeup.wait(), delay)
+                try:  # asyncio.timeout: wait_for (3.11) may swallow a stop()'s cancellation
+                    async with asyncio.timeout(delay):
+                        await self._timer_wakeup.wait()
                 except TimeoutError:
                     pass
                 continue
