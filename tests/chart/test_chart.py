@@ -452,7 +452,7 @@ def test_the_opt_in_crd_upgrade_job_applies_the_images_own_crds_before_the_opera
     objects = render('crds={"upgrade":true}')
     job = only(objects, "Job")
     hook = job["metadata"]["annotations"]
-    assert hook["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert hook["helm.sh/hook"] == "pre-install,pre-upgrade,pre-rollback"
     assert hook["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
     pod = job["spec"]["template"]["spec"]
     assert_restricted(pod)

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from operator_kit import Api, RunningOperator, phase_of, tasks_of, when
 from test_failure_scenarios import pipeline, sh
 
 from baton import GROUP
+from baton.controller import reconciler
 from baton.kube.slotruns import run_body
 from support import wait_for
 
@@ -37,3 +39,28 @@ def test_deleting_a_pipeline_keeps_its_runs_and_lets_the_running_one_finish(
     assert run["status"]["pipeline"] == "nightly"
     assert run["metadata"]["labels"]["baton.dev/pipeline"] == "nightly"
     assert {j["metadata"]["name"] for j in api.jobs() if j["metadata"]["labels"]["baton.dev/run"] == name}
+
+
+def test_a_run_queued_behind_it_fails_pipeline_not_found_when_the_pipeline_goes(
+    api: Api, start_operator: type[RunningOperator], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = tmp_path / "go-on"
+    wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    api.apply(pipeline("one-at-a-time", [sh("a", wait)], maxActiveRuns=1))
+    start_operator(api.namespace)
+    first, second = api.start_run("one-at-a-time"), api.start_run("one-at-a-time")
+    wait_for(lambda: tasks_of(api.run(first)).get("a", {}).get("phase") == "Running", timeout=30)
+    wait_for(lambda: phase_of(api.run(second)) == "Pending", timeout=30, message="the second to queue")
+
+    monkeypatch.setattr(reconciler, "PIPELINE_GRACE_SECONDS", 0.5)  # (GitOps' grace: not the point here)
+    pipelines = api.cluster.registry.storage(GROUP, "pipelines")
+    api.cluster.sync(api.cluster.store.delete, pipelines, api.namespace, "one-at-a-time")
+    gate.touch()
+    # Nothing else happens to the queued run: the Pipeline's deletion alone must end its wait.
+    # (Without that, only its periodic requeue, 15 s or more later, or a touch of it would end it.)
+    failed = wait_for(lambda: when(api.run(second), lambda r: phase_of(r) == "Failed"), timeout=10)
+    (condition,) = [c for c in failed["status"]["conditions"] if c["type"] == "Succeeded"]
+    assert condition["reason"] == "PipelineNotFound", condition
+    assert (
+        phase_of(wait_for(lambda: when(api.run(first), lambda r: phase_of(r) == "Succeeded"))) == "Succeeded"
+    )

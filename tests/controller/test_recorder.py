@@ -124,3 +124,15 @@ def test_a_combined_message_tells_the_story_in_order_and_once() -> None:
         "RunSucceeded",
         "task b started; task b succeeded; run succeeded in 3s",
     )
+
+
+def test_when_too_long_progress_gives_way_to_what_failed_and_the_outcome() -> None:
+    progress = [normal("TaskSucceeded", f'task "step-{i:03}" succeeded') for i in range(60)]
+    failed = Event(EventType.WARNING, "TaskFailed", 'task "last" failed: exit code 3')
+    outcome = Event(EventType.WARNING, "RunFailed", 'run failed: task "last" failed (exit code 3)')
+    combined = combine([*progress, failed, outcome])
+    assert combined is not None and len(combined.message) <= 1024
+    assert combined.message == (
+        "60 task start(s) and success(es), in the run's status; "
+        'task "last" failed: exit code 3; run failed: task "last" failed (exit code 3)'
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from baton.core.crd_compat import UPGRADE_HOW, InstalledCrd, crd_verdict
+from baton.core.crd_compat import UPGRADE_HOW, InstalledCrd, crd_verdict, unreadable
 
 EXPECTED = {"pipelines.baton.dev": "sha256:aaaa", "pipelineruns.baton.dev": "sha256:bbbb"}
 SAME = {
@@ -57,3 +57,11 @@ def test_what_anyone_wrote_in_the_annotation_is_quoted_short_and_on_one_line() -
     verdict = crd_verdict(EXPECTED, {**SAME, "pipelines.baton.dev": hostile}, "0.1.0")
     assert not verdict.compatible and "\n" not in verdict.message
     assert len(verdict.message) < 600
+
+
+def test_crds_it_may_not_read_are_no_verdict_of_difference() -> None:
+    verdict = unreadable("403 Forbidden", list(EXPECTED))
+    assert not verdict.compatible and verdict.mismatched == ()
+    assert verdict.message.startswith("cannot read Baton's CRDs to check them (403 Forbidden)")
+    assert "get on customresourcedefinitions pipelines.baton.dev, pipelineruns.baton.dev" in verdict.message
+    assert "not the ones" not in verdict.message

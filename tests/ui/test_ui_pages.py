@@ -120,6 +120,7 @@ def test_the_overview_filters_and_links() -> None:
     failed = Dom(overview([pipeline], [run(), other], Filters(phase="Failed"), NOW))
     links = {a["href"] for a in failed.with_attr("href")}
     assert "/runs/etl/nightly-x" in links and "/runs/web/other-y" not in links
+    assert "/pipelines/etl/nightly" in links  # a Pipeline has no phase: the phase filter keeps it
     in_web = Dom(overview([pipeline], [run(), other], Filters(namespace="web"), NOW))
     assert "/pipelines/etl/nightly" not in {a["href"] for a in in_web.with_attr("href")}
 

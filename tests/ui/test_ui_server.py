@@ -111,7 +111,50 @@ async def test_what_is_missing_or_not_shown_is_a_clear_error(
     assert any(f'task "ghost" is not in pipelinerun "{finished_run}"' in t for t in task.text)
     attempt = await page(ui, f"/runs/{namespace}/{finished_run}?task=report&attempt=<b>", 400)
     assert any('attempt "<b>" is not a number' in t for t in attempt.text)
+    attempt = await page(ui, f"/runs/{namespace}/{finished_run}?task=report&attempt=99", 404)
+    assert any('task "report" has had 1 attempt(s), not 99' in t for t in attempt.text)
     assert (await ui.get("/healthz")).status == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/pipelines/{ns}/..%2F..%2Fother%2Fpipelines%2Fdaily-sales",
+        "/runs/{ns}/..%2F..%2F..%2F..%2F..%2F..%2Fapi%2Fv1%2Fnamespaces%2Fdefault",
+        "/runs/..%2F..%2Fapi/x",
+        "/?namespace=..%2F..%2Fapi",
+    ],
+    ids=["name-up-to-another-namespace", "name-up-to-the-core-api", "namespace-up", "filter-up"],
+)
+async def test_a_path_that_is_not_a_name_never_reaches_the_api(
+    ui: TestClient[Any, Any], namespace: str, path: str
+) -> None:
+    refused = await page(ui, path.format(ns=namespace), 400)
+    assert any("is not a" in t for t in refused.text)
+
+
+async def test_a_foreach_tasks_instances_have_their_own_logs(
+    ui: TestClient[Any, Any], namespace: str, finished_run: str
+) -> None:
+    run = await page(ui, f"/runs/{namespace}/{finished_run}")
+    instance_links = [a["href"] for a in run.with_attr("href") if "task=extract%5B" in (a["href"] or "")]
+    assert len(instance_links) == 3  # the example's three regions
+    whole = await page(ui, f"/runs/{namespace}/{finished_run}?task=extract")
+    assert any("each of its 3 instances has its log" in t for t in whole.text)
+    one = await page(ui, f"/runs/{namespace}/{finished_run}?task=extract%5B0%5D")
+    assert any(t.startswith("Log of extract[0], attempt 1") for t in one.text)
+    assert not any("has not started" in t for t in one.text)
+
+
+async def test_another_host_name_is_refused(namespace: str, finished_run: str) -> None:
+    client = KubeClient(connection_info(), user_agent="baton-ui")
+    try:
+        async with TestClient(TestServer(Ui(client, [namespace], hosts={"127.0.0.1:1"}).app())) as http:
+            response = await http.get("/", headers={"Host": "rebound.example:8080"})
+            assert response.status == 421
+            assert "does not answer for host &quot;rebound.example:8080&quot;" in await response.text()
+    finally:
+        await client.close()
 
 
 def test_baton_ui_serves_with_the_kubeconfigs_credentials(kubeconfig: Path, namespace: str) -> None:

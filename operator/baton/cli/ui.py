@@ -50,7 +50,14 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
     info = connection_info()
     namespaces = None if args.all_namespaces else (args.namespaces or [info.default_namespace or "default"])
     client = KubeClient(info, user_agent=USER_AGENT)
-    runner = web.AppRunner(Ui(client, namespaces).app(), access_log=None)
+    # On loopback, only the names of loopback: a web page that rebinds its own name to 127.0.0.1 cannot
+    # read through it. Beyond loopback the names are the network's to give (and it warned).
+    hosts = (
+        {f"{host}:{args.port}" for host in ("127.0.0.1", "localhost", "[::1]", args.address)}
+        if _loopback(args.address)
+        else set()
+    )
+    runner = web.AppRunner(Ui(client, namespaces, hosts=hosts).app(), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, args.address, args.port)
@@ -67,6 +74,9 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
 
 def main(args: argparse.Namespace) -> int:
     if args.kubeconfig:
+        if not os.path.exists(args.kubeconfig):
+            print(f"error: kubeconfig {args.kubeconfig} not found", file=sys.stderr)
+            return EXIT_FAILED
         os.environ["KUBECONFIG"] = args.kubeconfig
     if not _loopback(args.address):
         print(

@@ -16,7 +16,7 @@ from typing import Any
 
 from baton import __version__
 from baton.api.crdgen import SCHEMA_ANNOTATION, VERSION_ANNOTATION, built_fingerprints
-from baton.core.crd_compat import CrdVerdict, InstalledCrd, crd_verdict
+from baton.core.crd_compat import CrdVerdict, InstalledCrd, crd_verdict, unreadable
 from baton.core.events import Event, EventType
 
 from . import metrics
@@ -58,8 +58,11 @@ class CrdGate:
         while True:
             try:
                 await self.check()
-            except ApiFailure as failure:  # no answer is no verdict: keep the last one, look again soon
-                log.warning("could not read Baton's CRDs: %s", failure)
+            except ApiFailure as failure:
+                if failure.code in (401, 403):  # an answer: this operator may not read them
+                    self._apply(unreadable(f"{failure.code} {failure.reason}", list(self.expected)), {})
+                else:  # no answer is no verdict: keep the last one, look again soon
+                    log.warning("could not read Baton's CRDs: %s", failure)
                 await asyncio.sleep(self.retry)
                 continue
             except Exception:  # the client's own errors and the like: this loop must outlive them

@@ -201,11 +201,12 @@ class Operator:
                 self.queue.add(("pipeline", *triggered))  # a trigger loop may have come or gone
         for downstream in self.cache.triggered_by(key):
             self.queue.add(("pipeline", *downstream))  # whether it allows them (allowTriggersFrom) may change
-        if event_type == "DELETED":
-            return
-        self.queue.add(("pipeline", *key))
+        if event_type != "DELETED":
+            self.queue.add(("pipeline", *key))
         for run_key in queued_runs(self.cache, key):
-            self.enqueue_run(run_key)  # it waited for this Pipeline to appear, or for a free slot
+            # It waited for this Pipeline to appear, or for a free slot; or its Pipeline is gone, which
+            # no reconcile of that Pipeline will tell it: it fails PipelineNotFound.
+            self.enqueue_run(run_key)
 
     def on_dataset(self, event_type: str | None, obj: dict[str, Any]) -> None:
         key = self.cache.observe_dataset(event_type, obj)

@@ -98,8 +98,15 @@ def combine(events: Sequence[Event]) -> Event | None:
     )
     kind = EventType.WARNING if any(e.type is EventType.WARNING for e in events) else EventType.NORMAL
     # The story in the order it happened (what started before what ended), each line once.
-    message = shorten("; ".join(dict.fromkeys(e.message for e in events)), MAX_MESSAGE)
-    return Event(kind, ranked[0].reason, message)
+    message = "; ".join(dict.fromkeys(e.message for e in events))
+    if len(message) > MAX_MESSAGE:
+        # Too long: what failed and how it ended outweigh what merely progressed (which the run's status
+        # records anyway), so the progress is what gives way.
+        news = [e.message for e in events if e.reason not in PROGRESS]
+        progressed = len(events) - len(news)
+        told = f"{progressed} task start(s) and success(es), in the run's status; " if progressed else ""
+        message = told + "; ".join(dict.fromkeys(news))
+    return Event(kind, ranked[0].reason, shorten(message, MAX_MESSAGE))
 
 
 class EventRecorder:

@@ -8,7 +8,7 @@ operator compares them with its own build's and, on any difference, acts on noth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from baton.core.status import shorten
@@ -66,3 +66,13 @@ def crd_verdict(
 
 def _quote(value: str | None) -> str:
     return shorten(" ".join(str(value).split()), _MAX_VALUE)  # one line, whatever was written
+
+
+def unreadable(why: str, names: Sequence[str]) -> CrdVerdict:
+    """The verdict when the CRDs cannot be read at all (a 403: the operator's RBAC lacks the rule): no
+    check, so no acting, and a message that says what is missing rather than that the CRDs differ."""
+    message = (
+        f"cannot read Baton's CRDs to check them ({_quote(why)}): the operator needs get on "
+        f"customresourcedefinitions {', '.join(names)} (the chart grants it). It acts on nothing until it can"
+    )
+    return CrdVerdict(False, message, (), message)

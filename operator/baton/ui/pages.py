@@ -18,6 +18,8 @@ from .markup import Child, Markup, element, join, render, void
 from .svg import Bar, gantt
 
 RUNS_SHOWN = 200
+INSTANCE_LINKS = 20
+"""A forEach task's row links the logs of this many of its instances (any one: `?task=NAME[i]`)."""
 PHASES = ("Pending", "Running", "Suspended", "Succeeded", "Failed", "Cancelled")
 
 
@@ -150,7 +152,8 @@ def overview(
         for r in _newest_first(runs)
         if filters.keep(r, pipeline_of(r), (r.get("status") or {}).get("phase"))
     ]
-    kept_pipelines = [p for p in pipelines if filters.keep(p, (p.get("metadata") or {}).get("name"), None)]
+    by_place = Filters(filters.namespace, filters.pipeline)  # a Pipeline has no phase: not filtered by one
+    kept_pipelines = [p for p in pipelines if by_place.keep(p, (p.get("metadata") or {}).get("name"), None)]
     namespaces = sorted({(o.get("metadata") or {}).get("namespace", "") for o in [*pipelines, *runs]})
     pipeline_rows = []
     for p in sorted(
@@ -294,12 +297,22 @@ def _task_row(namespace: str, run: str, task: Mapping[str, Any], now: datetime) 
     label: list[Child] = [
         element("a", {"href": run_href(namespace, run, task=name) + "#log", "id": f"task-{name}"}, name)
     ]
+    attempts_cell: Child = (
+        join([str(attempts), " ", element("span", {"class": "logs"}, links)]) if attempts else ""
+    )
     if task.get("items") is not None:
         label.append(element("span", {"class": "detail"}, f" \u00d7{task['items']}"))
+        instances = list(task.get("instances") or ())
+        shown = [
+            element("a", {"href": run_href(namespace, run, task=f"{name}[{i}]") + "#log"}, f"[{i}]")
+            for i, _ in enumerate(instances[:INSTANCE_LINKS])
+        ]
+        more = f" … {len(instances) - INSTANCE_LINKS} more" if len(instances) > INSTANCE_LINKS else ""
+        attempts_cell = element("span", {"class": "logs"}, "logs ", join(shown), more) if shown else ""
     return [
         join(label),
         _phase(task.get("phase")),
-        join([str(attempts), " ", element("span", {"class": "logs"}, links)]) if attempts else "",
+        attempts_cell,
         task.get("reason") or "",
         "" if task.get("exitCode") is None else task["exitCode"],
         _time(task.get("startTime")),

@@ -9,14 +9,15 @@ elsewhere: the pages work without JavaScript, and a value that got past escaping
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from baton import GROUP, VERSION
-from baton.cli.logs import recorded_attempt, split_instance
+from baton.cli.logs import find_unit, recorded_attempt, split_instance
 from baton.cli.output import run_view
 from baton.controller.client import ApiFailure, KubeClient
 from baton.kube import labels
@@ -34,9 +35,12 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-JOB_NAME = "batch.kubernetes.io/job-name"
-LOG_BYTES = 256 * 1024
+LOG_LINES = 5000
 """The end of a log shown on a page (the whole log: kubectl baton logs)."""
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+NAMESPACE = re.compile(_LABEL)
+NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+"""A path's namespace and name go into the API path: nothing but a valid name may (no `..%2F`)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -46,8 +50,13 @@ class Ui:
         client: KubeClient,
         namespaces: Sequence[str] | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        hosts: Collection[str] = (),
     ) -> None:
         self.client = client
+        self.hosts = frozenset(hosts)
+        """The Host headers it answers (empty: any). Against DNS rebinding: a web page whose name was
+        made to point at 127.0.0.1 sends its own name, and is refused."""
         self.namespaces = list(namespaces) if namespaces is not None else None
         """None: every namespace."""
         self.clock = clock
@@ -63,6 +72,10 @@ class Ui:
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
+            if self.hosts and request.host not in self.hosts:
+                raise web.HTTPMisdirectedRequest(
+                    text=f'this UI does not answer for host "{request.host[:100]}"'
+                )
             return await handler(request)
         except ApiFailure as failure:
             code = failure.code if failure.code in (401, 403, 404) else 502
@@ -95,6 +108,8 @@ class Ui:
         return items
 
     def _shown(self, namespace: str) -> None:
+        if len(namespace) > 63 or not NAMESPACE.fullmatch(namespace):
+            raise web.HTTPBadRequest(text=f'"{namespace[:80]}" is not a namespace name')
         if self.namespaces is not None and namespace not in self.namespaces:
             shown = ", ".join(self.namespaces)
             raise web.HTTPNotFound(text=f'namespace "{namespace}" is not one this UI shows ({shown})')
@@ -124,6 +139,8 @@ class Ui:
         """The object the page's path names (namespace, name, the object), or a 404 that says so."""
         namespace, name = request.match_info["namespace"], request.match_info["name"]
         self._shown(namespace)
+        if len(name) > 253 or not NAME.fullmatch(name):
+            raise web.HTTPBadRequest(text=f'"{name[:80]}" is not an object name')
         found = await self._get(plural, namespace, name)
         if found is None:
             kind = plural.removesuffix("s")
@@ -136,7 +153,8 @@ class Ui:
         ref = ((run.get("spec") or {}).get("pipelineRef") or {}).get("name")
         if ref and not (run.get("status") or {}).get("pipelineSpec"):
             pipeline = await self._get("pipelines", namespace, ref)  # not started: its Pipeline's spec
-        selector = f"involvedObject.name={name},involvedObject.kind=PipelineRun"
+        uid = run["metadata"].get("uid", "")  # not an older run's of the same name
+        selector = f"involvedObject.name={name},involvedObject.kind=PipelineRun,involvedObject.uid={uid}"
         found = await self.client.request(
             "GET",
             f"/api/v1/namespaces/{namespace}/events",
@@ -158,19 +176,23 @@ class Ui:
         self, run: dict[str, Any], pipeline: dict[str, Any] | None, task: str, attempt_text: str | None
     ) -> LogView:
         view = run_view(run, pipeline)
-        base, instance = split_instance(task)
-        state = next((t for t in view.tasks if t.get("name") == base), None)
+        state = find_unit(view, task)  # a task, or one instance of a forEach task ("extract[3]")
         if state is None:
-            raise web.HTTPNotFound(text=f'task "{task}" is not in pipelinerun "{view.name}"')
+            raise web.HTTPNotFound(text=f'task "{task[:80]}" is not in pipelinerun "{view.name}"')
         attempts = int(state.get("attempts") or 0)
         try:
             attempt = int(attempt_text) if attempt_text else attempts
         except ValueError:
             shown = (attempt_text or "")[:20]
             raise web.HTTPBadRequest(text=f'attempt "{shown}" is not a number') from None
-        if attempt < 1:
+        if state.get("items") is not None and not attempts:
+            return LogView(task, 0, "", f"a forEach task: each of its {state['items']} instances has its log")
+        if attempt < 1 or attempts == 0:
             return LogView(task, 0, "", "it has not started: no log yet")
+        if attempt > attempts:
+            raise web.HTTPNotFound(text=f'task "{task[:80]}" has had {attempts} attempt(s), not {attempt}')
         namespace = run["metadata"]["namespace"]
+        base, instance = split_instance(task)
         parts = [f"{labels.RUN}={label_value(view.name)}", f"{labels.TASK}={label_value(base)}"]
         if instance is not None:
             parts.append(f"{labels.INSTANCE}={instance}")
@@ -187,10 +209,12 @@ class Ui:
             pod = items[-1]["metadata"]["name"]
             text = await self.client.text(
                 f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
-                params={"container": "main", "limitBytes": str(LOG_BYTES)},
+                params={"container": "main", "tailLines": str(LOG_LINES)},
                 resource="pods/log",
             )
-            return LogView(task, attempt, text, "" if text else "the log is empty")
+            cut = text.count("\n") >= LOG_LINES
+            note = f"its last {LOG_LINES:,} lines (all of it: kubectl baton logs)" if cut else ""
+            return LogView(task, attempt, text, note if text else "the log is empty")
         kept = recorded_attempt(state, attempt)
         if kept is not None and kept.tail:
             return LogView(
