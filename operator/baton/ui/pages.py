@@ -86,17 +86,25 @@ def _time(value: str | None) -> Markup:
     )
 
 
+def _when(value: object) -> datetime | None:
+    """A timestamp as written in a status, or None (absent, or not one: a status edited by hand)."""
+    try:
+        return parse_time(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _duration(start: str | None, end: str | None, now: datetime) -> str:
-    if not start:
+    begun, ended = _when(start), _when(end)
+    if begun is None:
         return ""
-    begun = parse_time(start)
-    seconds = int(((parse_time(end) if end else now) - begun).total_seconds())
+    seconds = max(0, int(((ended or now) - begun).total_seconds()))
     text = (
         f"{seconds // 3600}h{seconds % 3600 // 60:02}m"
         if seconds >= 3600
         else f"{seconds // 60}m{seconds % 60:02}s"
     )
-    return text if end else f"{text} so far"
+    return text if ended else f"{text} so far"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Child]], *, cls: str = "") -> Markup:
@@ -242,14 +250,14 @@ def run_page(
     tasks = [_task_row(namespace, view.name, task, now) for task in view.tasks]
     bars = [
         Bar(
-            t["name"],
+            str(t["name"]),
             str(t.get("phase", "")),
-            parse_time(t["startTime"]),
-            parse_time(t["completionTime"]) if t.get("completionTime") else None,
+            started,
+            _when(t.get("completionTime")),
             f"{t.get('phase', '')}, attempt {t.get('attempts', 1)}",
         )
         for t in view.tasks
-        if t.get("startTime")
+        if (started := _when(t.get("startTime"))) is not None
     ]
     params = status.get("params") or (run.get("spec") or {}).get("params") or {}
     sections: list[Child] = [

@@ -83,6 +83,9 @@ class Ui:
             return _html(error_page(code, f"{what}: {failure.message[:500]}"), code)
         except web.HTTPException as error:
             return _html(error_page(error.status, error.text or error.reason), error.status)
+        except Exception as error:  # an object this version cannot render must not cost a bare 500
+            log.exception("the page %s failed", request.path)
+            return _html(error_page(500, f"this page could not be rendered: {str(error)[:300]}"), 500)
 
     async def healthz(self, _: web.Request) -> web.Response:
         return _html(Markup("ok"))
