@@ -48,9 +48,14 @@ def test_a_run_queued_behind_it_fails_pipeline_not_found_when_the_pipeline_goes(
     wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
     api.apply(pipeline("one-at-a-time", [sh("a", wait)], maxActiveRuns=1))
     start_operator(api.namespace)
-    first, second = api.start_run("one-at-a-time"), api.start_run("one-at-a-time")
-    wait_for(lambda: tasks_of(api.run(first)).get("a", {}).get("phase") == "Running", timeout=30)
-    wait_for(lambda: phase_of(api.run(second)) == "Pending", timeout=30, message="the second to queue")
+    runs = [api.start_run("one-at-a-time"), api.start_run("one-at-a-time")]
+
+    def running() -> str | None:  # whichever the queue let go first
+        return next((n for n in runs if tasks_of(api.run(n)).get("a", {}).get("phase") == "Running"), None)
+
+    first = wait_for(running, timeout=30, message="one run to start")
+    (second,) = [n for n in runs if n != first]
+    wait_for(lambda: phase_of(api.run(second)) == "Pending", timeout=30, message="the other to queue")
 
     monkeypatch.setattr(reconciler, "PIPELINE_GRACE_SECONDS", 0.5)  # (GitOps' grace: not the point here)
     pipelines = api.cluster.registry.storage(GROUP, "pipelines")
