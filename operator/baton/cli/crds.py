@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from baton import __version__
-from baton.api.crdgen import SCHEMA_ANNOTATION, VERSION_ANNOTATION, all_crds, built_fingerprints, render
+from baton.api.crdgen import SCHEMA_ANNOTATION, all_crds, built_fingerprints, render
 from baton.cli.kubeapi import EXIT_OK, CliError, add_connection_arguments, command, connect
 from baton.core.crd_compat import UPGRADE_HOW, InstalledCrd, crd_verdict
 
@@ -61,8 +61,7 @@ def _installed(api: Any, name: str) -> InstalledCrd | None:
         if error.status == 404:
             return None
         raise
-    annotations = crd.metadata.annotations or {}
-    return InstalledCrd(annotations.get(SCHEMA_ANNOTATION), annotations.get(VERSION_ANNOTATION))
+    return InstalledCrd.of(crd.metadata.annotations)
 
 
 @command

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from baton import __version__
-from baton.api.crdgen import SCHEMA_ANNOTATION, VERSION_ANNOTATION, built_fingerprints
+from baton.api.crdgen import built_fingerprints
 from baton.core.crd_compat import CrdVerdict, InstalledCrd, crd_verdict, unreadable
 from baton.core.events import Event, EventType
 
@@ -84,8 +84,7 @@ class CrdGate:
             if failure.code == 404:
                 return None
             raise
-        annotations = crd.get("metadata", {}).get("annotations") or {}
-        return InstalledCrd(annotations.get(SCHEMA_ANNOTATION), annotations.get(VERSION_ANNOTATION)), crd
+        return InstalledCrd.of(crd.get("metadata", {}).get("annotations")), crd
 
     def _apply(self, verdict: CrdVerdict, installed: Mapping[str, Any]) -> None:
         was, self.compatible, self.verdict = self.compatible, verdict.compatible, verdict

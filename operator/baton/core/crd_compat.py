@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from baton.api.crdgen import SCHEMA_ANNOTATION, VERSION_ANNOTATION
 from baton.core.status import shorten
 
 UPGRADE_HOW = (
@@ -26,6 +27,12 @@ class InstalledCrd:
 
     schema: str | None
     version: str | None
+
+    @classmethod
+    def of(cls, annotations: Mapping[str, str] | None) -> InstalledCrd:
+        """From an installed CRD's annotations (as the operator and `baton crds` both read them)."""
+        annotations = annotations or {}
+        return cls(annotations.get(SCHEMA_ANNOTATION), annotations.get(VERSION_ANNOTATION))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from baton.cli.output import run_view
+from baton.controller.cache import pipeline_of_run
 from baton.core.status import parse_time
 
 from . import style
@@ -118,7 +119,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Child]], *, cls: str 
 def _run_row(run: Mapping[str, Any], now: datetime) -> list[Child]:
     meta, status = run.get("metadata") or {}, run.get("status") or {}
     namespace, name = meta.get("namespace", ""), meta.get("name", "")
-    pipeline = status.get("pipeline") or ((run.get("spec") or {}).get("pipelineRef") or {}).get("name") or ""
+    pipeline = pipeline_of_run(run) or ""
     message = next(
         (c.get("message", "") for c in status.get("conditions") or () if c.get("type") == "Succeeded"), ""
     )
@@ -151,14 +152,10 @@ def _newest_first(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 def overview(
     pipelines: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any]], filters: Filters, now: datetime
 ) -> Markup:
-    def pipeline_of(run: Mapping[str, Any]) -> str | None:
-        status = run.get("status") or {}
-        return status.get("pipeline") or ((run.get("spec") or {}).get("pipelineRef") or {}).get("name")
-
     kept_runs = [
         r
         for r in _newest_first(runs)
-        if filters.keep(r, pipeline_of(r), (r.get("status") or {}).get("phase"))
+        if filters.keep(r, pipeline_of_run(r), (r.get("status") or {}).get("phase"))
     ]
     by_place = Filters(filters.namespace, filters.pipeline)  # a Pipeline has no phase: not filtered by one
     kept_pipelines = [p for p in pipelines if by_place.keep(p, (p.get("metadata") or {}).get("name"), None)]
