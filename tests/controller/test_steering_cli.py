@@ -11,6 +11,7 @@ from operator_kit import Api, phase_of, tasks_of, when
 
 from baton import GROUP, VERSION
 from baton.cli.main import main
+from baton.core.actors import ACTED_GENERATION, ACTION, ACTOR
 from support import wait_for
 
 FINISHED = ("Succeeded", "Failed", "Cancelled")
@@ -33,6 +34,11 @@ def finished(api: Api, name: str) -> dict[str, Any]:
     return dict(
         wait_for(lambda: when(api.run(name), lambda r: phase_of(r) in FINISHED), message=f"run {name} to end")
     )
+
+
+def told(api: Api) -> str:
+    """The namespace's Event messages, in one text (an Event may tell several transitions)."""
+    return " | ".join(e["message"] for e in api.events())
 
 
 class Baton:
@@ -65,9 +71,15 @@ def test_cancel_a_running_run(baton: Baton, api: Api) -> None:
     assert (
         out == f"pipelinerun.baton.dev/{name} cancelled (running Jobs are deleted; finally tasks still run)\n"
     )
-    assert api.run(name)["spec"]["cancel"] == {"runFinally": True, "message": "not today"}
+    cancelled = api.run(name)
+    assert cancelled["spec"]["cancel"] == {"runFinally": True, "message": "not today"}
+    annotations = cancelled["metadata"]["annotations"]
+    assert annotations[ACTOR] == "devcluster-admin"  # the dev cluster's SelfSubjectReview
+    assert annotations[ACTION] == "cancel"
+    assert annotations[ACTED_GENERATION] == str(cancelled["metadata"]["generation"])
     run = finished(api, name)
     assert phase_of(run) == "Cancelled"
+    wait_for(lambda: "(cancelled by devcluster-admin at " in told(api), message="the actor in an Event")
     assert {n: t["phase"] for n, t in tasks_of(run).items()} == {
         "wait": "Cancelled",
         "after": "Skipped",
@@ -112,6 +124,8 @@ def test_retry_reuses_succeeded_tasks_and_from_reruns_a_sub_dag(
     created = api.run(retry)
     assert created["spec"] == {"retryOf": old}
     assert created["metadata"]["labels"] == {"baton.dev/retry-of": old, "baton.dev/pipeline": "etl"}
+    assert created["metadata"]["annotations"][ACTION] == "retry"
+    assert created["metadata"]["annotations"][ACTOR] == "devcluster-admin"
     run = finished(api, retry)
     assert phase_of(run) == "Succeeded", run["status"]
     assert {n: t.get("reusedFrom") for n, t in tasks_of(run).items()} == {
@@ -172,5 +186,7 @@ def test_suspend_and_resume_a_run(baton: Baton, api: Api, tmp_path: Path) -> Non
     code, out, _ = baton("resume", name)
     assert (code, out) == (0, f"pipelinerun.{GROUP}/{name} resumed (its tasks start again)\n")
     assert phase_of(finished(api, name)) == "Succeeded"
+    wait_for(lambda: "(resumed by devcluster-admin at " in told(api), message="the actor in an Event")
+    assert "run suspended: " in told(api) and "(suspended by devcluster-admin at " in told(api)
     code, _, err = baton("resume", name)
     assert code == 1 and "has already finished (Succeeded): there is nothing to resume" in err

@@ -737,3 +737,31 @@ def test_logs_options(kubectl: Kubectl, namespace: str) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z to stderr\n", stamped), stamped
     wrong = kubectl("logs", "job/opts", "-n", namespace, "-c", "nope", check=False)
     assert wrong.returncode == 1 and "container nope is not valid for pod" in wrong.stderr
+
+
+# -- who the credentials are -----------------------------------------------------------------------
+
+
+def test_auth_whoami_names_the_token_user_and_an_impersonated_one(
+    kubectl: Kubectl, namespace: str, devcluster: DevCluster
+) -> None:
+    """`kubectl auth whoami` (a SelfSubjectReview), and `--as`: the dev cluster's admin may impersonate
+    anyone, and its audit log names the impersonated user, as the API server's does."""
+    me = json.loads(kubectl("auth", "whoami", "-o", "json").stdout)
+    assert me["kind"] == "SelfSubjectReview"
+    assert me["status"]["userInfo"]["username"] == "devcluster-admin"
+    assert "system:masters" in me["status"]["userInfo"]["groups"]
+    since = devcluster.sync(lambda: devcluster.audit.last_seq)
+    alice = json.loads(
+        kubectl("auth", "whoami", "--as", "alice@corp", "--as-group", "data", "-o", "json").stdout
+    )
+    assert alice["status"]["userInfo"]["username"] == "alice@corp"
+    assert alice["status"]["userInfo"]["groups"] == ["data", "system:authenticated"]
+    kubectl("get", "pods", "-n", namespace, "--as", "alice@corp")
+    users = {
+        (r.verb, r.resource, r.user)
+        for r in devcluster.sync(devcluster.audit.requests)
+        if r.seq > since and r.user == "alice@corp"
+    }
+    assert ("create", "selfsubjectreviews.authentication.k8s.io", "alice@corp") in users
+    assert ("list", "pods", "alice@corp") in users

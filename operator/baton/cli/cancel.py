@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from baton import GROUP
-from baton.cli.kubeapi import EXIT_OK, CliError, KubeApi, add_connection_arguments, command
-
-FINISHED = ("Succeeded", "Failed", "Cancelled")
+from baton.cli.acting import change_as
+from baton.cli.kubeapi import EXIT_OK, KubeApi, add_connection_arguments, command
+from baton.core.actors import Verb
+from baton.core.run_actions import cancel_change
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,43 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
 
 
-def cancel_patch(run_finally: bool, message: str | None) -> dict[str, Any]:
-    cancel: dict[str, Any] = {"runFinally": run_finally}
-    if message:
-        cancel["message"] = message
-    return {"spec": {"cancel": cancel}}
-
-
 @command
 def main(args: argparse.Namespace) -> int:
     api = KubeApi.from_args(args)
     try:
         run = api.get_run(args.run)
         name = run["metadata"]["name"]
-        phase = (run.get("status") or {}).get("phase")
-        if phase in FINISHED:
-            raise CliError(f'pipelinerun "{name}" has already finished ({phase}): there is nothing to cancel')
-        cancel = (run.get("spec") or {}).get("cancel")
-        timed_out = any(
-            c.get("type") == "Succeeded" and c.get("reason") == "TimingOut"
-            for c in (run.get("status") or {}).get("conditions") or ()
+        change = change_as(
+            api,
+            run,
+            lambda now: cancel_change(now, run_finally=not args.no_finally, message=args.message),
+            Verb.CANCEL,
         )
-        if cancel is not None and (not args.no_finally or cancel.get("runFinally") is False):
-            print(f"pipelinerun.{GROUP}/{name} is already being cancelled", flush=True)
-        elif cancel is not None or (timed_out and args.no_finally):
-            # Its tasks were stopped already (a cancel, the timeout): only its finally tasks run.
-            api.patch_run(name, {"spec": {"cancel": {"runFinally": False}}})
-            print(f"pipelinerun.{GROUP}/{name}: its finally tasks are stopped too", flush=True)
-        elif timed_out:
-            print(
-                f"pipelinerun.{GROUP}/{name} has timed out already: its finally tasks run "
-                "(--no-finally stops them)",
-                flush=True,
-            )
-        else:
-            api.patch_run(name, cancel_patch(not args.no_finally, args.message))
-            what = "finally tasks are stopped or skipped" if args.no_finally else "finally tasks still run"
-            print(f"pipelinerun.{GROUP}/{name} cancelled (running Jobs are deleted; {what})", flush=True)
+        print(change.message, flush=True)
         if not args.watch:
             return EXIT_OK
         from baton.cli.run import follow

@@ -9,14 +9,13 @@ run's result: 0 when it succeeded, 1 when it failed.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from baton import GROUP, VERSION
-from baton.api.pipeline import PipelineSpec
+from baton import GROUP
+from baton.cli.acting import create_as
 from baton.cli.kubeapi import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,10 +39,8 @@ from baton.cli.output import (
     symbol,
     use_colour,
 )
-from baton.core.foreach import param_items_errors
-from baton.core.params import resolve_params
-from baton.kube import labels
-from baton.kube.names import label_value
+from baton.core.actors import Verb
+from baton.core.run_actions import new_run, param_problems
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,45 +77,9 @@ def parse_params(values: Sequence[str], what: str = "param") -> dict[str, str]:
 
 
 def check_params(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> None:
-    declared = {p["name"]: p for p in (pipeline.get("spec") or {}).get("params") or ()}
-    name = pipeline["metadata"]["name"]
-    problems = []
-    for given in params:
-        if given not in declared:
-            close = difflib.get_close_matches(given, list(declared), n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
-            known = ", ".join(declared) or "none"
-            problems.append(f'unknown param "{given}"{hint}; Pipeline {name} declares: {known}')
-    for param, spec in declared.items():
-        if param not in params and spec.get("default") is None:
-            problems.append(f'missing value for required param "{param}" (pass -p {param}=VALUE)')
-    if not problems:
-        problems = _items_problems(pipeline, params)
+    problems = param_problems(pipeline, params)
     if problems:
         raise CliError("; ".join(problems), EXIT_USAGE)
-
-
-def _items_problems(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> list[str]:
-    """What a run with ``params`` would fail on at once: a forEach param that is no JSON list."""
-    try:
-        spec = PipelineSpec.model_validate(pipeline.get("spec") or {})
-    except ValueError:
-        return []  # an invalid Pipeline: its Ready condition says why, and the run will too
-    values, _ = resolve_params(spec, params)
-    return [problem for task in spec.all_tasks() for problem in param_items_errors(task, values)]
-
-
-def new_run(pipeline: str, namespace: str, params: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "PipelineRun",
-        "metadata": {
-            "generateName": f"{pipeline}-",
-            "namespace": namespace,
-            "labels": {labels.PIPELINE: label_value(pipeline)},
-        },
-        "spec": {"pipelineRef": {"name": pipeline}, "params": dict(params)},
-    }
 
 
 @command
@@ -131,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
         body = new_run(args.pipeline, api.namespace, params)
         if args.no_cache:
             body["spec"]["cache"] = "Disabled"
-        return announce(api, api.create_run(body), args)
+        return announce(api, create_as(api, body, Verb.RUN), args)
     finally:
         api.close()
 

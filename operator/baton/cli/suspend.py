@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 
-from baton import GROUP
-from baton.cli.kubeapi import EXIT_OK, CliError, KubeApi, add_connection_arguments, command
-
-FINISHED = ("Succeeded", "Failed", "Cancelled")
+from baton.cli.acting import change_as
+from baton.cli.kubeapi import EXIT_OK, KubeApi, add_connection_arguments, command
+from baton.core.actors import Verb
+from baton.core.run_actions import suspend_change
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,19 +27,9 @@ def _set(args: argparse.Namespace, suspend: bool) -> int:
     api = KubeApi.from_args(args)
     try:
         run = api.get_run(args.run)
-        name = run["metadata"]["name"]
-        phase = (run.get("status") or {}).get("phase")
-        verb = "suspend" if suspend else "resume"
-        if phase in FINISHED:
-            raise CliError(f'pipelinerun "{name}" has already finished ({phase}): there is nothing to {verb}')
-        if bool((run.get("spec") or {}).get("suspend")) == suspend:
-            state = "suspended" if suspend else "not suspended"
-            print(f"pipelinerun.{GROUP}/{name} is already {state}", flush=True)
-            return EXIT_OK
-        api.patch_run(name, {"spec": {"suspend": suspend}})
-        what = "no new task starts; running ones finish" if suspend else "its tasks start again"
-        done = "suspended" if suspend else "resumed"
-        print(f"pipelinerun.{GROUP}/{name} {done} ({what})", flush=True)
+        verb = Verb.SUSPEND if suspend else Verb.RESUME
+        change = change_as(api, run, lambda now: suspend_change(now, suspend), verb)
+        print(change.message, flush=True)
         return EXIT_OK
     finally:
         api.close()

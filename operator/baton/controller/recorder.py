@@ -55,6 +55,7 @@ _IMMEDIATE = frozenset(
         "RetryStarted",
         "RetryOfNotFound",
         "RetryOfNotFinished",
+        "RunRequested",
     }
 )
 MAX_MESSAGE = 1024
@@ -71,6 +72,7 @@ _PRECEDENCE = (
     "RunSuspended",
     "RunResumed",
     "RetryStarted",
+    "RunRequested",
     "TaskFailed",
     "TaskRetrying",
     "ExceededQuota",

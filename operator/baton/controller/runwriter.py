@@ -21,6 +21,7 @@ from typing import Any
 
 from baton.api.codec import StatusCache, dump_run_status, encoded_size
 from baton.api.run import PipelineRunStatus
+from baton.core.actors import attributed, recorded_action
 from baton.core.events import Event, EventType
 from baton.core.kstatus import with_gitops_conditions
 from baton.core.lineage import dataset_touches
@@ -163,6 +164,10 @@ class RunStatusWriter:
             self.last_write.pop(key, None)
         else:
             self.last_write[key] = asyncio.get_running_loop().time()
+        action = recorded_action(meta.get("annotations"))
+        if action is not None:
+            started = before is None and status.pipeline_spec is not None
+            events = attributed(events, action, int(meta.get("generation") or 1), started=started)
         if events:
             await self.recorder.record(written, events)
 

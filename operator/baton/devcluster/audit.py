@@ -26,6 +26,8 @@ class RequestRecord:
     subresource: str
     code: int
     type: str = "request"
+    user: str = ""
+    """Who the request was from (an impersonated user's name when it impersonated one)."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,11 @@ class AuditLog:
         name: str = "",
         subresource: str = "",
         code: int,
+        user: str = "",
     ) -> None:
         seq, ts = self._next()
         self._records.append(
-            RequestRecord(seq, ts, client, verb, resource, namespace, name, subresource, code)
+            RequestRecord(seq, ts, client, verb, resource, namespace, name, subresource, code, user=user)
         )
 
     def transition(self, *, kind: str, namespace: str, name: str, transition: str) -> None:

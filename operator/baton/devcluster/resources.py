@@ -87,6 +87,9 @@ def _builtin() -> list[ResourceType]:
         ResourceType("batch", "v1", "jobs", "job", "Job", True, (), ("all",),
                      subresources=frozenset({"status"}), field_selectors=("status.successful",)),
         ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True, has_generation=False),
+        # Served by its own route (identity.py): answered, never stored.
+        ResourceType("authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview",
+                     "SelfSubjectReview", False, verbs=("create",), has_generation=False),
         ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions",
                      "customresourcedefinition", "CustomResourceDefinition", False, ("crd", "crds"),
                      ("api-extensions",), subresources=frozenset({"status"})),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import discovery, errors, openapi
+from . import discovery, errors, identity, openapi
 from .audit import as_dicts
 from .faults import MESSAGES, REASONS, Faults
 from .rest import Outcome, Target, decode_body
@@ -31,6 +31,8 @@ _DUMPS_KW: dict[str, Any] = {"separators": (",", ":")}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What the audit middleware records about a request, filled in by the handlers.
 AUDIT = web.RequestKey("audit", dict[str, Any])
+USER = web.RequestKey("user", identity.UserInfo)
+SELF_SUBJECT_REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 
 
 def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -58,12 +60,15 @@ def build_app(cluster: DevCluster) -> web.Application:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[AUDIT] = {}
         code = 500
+        user = ""
         try:
             if request.path not in _PUBLIC:
                 header = request.headers.get("Authorization", "")
                 supplied = header[7:] if header.startswith("Bearer ") else ""
                 if not hmac.compare_digest(supplied.encode(), cluster.token.encode()):
                     raise errors.unauthorized()
+                request[USER] = identity.user_of(request.headers)
+                user = request[USER].username
             response = await handler(request)
             code = response.status
             return response
@@ -99,6 +104,7 @@ def build_app(cluster: DevCluster) -> web.Application:
                     name=info.get("name", request.path if not info else ""),
                     subresource=info.get("subresource", ""),
                     code=code,
+                    user=user,
                 )
 
     app = web.Application(middlewares=[middleware], client_max_size=MAX_REQUEST_BYTES)
@@ -113,6 +119,7 @@ def build_app(cluster: DevCluster) -> web.Application:
     app.router.add_get("/openapi/v3", routes.openapi_v3_index)
     app.router.add_get("/openapi/v3/{path:.+}", routes.openapi_v3)
     app.router.add_get("/devcluster/audit", routes.audit)
+    app.router.add_route("*", SELF_SUBJECT_REVIEWS, routes.self_subject_review)  # before the generic route
     app.router.add_route("*", "/api/{version}", routes.core_root)
     app.router.add_route("*", "/api/{version}/{rest:.+}", routes.core_resource)
     app.router.add_get("/apis/{group}", routes.group)
@@ -155,6 +162,13 @@ class _Routes:
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
+
+    async def self_subject_review(self, request: web.Request) -> web.Response:
+        """Who the credentials are (`kubectl auth whoami`): nothing is stored, the answer is the review."""
+        request[AUDIT].update(verb="create", resource="selfsubjectreviews.authentication.k8s.io")
+        if request.method != "POST":
+            raise errors.method_not_allowed()
+        return _json(identity.self_subject_review(request[USER]), 201)
 
     async def api(self, request: web.Request) -> web.Response:
         return _json(discovery.api_versions(f"127.0.0.1:{self.cluster.port}"))

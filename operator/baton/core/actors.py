@@ -1,0 +1,121 @@
+"""Who asked for a run, or for a change to one: the annotations the CLI and the UI write, and the Events
+and pages that name the person.
+
+The record is informational: anyone who may patch a run may write any name into it. The API server's
+audit log is the record that counts; these annotations put the name where a data engineer looks (the
+run page, `kubectl describe`, the run's Events).
+
+An action names the generation its change produced (the CLI and UI patch with the run's
+resourceVersion as a precondition, so they know it), and an Event is attributed only while the run is
+still at that generation: a later suspend by hand (`kubectl patch`, which writes no annotation) is not
+put on the last person who used the UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from baton import GROUP
+from baton.core.events import Event, EventType
+from baton.core.status import format_time, time_or_none
+
+ACTOR = f"{GROUP}/actor"
+ACTION = f"{GROUP}/action"
+ACTED_AT = f"{GROUP}/acted-at"
+ACTED_GENERATION = f"{GROUP}/acted-generation"
+MAX_ACTOR = 120
+"""Kubernetes user names are not bounded; a name longer than this is cut (it goes into Events)."""
+RUN_REQUESTED = "RunRequested"
+
+
+class Verb(StrEnum):
+    RUN = "run"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+
+
+_PAST = {
+    Verb.RUN: "started",
+    Verb.RETRY: "retry started",
+    Verb.CANCEL: "cancelled",
+    Verb.SUSPEND: "suspended",
+    Verb.RESUME: "resumed",
+}
+_EVENT_VERBS = {
+    "RetryStarted": Verb.RETRY,
+    "RunCancelled": Verb.CANCEL,
+    "RunSuspended": Verb.SUSPEND,
+    "RunResumed": Verb.RESUME,
+}
+"""The run Events that an action causes (``baton.core.events``, ``baton.core.start``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    actor: str
+    verb: Verb
+    at: datetime | None
+    generation: int
+
+    def described(self) -> str:
+        """ "cancelled by alice@corp at 2026-12-06T10:42:00Z" """
+        when = f" at {format_time(self.at)}" if self.at is not None else ""
+        return f"{_PAST[self.verb]} by {self.actor}{when}"
+
+
+def clean_actor(name: str) -> str:
+    """A user name as shown: printable, bounded."""
+    shown = "".join(c for c in name if c.isprintable()).strip()
+    return shown if len(shown) <= MAX_ACTOR else shown[: MAX_ACTOR - 1] + "…"
+
+
+def action_annotations(actor: str, verb: Verb, at: datetime, generation: int) -> dict[str, str]:
+    """The annotations that record ``actor`` asking for ``verb``, whose change made ``generation``."""
+    return {
+        ACTOR: clean_actor(actor),
+        ACTION: verb.value,
+        ACTED_AT: format_time(at),
+        ACTED_GENERATION: str(generation),
+    }
+
+
+def recorded_action(annotations: Mapping[str, Any] | None) -> Action | None:
+    """The action a run's annotations record; None when there is none or it is unreadable (they are
+    anyone's to edit: a bad value is ignored, never an error)."""
+    annotations = annotations or {}
+    actor, verb = annotations.get(ACTOR), annotations.get(ACTION)
+    generation = annotations.get(ACTED_GENERATION)
+    if not isinstance(actor, str) or not clean_actor(actor) or verb not in set(Verb):
+        return None
+    try:
+        acted_generation = int(str(generation))
+    except ValueError:
+        return None
+    return Action(clean_actor(actor), Verb(verb), time_or_none(annotations.get(ACTED_AT)), acted_generation)
+
+
+def attributed(
+    events: Sequence[Event], action: Action | None, generation: int, *, started: bool
+) -> list[Event]:
+    """``events`` of a run at ``generation``, naming who caused them.
+
+    ``started``: these are the Events of the run's start, when a run a person asked for says so (a
+    retry already has its RetryStarted Event; a run started by the schedule or a trigger has no action).
+    """
+    if action is None or action.generation != generation:
+        return list(events)
+    out = [
+        replace(event, message=f"{event.message} ({action.described()})")
+        if _EVENT_VERBS.get(event.reason) is action.verb
+        else event
+        for event in events
+    ]
+    if started and action.verb is Verb.RUN:
+        out.insert(0, Event(EventType.NORMAL, RUN_REQUESTED, f"run {action.described()}"))
+    return out
