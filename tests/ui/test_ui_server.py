@@ -74,8 +74,10 @@ async def ui(namespace: str, finished_run: str) -> AsyncIterator[TestClient[Any,
 async def page(http: TestClient[Any, Any], path: str, status: int = 200) -> Dom:
     response = await http.get(path)
     assert response.status == status, await response.text()
-    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'none': none
-    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    policy = response.headers["Content-Security-Policy"]
+    # Only the UI's own script file: no inline script, nothing from elsewhere.
+    assert policy.startswith("default-src 'none'; script-src 'self';") and "unsafe-inline'; img" in policy
+    assert "'unsafe-eval'" not in policy and "script-src 'self' " not in policy
     return Dom(await response.text())
 
 

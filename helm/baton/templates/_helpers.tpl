@@ -117,3 +117,89 @@ operator/baton/controller/); `get` rides along with `list` where it is granted, 
   resources: ["events"]
   verbs: ["create"]
 {{- end }}
+
+{{/* The web UI's full name: its Deployment, Service, ServiceAccount and RBAC. */}}
+{{- define "baton.ui.fullname" -}}
+{{- printf "%s-ui" (include "baton.fullname" . | trunc 60 | trimSuffix "-") }}
+{{- end }}
+
+{{/*
+Labels on the UI's objects. Its own app.kubernetes.io/name: the operator's selector (name and instance)
+must not match the UI's Pods, nor the UI's selector the operator's.
+*/}}
+{{- define "baton.ui.labels" -}}
+helm.sh/chart: {{ include "baton.chart" . }}
+{{ include "baton.ui.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: baton
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels that select the UI's Pods (immutable in the Deployment: never add to these). */}}
+{{- define "baton.ui.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "baton.name" . }}-ui
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: ui
+{{- end }}
+
+{{/* The namespaces the UI shows: its own list, else the operator's; empty for every namespace. */}}
+{{- define "baton.ui.namespaces" -}}
+{{- toJson (.Values.ui.namespaces | default .Values.watchNamespaces | default list) }}
+{{- end }}
+
+{{/* Values that cannot work together fail the rendering, with what to change. */}}
+{{- define "baton.ui.validate" -}}
+{{- with .Values.ui }}
+{{- if and .actions.enabled (gt (int .replicas) 1) }}
+{{- fail "ui.actions.enabled needs ui.replicas: 1: an action form's token is accepted only by the UI process that served the page" }}
+{{- end }}
+{{- if .impersonation.enabled }}
+{{- if not .impersonation.userHeader }}
+{{- fail "ui.impersonation.enabled needs ui.impersonation.userHeader: the request header in which the authenticating proxy names the user" }}
+{{- end }}
+{{- if and $.Values.rbac.create (not .impersonation.users) (not .impersonation.allowAnyUser) }}
+{{- fail "ui.impersonation.enabled needs ui.impersonation.users (the user names the UI may impersonate) or ui.impersonation.allowAnyUser: true; with neither, the API server would refuse every request" }}
+{{- end }}
+{{- if and .impersonation.groupsHeader (not .impersonation.groups) $.Values.rbac.create }}
+{{- fail "ui.impersonation.groupsHeader needs ui.impersonation.groups (the groups the UI may impersonate); with none, every request naming a group would be refused" }}
+{{- end }}
+{{- if and .impersonation.groups (not .impersonation.groupsHeader) }}
+{{- fail "ui.impersonation.groups needs ui.impersonation.groupsHeader: without it the UI never impersonates a group" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The UI ServiceAccount's rules in each namespace it shows, without impersonation (with it, the user's
+own RBAC applies instead). Read-only unless ui.actions.enabled. watch rides along with list where the
+UI does not watch (yet): it reveals nothing list does not.
+*/}}
+{{- define "baton.ui.rules" -}}
+# The overview lists Pipelines and PipelineRuns; a run's page GETs the run and, before it started, its
+# Pipeline, and its live updates watch that one run; a Pipeline's page lists its runs by label.
+- apiGroups: ["baton.dev"]
+  resources: ["pipelines"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["baton.dev"]
+  resources: ["pipelineruns"]
+  {{- if .Values.ui.actions.enabled }}
+  # ui.actions.enabled: run and retry create a PipelineRun; cancel, suspend and resume merge-patch its
+  # spec (and annotate who asked). Never delete, and never the status.
+  verbs: ["get", "list", "watch", "create", "patch"]
+  {{- else }}
+  verbs: ["get", "list", "watch"]
+  {{- end }}
+# A run's page lists the run's Events (by the run's name, kind and uid).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["get", "list", "watch"]
+# A task's log: the UI lists the run's Pods by Baton's labels to find the attempt's Pod, then reads (or
+# follows) its log; pods/log serves get only. No pods/exec, no Secrets.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
+{{- end }}

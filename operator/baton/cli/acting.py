@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from baton.cli.kubeapi import CliError, KubeApi
-from baton.core.actors import Verb, action_annotations
+from baton.core.actors import Verb, acted_patch, acted_run
 from baton.core.run_actions import ActionRefused, Change
 
 TRIES = 3
@@ -35,17 +35,9 @@ def whoami(api: KubeApi) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _annotations(actor: str | None, verb: Verb, generation: int) -> dict[str, str]:
-    return action_annotations(actor, verb, datetime.now(UTC), generation) if actor else {}
-
-
 def create_as(api: KubeApi, body: Mapping[str, Any], verb: Verb) -> dict[str, Any]:
     """Create a run, annotated with who asked for it."""
-    created = dict(body)
-    metadata = dict(created.get("metadata") or {})
-    metadata["annotations"] = {**(metadata.get("annotations") or {}), **_annotations(whoami(api), verb, 1)}
-    created["metadata"] = metadata
-    return api.create_run(created)
+    return api.create_run(acted_run(body, whoami(api), verb, datetime.now(UTC)))
 
 
 def change_as(
@@ -63,18 +55,14 @@ def change_as(
             raise CliError(refused.message) from None
         if change.patch is None:
             return change
-        meta = run["metadata"]
-        generation = int(meta.get("generation") or 1) + 1
-        metadata = {
-            "resourceVersion": meta.get("resourceVersion"),
-            "annotations": _annotations(actor, verb, generation),
-        }
         try:
-            api.patch_run(meta["name"], {**change.patch, "metadata": metadata})
+            api.patch_run(
+                run["metadata"]["name"], acted_patch(change.patch, run, actor, verb, datetime.now(UTC))
+            )
         except ApiException as error:
             if error.status != 409:
                 raise
-            run = api.get_run(meta["name"])
+            run = api.get_run(run["metadata"]["name"])
             continue
         return change
     raise CliError(f'pipelinerun "{run["metadata"]["name"]}" keeps changing: try again')

@@ -28,7 +28,6 @@ from baton.cli.output import RunView, run_view
 from baton.core.attempt_history import KeptAttempt, kept_attempt
 from baton.kube import labels
 from baton.kube.names import job_name as child_name
-from baton.kube.names import label_value
 from baton.kube.render import CONTAINER
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -95,12 +94,7 @@ class LogReader:
         return name if instance is None and self.api.find_run(name) is not None else None
 
     def pod_of(self, task: str, attempt: int, job_name: str | None) -> str | None:
-        base, instance = split_instance(task)
-        parts = [f"{labels.RUN}={label_value(self.run)}", f"{labels.TASK}={label_value(base)}"]
-        if instance is not None:
-            parts.append(f"{labels.INSTANCE}={instance}")
-        selector = ",".join([*parts, f"{labels.ATTEMPT}={attempt}"])
-        jobs = self.api.jobs(selector)
+        jobs = self.api.jobs(labels.attempt_selector(self.run, *split_instance(task), attempt))
         job = jobs[-1]["metadata"]["name"] if jobs else job_name
         if job is None:
             return None

@@ -3,10 +3,15 @@
     baton ui                          # http://127.0.0.1:8080, the context's namespace
     baton ui -A --port 9000           # every namespace
     baton ui -n etl -n reporting      # these namespaces
+    baton ui --read-only              # no action buttons
 
 It listens on loopback unless `--address` says otherwise: anyone who can reach it sees what your
-credentials see. The pages are server-rendered HTML without script; they show what the cluster holds
-when they are loaded.
+credentials see, and does what they may. The pages are server-rendered HTML; a run page follows its run
+live (server-sent events). Its actions (run, retry, cancel, suspend, resume) are recorded on the run as
+yours (who the API server says your credentials are).
+
+Behind an authenticating proxy (the chart's `ui.impersonation`), `--impersonate-user-header` makes every
+API request impersonate the user the proxy names: that user's RBAC applies, not the UI's.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import ipaddress
 import os
 import sys
 
-from baton.cli.kubeapi import EXIT_FAILED, EXIT_OK
+from baton.cli.kubeapi import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 USER_AGENT = "baton-ui"
 
@@ -32,6 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="show this namespace (repeatable; default: the context's namespace)",
     )  # fmt: skip
     where.add_argument("-A", "--all-namespaces", action="store_true", help="show every namespace")
+    parser.add_argument("--read-only", action="store_true", help="show no actions and refuse them")
+    parser.add_argument(
+        "--impersonate-user-header",
+        metavar="HEADER",
+        help="act as the user this request header names (set by an authenticating proxy), never as itself",
+    )
+    parser.add_argument(
+        "--impersonate-groups-header",
+        metavar="HEADER",
+        help="with --impersonate-user-header: the header with the user's groups (comma-separated)",
+    )
 
 
 def _loopback(address: str) -> bool:
@@ -57,7 +73,15 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
         if _loopback(args.address)
         else set()
     )
-    runner = web.AppRunner(Ui(client, namespaces, hosts=hosts).app(), access_log=None)
+    ui = Ui(
+        client,
+        namespaces,
+        hosts=hosts,
+        actions=not args.read_only,
+        user_header=args.impersonate_user_header,
+        groups_header=args.impersonate_groups_header,
+    )
+    runner = web.AppRunner(ui.app(), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, args.address, args.port)
@@ -78,7 +102,10 @@ def main(args: argparse.Namespace) -> int:
             print(f"error: kubeconfig {args.kubeconfig} not found", file=sys.stderr)
             return EXIT_FAILED
         os.environ["KUBECONFIG"] = args.kubeconfig
-    if not _loopback(args.address):
+    if args.impersonate_groups_header and not args.impersonate_user_header:
+        print("error: --impersonate-groups-header needs --impersonate-user-header", file=sys.stderr)
+        return EXIT_USAGE
+    if not _loopback(args.address) and not args.impersonate_user_header:
         print(
             f"warning: listening on {args.address}: anyone who reaches it sees what your credentials see",
             file=sys.stderr,

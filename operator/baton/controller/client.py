@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import json
 import logging
 import random
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import kopf
+from multidict import CIMultiDict
 
 from baton.core.api_retry import BURST, QPS, TokenBucket, next_delay, retry_after
 
@@ -106,6 +108,18 @@ class KubeClient:
         )
         self._observe = observe
         self._bucket = TokenBucket(qps, burst)
+        self._impersonate: tuple[tuple[str, str], ...] = ()
+
+    def impersonating(self, user: str, groups: Sequence[str] = ()) -> KubeClient:
+        """The same connection and rate limit, each request made as ``user`` (in ``groups``) through
+        Kubernetes impersonation: the API server applies that user's RBAC and audits their name. Needs
+        RBAC to impersonate them; the web UI behind an authenticating proxy uses it."""
+        view = copy.copy(self)
+        view._impersonate = (("Impersonate-User", user), *(("Impersonate-Group", g) for g in groups))
+        return view
+
+    def _headers(self, **more: str) -> CIMultiDict[str]:
+        return CIMultiDict([*more.items(), *self._impersonate])
 
     async def close(self) -> None:
         await self._session.close()
@@ -162,7 +176,11 @@ class KubeClient:
         resource: str,
     ) -> dict[str, Any]:
         async with self._session.request(
-            method, self.server + path, data=data, params=params, headers={"Content-Type": content_type}
+            method,
+            self.server + path,
+            data=data,
+            params=params,
+            headers=self._headers(**{"Content-Type": content_type}),
         ) as response:
             text = await response.text()
             if self._observe is not None:
@@ -181,11 +199,14 @@ class KubeClient:
             return payload if isinstance(payload, dict) else {}
 
     async def stream(
-        self, path: str, params: Mapping[str, str], *, resource: str, seconds: float
+        self, path: str, params: Mapping[str, str], *, resource: str, seconds: float, blank: bool = False
     ) -> AsyncIterator[bytes]:
-        """The lines of a watch: one JSON event each. Ends when the server ends the watch."""
+        """The lines of a watch (one JSON event each) or of a followed log (``blank``: its empty lines
+        too). Ends when the server ends it; ``seconds`` without a byte is a failure."""
         timeout = aiohttp.ClientTimeout(total=None, connect=30, sock_read=seconds + 30)
-        async with self._session.get(self.server + path, params=params, timeout=timeout) as response:
+        async with self._session.get(
+            self.server + path, params=params, timeout=timeout, headers=self._headers()
+        ) as response:
             if self._observe is not None:
                 self._observe("watch", resource, response.status)
             if response.status >= 400:
@@ -197,7 +218,7 @@ class KubeClient:
                     continue
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
-                    if line.strip():
+                    if blank or line.strip():
                         yield line
             if buffer.strip():
                 yield buffer
@@ -243,7 +264,7 @@ class KubeClient:
     async def text(self, path: str, *, params: Mapping[str, str], resource: str) -> str:
         """A GET whose answer is text, not an object (a Pod's log)."""
         await asyncio.sleep(self._bucket.take(time.monotonic()))
-        async with self._session.get(self.server + path, params=params) as response:
+        async with self._session.get(self.server + path, params=params, headers=self._headers()) as response:
             body = await response.text(errors="replace")
             if self._observe is not None:
                 self._observe("get", resource, response.status)

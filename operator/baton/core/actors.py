@@ -119,3 +119,29 @@ def attributed(
     if started and action.verb is Verb.RUN:
         out.insert(0, Event(EventType.NORMAL, RUN_REQUESTED, f"run {action.described()}"))
     return out
+
+
+def acted_run(body: Mapping[str, Any], actor: str | None, verb: Verb, at: datetime) -> dict[str, Any]:
+    """A run to create, annotated with who asked for it (a new object's generation is 1)."""
+    created = dict(body)
+    metadata = dict(created.get("metadata") or {})
+    if actor:
+        metadata["annotations"] = {
+            **(metadata.get("annotations") or {}),
+            **action_annotations(actor, verb, at, 1),
+        }
+    created["metadata"] = metadata
+    return created
+
+
+def acted_patch(
+    patch: Mapping[str, Any], run: Mapping[str, Any], actor: str | None, verb: Verb, at: datetime
+) -> dict[str, Any]:
+    """``patch`` of a spec, as of ``run``'s resourceVersion (so that the generation it makes is the one
+    recorded: a conflict means the run changed meanwhile, and the caller decides again)."""
+    meta = run["metadata"]
+    generation = int(meta.get("generation") or 1) + 1
+    metadata: dict[str, Any] = {"resourceVersion": meta.get("resourceVersion")}
+    if actor:
+        metadata["annotations"] = action_annotations(actor, verb, at, generation)
+    return {**patch, "metadata": metadata}

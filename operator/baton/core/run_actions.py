@@ -38,9 +38,11 @@ class Change:
     message: str
 
 
-def param_problems(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> list[str]:
-    """Why a run of ``pipeline`` with ``params`` would fail at once: unknown or missing params, a forEach
-    param that is no JSON list. Empty when it would start."""
+def param_problems(
+    pipeline: Mapping[str, Any], params: Mapping[str, str], give: str = "pass -p {param}=VALUE"
+) -> list[str]:
+    """Why a run of ``pipeline`` with ``params`` would fail at once: unknown or missing params (``give``
+    says how to give one), a forEach param that is no JSON list. Empty when it would start."""
     declared = {p["name"]: p for p in (pipeline.get("spec") or {}).get("params") or ()}
     name = pipeline["metadata"]["name"]
     problems = []
@@ -52,7 +54,7 @@ def param_problems(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> li
             problems.append(f'unknown param "{given}"{hint}; Pipeline {name} declares: {known}')
     for param, spec in declared.items():
         if param not in params and spec.get("default") is None:
-            problems.append(f'missing value for required param "{param}" (pass -p {param}=VALUE)')
+            problems.append(f'missing value for required param "{param}" ({give.format(param=param)})')
     return problems or _items_problems(pipeline, params)
 
 

@@ -33,6 +33,14 @@ def job_labels(pipeline: str | None, run: str, task: str, attempt: int) -> dict[
     return labels
 
 
+def attempt_selector(run: str, task: str, instance: int | None, attempt: int) -> str:
+    """Label selector of one attempt's Job and Pod (of one forEach instance when ``instance`` is set)."""
+    parts = [f"{RUN}={label_value(run)}", f"{TASK}={label_value(task)}"]
+    if instance is not None:
+        parts.append(f"{INSTANCE}={instance}")
+    return ",".join([*parts, f"{ATTEMPT}={attempt}"])
+
+
 def run_selector(run: str) -> str:
     """Label selector of all Jobs of a run."""
     return f"{MANAGED_BY}={MANAGER},{RUN}={label_value(run)}"

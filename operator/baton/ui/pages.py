@@ -15,12 +15,12 @@ from baton.core.status import parse_time
 
 from . import style
 from .dag import run_dag
-from .markup import Child, Markup, element, join, render, void
-from .svg import Bar, gantt
+from .forms import Actions, pipeline_actions
+from .markup import Child, Markup, element, render, void
 
+LIVE_SCRIPT = "/static/live.js"
+"""Follows a page's live parts (`data-live`); the only script, served by the UI itself."""
 RUNS_SHOWN = 200
-INSTANCE_LINKS = 20
-"""A forEach task's row links the logs of this many of its instances (any one: `?task=NAME[i]`)."""
 PHASES = ("Pending", "Running", "Suspended", "Succeeded", "Failed", "Cancelled")
 
 
@@ -39,15 +39,6 @@ class Filters:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LogView:
-    task: str
-    attempt: int
-    text: str
-    note: str
-    """Where the text came from when not from the Pod (its recorded tail), or why there is none."""
-
-
 def page(title: str, *body: Child) -> Markup:
     head = element(
         "head",
@@ -56,6 +47,7 @@ def page(title: str, *body: Child) -> Markup:
         void("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
         element("title", None, f"{title} · Baton"),
         element("style", None, Markup(style.CSS)),
+        element("script", {"src": LIVE_SCRIPT, "defer": True}),
     )
     nav = element(
         "nav", None, element("a", {"href": "/", "class": "brand"}, "Baton"), element("span", None, title)
@@ -74,12 +66,12 @@ def pipeline_href(namespace: str, name: str) -> str:
     return f"/pipelines/{quote(namespace, safe='')}/{quote(name, safe='')}"
 
 
-def _phase(phase: str | None) -> Markup:
+def phase_badge(phase: str | None) -> Markup:
     shown = phase or "Pending"
     return element("span", {"class": f"phase phase-{shown}"}, shown)
 
 
-def _time(value: str | None) -> Markup:
+def time_cell(value: str | None) -> Markup:
     return (
         element("time", {"datetime": value}, value.replace("T", " ").removesuffix("Z"))
         if value
@@ -87,7 +79,7 @@ def _time(value: str | None) -> Markup:
     )
 
 
-def _when(value: object) -> datetime | None:
+def when(value: object) -> datetime | None:
     """A timestamp as written in a status, or None (absent, or not one: a status edited by hand)."""
     try:
         return parse_time(str(value)) if value else None
@@ -95,8 +87,8 @@ def _when(value: object) -> datetime | None:
         return None
 
 
-def _duration(start: str | None, end: str | None, now: datetime) -> str:
-    begun, ended = _when(start), _when(end)
+def duration(start: str | None, end: str | None, now: datetime) -> str:
+    begun, ended = when(start), when(end)
     if begun is None:
         return ""
     seconds = max(0, int(((ended or now) - begun).total_seconds()))
@@ -108,7 +100,7 @@ def _duration(start: str | None, end: str | None, now: datetime) -> str:
     return text if ended else f"{text} so far"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Child]], *, cls: str = "") -> Markup:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Child]], *, cls: str = "") -> Markup:
     head = element("tr", None, [element("th", None, h) for h in headers])
     body = [element("tr", None, [element("td", None, cell) for cell in row]) for row in rows]
     return element(
@@ -127,10 +119,10 @@ def _run_row(run: Mapping[str, Any], now: datetime) -> list[Child]:
         namespace,
         element("a", {"href": run_href(namespace, name)}, name),
         element("a", {"href": pipeline_href(namespace, pipeline)}, pipeline) if pipeline else "",
-        _phase(status.get("phase")),
+        phase_badge(status.get("phase")),
         status.get("progress") or "",
-        _time(status.get("startTime")),
-        _duration(status.get("startTime"), status.get("completionTime"), now),
+        time_cell(status.get("startTime")),
+        duration(status.get("startTime"), status.get("completionTime"), now),
         element("span", {"class": "message"}, message),
     ]
 
@@ -176,8 +168,8 @@ def overview(
                 status.get("taskCount", ""),
                 element("span", {"title": ready.get("message", "")}, ready.get("status", "")),
                 element("a", {"href": run_href(meta.get("namespace", ""), last)}, last) if last else "",
-                _phase(status.get("lastRunStatus")) if last else "",
-                _time(status.get("nextScheduleTime")),
+                phase_badge(status.get("lastRunStatus")) if last else "",
+                time_cell(status.get("nextScheduleTime")),
             ]
         )
     form = _filters_form(filters, namespaces)
@@ -192,12 +184,12 @@ def overview(
             None,
             form,
             element("h2", None, f"Pipelines ({len(kept_pipelines)})"),
-            _table(
+            table(
                 ("Namespace", "Pipeline", "Tasks", "Ready", "Last run", "Last status", "Next schedule"),
                 pipeline_rows,
             ),
             element("h2", None, f"Runs ({more})"),
-            _table(RUN_HEADERS, [_run_row(r, now) for r in shown], cls="runs"),
+            table(RUN_HEADERS, [_run_row(r, now) for r in shown], cls="runs"),
         ),
     )
 
@@ -218,135 +210,12 @@ def _filters_form(filters: Filters, namespaces: Sequence[str]) -> Markup:
     )
 
 
-def run_page(
-    run: Mapping[str, Any],
-    pipeline: Mapping[str, Any] | None,
-    events: Sequence[Mapping[str, Any]],
-    log: LogView | None,
+def pipeline_page(
+    pipeline: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
     now: datetime,
+    actions: Actions | None = None,
 ) -> Markup:
-    view = run_view(run, pipeline)
-    meta = run.get("metadata") or {}
-    namespace = meta.get("namespace", "")
-    status = run.get("status") or {}
-    summary = _table(
-        ("Phase", "Pipeline", "Progress", "Started", "Duration", "Message"),
-        [
-            [
-                _phase(view.phase),
-                element("a", {"href": pipeline_href(namespace, view.pipeline)}, view.pipeline)
-                if view.pipeline
-                else "",
-                view.progress,
-                _time(view.start_time),
-                _duration(view.start_time, view.completion_time, now),
-                element("span", {"class": "message"}, view.message),
-            ]
-        ],
-    )
-    tasks = [_task_row(namespace, view.name, task, now) for task in view.tasks]
-    bars = [
-        Bar(
-            str(t["name"]),
-            str(t.get("phase", "")),
-            started,
-            _when(t.get("completionTime")),
-            f"{t.get('phase', '')}, attempt {t.get('attempts', 1)}",
-        )
-        for t in view.tasks
-        if (started := _when(t.get("startTime"))) is not None
-    ]
-    params = status.get("params") or (run.get("spec") or {}).get("params") or {}
-    sections: list[Child] = [
-        summary,
-        element("h2", None, "Graph"),
-        element(
-            "div",
-            {"class": "scroll"},
-            run_dag(view, lambda task: run_href(namespace, view.name, task=task) + "#log"),
-        ),
-        element("h2", None, f"Tasks ({len(view.tasks)})"),
-        _table(
-            ("Task", "Phase", "Attempts", "Reason", "Exit code", "Started", "Duration", "Message"),
-            tasks,
-            cls="tasks",
-        ),
-    ]
-    if bars:
-        sections += [element("h2", None, "Timeline"), element("div", {"class": "scroll"}, gantt(bars, now))]
-    if log is not None:
-        sections += [_log_section(log)]
-    sections += [
-        element("h2", None, "Params"),
-        _table(("Name", "Value"), [[k, element("code", None, v)] for k, v in sorted(params.items())]),
-        element("h2", None, "Results"),
-        _table(
-            ("Name", "Value"),
-            [[r.get("name", ""), element("code", None, r.get("value", ""))] for r in view.results],
-        ),
-        element("h2", None, f"Events ({len(events)})"),
-        _table(("Type", "Reason", "Last seen", "Message"), [_event_row(e) for e in events], cls="events"),
-    ]
-    return page(
-        f"pipelinerun {namespace}/{view.name}", element("main", {"data-phase": view.phase}, *sections)
-    )
-
-
-def _task_row(namespace: str, run: str, task: Mapping[str, Any], now: datetime) -> list[Child]:
-    name = str(task.get("name", ""))
-    attempts = int(task.get("attempts") or 0)
-    links = [
-        element("a", {"href": run_href(namespace, run, task=name, attempt=n) + "#log"}, f"log {n}")
-        for n in range(1, attempts + 1)
-    ]
-    label: list[Child] = [
-        element("a", {"href": run_href(namespace, run, task=name) + "#log", "id": f"task-{name}"}, name)
-    ]
-    attempts_cell: Child = (
-        join([str(attempts), " ", element("span", {"class": "logs"}, links)]) if attempts else ""
-    )
-    if task.get("items") is not None:
-        label.append(element("span", {"class": "detail"}, f" \u00d7{task['items']}"))
-        instances = list(task.get("instances") or ())
-        shown = [
-            element("a", {"href": run_href(namespace, run, task=f"{name}[{i}]") + "#log"}, f"[{i}]")
-            for i, _ in enumerate(instances[:INSTANCE_LINKS])
-        ]
-        more = f" … {len(instances) - INSTANCE_LINKS} more" if len(instances) > INSTANCE_LINKS else ""
-        attempts_cell = element("span", {"class": "logs"}, "logs ", join(shown), more) if shown else ""
-    return [
-        join(label),
-        _phase(task.get("phase")),
-        attempts_cell,
-        task.get("reason") or "",
-        "" if task.get("exitCode") is None else task["exitCode"],
-        _time(task.get("startTime")),
-        _duration(task.get("startTime"), task.get("completionTime"), now),
-        element("span", {"class": "message"}, task.get("message") or ""),
-    ]
-
-
-def _event_row(event: Mapping[str, Any]) -> list[Child]:
-    when = (
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-    )
-    return [
-        event.get("type", ""),
-        event.get("reason", ""),
-        _time(when),
-        element("span", {"class": "message"}, event.get("message", "")),
-    ]
-
-
-def _log_section(log: LogView) -> Markup:
-    title = f"Log of {log.task}" + (f", attempt {log.attempt}" if log.attempt else "")
-    note = element("p", {"class": "note"}, log.note) if log.note else ""
-    return join([element("h2", {"id": "log"}, title), note, element("pre", {"class": "log"}, log.text)])
-
-
-def pipeline_page(pipeline: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], now: datetime) -> Markup:
     meta, spec, status = pipeline["metadata"], pipeline.get("spec") or {}, pipeline.get("status") or {}
     namespace = meta.get("namespace", "")
     fake_run = {"metadata": {"name": meta["name"], "namespace": namespace}, "spec": {"pipelineSpec": spec}}
@@ -371,12 +240,13 @@ def pipeline_page(pipeline: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]
                 " — ",
                 element("span", {"class": "message"}, ready.get("message", "")),
             ),
+            pipeline_actions(pipeline, actions),
             element("h2", None, "Graph"),
             element("div", {"class": "scroll"}, run_dag(view, lambda task: "")),
             element("h2", None, "Params"),
-            _table(("Name", "Default", "Description"), params),
+            table(("Name", "Default", "Description"), params),
             element("h2", None, f"Runs ({len(runs)})"),
-            _table(RUN_HEADERS, [_run_row(r, now) for r in _newest_first(runs)[:RUNS_SHOWN]], cls="runs"),
+            table(RUN_HEADERS, [_run_row(r, now) for r in _newest_first(runs)[:RUNS_SHOWN]], cls="runs"),
         ),
     )
 
@@ -385,4 +255,4 @@ def error_page(code: int, message: str) -> Markup:
     return page(f"{code}", element("main", None, element("p", {"class": "error"}, message)))
 
 
-__all__ = ["Filters", "LogView", "error_page", "overview", "pipeline_page", "render", "run_page"]
+__all__ = ["Filters", "error_page", "overview", "pipeline_page", "render"]

@@ -1,9 +1,11 @@
-"""The UI's HTTP server: each page reads what it shows from the API server with the user's own
-credentials (the kubeconfig's, or the Pod's) and renders it (`pages`). Read-only; nothing is cached, so
-a page is as fresh as the cluster.
+"""The UI's HTTP server: each page reads what it shows from the API server and renders it (`pages`,
+`run_page`); nothing is cached, so a page is as fresh as the cluster. Actions (`acting`) and live
+updates (`live`) are their own modules.
 
-Every response carries a Content-Security-Policy that allows no script, no frame and nothing from
-elsewhere: the pages work without JavaScript, and a value that got past escaping could still run nothing.
+Whose rights its API requests use is `identity`'s to say: its own credentials, or a proxied user's.
+
+Every response carries a Content-Security-Policy that allows only this UI's own script (live updates),
+no inline script, no frame and nothing from elsewhere: a value that got past escaping could run nothing.
 """
 
 from __future__ import annotations
@@ -17,26 +19,33 @@ from typing import Any
 from aiohttp import web
 
 from baton import GROUP, VERSION
-from baton.cli.logs import find_unit, recorded_attempt, split_instance
-from baton.cli.output import run_view
 from baton.controller.client import ApiFailure, KubeClient
 from baton.kube import labels
 from baton.kube.names import label_value
 
+from . import acting, live, logs
+from .csrf import Tokens
+from .forms import Actions
+from .identity import CLIENT, USER, identify
 from .markup import Markup
-from .pages import Filters, LogView, error_page, overview, pipeline_page, run_page
+from .pages import Filters, error_page, overview, pipeline_page
+from .run_page import run_page
 
 log = logging.getLogger(__name__)
 
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; "
+    "style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the UI's own
+    # form posts, which the cross-site check could not tell from a foreign one.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-LOG_LINES = 5000
-"""The end of a log shown on a page (the whole log: kubectl baton logs)."""
+
+PUBLIC = ("/healthz", live.SCRIPT_PATH)
+"""Paths served to anyone who reaches the UI, without a user (probes, the script)."""
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 NAMESPACE = re.compile(_LABEL)
 NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
@@ -52,8 +61,16 @@ class Ui:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
         hosts: Collection[str] = (),
+        actions: bool = True,
+        user_header: str | None = None,
+        groups_header: str | None = None,
     ) -> None:
         self.client = client
+        self.tokens = Tokens()
+        self.actions = actions
+        """False: read-only (no buttons; a POST is refused)."""
+        self.user_header = user_header
+        self.groups_header = groups_header
         self.hosts = frozenset(hosts)
         """The Host headers it answers (empty: any). Against DNS rebinding: a web page whose name was
         made to point at 127.0.0.1 sends its own name, and is refused."""
@@ -67,7 +84,13 @@ class Ui:
         app.router.add_get("/runs/{namespace}/{name}", self.run)
         app.router.add_get("/pipelines/{namespace}/{name}", self.pipeline)
         app.router.add_get("/healthz", self.healthz)
+        acting.add_routes(app, self)
+        live.add_routes(app, self)
         return app
+
+    def acting_as(self, request: web.Request) -> Actions | None:
+        """The forms a page offers to the user of ``request``; None on a read-only UI."""
+        return Actions(self.tokens, request[USER]) if self.actions else None
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -76,19 +99,23 @@ class Ui:
                 raise web.HTTPMisdirectedRequest(
                     text=f'this UI does not answer for host "{request.host[:100]}"'
                 )
+            if request.path not in PUBLIC:
+                identify(request, self.client, self.user_header, self.groups_header)
             return await handler(request)
         except ApiFailure as failure:
             code = failure.code if failure.code in (401, 403, 404) else 502
             what = f"the API server answered {failure.code} {failure.reason}" if failure.code else "no answer"
-            return _html(error_page(code, f"{what}: {failure.message[:500]}"), code)
+            return html(error_page(code, f"{what}: {failure.message[:500]}"), code)
         except web.HTTPException as error:
-            return _html(error_page(error.status, error.text or error.reason), error.status)
+            if error.status < 400:  # a redirect
+                raise
+            return html(error_page(error.status, error.text or error.reason), error.status)
         except Exception as error:  # an object this version cannot render must not cost a bare 500
             log.exception("the page %s failed", request.path)
-            return _html(error_page(500, f"this page could not be rendered: {str(error)[:300]}"), 500)
+            return html(error_page(500, f"this page could not be rendered: {str(error)[:300]}"), 500)
 
     async def healthz(self, _: web.Request) -> web.Response:
-        return _html(Markup("ok"))
+        return html(Markup("ok"))
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -101,12 +128,12 @@ class Ui:
         return [f"{base}/namespaces/{ns}/{plural}" for ns in self.namespaces]
 
     async def _list(
-        self, plural: str, namespace: str | None = None, selector: str = ""
+        self, client: KubeClient, plural: str, namespace: str | None = None, selector: str = ""
     ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         params = {"labelSelector": selector} if selector else None
         for path in self._paths(plural, namespace):
-            found = await self.client.request("GET", path, params=params, verb="list", resource=plural)
+            found = await client.request("GET", path, params=params, verb="list", resource=plural)
             items += found.get("items") or []
         return items
 
@@ -117,14 +144,48 @@ class Ui:
             shown = ", ".join(self.namespaces)
             raise web.HTTPNotFound(text=f'namespace "{namespace}" is not one this UI shows ({shown})')
 
-    async def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    async def get(self, client: KubeClient, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}/{name}"
         try:
-            return await self.client.request("GET", path, verb="get", resource=plural)
+            return await client.request("GET", path, verb="get", resource=plural)
         except ApiFailure as failure:
             if failure.code == 404:
                 return None
             raise
+
+    async def required(self, request: web.Request, plural: str) -> tuple[str, str, dict[str, Any]]:
+        """The object the request's path names (namespace, name, the object), or a 404 that says so."""
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        self._shown(namespace)
+        if len(name) > 253 or not NAME.fullmatch(name):
+            raise web.HTTPBadRequest(text=f'"{name[:80]}" is not an object name')
+        found = await self.get(request[CLIENT], plural, namespace, name)
+        if found is None:
+            kind = plural.removesuffix("s")
+            raise web.HTTPNotFound(text=f'{kind} "{name}" not found in namespace "{namespace}"')
+        return namespace, name, found
+
+    async def run_parts(
+        self, client: KubeClient, run: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """What a run's page shows besides the run: its Pipeline (before the run froze its spec) and its
+        Events, oldest first."""
+        meta = run["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        pipeline = None
+        ref = ((run.get("spec") or {}).get("pipelineRef") or {}).get("name")
+        if ref and not (run.get("status") or {}).get("pipelineSpec"):
+            pipeline = await self.get(client, "pipelines", namespace, ref)  # not started: its Pipeline's spec
+        uid = meta.get("uid", "")  # not an older run's of the same name
+        selector = f"involvedObject.name={name},involvedObject.kind=PipelineRun,involvedObject.uid={uid}"
+        found = await client.request(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/events",
+            params={"fieldSelector": selector},
+            verb="list",
+            resource="events",
+        )
+        return pipeline, sorted(found.get("items") or [], key=lambda e: e.get("lastTimestamp") or "")
 
     # -- pages --------------------------------------------------------------------------------------
 
@@ -134,99 +195,29 @@ class Ui:
         namespace = filters.namespace or None
         if namespace is not None:
             self._shown(namespace)
-        pipelines = await self._list("pipelines", namespace)
-        runs = await self._list("pipelineruns", namespace)
-        return _html(overview(pipelines, runs, filters, self.clock()))
-
-    async def _required(self, request: web.Request, plural: str) -> tuple[str, str, dict[str, Any]]:
-        """The object the page's path names (namespace, name, the object), or a 404 that says so."""
-        namespace, name = request.match_info["namespace"], request.match_info["name"]
-        self._shown(namespace)
-        if len(name) > 253 or not NAME.fullmatch(name):
-            raise web.HTTPBadRequest(text=f'"{name[:80]}" is not an object name')
-        found = await self._get(plural, namespace, name)
-        if found is None:
-            kind = plural.removesuffix("s")
-            raise web.HTTPNotFound(text=f'{kind} "{name}" not found in namespace "{namespace}"')
-        return namespace, name, found
+        pipelines = await self._list(request[CLIENT], "pipelines", namespace)
+        runs = await self._list(request[CLIENT], "pipelineruns", namespace)
+        return html(overview(pipelines, runs, filters, self.clock()))
 
     async def run(self, request: web.Request) -> web.Response:
-        namespace, name, run = await self._required(request, "pipelineruns")
-        pipeline = None
-        ref = ((run.get("spec") or {}).get("pipelineRef") or {}).get("name")
-        if ref and not (run.get("status") or {}).get("pipelineSpec"):
-            pipeline = await self._get("pipelines", namespace, ref)  # not started: its Pipeline's spec
-        uid = run["metadata"].get("uid", "")  # not an older run's of the same name
-        selector = f"involvedObject.name={name},involvedObject.kind=PipelineRun,involvedObject.uid={uid}"
-        found = await self.client.request(
-            "GET",
-            f"/api/v1/namespaces/{namespace}/events",
-            params={"fieldSelector": selector},
-            verb="list",
-            resource="events",
-        )
-        events = sorted(found.get("items") or [], key=lambda e: e.get("lastTimestamp") or "")
+        _, _, run = await self.required(request, "pipelineruns")
+        pipeline, events = await self.run_parts(request[CLIENT], run)
         task = request.query.get("task")
-        log_view = await self._log(run, pipeline, task, request.query.get("attempt")) if task else None
-        return _html(run_page(run, pipeline, events, log_view, self.clock()))
+        log_view = (
+            await logs.log_view(request[CLIENT], run, pipeline, task, request.query.get("attempt"))
+            if task
+            else None
+        )
+        return html(run_page(run, pipeline, events, log_view, self.clock(), self.acting_as(request)))
 
     async def pipeline(self, request: web.Request) -> web.Response:
-        namespace, name, pipeline = await self._required(request, "pipelines")
-        runs = await self._list("pipelineruns", namespace, f"{labels.PIPELINE}={label_value(name)}")
-        return _html(pipeline_page(pipeline, runs, self.clock()))
-
-    async def _log(
-        self, run: dict[str, Any], pipeline: dict[str, Any] | None, task: str, attempt_text: str | None
-    ) -> LogView:
-        view = run_view(run, pipeline)
-        state = find_unit(view, task)  # a task, or one instance of a forEach task ("extract[3]")
-        if state is None:
-            raise web.HTTPNotFound(text=f'task "{task[:80]}" is not in pipelinerun "{view.name}"')
-        attempts = int(state.get("attempts") or 0)
-        try:
-            attempt = int(attempt_text) if attempt_text else attempts
-        except ValueError:
-            shown = (attempt_text or "")[:20]
-            raise web.HTTPBadRequest(text=f'attempt "{shown}" is not a number') from None
-        if state.get("items") is not None and not attempts:
-            return LogView(task, 0, "", f"a forEach task: each of its {state['items']} instances has its log")
-        if attempt < 1 or attempts == 0:
-            return LogView(task, 0, "", "it has not started: no log yet")
-        if attempt > attempts:
-            raise web.HTTPNotFound(text=f'task "{task[:80]}" has had {attempts} attempt(s), not {attempt}')
-        namespace = run["metadata"]["namespace"]
-        base, instance = split_instance(task)
-        parts = [f"{labels.RUN}={label_value(view.name)}", f"{labels.TASK}={label_value(base)}"]
-        if instance is not None:
-            parts.append(f"{labels.INSTANCE}={instance}")
-        parts.append(f"{labels.ATTEMPT}={attempt}")
-        pods = await self.client.request(
-            "GET",
-            f"/api/v1/namespaces/{namespace}/pods",
-            params={"labelSelector": ",".join(parts)},
-            verb="list",
-            resource="pods",
-        )
-        items = pods.get("items") or []
-        if items:
-            pod = items[-1]["metadata"]["name"]
-            text = await self.client.text(
-                f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
-                params={"container": "main", "tailLines": str(LOG_LINES)},
-                resource="pods/log",
-            )
-            cut = text.count("\n") >= LOG_LINES
-            note = f"its last {LOG_LINES:,} lines (all of it: kubectl baton logs)" if cut else ""
-            return LogView(task, attempt, text, note if text else "the log is empty")
-        kept = recorded_attempt(state, attempt)
-        if kept is not None and kept.tail:
-            return LogView(
-                task, attempt, kept.tail, "its Pod is gone: the log tail recorded on the run follows"
-            )
-        return LogView(task, attempt, "", "its Pod is gone and the run's status kept no log tail of it")
+        namespace, name, pipeline = await self.required(request, "pipelines")
+        selector = f"{labels.PIPELINE}={label_value(name)}"
+        runs = await self._list(request[CLIENT], "pipelineruns", namespace, selector)
+        return html(pipeline_page(pipeline, runs, self.clock(), self.acting_as(request)))
 
 
-def _html(body: Markup, status: int = 200) -> web.Response:
+def html(body: Markup, status: int = 200) -> web.Response:
     return web.Response(
         text=str(body), status=status, content_type="text/html", charset="utf-8", headers=HEADERS
     )

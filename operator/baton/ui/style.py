@@ -24,6 +24,13 @@ pre.log { background: #0d1117; color: #e6edf3; padding: 12px; overflow: auto; ma
 .error { color: #d1242f; font-weight: 600; }
 .scroll { overflow: auto; border: 1px solid var(--line); border-radius: 6px; padding: 8px; max-height: 75vh; }
 form.filters { display: flex; gap: 12px; align-items: center; margin: 12px 0; }
+.actions { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; margin: 12px 0; }
+form.action { display: flex; gap: 6px; align-items: center; }
+button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px;
+  background: var(--panel); cursor: pointer; }
+button.primary { background: #1f883d; border-color: #1a7f37; color: #fff; }
+button.danger { color: #cf222e; }
+p.actor { color: var(--muted); margin: 8px 0 0; }
 .phase { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .phase-Succeeded { --c: #1a7f37; --f: #dafbe1; }
 .phase-Failed { --c: #cf222e; --f: #ffebe9; }
