@@ -12,7 +12,8 @@ HELM   := $(TOOLS)/helm
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP   := $(TOOLS)/checkov-venv/.installed-$(CHECKOV_VERSION)
 
-.PHONY: test demo lint typecheck pytest crds clean tools prometheus lua bench bench-smoke chaos
+.PHONY: test demo lint typecheck pytest crds clean tools system-tools prometheus lua chromium screenshots bench \
+	bench-smoke chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-tools: $(HELM) $(CHECKOV_STAMP) prometheus lua
+tools: $(HELM) $(CHECKOV_STAMP) system-tools
 
 $(HELM): helm/fetch_helm.py | $(STAMP)
 	$(BIN)/python helm/fetch_helm.py $(HELM)
@@ -31,20 +32,35 @@ $(CHECKOV_STAMP):
 	$(TOOLS)/checkov-venv/bin/pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	touch $(CHECKOV_STAMP)
 
-# Prometheus and promtool (Debian's prometheus package) for the dashboard and alert tests
-# (tests/observability): installed once, system-wide, as root (CI) or through sudo.
+# Tools from Debian, installed system-wide as root (CI) or through sudo. Each is a name, a shell test of
+# whether it is there and the packages that provide it. `make tools` installs whichever are missing with
+# one `apt-get update` and one `apt-get install` (an update costs 10-20 s on a fresh CI machine); each
+# name is also a target of its own (`make chromium`).
+#   prometheus  Prometheus and promtool: the dashboard and alert tests (tests/observability)
+#   lua         Lua 5.1 and cjson: Argo CD runs its resource health checks in Lua 5.1, and tests/gitops
+#               runs Baton's (helm/argocd) on objects the operator wrote
+#   chromium    headless chromium: the UI's pages in a real browser (tests/ui/cdp.py)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-prometheus:
-	@if command -v prometheus >/dev/null && command -v promtool >/dev/null; then :; else \
+SYSTEM_TOOLS := prometheus lua chromium
+HAVE_prometheus := command -v prometheus >/dev/null && command -v promtool >/dev/null
+PACKAGES_prometheus := prometheus
+HAVE_lua := command -v lua5.1 >/dev/null && lua5.1 -e 'require "cjson"' 2>/dev/null
+PACKAGES_lua := lua5.1 lua-cjson
+HAVE_chromium := command -v chromium >/dev/null
+PACKAGES_chromium := chromium
+# $(call apt_install,NAMES): the packages of those NAMES that are missing, in one update and one install.
+apt_install = missing=""; \
+	$(foreach name,$(1),if $(HAVE_$(name)); then :; else missing="$$missing $(PACKAGES_$(name))"; fi;) \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install$$missing"; \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
 
-# Lua 5.1 and cjson (Debian's lua5.1, lua-cjson): Argo CD runs its resource health checks in Lua 5.1, and
-# tests/gitops runs Baton's (helm/argocd) on objects the operator wrote.
-lua:
-	@if command -v lua5.1 >/dev/null && lua5.1 -e 'require "cjson"' 2>/dev/null; then :; else \
-		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends lua5.1 lua-cjson; fi
+system-tools:
+	@$(call apt_install,$(SYSTEM_TOOLS))
+
+$(SYSTEM_TOOLS):
+	@$(call apt_install,$@)
 
 test: lint typecheck pytest
 
@@ -64,6 +80,11 @@ chaos: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/baton dev examples/daily-sales.yaml
+
+# The UI's screenshots (examples/screenshots): the dev cluster runs examples/daily-sales.yaml and
+# examples/failing.yaml, `baton ui` shows them, headless chromium takes the pictures.
+screenshots: $(STAMP) chromium
+	$(BIN)/python tests/ui/make_screenshots.py examples/screenshots
 
 # The benchmark (README, "Performance"): the operator against the dev cluster in instant mode; writes
 # .bench/bench.json and .bench/bench.md. Never part of `make test`; tests/bench runs the smoke sizes.

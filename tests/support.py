@@ -16,11 +16,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from baton.controller.leader import LeaderElection
 from baton.controller.operator import Operator, run_operator
 from baton.devcluster.cluster import DevCluster
 
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
+
+
+def required_tool(found: str | None, message: str) -> str:
+    """A tool's path; without it a skip, or a failure under CI (where `make tools` installs it)."""
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 
 def wait_for(

@@ -33,6 +33,9 @@ ELSEWHERE = {
     "helm install baton helm/baton -n baton-system --create-namespace \\": "needs a real cluster (e2e)",
     "--set image.repository=registry.example.com/baton-operator": "the helm install's second line",
     "baton devcluster up --kubeconfig /tmp/baton.kubeconfig --with-operator": "started by this test",
+    "baton ui": "serves until stopped (on fixed ports); tests/ui/test_ui_server.py runs baton ui",
+    "baton ui -A --port 9000": "as baton ui",
+    "baton ui -n etl --read-only": "as baton ui; tests/ui/test_ui_actions.py tests a read-only UI",
 }
 # A usage line names its arguments in capitals (RUN, TASK): it is a synopsis, not a command to run.
 USAGE = re.compile(r"\b(RUN|TASK|NAME|FILE|TEXT)\b")

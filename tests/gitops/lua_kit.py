@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from support import required_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "helm" / "argocd" / "resource_customizations" / "baton.dev"
@@ -23,13 +23,9 @@ io.write(cjson.encode({status = hs.status, message = hs.message}))
 
 
 def lua() -> str:
-    found = shutil.which("lua5.1")
-    if found is None:
-        message = "lua5.1 is not installed (make tools: apt-get install lua5.1 lua-cjson)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return required_tool(
+        shutil.which("lua5.1"), "lua5.1 is not installed (make tools: apt-get install lua5.1 lua-cjson)"
+    )
 
 
 def health(kind: str, obj: dict[str, Any]) -> dict[str, str]:

@@ -55,8 +55,8 @@ def run_actions(run: Mapping[str, Any], tasks: Sequence[str], actions: Actions |
             if phase != "Succeeded":
                 forms.append(actions.form(path("retry"), "Retry", cls="primary"))
             options = [element("option", {"value": t}, t) for t in tasks]
-            chooser = element("select", {"name": "from", "aria-label": "task to retry from"}, options)
-            forms.append(actions.form(path("retry"), "Retry from", chooser))
+            chooser = element("select", {"name": "from"}, options)
+            forms.append(actions.form(path("retry"), "Retry from", element("label", None, "task ", chooser)))
     else:
         cancel = spec.get("cancel")
         if cancel is None:

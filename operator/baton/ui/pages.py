@@ -46,6 +46,7 @@ def page(title: str, *body: Child) -> Markup:
         void("meta", {"charset": "utf-8"}),
         void("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
         element("title", None, f"{title} · Baton"),
+        void("link", {"rel": "icon", "href": "data:,"}),  # no /favicon.ico request (a 404 in every log)
         element("style", None, Markup(style.CSS)),
         element("script", {"src": LIVE_SCRIPT, "defer": True}),
     )

@@ -10,6 +10,7 @@ nav { display: flex; gap: 16px; align-items: baseline; padding: 10px 24px;
   border-bottom: 1px solid var(--line); background: var(--panel); }
 nav .brand { font-weight: 700; font-size: 16px; color: var(--fg); text-decoration: none; }
 main { padding: 8px 24px 48px; max-width: 1400px; }
+section.log { padding: 0 24px 48px; max-width: 1400px; }
 h2 { font-size: 15px; margin: 24px 0 8px; }
 a { color: #0969da; }
 table { border-collapse: collapse; width: 100%; }
