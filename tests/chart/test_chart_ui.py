@@ -40,17 +40,26 @@ OPERATOR = "baton"
 ENABLED = 'ui={"enabled":true}'
 ACTIONS = 'ui={"enabled":true,"actions":{"enabled":true}}'
 NAMESPACES = 'ui={"enabled":true,"namespaces":["team-a","team-b"]}'
+PROXY = '"networkPolicy":{"ingressFrom":[{"podSelector":{"matchLabels":{"app":"oauth2-proxy"}}}]}'
+"""Impersonation needs the proxy named as the only source of the UI's traffic."""
 IMPERSONATION = (
     'ui={"enabled":true,"impersonation":{"enabled":true,"users":["alice@example.com","bob"],'
-    '"groupsHeader":"X-Forwarded-Groups","groups":["baton-users"]}}'
+    '"groupsHeader":"X-Forwarded-Groups","groups":["baton-users"]},' + PROXY + "}"
 )
 NETWORK_POLICY = 'networkPolicy={"enabled":true}'
+HOSTS = [
+    f"--allowed-host={UI}",
+    f"--allowed-host={UI}.{NAMESPACE}",
+    f"--allowed-host={UI}.{NAMESPACE}.svc",
+    f"--allowed-host={UI}.{NAMESPACE}.svc.cluster.local",
+]
+"""The Service's names: the Host headers the UI answers besides loopback's (DNS rebinding)."""
 
 READ_RULES: list[Obj] = [
-    {"apiGroups": ["baton.dev"], "resources": ["pipelines"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["baton.dev"], "resources": ["pipelines"], "verbs": ["get", "list"]},
     {"apiGroups": ["baton.dev"], "resources": ["pipelineruns"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
 ]
 ACTION_RULES: list[Obj] = [
@@ -139,7 +148,7 @@ def test_the_ui_is_off_by_default() -> None:
 
 
 def test_enabled_it_serves_baton_ui_read_only_in_every_namespace(enabled: list[Obj]) -> None:
-    assert args_of(enabled) == ["ui", "--address=0.0.0.0", "--port=8080", "-A", "--read-only"]
+    assert args_of(enabled) == ["ui", "--address=0.0.0.0", "--port=8080", "-A", *HOSTS, "--read-only"]
     (container,) = pod_of(enabled)["containers"]
     (operator,) = deployment(enabled, OPERATOR)["spec"]["template"]["spec"]["containers"]
     assert container["image"] == operator["image"]  # the operator's own image, `baton ui` in it
@@ -256,7 +265,7 @@ def test_its_objects_carry_the_standard_labels_and_live_in_the_release_namespace
 
 def test_actions_add_create_and_patch_on_runs_and_drop_read_only() -> None:
     objects = render(ACTIONS)
-    assert args_of(objects) == ["ui", "--address=0.0.0.0", "--port=8080", "-A"]
+    assert args_of(objects) == ["ui", "--address=0.0.0.0", "--port=8080", "-A", *HOSTS]
     (role,) = named(objects, "ClusterRole", UI)
     assert rules(role) == ACTION_RULES
     assert ui_can(objects, "create", "anywhere", GROUP, "pipelineruns")
@@ -284,6 +293,7 @@ def test_namespaces_get_a_role_each_and_the_ui_shows_only_them() -> None:
         "--port=8080",
         "--namespace=team-a",
         "--namespace=team-b",
+        *HOSTS,
         "--read-only",
     ]
     assert not named(objects, "ClusterRole", UI) and not named(objects, "ClusterRoleBinding", UI)
@@ -337,6 +347,7 @@ def test_impersonation_args_name_the_proxys_headers(impersonating: list[Obj]) ->
         "--address=0.0.0.0",
         "--port=8080",
         "-A",
+        *HOSTS,
         "--read-only",
         "--impersonate-user-header=X-Forwarded-User",
         "--impersonate-groups-header=X-Forwarded-Groups",
@@ -348,7 +359,7 @@ def test_impersonation_args_name_the_proxys_headers(impersonating: list[Obj]) ->
 def test_impersonation_with_actions_or_namespaces_grants_nothing_more() -> None:
     values = (
         'ui={"enabled":true,"namespaces":["team-a"],"actions":{"enabled":true},'
-        '"impersonation":{"enabled":true,"users":["alice"]}}'
+        '"impersonation":{"enabled":true,"users":["alice"]},' + PROXY + "}"
     )
     objects = render(values)
     assert args_of(objects) == [
@@ -356,6 +367,7 @@ def test_impersonation_with_actions_or_namespaces_grants_nothing_more() -> None:
         "--address=0.0.0.0",
         "--port=8080",
         "--namespace=team-a",
+        *HOSTS,
         "--impersonate-user-header=X-Forwarded-User",
     ]
     assert not named(objects, "Role", UI) and not named(objects, "ClusterRole", UI)
@@ -367,7 +379,7 @@ def test_impersonation_with_actions_or_namespaces_grants_nothing_more() -> None:
 
 
 def test_allow_any_user_drops_the_user_names_only() -> None:
-    objects = render('ui={"enabled":true,"impersonation":{"enabled":true,"allowAnyUser":true}}')
+    objects = render('ui={"enabled":true,"impersonation":{"enabled":true,"allowAnyUser":true},' + PROXY + "}")
     (role,) = named(objects, "ClusterRole", f"{UI}-impersonate")
     assert rules(role) == [{"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}]
     assert ui_can(objects, "impersonate", "", "", "users", "anyone")
@@ -444,7 +456,7 @@ EVERY_MODE = [
     [ACTIONS, NETWORK_POLICY],
     [NAMESPACES, 'rbac={"create":false}'],
     [IMPERSONATION, NETWORK_POLICY, 'watchNamespaces=["team-a"]'],
-    ['ui={"enabled":true,"impersonation":{"enabled":true,"allowAnyUser":true}}'],
+    ['ui={"enabled":true,"impersonation":{"enabled":true,"allowAnyUser":true},' + PROXY + "}"],
 ]
 MODE_IDS = ["read-only", "actions", "namespaced-no-rbac", "impersonation", "any-user"]
 
@@ -482,6 +494,7 @@ def test_rendered_ui_manifests_pass_kubernetes_validate_strict(sets: list[str]) 
                     "groupsHeader": "X-Forwarded-Groups",
                     "groups": ["baton-users"],
                 },
+                **json.loads("{" + PROXY + "}"),
             }
         },
     ],
@@ -523,3 +536,28 @@ def test_its_args_are_what_baton_ui_accepts(values: str) -> None:
     assert parsed.read_only is (values != ACTIONS)
     if values == IMPERSONATION:
         assert parsed.impersonate_user_header == "X-Forwarded-User"
+
+
+def test_impersonation_needs_the_proxy_as_the_only_source_and_always_gets_a_network_policy() -> None:
+    """The UI believes the proxy's user header: whoever else reaches its port could name any user."""
+    unfenced = 'ui={"enabled":true,"impersonation":{"enabled":true,"users":["alice"]}}'
+    assert "needs ui.networkPolicy.ingressFrom" in fails(unfenced)
+    objects = render(IMPERSONATION)  # networkPolicy.enabled is not set: impersonation turns it on
+    (policy,) = named(objects, "NetworkPolicy", UI)
+    (ingress,) = policy["spec"]["ingress"]
+    assert ingress["from"] == [{"podSelector": {"matchLabels": {"app": "oauth2-proxy"}}}]
+
+
+def test_allowed_hosts_add_to_the_services_names() -> None:
+    args = args_of(
+        render('ui={"enabled":true,"allowedHosts":["baton.example.com"],"clusterDomain":"corp.local"}')
+    )
+    hosts = [a.removeprefix("--allowed-host=") for a in args if a.startswith("--allowed-host=")]
+    assert hosts == [
+        UI,
+        f"{UI}.{NAMESPACE}",
+        f"{UI}.{NAMESPACE}.svc",
+        f"{UI}.{NAMESPACE}.svc.corp.local",
+        "baton.example.com",
+    ]
+    assert "allowedHosts" in fails('ui={"enabled":true,"allowedHosts":["http://x"]}')  # a name, not a URL

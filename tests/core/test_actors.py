@@ -17,6 +17,7 @@ from baton.core.actors import (
     Verb,
     action_annotations,
     attributed,
+    change_pause,
     recorded_action,
 )
 from baton.core.events import Event, EventType
@@ -53,10 +54,13 @@ def test_an_unreadable_record_is_no_action(annotations: dict[str, object] | None
     assert recorded_action(annotations) is None
 
 
-def test_a_broken_time_is_left_out_not_fatal() -> None:
-    action = recorded_action({ACTOR: "bob", ACTION: "suspend", ACTED_GENERATION: "2", ACTED_AT: "soon"})
-    assert action is not None and action.at is None
+@pytest.mark.parametrize("at", ["soon", "2026-01-01T00:00:00", "0001-01-01T00:00:00+01:00", ""])
+def test_a_broken_time_is_left_out_not_fatal(at: str) -> None:
+    """Annotations are anyone's to edit: a time without a zone, or one that is no instant, is left out."""
+    action = recorded_action({ACTOR: "bob", ACTION: "suspend", ACTED_GENERATION: "2", ACTED_AT: at})
+    assert action is not None
     assert action.described() == "suspended by bob"
+    assert attributed([], action, 2, started=False) == []
 
 
 def test_a_long_or_odd_name_is_cleaned_and_bounded() -> None:
@@ -109,3 +113,12 @@ def test_events_name_who_caused_them(
 
 def test_no_action_leaves_events_as_they_are() -> None:
     assert attributed([CANCELLED], None, 2, started=True) == [CANCELLED]
+
+
+@pytest.mark.parametrize(
+    ("tries", "jitter", "pause"), [(0, 0.0, 0.025), (0, 0.999, 0.05), (3, 0.0, 0.2), (9, 0.0, 0.5)]
+)
+def test_a_change_that_met_a_newer_version_pauses_a_little_longer_each_time(
+    tries: int, jitter: float, pause: float
+) -> None:
+    assert change_pause(tries, jitter) == pytest.approx(pause, abs=0.001)

@@ -143,6 +143,10 @@ async def test_behind_a_proxy_every_request_is_the_proxied_users(
         anonymous = await http.get("/")
         assert anonymous.status == 401 and "X-Forwarded-User" in await said(anonymous)
         assert (await http.get("/healthz")).status == 200  # probes need no user
+        twice = await http.get(
+            "/", headers=[("X-Forwarded-User", "mallory"), ("X-Forwarded-User", "alice@corp")]
+        )
+        assert twice.status == 400 and "more than once" in await said(twice)
         since = devcluster.sync(lambda: devcluster.audit.last_seq)
         start = f"/pipelines/{namespace}/gated/run"
         response = await http.get(f"/pipelines/{namespace}/gated", headers=alice)

@@ -12,6 +12,7 @@ from ui_kit import Cluster, phase, serve, task_phase
 
 from baton import GROUP, VERSION
 from baton.controller.client import KubeClient
+from baton.devcluster.cluster import DevCluster
 from baton.ui.live import sse
 from baton.ui.server import Ui
 
@@ -109,5 +110,32 @@ async def test_a_finished_runs_updates_end_at_once_and_a_log_without_a_pod_ends(
         missing = await http.get(f"/runs/{namespace}/done-1/log?task=nope")
         assert missing.status == 404
         assert 'task "nope" is not in pipelinerun "done-1"' in "".join(Dom(await missing.text()).text)
+    finally:
+        await http.close()
+
+
+async def test_a_deleted_runs_page_is_told_and_its_stream_ends(
+    cluster: Cluster, kube: KubeClient, namespace: str, devcluster: DevCluster, tmp_path: Path
+) -> None:
+    cluster.create(
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "PipelineRun",
+            "metadata": {"name": "gone-1"},
+            "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(tmp_path / "never")}},
+        }
+    )
+    run = await cluster.until("gone-1", lambda r: task_phase(r, "wait") == "Running")
+    http = await serve(Ui(kube, [namespace]))
+    try:
+        since = run["metadata"]["resourceVersion"]
+        updates = await http.get(f"/runs/{namespace}/gone-1/live?since={since}")
+        rt = devcluster.registry.storage(GROUP, "pipelineruns")
+        devcluster.sync(devcluster.store.delete, rt, namespace, "gone-1")
+        name, data = await next_event(updates)
+        while name == "update":  # what the deletion's own writes changed first (its finalizer, say)
+            name, data = await next_event(updates)
+        assert (name, data) == ("end", "the run was deleted")
+        assert await updates.content.read() == b""  # and the stream is over
     finally:
         await http.close()

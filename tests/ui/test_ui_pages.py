@@ -78,7 +78,7 @@ def assert_no_script(html: str) -> Dom:
     could never run."""
     dom = Dom(html)
     assert [a for tag, a in dom.tags if tag == "script"] == [{"src": "/static/live.js", "defer": None}]
-    assert "</script>" in html and "<script src=\"/static/live.js\" defer></script>" in html
+    assert "</script>" in html and '<script src="/static/live.js" defer></script>' in html
     assert not [a for _, a in dom.tags for key in a if key.startswith("on")]
     return dom
 

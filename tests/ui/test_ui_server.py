@@ -19,6 +19,7 @@ from test_ui_pages import Dom
 from baton import GROUP, VERSION
 from baton.bench.harness import free_port
 from baton.cli.dev import install_crds
+from baton.cli.ui import answered_hosts
 from baton.controller.client import KubeClient, connection_info
 from baton.devcluster.cluster import DevCluster
 from baton.ui.server import Ui
@@ -151,10 +152,20 @@ async def test_a_foreach_tasks_instances_have_their_own_logs(
 async def test_another_host_name_is_refused(namespace: str, finished_run: str) -> None:
     client = KubeClient(connection_info(), user_agent="baton-ui")
     try:
-        async with TestClient(TestServer(Ui(client, [namespace], hosts={"127.0.0.1:1"}).app())) as http:
+        ui = Ui(client, [namespace], hosts=answered_hosts("0.0.0.0", ["baton-ui.baton-system"]))
+        async with TestClient(TestServer(ui.app())) as http:
             response = await http.get("/", headers={"Host": "rebound.example:8080"})
             assert response.status == 421
             assert "does not answer for host &quot;rebound.example:8080&quot;" in await response.text()
+            # The names it is served under, whatever the port: a port-forward's, the Service's.
+            for host in (
+                "localhost:18080",
+                "127.0.0.1",
+                "[::1]:9000",
+                "baton-ui.baton-system",
+                "BATON-UI.baton-system:80",
+            ):
+                assert (await http.get("/healthz", headers={"Host": host})).status == 200, host
     finally:
         await client.close()
 

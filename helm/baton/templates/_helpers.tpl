@@ -166,21 +166,24 @@ app.kubernetes.io/component: ui
 {{- if and .impersonation.groups (not .impersonation.groupsHeader) }}
 {{- fail "ui.impersonation.groups needs ui.impersonation.groupsHeader: without it the UI never impersonates a group" }}
 {{- end }}
+{{- if not .networkPolicy.ingressFrom }}
+{{- fail "ui.impersonation.enabled needs ui.networkPolicy.ingressFrom (the authenticating proxy's Pods): whoever can reach the UI's port can name any user it may impersonate, so with impersonation the chart always adds the UI's NetworkPolicy, and only the proxy may be let in" }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
 The UI ServiceAccount's rules in each namespace it shows, without impersonation (with it, the user's
-own RBAC applies instead). Read-only unless ui.actions.enabled. watch rides along with list where the
-UI does not watch (yet): it reveals nothing list does not.
+own RBAC applies instead). Read-only unless ui.actions.enabled, and exactly the verbs its requests
+use: a watch of Pods would hand their specs (env included) to the UI's token for nothing.
 */}}
 {{- define "baton.ui.rules" -}}
 # The overview lists Pipelines and PipelineRuns; a run's page GETs the run and, before it started, its
 # Pipeline, and its live updates watch that one run; a Pipeline's page lists its runs by label.
 - apiGroups: ["baton.dev"]
   resources: ["pipelines"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list"]
 - apiGroups: ["baton.dev"]
   resources: ["pipelineruns"]
   {{- if .Values.ui.actions.enabled }}
@@ -193,12 +196,12 @@ UI does not watch (yet): it reveals nothing list does not.
 # A run's page lists the run's Events (by the run's name, kind and uid).
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list"]
 # A task's log: the UI lists the run's Pods by Baton's labels to find the attempt's Pod, then reads (or
 # follows) its log; pods/log serves get only. No pods/exec, no Secrets.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list"]
 - apiGroups: [""]
   resources: ["pods/log"]
   verbs: ["get"]

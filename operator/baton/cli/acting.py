@@ -8,15 +8,15 @@ recorded; if the run changed meanwhile, it is read and decided again.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from baton.cli.kubeapi import CliError, KubeApi
-from baton.core.actors import Verb, acted_patch, acted_run
+from baton.core.actors import CHANGE_TRIES, Verb, acted_patch, acted_run, change_pause
 from baton.core.run_actions import ActionRefused, Change
-
-TRIES = 3
 
 
 def whoami(api: KubeApi) -> str | None:
@@ -48,7 +48,7 @@ def change_as(
     from kubernetes.client.exceptions import ApiException
 
     actor = whoami(api)
-    for _ in range(TRIES):
+    for tries in range(CHANGE_TRIES):
         try:
             change = decide(run)
         except ActionRefused as refused:
@@ -62,6 +62,7 @@ def change_as(
         except ApiException as error:
             if error.status != 409:
                 raise
+            time.sleep(change_pause(tries, random.random()))
             run = api.get_run(run["metadata"]["name"])
             continue
         return change

@@ -39,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("-A", "--all-namespaces", action="store_true", help="show every namespace")
     parser.add_argument("--read-only", action="store_true", help="show no actions and refuse them")
     parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="a host name it is served under (repeatable; any other Host header is refused: DNS rebinding)",
+    )
+    parser.add_argument(
         "--impersonate-user-header",
         metavar="HEADER",
         help="act as the user this request header names (set by an authenticating proxy), never as itself",
@@ -48,6 +56,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HEADER",
         help="with --impersonate-user-header: the header with the user's groups (comma-separated)",
     )
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def answered_hosts(address: str, allowed: list[str]) -> set[str]:
+    """The host names the UI answers (empty: any). Loopback's names always (a port-forward reaches it
+    as localhost), the listening address, and the names it is served under (`--allowed-host`); beyond
+    loopback without any, every name (and it warned)."""
+    if not allowed and not _loopback(address):
+        return set()
+    named = [f"[{address}]" if ":" in address else address, *allowed]
+    return {*LOOPBACK_NAMES, *(name.lower() for name in named if name not in ("0.0.0.0", "[::]"))}
 
 
 def _loopback(address: str) -> bool:
@@ -68,11 +89,7 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
     client = KubeClient(info, user_agent=USER_AGENT)
     # On loopback, only the names of loopback: a web page that rebinds its own name to 127.0.0.1 cannot
     # read through it. Beyond loopback the names are the network's to give (and it warned).
-    hosts = (
-        {f"{host}:{args.port}" for host in ("127.0.0.1", "localhost", "[::1]", args.address)}
-        if _loopback(args.address)
-        else set()
-    )
+    hosts = answered_hosts(args.address, args.allowed_hosts)
     ui = Ui(
         client,
         namespaces,
@@ -108,6 +125,12 @@ def main(args: argparse.Namespace) -> int:
     if not _loopback(args.address) and not args.impersonate_user_header:
         print(
             f"warning: listening on {args.address}: anyone who reaches it sees what your credentials see",
+            file=sys.stderr,
+        )
+    if not _loopback(args.address) and not args.allowed_hosts:
+        print(
+            "warning: no --allowed-host: it answers any host name, so a web page can rebind its own name "
+            "to this address and use it",
             file=sys.stderr,
         )
     try:

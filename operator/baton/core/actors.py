@@ -30,6 +30,9 @@ ACTED_GENERATION = f"{GROUP}/acted-generation"
 MAX_ACTOR = 120
 """Kubernetes user names are not bounded; a name longer than this is cut (it goes into Events)."""
 RUN_REQUESTED = "RunRequested"
+CHANGE_TRIES = 8
+"""Tries of a change as of the run's version: the operator writes a busy run's status several times a
+second, and each write is a new version."""
 
 
 class Verb(StrEnum):
@@ -65,7 +68,10 @@ class Action:
 
     def described(self) -> str:
         """ "cancelled by alice@corp at 2026-12-06T10:42:00Z" """
-        when = f" at {format_time(self.at)}" if self.at is not None else ""
+        try:
+            when = f" at {format_time(self.at)}" if self.at is not None else ""
+        except (ValueError, OverflowError):  # year 1 in another zone: hand-written, not an instant
+            when = ""
         return f"{_PAST[self.verb]} by {self.actor}{when}"
 
 
@@ -97,7 +103,10 @@ def recorded_action(annotations: Mapping[str, Any] | None) -> Action | None:
         acted_generation = int(str(generation))
     except ValueError:
         return None
-    return Action(clean_actor(actor), Verb(verb), time_or_none(annotations.get(ACTED_AT)), acted_generation)
+    at = time_or_none(annotations.get(ACTED_AT))
+    if at is not None and at.tzinfo is None:
+        at = None  # a time without its zone says no instant: left out, as any unreadable one
+    return Action(clean_actor(actor), Verb(verb), at, acted_generation)
 
 
 def attributed(
@@ -145,3 +154,9 @@ def acted_patch(
     if actor:
         metadata["annotations"] = action_annotations(actor, verb, at, generation)
     return {**patch, "metadata": metadata}
+
+
+def change_pause(tries: int, jitter: float) -> float:
+    """Seconds before the next try of a change that met a newer version (``jitter`` in [0, 1)): short,
+    growing, and apart from whoever else wrote."""
+    return min(1.0, 0.05 * 2.0**tries) * (0.5 + jitter / 2)

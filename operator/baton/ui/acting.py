@@ -10,6 +10,8 @@ its refusal is shown as it gave it (`identity`).
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ from aiohttp import web
 
 from baton import GROUP, VERSION
 from baton.controller.client import ApiFailure, KubeClient
-from baton.core.actors import Verb, acted_patch, acted_run
+from baton.core.actors import CHANGE_TRIES, Verb, acted_patch, acted_run, change_pause
 from baton.core.run_actions import (
     ActionRefused,
     Change,
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
     from .server import Ui
 
 RUNS = "pipelineruns.baton.dev"
-TRIES = 3
 MAX_MESSAGE = 200
 SELF_SUBJECT_REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 
@@ -118,7 +119,7 @@ class _Acting:
         """As the CLI: patch as of the run's version, deciding again if it changed meanwhile."""
         meta = run["metadata"]
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{meta['namespace']}/pipelineruns/{meta['name']}"
-        for _ in range(TRIES):
+        for tries in range(CHANGE_TRIES):
             change = _refusable(decide, run)
             if change.patch is None:
                 return  # it is so already: the page shows it
@@ -129,6 +130,7 @@ class _Acting:
             except ApiFailure as failure:
                 if failure.code != 409:
                     raise
+            await asyncio.sleep(change_pause(tries, random.random()))
             run = await client.get(path, resource=RUNS)
         raise web.HTTPConflict(text=f'pipelinerun "{meta["name"]}" keeps changing: try again')
 

@@ -26,6 +26,12 @@ def identify(
     if user_header is None:
         request[USER], request[CLIENT] = "", client
         return
+    if len(request.headers.getall(user_header, ())) > 1 or (
+        groups_header and len(request.headers.getall(groups_header, ())) > 1
+    ):
+        # A proxy that adds its header after the client's, instead of replacing it, would let the
+        # client's copy speak: ambiguous is refused.
+        raise web.HTTPBadRequest(text="the user or groups header is given more than once")
     user = request.headers.get(user_header, "").strip()
     if not user:
         raise web.HTTPUnauthorized(

@@ -23,8 +23,16 @@
       pending = event.data;
       apply();
     });
-    updates.addEventListener("end", function () {
+    // The stream ends with the run, or says why it stopped following it (the run was deleted).
+    updates.addEventListener("end", function (event) {
       updates.close();
+      var current = document.querySelector("main");
+      if (event.data && current) {
+        var note = document.createElement("p");
+        note.className = "note live-ended";
+        note.textContent = event.data;
+        current.insertBefore(note, current.firstChild);
+      }
     });
     document.addEventListener("focusout", function () {
       setTimeout(apply, 0);
@@ -46,8 +54,9 @@
       }
       log.appendChild(document.createTextNode(event.data + "\n"));
     });
-    lines.addEventListener("end", function () {
+    lines.addEventListener("end", function (event) {
       lines.close();
+      if (event.data) log.appendChild(document.createTextNode("[" + event.data + "]\n"));
     });
   }
 })();

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 
 from baton import GROUP, VERSION
@@ -39,6 +40,10 @@ MIN_INTERVAL = 1.0
 KEEPALIVE = 15.0
 """Seconds between comments on a quiet stream: a viewer gone is noticed by the write that fails."""
 WATCH_SECONDS = 300
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+"""Seconds before watching again after the n-th failure in a row."""
+MAX_STREAMS = 200
+"""Open live streams (watches and followed logs) per UI process; more are answered 503."""
 EVENT_STREAM = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -66,46 +71,90 @@ def sse(event: str, data: str) -> bytes:
 
 
 class _Watch:
-    """The newest version of one run, from a watch that resumes where it ended."""
+    """The newest version of one run, from a watch that resumes where it ended; ``gone`` once the run
+    is deleted or may no longer be read (the page then says so and the stream ends)."""
 
     def __init__(self, client: KubeClient, run: dict[str, Any]) -> None:
         self.client = client
         self.run = run
         self.changed = asyncio.Event()
+        self.gone = ""
         meta = run["metadata"]
         self.path = f"/apis/{GROUP}/{VERSION}/namespaces/{meta['namespace']}/pipelineruns"
         self.name = meta["name"]
 
     async def follow(self) -> None:
-        while True:
-            params = {
-                "watch": "true",
-                "fieldSelector": f"metadata.name={self.name}",
-                "resourceVersion": self.run["metadata"].get("resourceVersion", ""),
-                "timeoutSeconds": str(WATCH_SECONDS),
-            }
+        failures = 0
+        while not self.gone:
             try:
-                async for line in self.client.stream(
-                    self.path, params, resource="pipelineruns", seconds=WATCH_SECONDS
-                ):
-                    event = json.loads(line)
-                    if event.get("type") in ("ADDED", "MODIFIED"):
-                        self.run = event["object"]
-                        self.changed.set()
-                    elif event.get("type") == "ERROR":  # its version is too old (410): read it again
-                        self.run = await self.client.get(f"{self.path}/{self.name}", resource="pipelineruns")
-                        self.changed.set()
-                        break
-            except (ApiFailure, ValueError):
-                await asyncio.sleep(MIN_INTERVAL)  # deleted, or not allowed any more: the page stays
+                await self._watch()
+                failures = 0
+            except ApiFailure as failure:
+                if failure.code == 410:  # its version is too old: read it again
+                    await self._read()
+                    continue
+                if failure.code in (401, 403, 404):
+                    self._end(f"the run can no longer be read ({failure.code} {failure.reason})")
+                    return
+                failures += 1
+            except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
+                failures += 1  # the API server restarted, a proxy cut the stream: watch again
+            await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
+
+    async def _watch(self) -> None:
+        params = {
+            "watch": "true",
+            "fieldSelector": f"metadata.name={self.name}",
+            "resourceVersion": self.run["metadata"].get("resourceVersion", ""),
+            "timeoutSeconds": str(WATCH_SECONDS),
+        }
+        async for line in self.client.stream(
+            self.path, params, resource="pipelineruns", seconds=WATCH_SECONDS
+        ):
+            event = json.loads(line)
+            kind = event.get("type")
+            if kind in ("ADDED", "MODIFIED"):
+                self.run = event["object"]
+                self.changed.set()
+            elif kind == "DELETED":
+                self._end("the run was deleted")
+                return
+            elif kind == "ERROR":  # Expired (410) as an event of the watch
+                await self._read()
+                return
+
+    async def _read(self) -> None:
+        try:
+            self.run = await self.client.get(f"{self.path}/{self.name}", resource="pipelineruns")
+        except ApiFailure as failure:
+            if failure.code != 404:
+                raise
+            self._end("the run was deleted")
+            return
+        self.changed.set()
+
+    def _end(self, why: str) -> None:
+        self.gone = why
+        self.changed.set()
 
 
 class _Live:
     def __init__(self, ui: Ui) -> None:
         self.ui = ui
+        self.streams = asyncio.Semaphore(MAX_STREAMS)
+
+    def _stream(self) -> None:
+        """One more open stream, or 503: each holds a watch or a log on the API server."""
+        if self.streams.locked():
+            raise web.HTTPServiceUnavailable(text=f"{MAX_STREAMS} live pages are open already: reload later")
 
     async def run_updates(self, request: web.Request) -> web.StreamResponse:
         _, _, run = await self.ui.required(request, "pipelineruns")
+        self._stream()
+        async with self.streams:
+            return await self._run_updates(request, run)
+
+    async def _run_updates(self, request: web.Request, run: dict[str, Any]) -> web.StreamResponse:
         client: KubeClient = request[CLIENT]
         actions = self.ui.acting_as(request)
         response = web.StreamResponse(headers=EVENT_STREAM)
@@ -115,16 +164,21 @@ class _Live:
         if run["metadata"].get("resourceVersion") != request.query.get("since"):
             watch.changed.set()  # it changed since the page was rendered
         follower = asyncio.create_task(watch.follow())
-        interval = MIN_INTERVAL
         try:
             while True:
                 try:
                     async with asyncio.timeout(KEEPALIVE):
                         await watch.changed.wait()
                 except TimeoutError:
+                    if follower.done() and not watch.gone:  # it failed in a way it did not expect
+                        await response.write(sse("end", "live updates stopped: reload the page"))
+                        return response
                     await response.write(b": still here\n\n")
                     continue
                 watch.changed.clear()
+                if watch.gone:
+                    await response.write(sse("end", watch.gone))
+                    return response
                 current = watch.run
                 pipeline, events = await self.ui.run_parts(client, current)
                 began = time.monotonic()
@@ -135,11 +189,11 @@ class _Live:
                     await response.write(sse("end", ""))
                     return response
                 await asyncio.sleep(interval)
-        except ConnectionResetError:
-            return response  # the viewer went away
+        except (ConnectionResetError, ApiFailure, aiohttp.ClientError):
+            return response  # the viewer went away, or the Events could not be read: it reconnects
         finally:
             follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(BaseException):
                 await follower
 
     async def log_lines(self, request: web.Request) -> web.StreamResponse:
@@ -147,18 +201,45 @@ class _Live:
         task = request.query.get("task", "")
         if not task:
             raise web.HTTPBadRequest(text="which task's log? (?task=NAME&attempt=N)")
-        lines = await followed(request[CLIENT], run, task, request.query.get("attempt"))
-        response = web.StreamResponse(headers=EVENT_STREAM)
-        await response.prepare(request)
-        try:
-            async for line in lines or _nothing():
-                await response.write(sse("log", line.decode("utf-8", errors="replace")))
-            await response.write(sse("end", ""))
-        except ConnectionResetError:
-            pass  # the viewer went away
-        except ApiFailure as failure:
-            await response.write(sse("end", f"the log could not be read: {failure.message[:200]}"))
-        return response
+        self._stream()
+        async with self.streams:
+            lines = await followed(request[CLIENT], run, task, request.query.get("attempt"))
+            response = web.StreamResponse(headers=EVENT_STREAM)
+            await response.prepare(request)
+            queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=1000)
+            pump = asyncio.create_task(_pump(lines or _nothing(), queue))
+            try:
+                while True:
+                    try:
+                        async with asyncio.timeout(KEEPALIVE):
+                            line = await queue.get()
+                    except TimeoutError:
+                        # A quiet Pod: the write that fails is how a closed tab is noticed.
+                        await response.write(b": still here\n\n")
+                        continue
+                    if isinstance(line, str):
+                        await response.write(sse("end", line))
+                        return response
+                    await response.write(sse("log", line.decode("utf-8", errors="replace")))
+            except ConnectionResetError:
+                return response  # the viewer went away
+            finally:
+                pump.cancel()
+                with contextlib.suppress(BaseException):
+                    await pump
+
+
+async def _pump(lines: AsyncIterator[bytes], queue: asyncio.Queue[bytes | str]) -> None:
+    """Move the log's lines to ``queue``, then why it ended (a str: "" when the container did)."""
+    why = ""
+    try:
+        async for line in lines:
+            await queue.put(line)
+    except ApiFailure as failure:
+        why = f"the log could not be read: {failure.message[:200]}"
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        why = f"the log stream broke ({type(error).__name__}): reload to follow it again"
+    await queue.put(why)
 
 
 async def _nothing() -> AsyncIterator[bytes]:

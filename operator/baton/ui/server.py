@@ -71,9 +71,9 @@ class Ui:
         """False: read-only (no buttons; a POST is refused)."""
         self.user_header = user_header
         self.groups_header = groups_header
-        self.hosts = frozenset(hosts)
-        """The Host headers it answers (empty: any). Against DNS rebinding: a web page whose name was
-        made to point at 127.0.0.1 sends its own name, and is refused."""
+        self.hosts = frozenset(host.lower() for host in hosts)
+        """The host names it answers, whatever the port (empty: any). Against DNS rebinding: a web page
+        whose name was made to point at this UI sends its own name, and is refused."""
         self.namespaces = list(namespaces) if namespaces is not None else None
         """None: every namespace."""
         self.clock = clock
@@ -95,7 +95,7 @@ class Ui:
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            if self.hosts and request.host not in self.hosts:
+            if self.hosts and hostname(request.host) not in self.hosts:
                 raise web.HTTPMisdirectedRequest(
                     text=f'this UI does not answer for host "{request.host[:100]}"'
                 )
@@ -215,6 +215,12 @@ class Ui:
         selector = f"{labels.PIPELINE}={label_value(name)}"
         runs = await self._list(request[CLIENT], "pipelineruns", namespace, selector)
         return html(pipeline_page(pipeline, runs, self.clock(), self.acting_as(request)))
+
+
+def hostname(host: str) -> str:
+    """The name of a Host header, without its port ("[::1]:8080" is "[::1]")."""
+    name = host.rsplit("]", 1)[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+    return name.lower()
 
 
 def html(body: Markup, status: int = 200) -> web.Response:
