@@ -24,6 +24,8 @@ pre.log { background: #0d1117; color: #e6edf3; padding: 12px; overflow: auto; ma
 .note { color: var(--muted); }
 .error { color: #d1242f; font-weight: 600; }
 .scroll { overflow: auto; border: 1px solid var(--line); border-radius: 6px; padding: 8px; max-height: 75vh; }
+/* A 1,000-task run's page: what is off screen is laid out and drawn when scrolled to, not at load. */
+table.tasks tbody tr, table.events tbody tr { content-visibility: auto; contain-intrinsic-size: auto 24px; }
 form.filters { display: flex; gap: 12px; align-items: center; margin: 12px 0; }
 .actions { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; margin: 12px 0; }
 form.action { display: flex; gap: 6px; align-items: center; }
