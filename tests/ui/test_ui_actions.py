@@ -4,6 +4,7 @@ tokens and a read-only UI. Behind a proxy every request impersonates the proxied
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,11 @@ async def test_run_cancel_suspend_resume_and_retry_from_the_pages(
         assert created["metadata"]["annotations"][ACTOR] == "devcluster-admin"
         assert created["metadata"]["annotations"][ACTION] == "run"
         await cluster.until(name, lambda r: task_phase(r, "wait") == "Running")
+        for _ in range(100):  # the operator's Event of the run's start names who asked for it
+            if "run started by devcluster-admin at " in cluster.told():
+                break
+            await asyncio.sleep(0.1)
+        assert "run started by devcluster-admin at " in cluster.told()
 
         page = f"/runs/{namespace}/{name}"
         suspended = await post(http, f"{page}/suspend", await form_of(http, page, f"{page}/suspend"))

@@ -33,6 +33,13 @@ class Cluster:
             self.devcluster.sync(self.devcluster.store.find, (GROUP, "pipelineruns"), self.namespace, name)
         )
 
+    def told(self) -> str:
+        """The namespace's Event messages, in one text (an Event may tell several transitions)."""
+        rt = self.devcluster.registry.storage("", "events")
+        return " | ".join(
+            e["message"] for e in self.devcluster.sync(self.devcluster.store.list, rt, self.namespace)
+        )
+
     def runs(self) -> list[dict[str, Any]]:
         rt = self.devcluster.registry.storage(GROUP, "pipelineruns")
         return list(self.devcluster.sync(self.devcluster.store.list, rt, self.namespace))
