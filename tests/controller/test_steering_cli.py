@@ -139,6 +139,11 @@ def test_retry_reuses_succeeded_tasks_and_from_reruns_a_sub_dag(
     assert code == 0, err
     again = out.splitlines()[0].removeprefix("pipelinerun.baton.dev/").removesuffix(" created")
     rerun = finished(api, again)
+    # A Pipeline's name means its newest run, a retry too (it names no Pipeline; its status and label do).
+    code, out, err = baton("describe", "etl")
+    assert code == 0 and out.startswith(f"Name:         {again}\n"), err
+    assert f"(the newest run of pipeline etl: {again})" in err
+    assert f"Retry of:     {retry}" in out and "reused from " + old in out
     assert {n: t.get("reusedFrom") for n, t in tasks_of(rerun).items()} == {
         "extract": old,  # where it really ran, two retries back
         "transform": None,

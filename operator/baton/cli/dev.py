@@ -30,7 +30,7 @@ from baton.api.crdgen import dataset_crd, pipeline_crd, pipelinerun_crd
 from baton.cli.devlogs import LogPrinter
 from baton.cli.kubeapi import CliError
 from baton.cli.lint import lint
-from baton.cli.output import data_note, failure_summary, result_lines, yaml_problem
+from baton.cli.output import columns, data_note, failure_summary, result_lines, yaml_problem
 from baton.cli.run import check_params, parse_params
 from baton.core.expectations import result_mismatches
 from baton.core.status import shorten
@@ -244,8 +244,7 @@ def summary(runs: Sequence[dict[str, Any]], now: datetime | None = None) -> list
                 message,
             )
         )
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)]
-    return ["   ".join(str(v).ljust(widths[i]) for i, v in enumerate(r[:-1])) + "   " + r[-1] for r in rows]
+    return columns(rows)
 
 
 async def _follow(

@@ -210,14 +210,10 @@ class KubeApi:
 
     def newest_run_of(self, pipeline: str) -> dict[str, Any] | None:
         """The newest run of a Pipeline (as `argo logs @latest`), None when it has none."""
-        return next(
-            (
-                r
-                for r in self.runs()
-                if ((r.get("spec") or {}).get("pipelineRef") or {}).get("name") == pipeline
-            ),
-            None,
-        )
+        from baton.controller.cache import pipeline_of_run
+
+        # A retry names no Pipeline, its status does (and its label): it is a run of that Pipeline too.
+        return next((r for r in self.runs() if pipeline_of_run(r) == pipeline), None)
 
     def runs(self) -> list[dict[str, Any]]:
         """The namespace's runs, newest first."""

@@ -217,3 +217,16 @@ def result_lines(results: Sequence[Mapping[str, Any]], indent: str = "  ") -> li
         else:
             lines.append(f"{indent}{result.get('name')}: {value}")
     return lines
+
+
+def columns(rows: Sequence[Sequence[object]], indent: str = "") -> list[str]:
+    """Rows as kubectl prints a table: every column but the last padded to its widest cell, three spaces
+    apart; the last (a message) as long as it is."""
+    if not rows:
+        return []
+    cells = [[str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]) - 1)]
+    return [
+        (indent + "   ".join(v.ljust(widths[i]) for i, v in enumerate(row[:-1])) + "   " + row[-1]).rstrip()
+        for row in cells
+    ]

@@ -16,6 +16,7 @@ COMMANDS = (
     ("graph", "baton.cli.graph", "draw a run's or a Pipeline's task graph (--watch: live)"),
     ("logs", "baton.cli.logs", "print the logs of a run's tasks (-f: follow)"),
     ("why", "baton.cli.why", "explain why a run failed: each failure, its exit codes, what it skipped"),
+    ("describe", "baton.cli.describe", "describe a run, what a person reads first: phase, tasks, Events"),
     (
         "lineage",
         "baton.cli.lineage",
