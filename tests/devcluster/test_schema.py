@@ -983,3 +983,46 @@ def test_prune_reports_exactly_what_it_removes(obj: dict[str, Any], known: str) 
     expected = sorted(k for k in obj if k != known)
     assert prune(obj, schema, is_root=False) == expected
     assert set(obj) <= {known}
+
+
+RATCHETED: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "attempts": {"type": "integer", "minimum": 0}},
+            },
+        },
+        "labels": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 3}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "errors"),
+    [
+        # A value equal to what is stored is not validated again (it was valid, or the schema changed
+        # since: the API server's ratcheting lets such a value stay).
+        ({"tasks": [{"attempts": -1}]}, {"tasks": [{"attempts": -1}]}, []),
+        ({"tasks": [{"attempts": -1}, {"attempts": 1}]}, {"tasks": [{"attempts": -1}, {"attempts": 2}]}, []),
+        ({"labels": {"a": "long"}}, {"labels": {"a": "long", "b": "ok"}}, []),
+        # What changed is validated, wherever it is.
+        ({"tasks": [{"attempts": 1}]}, {"tasks": [{"attempts": -1}]}, ["tasks[0].attempts"]),
+        ({"tasks": []}, {"tasks": [{"attempts": 1}, {"attempts": -2}]}, ["tasks[1].attempts"]),
+        ({"labels": {"a": "ok"}}, {"labels": {"a": "long"}}, ["labels.a"]),
+        # JSON's true is not 1, though Python's True == 1 (in an element that changed otherwise too).
+        (
+            {"tasks": [{"name": "a", "attempts": 1}]},
+            {"tasks": [{"name": "b", "attempts": True}]},
+            ["tasks[0].attempts"],
+        ),
+        # No old: a create validates everything.
+        (None, {"tasks": [{"attempts": -1}]}, ["tasks[0].attempts"]),
+    ],
+)
+def test_an_update_validates_what_changed(
+    old: dict[str, Any] | None, new: dict[str, Any], errors: list[str]
+) -> None:
+    assert [e.field for e in validate(new, RATCHETED, old=old)] == errors

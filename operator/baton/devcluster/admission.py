@@ -120,13 +120,15 @@ def admit(
         ratchet = _status_ratchet(rt, obj, old)
         if ratchet is not None:
             checked, schema = ratchet
-    warnings = _admit(rt, checked, schema, field_validation)
+    warnings = _admit(rt, checked, schema, field_validation, old)
     if checked is not obj:
         obj["status"].update(checked["status"])  # defaults applied to the changed fields
     return warnings
 
 
-def _admit(rt: ResourceType, obj: Obj, schema: dict[str, Any] | None, field_validation: str) -> list[str]:
+def _admit(
+    rt: ResourceType, obj: Obj, schema: dict[str, Any] | None, field_validation: str, old: Obj | None
+) -> list[str]:
     warnings: list[str] = []
     causes = metadata_causes(obj)
     unknown = prune_object_meta(obj)
@@ -143,7 +145,8 @@ def _admit(rt: ResourceType, obj: Obj, schema: dict[str, Any] | None, field_vali
             warnings += [f'unknown field "{path}"' for path in unknown]
     if rt.custom and schema is not None:
         apply_defaults(obj, schema)
-        causes += [(e.field, e.type, e.message) for e in validate(obj, schema)]
+        # An update's unchanged values are not validated again (ratcheting, in `validate`).
+        causes += [(e.field, e.type, e.message) for e in validate(obj, schema, old=old)]
     if causes:
         raise errors.invalid(rt.kind, (obj.get("metadata") or {}).get("name", ""), causes, rt.group)
     return warnings

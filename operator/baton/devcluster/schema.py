@@ -40,10 +40,22 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Z
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def validate(obj: Any, schema: Schema, path: str = "") -> list[FieldError]:
-    """Every way `obj` breaks `schema`: schema validation errors first, then list-type errors."""
+_STORED_NOTHING: Any = object()
+"""No stored value at this path (a create, or a field the update adds)."""
+
+
+def validate(obj: Any, schema: Schema, path: str = "", old: dict[str, Any] | None = None) -> list[FieldError]:
+    """Every way `obj` breaks `schema`: schema validation errors first, then list-type errors.
+
+    With `old` (what an update replaces), a value equal to the stored one at the same path is not
+    validated again (kube-apiserver's validation ratcheting, on by default since 1.33): it was valid when
+    it was stored, and a run's 1,000-task status write then costs what changed. Unlike the API server,
+    the elements of atomic lists are matched by index too (it only ratchets such a list as a whole), so
+    an element made invalid by a later schema change is not reported while it stays as it is; and a value
+    whose only change is a number becoming a boolean of equal truth (1 → true) inside a list or object
+    that Python finds equal is not validated again (telling them apart costs a walk of every value)."""
     errors: list[FieldError] = []
-    _validate_node(obj, schema, path, errors)
+    _validate_node(obj, schema, path, errors, _STORED_NOTHING if old is None else old)
     _validate_list_types(obj, schema, path, errors)
     return errors
 
@@ -89,8 +101,15 @@ def _type_matches(value: Any, types: list[str]) -> bool:
     return actual == "integer" and "number" in types
 
 
-def _validate_node(value: Any, schema: Schema, path: str, out: list[FieldError]) -> None:
-    if not isinstance(schema, dict):
+def _unchanged(value: Any, old: Any) -> bool:
+    # The same type too: Python's 1 == True and 1 == 1.0 are different JSON values.
+    return old is not _STORED_NOTHING and type(value) is type(old) and value == old
+
+
+def _validate_node(
+    value: Any, schema: Schema, path: str, out: list[FieldError], old: Any = _STORED_NOTHING
+) -> None:
+    if not isinstance(schema, dict) or _unchanged(value, old):
         return
     types = _declared_types(schema)
     if value is None:
@@ -111,11 +130,11 @@ def _validate_node(value: Any, schema: Schema, path: str, out: list[FieldError])
     elif isinstance(value, int | float) and not isinstance(value, bool):
         _validate_number(value, schema, path, out)
     elif isinstance(value, list):
-        _validate_array(value, schema, path, out)
+        _validate_array(value, schema, path, out, old if isinstance(old, list) else [])
     if "enum" in schema and not any(_json_equal(value, v) for v in schema["enum"] or []):
         out.append(_enum_error(value, schema, path))
     if isinstance(value, dict):
-        _validate_object(value, schema, path, out)
+        _validate_object(value, schema, path, out, old if isinstance(old, dict) else {})
         if schema.get("x-kubernetes-embedded-resource"):
             _validate_embedded(value, path, out)
 
@@ -246,11 +265,15 @@ def _validate_number(value: float, schema: Schema, path: str, out: list[FieldErr
             out.append(fe.invalid(_field(path), value, detail))
 
 
-def _validate_array(value: list[Any], schema: Schema, path: str, out: list[FieldError]) -> None:
+def _validate_array(
+    value: list[Any], schema: Schema, path: str, out: list[FieldError], old: list[Any]
+) -> None:
     items = schema.get("items")
     if isinstance(items, dict):
         for i, item in enumerate(value):
-            _validate_node(item, items, f"{path}[{i}]", out)
+            stored = old[i] if i < len(old) else _STORED_NOTHING
+            if not _unchanged(item, stored):  # checked here: a path costs more than the comparison
+                _validate_node(item, items, f"{path}[{i}]", out, stored)
     if isinstance(schema.get("minItems"), int) and len(value) < schema["minItems"]:
         detail = f"{path} in body should have at least {schema['minItems']} items"
         out.append(fe.invalid(_field(path), len(value), detail))
@@ -260,7 +283,9 @@ def _validate_array(value: list[Any], schema: Schema, path: str, out: list[Field
         out.append(fe.invalid(_field(path), "", f"{path} in body shouldn't contain duplicates"))
 
 
-def _validate_object(value: dict[str, Any], schema: Schema, path: str, out: list[FieldError]) -> None:
+def _validate_object(
+    value: dict[str, Any], schema: Schema, path: str, out: list[FieldError], old: dict[str, Any]
+) -> None:
     # kube-openapi stops at a property-count failure without looking inside.
     count = len(value)
     if isinstance(schema.get("minProperties"), int) and count < schema["minProperties"]:
@@ -278,10 +303,10 @@ def _validate_object(value: dict[str, Any], schema: Schema, path: str, out: list
         if additional is False:
             out.append(fe.invalid(_field(path), name, f"{path}.{name} in body is a forbidden property"))
         elif isinstance(additional, dict):
-            _validate_node(item, additional, f"{path}.{name}", out)
+            _validate_node(item, additional, f"{path}.{name}", out, old.get(name, _STORED_NOTHING))
     for name, subschema in properties.items():
         if name in value:
-            _validate_node(value[name], subschema, fe.child(path, name), out)
+            _validate_node(value[name], subschema, fe.child(path, name), out, old.get(name, _STORED_NOTHING))
     for name in schema.get("required") or []:
         if name not in value:
             out.append(fe.required(fe.child(path, name)))
