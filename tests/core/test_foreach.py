@@ -131,3 +131,20 @@ def test_task_result_of_a_fan_out_is_the_list_in_item_order_once_all_have_it() -
     assert task_result(parent, "r") == '["a",2]'
     assert task_result(parent, "other") is None
     assert task_result(TaskStatus(name="x", phase=S, results={"r": "1"}), "r") == "1"
+
+
+def test_a_foreach_task_starts_no_later_than_its_instances() -> None:
+    """Expanded again while its first expansion's write was in flight, the task's own start came after
+    its instances' (and drew the timeline backwards)."""
+    from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
+    from baton.core.foreach import summarize_instances
+
+    task = TaskStatus(name="extract", phase=TaskPhase.RUNNING, start_time="2026-12-06T21:00:08Z", items=2)
+    instances = [
+        InstanceStatus(name="extract-0", phase=TaskPhase.SUCCEEDED, start_time="2026-12-06T21:00:07.250Z",
+                       completion_time="2026-12-06T21:00:07.900Z"),
+        InstanceStatus(name="extract-1", phase=TaskPhase.RUNNING, start_time="2026-12-06T21:00:07.500Z"),
+    ]  # fmt: skip
+    assert summarize_instances(task, instances).start_time == "2026-12-06T21:00:07.250Z"
+    later = [i.model_copy(update={"start_time": "2026-12-06T21:00:09Z"}) for i in instances]
+    assert summarize_instances(task, later).start_time == "2026-12-06T21:00:08Z"

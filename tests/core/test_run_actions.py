@@ -10,6 +10,7 @@ from baton.core.run_actions import (
     ActionRefused,
     cancel_change,
     new_run,
+    not_ready,
     param_problems,
     retry_run,
     suspend_change,
@@ -133,3 +134,24 @@ def test_a_new_run_is_labelled_with_its_pipeline() -> None:
 def test_retry_refuses(old: dict[str, Any], message: str) -> None:
     with pytest.raises(ActionRefused, match=message.replace("(", "\\(").replace(")", "\\)")):
         retry_run(old, [], "etl")
+
+
+@pytest.mark.parametrize(
+    ("generation", "condition", "refused"),
+    [
+        (2, {"type": "Ready", "status": "False", "observedGeneration": 2, "message": "cycle: a → a"},
+         'pipeline "p" is not ready: cycle: a → a'),
+        # Judged an older spec: no verdict on this one yet.
+        (3, {"type": "Ready", "status": "False", "observedGeneration": 2, "message": "cycle"}, None),
+        (2, {"type": "Ready", "status": "True", "observedGeneration": 2}, None),
+        (2, None, None),  # nothing judged it yet (no operator): let the run say
+    ],
+)  # fmt: skip
+def test_a_pipeline_its_operator_found_not_ready_is_not_run(
+    generation: int, condition: dict[str, Any] | None, refused: str | None
+) -> None:
+    pipeline = {
+        "metadata": {"name": "p", "generation": generation},
+        "status": {"conditions": [condition] if condition else []},
+    }
+    assert not_ready(pipeline) == refused

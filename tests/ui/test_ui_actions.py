@@ -101,7 +101,7 @@ async def test_run_cancel_suspend_resume_and_retry_from_the_pages(
         run = await cluster.until(again, lambda r: phase(r) == "Succeeded")
         assert run["metadata"]["annotations"][ACTION] == "retry"
         retry_page = await http.get(f"/runs/{namespace}/{again}")
-        assert f"Retry of {name}; Retry started by devcluster-admin at " in "".join(
+        assert f"Retry of {name}; retry started by devcluster-admin at " in "".join(
             Dom(await retry_page.text()).text
         )
     finally:

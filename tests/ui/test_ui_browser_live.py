@@ -88,7 +88,7 @@ async def test_the_retry_button_retries_the_run(
         retry = went.url.rsplit("/", 1)[1]
         assert retry.startswith("gated-retry-") and went.status == 200
         shown = await page.evaluate("document.querySelector('p.actor').textContent")
-        assert shown.startswith("Retry of flaky-b; Retry started by devcluster-admin at ")
+        assert shown.startswith("Retry of flaky-b; retry started by devcluster-admin at ")
         run = await cluster.until(retry, lambda r: phase(r) == "Succeeded")
         assert run["spec"]["retryOf"] == "flaky-b"
         assert run["metadata"]["annotations"][ACTION] == "retry"

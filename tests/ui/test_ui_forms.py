@@ -74,10 +74,38 @@ def test_a_run_that_never_started_cannot_be_retried() -> None:
     assert offered(target) == []
 
 
-def test_retry_from_lists_every_task() -> None:
-    dom = Dom(run_page(with_status("Succeeded"), None, [], None, NOW, ACTIONS))
-    options = [a["value"] for tag, a in dom.tags if tag == "option"]
-    assert options == ["extract", "fan", "load", "notify"]
+def test_retry_from_lists_every_task_and_chooses_the_first_that_failed() -> None:
+    dom = Dom(run_page(with_status("Failed"), None, [], None, NOW, ACTIONS))
+    options = {a["value"]: "selected" in a for tag, a in dom.tags if tag == "option"}
+    assert options == {"extract": False, "fan": False, "load": True, "notify": False}
+
+
+def test_who_acted_says_when_the_spec_changed_since_and_where_a_retry_starts() -> None:
+    target = with_status("Running", retryOf="nightly-old", retryFrom=["load"])
+    target["metadata"].update(
+        generation=3, annotations={ACTOR: "bob", ACTION: "suspend", ACTED_GENERATION: "3"}
+    )
+    text = "".join(Dom(run_page(target, None, [], None, NOW, ACTIONS)).text)
+    assert "Retry of nightly-old from task load; suspended by bob" in text
+    assert "changed since" not in text
+
+
+def test_a_pipeline_that_is_not_ready_has_no_run_button() -> None:
+    pipeline = {
+        "metadata": {"name": "cyclic", "namespace": "etl", "generation": 2},
+        "spec": {"tasks": [{"name": "a", "image": "x", "dependsOn": ["a"]}]},
+        "status": {"conditions": [{"type": "Ready", "status": "False", "observedGeneration": 2,
+                                   "message": "dependency cycle: a → a"}]},
+    }  # fmt: skip
+    dom = Dom(pipeline_page(pipeline, [], NOW, ACTIONS))
+    assert not [a for tag, a in dom.tags if tag == "form" and a.get("method") == "post"]
+    assert 'No Run button: pipeline "cyclic" is not ready: dependency cycle: a → a.' in dom.text
+    pipeline["metadata"]["generation"] = 3  # changed since it was judged: no verdict yet, the button stays
+    assert [
+        a
+        for tag, a in Dom(pipeline_page(pipeline, [], NOW, ACTIONS)).tags
+        if tag == "form" and a.get("method") == "post"
+    ]
 
 
 def test_a_read_only_ui_offers_nothing() -> None:
@@ -96,7 +124,10 @@ def test_who_acted_is_shown_as_text() -> None:
     html = run_page(target, None, [], None, NOW, ACTIONS)
     dom = assert_no_script(html)
     text = "".join(dom.text)
-    assert f"Retry of nightly-old; Cancelled by {EVIL} at 2026-12-06T10:42:00Z" in text
+    assert (
+        f"Retry of nightly-old; cancelled by {EVIL} at 2026-12-06T10:42:00Z (its spec has changed since)"
+        in text
+    )
     assert "/runs/etl/nightly-old" in {a.get("href") for a in dom.with_attr("href")}
 
 

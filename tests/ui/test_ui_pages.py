@@ -92,7 +92,7 @@ def test_a_run_page_draws_and_lists_every_task_with_its_phase() -> None:
     edges = [a for tag, a in dom.tags if tag == "path" and a.get("class") == "edge"]
     assert len(edges) == 2  # extract → fan → load; finally tasks have no edges
     assert "fan: Succeeded (2 items: 2 ok)" in dom.text  # a forEach task: one node counting its instances
-    assert "load: Failed (attempt 2, exit 3, Error)" in dom.text
+    assert "load: Failed (Error), attempt 2, exit 3" in dom.text
 
 
 def test_what_the_cluster_holds_is_shown_as_text() -> None:

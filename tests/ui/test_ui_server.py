@@ -183,3 +183,25 @@ def test_baton_ui_serves_with_the_kubeconfigs_credentials(kubeconfig: Path, name
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+async def test_wrong_addresses_and_filters_say_so_and_lead_back(
+    ui: TestClient[Any, Any], namespace: str, finished_run: str
+) -> None:
+    bogus = await page(ui, "/?phase=Bogus", 400)
+    assert any('"Bogus" is not a phase: one of Pending, Running' in t for t in bogus.text)
+    extra = await page(ui, f"/runs/{namespace}/{finished_run}/extra", 404)
+    assert f"/runs/{namespace}/{finished_run}" in {
+        a["href"] for a in extra.with_attr("href")
+    }  # back to the run
+    zero = await page(ui, f"/runs/{namespace}/{finished_run}?task=report&attempt=0", 400)
+    assert any("attempts count from 1" in t for t in zero.text)
+    nine = await page(ui, f"/runs/{namespace}/{finished_run}?task=report&attempt=9", 404)
+    assert any("has had 1 attempt(s), not 9" in t for t in nine.text)
+    # A part of a Pipeline's name filters; nothing found says "none".
+    part = await page(ui, "/?pipeline=sales")
+    assert f"/runs/{namespace}/{finished_run}" in {a["href"] for a in part.with_attr("href")}
+    empty = await page(ui, "/?pipeline=nothing-like-it")
+    assert empty.text.count("none") == 2  # the Pipelines table and the runs table
+    logged = await page(ui, f"/runs/{namespace}/{finished_run}?task=report")
+    assert any(t.startswith("from its Pod ") for t in logged.text)  # where the text comes from

@@ -49,7 +49,8 @@ def retry_run(old: Mapping[str, Any], tasks: Sequence[str], namespace: str) -> d
     try:
         return run_actions.retry_run(old, tasks, namespace)
     except run_actions.ActionRefused as refused:
-        raise CliError(refused.message) from None
+        flag = f"--{refused.field}: " if refused.field else ""
+        raise CliError(flag + refused.message) from None
 
 
 @command

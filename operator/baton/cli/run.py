@@ -40,7 +40,7 @@ from baton.cli.output import (
     use_colour,
 )
 from baton.core.actors import Verb
-from baton.core.run_actions import new_run, param_problems
+from baton.core.run_actions import new_run, not_ready, param_problems
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +88,9 @@ def main(args: argparse.Namespace) -> int:
     api = KubeApi.from_args(args)
     try:
         pipeline = api.get_pipeline(args.pipeline)
+        refused = not_ready(pipeline)
+        if refused is not None:
+            raise CliError(f"{refused} (kubectl describe pipeline {args.pipeline})")
         check_params(pipeline, params)
         body = new_run(args.pipeline, api.namespace, params)
         if args.no_cache:

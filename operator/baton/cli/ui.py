@@ -28,12 +28,12 @@ USER_AGENT = "baton-ui"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
     parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default: loopback)")
     parser.add_argument("--kubeconfig", help="path to the kubeconfig file (default: $KUBECONFIG)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "-n", "--namespace", action="append", default=[], dest="namespaces",
+        "-n", "--namespace", action="append", default=[], dest="namespaces", type=_namespace,
         help="show this namespace (repeatable; default: the context's namespace)",
     )  # fmt: skip
     where.add_argument("-A", "--all-namespaces", action="store_true", help="show every namespace")
@@ -59,6 +59,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a port number') from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: 1 to 65535")
+    return port
+
+
+def _namespace(text: str) -> str:
+    from baton.ui.server import NAMESPACE
+
+    if len(text) > 63 or not NAMESPACE.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f'"{text[:80]}" is not a namespace name (lowercase letters, digits, -)'
+        )
+    return text
 
 
 def answered_hosts(address: str, allowed: list[str]) -> set[str]:

@@ -96,7 +96,9 @@ def run_events(before: PipelineRunStatus, after: PipelineRunStatus) -> list[Even
     condition = after.condition(SUCCEEDED)
     message = condition.message if condition else ""
     if after.phase is RunPhase.SUSPENDED:
-        return [Event(EventType.NORMAL, "RunSuspended", f"run suspended: {message}")]
+        # Its message says "suspended: …" already (``baton.core.status``): not twice.
+        told = message if message.startswith("suspended") else f"suspended: {message}"
+        return [Event(EventType.NORMAL, "RunSuspended", f"run {told}")]
     if before.phase is RunPhase.SUSPENDED and not after.phase.finished:
         return [Event(EventType.NORMAL, "RunResumed", f"run resumed: {message}")]
     if not after.phase.finished:

@@ -29,7 +29,7 @@ from baton.api.pipeline import TaskSpec
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
 from baton.core import reasons
 from baton.core.references import Kind, parse
-from baton.core.status import truncate
+from baton.core.status import time_or_none, truncate
 
 RESULTS_TOO_LARGE = "ResultsTooLarge"
 """Also the reason of a task whose substituted results would not fit into one argument."""
@@ -175,7 +175,7 @@ def summarize_instances(task: TaskStatus, instances: list[InstanceStatus]) -> Ta
     """The forEach task's own state, derived from its instances (``task`` itself when unchanged)."""
     counts = Counter(instance.phase for instance in instances)
     unfinished = counts[TaskPhase.PENDING] + counts[TaskPhase.RUNNING]
-    update: dict[str, object] = {"instances": instances}
+    update: dict[str, object] = {"instances": instances, "start_time": _earliest(task.start_time, instances)}
     if unfinished:
         update.update(phase=TaskPhase.RUNNING, completion_time=None, reason=None)
         failed = counts[TaskPhase.FAILED]
@@ -194,6 +194,15 @@ def summarize_instances(task: TaskStatus, instances: list[InstanceStatus]) -> Ta
     ):
         return task
     return task.model_copy(update=update)
+
+
+def _earliest(start: str | None, instances: Sequence[InstanceStatus]) -> str | None:
+    """The task's start: its expansion, or an instance's start when earlier. A reconcile that acted while
+    the expansion's write was in flight expands it again, later than its instances began."""
+    known = [
+        (when, text) for text in (start, *(i.start_time for i in instances)) if (when := time_or_none(text))
+    ]
+    return min(known)[1] if known else start
 
 
 def _outcome(

@@ -25,9 +25,13 @@ RETRY_OF_LABEL = f"{GROUP}/retry-of"
 
 
 class ActionRefused(ValueError):
-    def __init__(self, message: str) -> None:
+    """Why an action cannot be done. ``field``: the input that is wrong (the CLI names its flag, the UI
+    answers 422); None when the run's state is what refuses it (409)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,19 @@ def _items_problems(pipeline: Mapping[str, Any], params: Mapping[str, str]) -> l
         return []  # an invalid Pipeline: its Ready condition says why, and the run will too
     values, _ = resolve_params(spec, params)
     return [problem for task in spec.all_tasks() for problem in param_items_errors(task, values)]
+
+
+def not_ready(pipeline: Mapping[str, Any]) -> str | None:
+    """Why a run of ``pipeline`` would fail at once, as its operator-set Ready condition says for its
+    current spec (a cycle, an unknown reference); None when it may run or nothing has judged it yet."""
+    meta, status = pipeline.get("metadata") or {}, pipeline.get("status") or {}
+    ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), None)
+    if ready is None or ready.get("status") != "False":
+        return None
+    if ready.get("observedGeneration") not in (None, meta.get("generation")):
+        return None  # judged an older spec: the operator has not looked at this one yet
+    message = str(ready.get("message") or ready.get("reason") or "not ready")
+    return f'pipeline "{meta.get("name", "")}" is not ready: {message[:500]}'
 
 
 def new_run(pipeline: str, namespace: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -105,7 +122,7 @@ def retry_run(old: Mapping[str, Any], tasks: Sequence[str], namespace: str) -> d
             close = difflib.get_close_matches(task, known, n=1)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             listed = ", ".join(known[:20]) + (f", … ({len(known) - 20} more)" if len(known) > 20 else "")
-            raise ActionRefused(f'--from: run "{name}" has no task "{task[:80]}"{hint}; its tasks: {listed}')
+            raise ActionRefused(f'run "{name}" has no task "{task[:80]}"{hint}; its tasks: {listed}', "from")
     if phase == "Succeeded" and not tasks:
         raise ActionRefused(
             f'pipelinerun "{name}" succeeded: there is nothing to retry '

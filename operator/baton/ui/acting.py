@@ -48,6 +48,12 @@ def add_routes(app: web.Application, ui: Ui) -> None:
     acting = _Acting(ui)
     app.router.add_post("/runs/{namespace}/{name}/{action}", acting.on_run)
     app.router.add_post("/pipelines/{namespace}/{name}/run", acting.start)
+    app.router.add_get("/runs/{namespace}/{name}/{action}", _no_page)  # not a 405: there is no such page
+    app.router.add_get("/pipelines/{namespace}/{name}/run", _no_page)
+
+
+async def _no_page(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound(text=f"there is no page {request.path[:200]} (an action is a button's POST)")
 
 
 async def whoami(client: KubeClient) -> str | None:
@@ -154,6 +160,8 @@ def _refusable(decide: Callable[..., Any], *args: Any) -> Any:
     try:
         return decide(*args)
     except ActionRefused as refused:
+        if refused.field is not None:  # what the form sent is wrong, not the run's state
+            raise web.HTTPUnprocessableEntity(text=refused.message) from None
         raise web.HTTPConflict(text=refused.message) from None
 
 

@@ -41,21 +41,30 @@ def _detail(task: Mapping[str, Any]) -> str:
         done = counts.get("Succeeded", 0)
         failed = counts.get("Failed", 0)
         return f"{task['items']} items: {done} ok" + (f", {failed} failed" if failed else "")
-    parts = []
+    phase = str(task.get("phase", ""))
+    reason = task.get("reason")
+    # The phase first (the colour says it too), then why: "Skipped (Cancelled)", "Failed, exit 3".
+    shown = f"{phase} ({reason})" if reason and reason != phase and phase != "Succeeded" else phase
+    parts = [shown] if shown else []
     if int(task.get("attempts") or 0) > 1:
         parts.append(f"attempt {task['attempts']}")
     if task.get("exitCode") not in (None, 0):
         parts.append(f"exit {task['exitCode']}")
-    if task.get("reason") and task.get("phase") != "Succeeded":
-        parts.append(str(task["reason"]))
-    return ", ".join(parts) or str(task.get("phase", ""))
+    return ", ".join(parts)
 
 
-def run_dag(view: RunView, href: Callable[[str], str]) -> Markup:
+def run_dag(view: RunView, href: Callable[[str], str], *, phases: bool = True) -> Markup:
+    """``phases`` False: a Pipeline's DAG, which has no state to show (its nodes say "finally" or how
+    many items, not "Pending")."""
     deps, finals = dependencies(view.spec)
     if not deps and not finals:
         return element("p", {"class": "note"}, "No spec to draw yet.")
     states = {str(t.get("name")): t for t in view.tasks}
+    if not phases:
+        views = {
+            name: NodeView("", "finally" if name in finals else "", href(name)) for name in [*deps, *finals]
+        }
+        return dag(layout(deps, finals), views, label=f"the DAG of {view.name}")
     views = {
         name: NodeView(
             str(states.get(name, {}).get("phase") or "Pending"), _detail(states.get(name, {})), href(name)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from baton.core.actors import recorded_action
-from baton.core.run_actions import FINISHED
+from baton.core.run_actions import FINISHED, not_ready
 from baton.core.start import has_frozen_spec
 
 from .csrf import FIELD, Tokens
@@ -38,7 +38,9 @@ def action_path(kind: str, namespace: str, name: str, action: str) -> str:
     return f"/{kind}/{quote(namespace, safe='')}/{quote(name, safe='')}/{action}"
 
 
-def run_actions(run: Mapping[str, Any], tasks: Sequence[str], actions: Actions | None) -> Markup:
+def run_actions(
+    run: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], actions: Actions | None
+) -> Markup:
     """The forms a person may use on ``run`` now; nothing on a read-only UI."""
     if actions is None:
         return Markup("")
@@ -54,7 +56,10 @@ def run_actions(run: Mapping[str, Any], tasks: Sequence[str], actions: Actions |
         if has_frozen_spec(status):
             if phase != "Succeeded":
                 forms.append(actions.form(path("retry"), "Retry", cls="primary"))
-            options = [element("option", {"value": t}, t) for t in tasks]
+            # The first task that failed is chosen: submitted as it is, the form retries from there.
+            failed = next((str(t.get("name")) for t in tasks if t.get("phase") == "Failed"), None)
+            names = [str(t.get("name", "")) for t in tasks]
+            options = [element("option", {"value": t, "selected": t == failed}, t) for t in names]
             chooser = element("select", {"name": "from"}, options)
             forms.append(actions.form(path("retry"), "Retry from", element("label", None, "task ", chooser)))
     else:
@@ -78,6 +83,9 @@ def pipeline_actions(pipeline: Mapping[str, Any], actions: Actions | None) -> Ma
     """The form that runs ``pipeline`` with params (defaults filled in, required ones marked)."""
     if actions is None:
         return Markup("")
+    refused = not_ready(pipeline)
+    if refused is not None:  # a run would fail at once: no button, the reason instead
+        return element("p", {"class": "note"}, f"No Run button: {refused}.")
     meta = pipeline.get("metadata") or {}
     fields: list[Child] = []
     for param in (pipeline.get("spec") or {}).get("params") or ():
@@ -95,14 +103,21 @@ def pipeline_actions(pipeline: Mapping[str, Any], actions: Actions | None) -> Ma
 
 
 def who_acted(run: Mapping[str, Any], href_of: Callable[[str, str], str]) -> Markup:
-    """ "cancelled by alice@corp at …" and, for a retry, the run it retries (a link)."""
-    meta = run.get("metadata") or {}
+    """ "Retry of etl-1 from task load; retry started by alice@corp at …": what the run retries, and the
+    last action a person took on it (said to be older than the run's spec when someone changed it since,
+    by hand)."""
+    meta, spec = run.get("metadata") or {}, run.get("spec") or {}
     parts: list[Child] = []
-    retry_of = (run.get("spec") or {}).get("retryOf")
+    retry_of = spec.get("retryOf")
     if retry_of:
         parts += ["Retry of ", element("a", {"href": href_of(meta.get("namespace", ""), retry_of)}, retry_of)]
+        tasks = [str(t) for t in spec.get("retryFrom") or ()]
+        if tasks:
+            parts.append(f" from task{'s' if len(tasks) > 1 else ''} {', '.join(tasks)}")
     action = recorded_action(meta.get("annotations"))
     if action is not None:
         described = action.described()
-        parts += ["; " if parts else "", described[:1].upper() + described[1:]]
+        if action.generation != int(meta.get("generation") or 1):
+            described += " (its spec has changed since)"
+        parts.append("; " + described if parts else described[:1].upper() + described[1:])
     return element("p", {"class": "actor"}, join(parts)) if parts else Markup("")

@@ -49,9 +49,23 @@ def _attempt(state: Mapping[str, Any], task: str, attempt_text: str | None) -> i
         attempt = int(attempt_text) if attempt_text else attempts
     except ValueError:
         raise web.HTTPBadRequest(text=f'attempt "{(attempt_text or "")[:20]}" is not a number') from None
-    if attempt > attempts and attempts:
+    if attempt_text and attempt < 1:
+        raise web.HTTPBadRequest(text=f"attempt {attempt} is not one: attempts count from 1")
+    if attempt > attempts and (attempts or attempt_text):
         raise web.HTTPNotFound(text=f'task "{task[:80]}" has had {attempts} attempt(s), not {attempt}')
     return attempt
+
+
+def why_no_log(state: Mapping[str, Any]) -> str:
+    """Why a task that never ran an attempt has no log: what its status says, not a guess."""
+    phase, reason = state.get("phase") or "Pending", state.get("reason") or ""
+    message = str(state.get("message") or reason).strip().splitlines()
+    said = message[-1] if message else ""
+    if reason == "Reused" and state.get("reusedFrom"):
+        return f"reused from run {state['reusedFrom']}, where it ran: its log is that run's"
+    if phase == "Pending":
+        return "it has not started: no log yet" + (f" ({said})" if said else "")
+    return f"it never ran: {phase.lower()}" + (f" ({said})" if said else "")
 
 
 async def log_view(
@@ -65,9 +79,10 @@ async def log_view(
     attempts = int(state.get("attempts") or 0)
     attempt = _attempt(state, task, attempt_text)
     if state.get("items") is not None and not attempts:
-        return LogView(task, 0, "", f"a forEach task: each of its {state['items']} instances has its log")
+        note = f"a forEach task: each of its {state['items']} instances has its log"
+        return LogView(task, 0, "", note, instances=int(state["items"]))
     if attempt < 1 or attempts == 0:
-        return LogView(task, 0, "", "it has not started: no log yet")
+        return LogView(task, 0, "", why_no_log(state))
     meta = run["metadata"]
     namespace = meta["namespace"]
     follow = attempt == attempts and state.get("phase") in RUNNING
@@ -79,8 +94,10 @@ async def log_view(
             resource="pods/log",
         )
         cut = text.count("\n") >= LOG_LINES
-        note = f"its last {LOG_LINES:,} lines (all of it: kubectl baton logs)" if cut else ""
-        return LogView(task, attempt, text, note if text or follow else "the log is empty", follow)
+        note = f"from its Pod {pod}" + (
+            f", its last {LOG_LINES:,} lines (all: kubectl baton logs)" if cut else ""
+        )
+        return LogView(task, attempt, text, note if text or follow else f"{note}: the log is empty", follow)
     kept = recorded_attempt(state, attempt)
     if kept is not None and kept.tail:
         return LogView(task, attempt, kept.tail, "its Pod is gone: the log tail recorded on the run follows")

@@ -34,7 +34,7 @@ class Filters:
         meta = obj.get("metadata") or {}
         return (
             (not self.namespace or meta.get("namespace") == self.namespace)
-            and (not self.pipeline or pipeline == self.pipeline)
+            and (not self.pipeline or self.pipeline in (pipeline or ""))  # a part of its name will do
             and (not self.phase or phase == self.phase)
         )
 
@@ -104,6 +104,8 @@ def duration(start: str | None, end: str | None, now: datetime) -> str:
 def table(headers: Sequence[str], rows: Sequence[Sequence[Child]], *, cls: str = "") -> Markup:
     head = element("tr", None, [element("th", None, h) for h in headers])
     body = [element("tr", None, [element("td", None, cell) for cell in row]) for row in rows]
+    if not body:  # an empty table says so, rather than look broken
+        body = [element("tr", None, element("td", {"colspan": len(headers), "class": "note"}, "none"))]
     return element(
         "table", {"class": cls or None}, element("thead", None, head), element("tbody", None, body)
     )
@@ -243,7 +245,7 @@ def pipeline_page(
             ),
             pipeline_actions(pipeline, actions),
             element("h2", None, "Graph"),
-            element("div", {"class": "scroll"}, run_dag(view, lambda task: "")),
+            element("div", {"class": "scroll"}, run_dag(view, lambda task: "", phases=False)),
             element("h2", None, "Params"),
             table(("Name", "Default", "Description"), params),
             element("h2", None, f"Runs ({len(runs)})"),
@@ -252,8 +254,17 @@ def pipeline_page(
     )
 
 
-def error_page(code: int, message: str) -> Markup:
-    return page(f"{code}", element("main", None, element("p", {"class": "error"}, message)))
+def back(path: str) -> str:
+    """Where an error page leads back to: the run or Pipeline the path is about, else the overview."""
+    parts = path.split("/")
+    return "/".join(parts[:4]) if len(parts) >= 4 and parts[1] in ("runs", "pipelines") else "/"
+
+
+def error_page(code: int, message: str, back_to: str = "/") -> Markup:
+    link = element("a", {"href": back_to}, "back to the overview" if back_to == "/" else f"back to {back_to}")
+    return page(
+        f"{code}", element("main", None, element("p", {"class": "error"}, message), element("p", None, link))
+    )
 
 
 __all__ = ["Filters", "error_page", "overview", "pipeline_page", "render"]

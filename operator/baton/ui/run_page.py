@@ -36,6 +36,8 @@ class LogView:
     """Where the text came from when not from the Pod (its recorded tail), or why there is none."""
     follow: bool = False
     """The attempt is running: its new lines stream to the page (`/log` of the run)."""
+    instances: int = 0
+    """A forEach task's: how many instances it has (the section links their logs)."""
 
 
 def run_page(
@@ -97,7 +99,7 @@ def run_main(
     sections: list[Child] = [
         who_acted(run, run_href),
         summary,
-        run_actions(run, [str(t.get("name", "")) for t in view.tasks], actions),
+        run_actions(run, view.tasks, actions),
         element("h2", None, "Graph"),
         element(
             "div",
@@ -182,4 +184,16 @@ def _log_section(log: LogView, run_path: str) -> Markup:
     note = element("p", {"class": "note"}, log.note) if log.note else ""
     follow = f"{run_path}/log?{urlencode({'task': log.task, 'attempt': log.attempt})}" if log.follow else None
     text = element("pre", {"class": "log", "data-live": follow}, log.text)
-    return element("section", {"class": "log"}, element("h2", {"id": "log"}, title), note, text)
+    links: Child = ""
+    if log.instances:
+        shown = [
+            element("a", {"href": f"{run_path}?{urlencode({'task': f'{log.task}[{i}]'})}#log"}, f"[{i}]")
+            for i in range(min(log.instances, INSTANCE_LINKS))
+        ]
+        more = (
+            f" … {log.instances - INSTANCE_LINKS} more (?task={log.task}[N])"
+            if log.instances > INSTANCE_LINKS
+            else ""
+        )
+        links = element("p", {"class": "logs"}, "instances: ", join(shown), more)
+    return element("section", {"class": "log"}, element("h2", {"id": "log"}, title), note, links, text)

@@ -28,7 +28,7 @@ from .csrf import Tokens
 from .forms import Actions
 from .identity import CLIENT, USER, identify
 from .markup import Markup
-from .pages import Filters, error_page, overview, pipeline_page
+from .pages import PHASES, Filters, back, error_page, overview, pipeline_page
 from .run_page import run_page
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ class Ui:
         app.router.add_get("/runs/{namespace}/{name}", self.run)
         app.router.add_get("/pipelines/{namespace}/{name}", self.pipeline)
         app.router.add_get("/healthz", self.healthz)
+        live.add_routes(app, self)  # before acting's /runs/NS/NAME/{action}, which would match /live too
         acting.add_routes(app, self)
-        live.add_routes(app, self)
         return app
 
     def acting_as(self, request: web.Request) -> Actions | None:
@@ -105,11 +105,13 @@ class Ui:
         except ApiFailure as failure:
             code = failure.code if failure.code in (401, 403, 404) else 502
             what = f"the API server answered {failure.code} {failure.reason}" if failure.code else "no answer"
-            return html(error_page(code, f"{what}: {failure.message[:500]}"), code)
+            return html(error_page(code, f"{what}: {failure.message[:500]}", back(request.path)), code)
         except web.HTTPException as error:
             if error.status < 400:  # a redirect
                 raise
-            return html(error_page(error.status, error.text or error.reason), error.status)
+            return html(
+                error_page(error.status, error.text or error.reason, back(request.path)), error.status
+            )
         except Exception as error:  # an object this version cannot render must not cost a bare 500
             log.exception("the page %s failed", request.path)
             return html(error_page(500, f"this page could not be rendered: {str(error)[:300]}"), 500)
@@ -192,6 +194,10 @@ class Ui:
     async def overview(self, request: web.Request) -> web.Response:
         query = request.query
         filters = Filters(query.get("namespace", ""), query.get("pipeline", ""), query.get("phase", ""))
+        if filters.phase and filters.phase not in PHASES:
+            raise web.HTTPBadRequest(
+                text=f'"{filters.phase[:40]}" is not a phase: one of {", ".join(PHASES)}'
+            )
         namespace = filters.namespace or None
         if namespace is not None:
             self._shown(namespace)

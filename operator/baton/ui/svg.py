@@ -48,7 +48,11 @@ def dag(layout: Layout, views: Mapping[str, NodeView], *, label: str) -> Markup:
         view = views.get(name) or NodeView("Pending", "", "")
         x, y = placed.x + pad, placed.y + pad
         box = element("rect", {"x": x, "y": y, "width": w, "height": h, "rx": 6})
-        title = element("title", None, f"{name}: {view.phase}" + (f" ({view.detail})" if view.detail else ""))
+        if view.phase in view.detail or not view.phase:  # "Failed (Error), exit 3" says its phase
+            said = f"{name}: {view.detail}" if view.detail else name
+        else:
+            said = f"{name}: {view.phase}" + (f" ({view.detail})" if view.detail else "")
+        title = element("title", None, said)
         first = element("text", {"x": x + 10, "y": y + 18, "class": "name"}, _short(name))
         second = element("text", {"x": x + 10, "y": y + 34, "class": "detail"}, _short(view.detail, 28))
         inner = join([title, box, first, second])
