@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aiohttp import ClientResponse
+import aiohttp
+from aiohttp import ClientResponse, web
 from test_ui_pages import Dom
 from ui_kit import Cluster, phase, serve, task_phase
 
 from baton import GROUP, VERSION
+from baton.bench.harness import free_port
 from baton.controller.client import KubeClient
 from baton.devcluster.cluster import DevCluster
 from baton.ui.live import sse
@@ -139,3 +141,40 @@ async def test_a_deleted_runs_page_is_told_and_its_stream_ends(
         assert await updates.content.read() == b""  # and the stream is over
     finally:
         await http.close()
+
+
+async def test_stopping_the_ui_ends_its_open_streams_at_once(
+    cluster: Cluster, kube: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    """A stop (Ctrl-C: `baton ui` cleans its runner up) does not wait for each viewer to leave: the server
+    waits up to a minute for handlers, and an open stream would hold it all that time."""
+    cluster.create(
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "PipelineRun",
+            "metadata": {"name": "open-1"},
+            "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(tmp_path / "never")}},
+        }
+    )
+    run = await cluster.until("open-1", lambda r: task_phase(r, "wait") == "Running")
+    runner = web.AppRunner(Ui(kube, [namespace]).app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    base = f"http://127.0.0.1:{port}/runs/{namespace}/open-1"
+    async with aiohttp.ClientSession() as session:
+        since = run["metadata"]["resourceVersion"]
+        async with (
+            session.get(f"{base}/live?since={since}") as updates,
+            session.get(f"{base}/log?task=wait&attempt=1") as log,
+        ):
+            assert updates.headers["Content-Type"] == "text/event-stream"
+            assert await next_event(log) == ("log", "waiting")
+            async with asyncio.timeout(10):  # well under the keep-alive's 15 s and the server's 60 s
+                await runner.cleanup()
+            try:  # the stream is over: no more lines, the end of it, or its cut by the stop
+                async with asyncio.timeout(5):
+                    rest = await log.content.read()
+            except aiohttp.ClientPayloadError:
+                rest = b""
+            assert rest == b""

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,7 @@ def add_routes(app: web.Application, ui: Ui) -> None:
     app.router.add_get("/runs/{namespace}/{name}/live", live.run_updates)
     app.router.add_get("/runs/{namespace}/{name}/log", live.log_lines)
     app.router.add_get(SCRIPT_PATH, script)
+    app.on_shutdown.append(live.close)
 
 
 async def script(_: web.Request) -> web.Response:
@@ -142,6 +143,22 @@ class _Live:
     def __init__(self, ui: Ui) -> None:
         self.ui = ui
         self.streams = asyncio.Semaphore(MAX_STREAMS)
+        self.open: set[asyncio.Task[Any]] = set()
+        """The handlers streaming now: a stop ends them (they would hold it until a viewer leaves)."""
+
+    async def close(self, _: web.Application) -> None:
+        for task in self.open:
+            task.cancel()
+
+    @contextlib.contextmanager
+    def _streaming(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        assert task is not None
+        self.open.add(task)
+        try:
+            yield
+        finally:
+            self.open.discard(task)
 
     def _stream(self) -> None:
         """One more open stream, or 503: each holds a watch or a log on the API server."""
@@ -152,7 +169,8 @@ class _Live:
         _, _, run = await self.ui.required(request, "pipelineruns")
         self._stream()
         async with self.streams:
-            return await self._run_updates(request, run)
+            with self._streaming():
+                return await self._run_updates(request, run)
 
     async def _run_updates(self, request: web.Request, run: dict[str, Any]) -> web.StreamResponse:
         client: KubeClient = request[CLIENT]
@@ -203,30 +221,34 @@ class _Live:
             raise web.HTTPBadRequest(text="which task's log? (?task=NAME&attempt=N)")
         self._stream()
         async with self.streams:
-            lines = await followed(request[CLIENT], run, task, request.query.get("attempt"))
-            response = web.StreamResponse(headers=EVENT_STREAM)
-            await response.prepare(request)
-            queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=1000)
-            pump = asyncio.create_task(_pump(lines or _nothing(), queue))
-            try:
-                while True:
-                    try:
-                        async with asyncio.timeout(KEEPALIVE):
-                            line = await queue.get()
-                    except TimeoutError:
-                        # A quiet Pod: the write that fails is how a closed tab is noticed.
-                        await response.write(b": still here\n\n")
-                        continue
-                    if isinstance(line, str):
-                        await response.write(sse("end", line))
-                        return response
-                    await response.write(sse("log", line.decode("utf-8", errors="replace")))
-            except ConnectionResetError:
-                return response  # the viewer went away
-            finally:
-                pump.cancel()
-                with contextlib.suppress(BaseException):
-                    await pump
+            with self._streaming():
+                return await self._log_lines(request, run, task)
+
+    async def _log_lines(self, request: web.Request, run: dict[str, Any], task: str) -> web.StreamResponse:
+        lines = await followed(request[CLIENT], run, task, request.query.get("attempt"))
+        response = web.StreamResponse(headers=EVENT_STREAM)
+        await response.prepare(request)
+        queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=1000)
+        pump = asyncio.create_task(_pump(lines or _nothing(), queue))
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(KEEPALIVE):
+                        line = await queue.get()
+                except TimeoutError:
+                    # A quiet Pod: the write that fails is how a closed tab is noticed.
+                    await response.write(b": still here\n\n")
+                    continue
+                if isinstance(line, str):
+                    await response.write(sse("end", line))
+                    return response
+                await response.write(sse("log", line.decode("utf-8", errors="replace")))
+        except ConnectionResetError:
+            return response  # the viewer went away
+        finally:
+            pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
 
 
 async def _pump(lines: AsyncIterator[bytes], queue: asyncio.Queue[bytes | str]) -> None:
