@@ -11,7 +11,6 @@ import pytest
 from cdp import Browser, Page
 from ui_kit import Cluster, phase, serve, task_phase
 
-from baton import GROUP, VERSION
 from baton.controller.client import KubeClient
 from baton.core.actors import ACTION, ACTOR
 from baton.ui.server import Ui
@@ -25,23 +24,12 @@ async def page() -> AsyncIterator[Page]:
         yield await browser.new_page(1280, 800)
 
 
-def gated_run(cluster: Cluster, name: str, gate: Path) -> None:
-    cluster.create(
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "PipelineRun",
-            "metadata": {"name": name},
-            "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(gate)}},
-        }
-    )
-
-
 async def test_a_run_page_follows_its_run_live_and_its_log_grows(
     cluster: Cluster, kube: KubeClient, namespace: str, page: Page, tmp_path: Path
 ) -> None:
     gate = tmp_path / "go"
     (tmp_path / "go.ok").touch()
-    gated_run(cluster, "live-b", gate)
+    cluster.start("live-b", gate)
     await cluster.until("live-b", lambda r: task_phase(r, "wait") == "Running")
     http = await serve(Ui(kube, [namespace]))
     try:
@@ -75,7 +63,7 @@ async def test_the_retry_button_retries_the_run(
 ) -> None:
     gate = tmp_path / "go"
     gate.touch()  # `wait` passes; `check` fails until go.ok exists
-    gated_run(cluster, "flaky-b", gate)
+    cluster.start("flaky-b", gate)
     await cluster.until("flaky-b", lambda r: phase(r) == "Failed")
     http = await serve(Ui(kube, [namespace]))
     try:

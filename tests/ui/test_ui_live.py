@@ -11,7 +11,7 @@ from aiohttp import ClientResponse, web
 from test_ui_pages import Dom
 from ui_kit import Cluster, phase, serve, task_phase
 
-from baton import GROUP, VERSION
+from baton import GROUP
 from baton.bench.harness import free_port
 from baton.controller.client import KubeClient
 from baton.devcluster.cluster import DevCluster
@@ -48,13 +48,7 @@ async def test_a_run_page_follows_its_run_and_its_log(
 ) -> None:
     gate = tmp_path / "go"
     (tmp_path / "go.ok").touch()
-    body = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "PipelineRun",
-        "metadata": {"name": "live-1"},
-        "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(gate)}},
-    }
-    cluster.create(body)
+    cluster.start("live-1", gate)
     await cluster.until("live-1", lambda r: task_phase(r, "wait") == "Running")
     http = await serve(Ui(kube, [namespace]))
     try:
@@ -94,14 +88,7 @@ async def test_a_finished_runs_updates_end_at_once_and_a_log_without_a_pod_ends(
 ) -> None:
     (tmp_path / "go").touch()
     (tmp_path / "go.ok").touch()
-    cluster.create(
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "PipelineRun",
-            "metadata": {"name": "done-1"},
-            "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(tmp_path / "go")}},
-        }
-    )
+    cluster.start("done-1", tmp_path / "go")
     await cluster.until("done-1", lambda r: phase(r) == "Succeeded")
     http = await serve(Ui(kube, [namespace]))
     try:
@@ -119,14 +106,7 @@ async def test_a_finished_runs_updates_end_at_once_and_a_log_without_a_pod_ends(
 async def test_a_deleted_runs_page_is_told_and_its_stream_ends(
     cluster: Cluster, kube: KubeClient, namespace: str, devcluster: DevCluster, tmp_path: Path
 ) -> None:
-    cluster.create(
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "PipelineRun",
-            "metadata": {"name": "gone-1"},
-            "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(tmp_path / "never")}},
-        }
-    )
+    cluster.start("gone-1", tmp_path / "never")
     run = await cluster.until("gone-1", lambda r: task_phase(r, "wait") == "Running")
     http = await serve(Ui(kube, [namespace]))
     try:
@@ -148,14 +128,7 @@ async def test_stopping_the_ui_ends_its_open_streams_at_once(
 ) -> None:
     """A stop (Ctrl-C: `baton ui` cleans its runner up) does not wait for each viewer to leave: the server
     waits up to a minute for handlers, and an open stream would hold it all that time."""
-    cluster.create(
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "PipelineRun",
-            "metadata": {"name": "open-1"},
-            "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(tmp_path / "never")}},
-        }
-    )
+    cluster.start("open-1", tmp_path / "never")
     run = await cluster.until("open-1", lambda r: task_phase(r, "wait") == "Running")
     runner = web.AppRunner(Ui(kube, [namespace]).app(), access_log=None)
     await runner.setup()

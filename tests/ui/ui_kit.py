@@ -33,6 +33,17 @@ class Cluster:
             self.devcluster.sync(self.devcluster.store.find, (GROUP, "pipelineruns"), self.namespace, name)
         )
 
+    def start(self, name: str, gate: Path) -> None:
+        """A run of the `gated` Pipeline whose first task waits for ``gate`` to exist."""
+        self.create(
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "PipelineRun",
+                "metadata": {"name": name},
+                "spec": {"pipelineRef": {"name": "gated"}, "params": {"gate": str(gate)}},
+            }
+        )
+
     def told(self) -> str:
         """The namespace's Event messages, in one text (an Event may tell several transitions)."""
         rt = self.devcluster.registry.storage("", "events")
