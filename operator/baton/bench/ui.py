@@ -149,10 +149,10 @@ class _Changes:
     """Changes of the held run (an annotation each), timed until ``seen`` says they arrived."""
 
     def __init__(self, client: Any, namespace: str, run: str) -> None:
-        from baton import GROUP, VERSION
+        from baton.controller.paths import runs_path
 
         self.client = client
-        self.path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelineruns/{run}"
+        self.path = runs_path(namespace, run)
         self.count = 0
 
     async def held(self) -> str:

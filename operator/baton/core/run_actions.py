@@ -15,12 +15,12 @@ from typing import Any
 
 from baton import GROUP, VERSION
 from baton.api.pipeline import PipelineSpec
+from baton.api.run import FINISHED_PHASES
 from baton.core.foreach import param_items_errors
 from baton.core.params import resolve_params
 from baton.kube import labels
 from baton.kube.names import label_value
 
-FINISHED = ("Succeeded", "Failed", "Cancelled")
 RETRY_OF_LABEL = f"{GROUP}/retry-of"
 
 
@@ -105,7 +105,7 @@ def retry_run(old: Mapping[str, Any], tasks: Sequence[str], namespace: str) -> d
     name = old["metadata"]["name"]
     raw = old.get("status") or {}
     phase = raw.get("phase")
-    if phase not in FINISHED:
+    if phase not in FINISHED_PHASES:
         raise ActionRefused(
             f'pipelinerun "{name}" has not finished (it is {phase or "Pending"}): wait for it to end, '
             f"or cancel it first (kubectl baton cancel {name})"
@@ -157,7 +157,7 @@ def cancel_change(run: Mapping[str, Any], *, run_finally: bool, message: str | N
     stops finally tasks already running: after an earlier cancel or the run's timeout."""
     name = run["metadata"]["name"]
     phase = _phase(run)
-    if phase in FINISHED:
+    if phase in FINISHED_PHASES:
         raise ActionRefused(_finished(name, phase, "cancel"))
     cancel = (run.get("spec") or {}).get("cancel")
     timed_out = any(
@@ -192,7 +192,7 @@ def suspend_change(run: Mapping[str, Any], suspend: bool) -> Change:
     name = run["metadata"]["name"]
     phase = _phase(run)
     verb = "suspend" if suspend else "resume"
-    if phase in FINISHED:
+    if phase in FINISHED_PHASES:
         raise ActionRefused(_finished(name, phase, verb))
     if bool((run.get("spec") or {}).get("suspend")) == suspend:
         state = "suspended" if suspend else "not suspended"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from baton import GROUP, VERSION
 from baton.controller.client import ApiFailure, KubeClient
+from baton.controller.paths import runs_path
 from baton.core.actors import CHANGE_TRIES, Verb, acted_patch, acted_run, change_pause
 from baton.core.run_actions import (
     ActionRefused,
@@ -124,7 +124,7 @@ class _Acting:
     ) -> None:
         """As the CLI: patch as of the run's version, deciding again if it changed meanwhile."""
         meta = run["metadata"]
-        path = f"/apis/{GROUP}/{VERSION}/namespaces/{meta['namespace']}/pipelineruns/{meta['name']}"
+        path = runs_path(meta["namespace"], meta["name"])
         for tries in range(CHANGE_TRIES):
             change = _refusable(decide, run)
             if change.patch is None:
@@ -166,8 +166,7 @@ def _refusable(decide: Callable[..., Any], *args: Any) -> Any:
 
 
 async def _create(client: KubeClient, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/pipelineruns"
-    return await client.create(path, body, resource=RUNS)
+    return await client.create(runs_path(namespace), body, resource=RUNS)
 
 
 def _to_run(namespace: str, name: str) -> web.Response:

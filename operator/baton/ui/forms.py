@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from baton.api.run import FINISHED_PHASES
 from baton.core.actors import recorded_action
-from baton.core.run_actions import FINISHED, not_ready
+from baton.core.run_actions import not_ready
 from baton.core.start import has_frozen_spec
 
 from .csrf import FIELD, Tokens
@@ -52,7 +53,7 @@ def run_actions(
 
     forms: list[Child] = []
     phase = status.get("phase")
-    if phase in FINISHED:
+    if phase in FINISHED_PHASES:
         if has_frozen_spec(status):
             if phase != "Succeeded":
                 forms.append(actions.form(path("retry"), "Retry", cls="primary"))

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from baton import GROUP, VERSION
+from baton.api.run import FINISHED_PHASES
 from baton.controller.client import ApiFailure, KubeClient
-from baton.core.run_actions import FINISHED
+from baton.controller.paths import runs_path
 
 from .identity import CLIENT
 from .logs import followed
@@ -81,7 +81,7 @@ class _Watch:
         self.changed = asyncio.Event()
         self.gone = ""
         meta = run["metadata"]
-        self.path = f"/apis/{GROUP}/{VERSION}/namespaces/{meta['namespace']}/pipelineruns"
+        self.path = runs_path(meta["namespace"])
         self.name = meta["name"]
 
     async def follow(self) -> None:
@@ -203,7 +203,7 @@ class _Live:
                 main = await asyncio.to_thread(run_main, current, pipeline, events, self.ui.clock(), actions)
                 interval = max(MIN_INTERVAL, 5 * (time.monotonic() - began))
                 await response.write(sse("update", main))
-                if (current.get("status") or {}).get("phase") in FINISHED:
+                if (current.get("status") or {}).get("phase") in FINISHED_PHASES:
                     await response.write(sse("end", ""))
                     return response
                 await asyncio.sleep(interval)

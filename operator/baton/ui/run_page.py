@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from baton.api.run import FINISHED_PHASES
 from baton.cli.output import run_view
-from baton.core.run_actions import FINISHED
 
 from .dag import run_dag
 from .forms import Actions, run_actions, who_acted
@@ -127,7 +127,7 @@ def run_main(
         table(("Type", "Reason", "Last seen", "Message"), [_event_row(e) for e in events], cls="events"),
     ]
     since = urlencode({"since": meta.get("resourceVersion", "")})
-    live = None if view.phase in FINISHED else f"{run_href(namespace, view.name)}/live?{since}"
+    live = None if view.phase in FINISHED_PHASES else f"{run_href(namespace, view.name)}/live?{since}"
     return element("main", {"data-phase": view.phase, "data-live": live}, *sections)
 
 
