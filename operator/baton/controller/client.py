@@ -118,8 +118,10 @@ class KubeClient:
         view._impersonate = (("Impersonate-User", user), *(("Impersonate-Group", g) for g in groups))
         return view
 
-    def _headers(self, **more: str) -> CIMultiDict[str]:
-        return CIMultiDict([*more.items(), *self._impersonate])
+    def _headers(self, **more: str) -> Mapping[str, str]:
+        if not self._impersonate:  # the operator's every request: no multidict to build
+            return more
+        return CIMultiDict([*more.items(), *self._impersonate])  # Impersonate-Group may repeat
 
     async def close(self) -> None:
         await self._session.close()
