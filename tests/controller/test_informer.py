@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -158,31 +159,36 @@ def test_a_handler_that_fails_on_one_object_does_not_stop_the_others() -> None:
     assert seen == ["good"]
 
 
-def test_against_the_dev_cluster_only_labelled_jobs_trimmed(devcluster: DevCluster, namespace: str) -> None:
-    def job(name: str, labels: dict[str, str]) -> dict[str, Any]:
-        return {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "suspend": True,  # never runs: only its events matter here
-                "template": {
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "containers": [{"name": "main", "image": "busybox", "command": ["true"]}],
-                    }
-                },
+def suspended_job(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "suspend": True,  # never runs: only its events matter here
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": "busybox", "command": ["true"]}],
+                }
             },
-        }
+        },
+    }
 
+
+def client_of(devcluster: DevCluster) -> KubeClient:
+    info = kopf.ConnectionInfo(
+        server=devcluster.url,
+        scheme="Bearer",
+        token=devcluster.token,
+        ca_data=base64.b64encode(devcluster.certificate.ca_pem).decode(),
+    )
+    return KubeClient(info)
+
+
+def test_against_the_dev_cluster_only_labelled_jobs_trimmed(devcluster: DevCluster, namespace: str) -> None:
     async def main() -> list[tuple[str | None, dict[str, Any]]]:
-        info = kopf.ConnectionInfo(
-            server=devcluster.url,
-            scheme="Bearer",
-            token=devcluster.token,
-            ca_data=base64.b64encode(devcluster.certificate.ca_pem).decode(),
-        )
-        client = KubeClient(info)
+        client = client_of(devcluster)
         path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
         seen: list[tuple[str | None, dict[str, Any]]] = []
         informer = Informer(
@@ -194,11 +200,11 @@ def test_against_the_dev_cluster_only_labelled_jobs_trimmed(devcluster: DevClust
             transform=trim_job,
         )
         try:
-            await client.create(path, job("listed", {"baton.dev/run": "r"}), resource="jobs.batch")
+            await client.create(path, suspended_job("listed", {"baton.dev/run": "r"}), resource="jobs.batch")
             task = asyncio.create_task(informer.run())
             await asyncio.wait_for(informer.synced.wait(), 10)
-            await client.create(path, job("other", {"app": "x"}), resource="jobs.batch")
-            await client.create(path, job("watched", {"baton.dev/run": "r"}), resource="jobs.batch")
+            await client.create(path, suspended_job("other", {"app": "x"}), resource="jobs.batch")
+            await client.create(path, suspended_job("watched", {"baton.dev/run": "r"}), resource="jobs.batch")
             await client.delete(f"{path}/listed", resource="jobs.batch")
             for _ in range(200):
                 if any(t == "DELETED" for t, _ in seen):
@@ -216,3 +222,71 @@ def test_against_the_dev_cluster_only_labelled_jobs_trimmed(devcluster: DevClust
     assert ("ADDED", "watched") in names and ("DELETED", "listed") in names
     assert all(name != "other" for _, name in names)
     assert all("spec" not in o for _, o in seen)  # trimmed before anyone holds it
+
+
+def test_catch_up_hands_on_the_events_that_arrived_while_the_loop_was_busy(
+    devcluster: DevCluster, namespace: str
+) -> None:
+    """What a reconcile waits for before it plans: events whose bytes reached the socket while the event
+    loop was busy (here a blocking sleep stands in for a long plan) are in the cache when it returns."""
+
+    def create_many() -> None:
+        jobs = devcluster.registry.storage("batch", "jobs")
+        for i in range(50):
+            devcluster.store.create(jobs, namespace, suspended_job(f"burst-{i}", {"baton.dev/run": "r"}))
+
+    async def main() -> tuple[int, set[str], int]:
+        client = client_of(devcluster)
+        seen: list[str] = []
+        informer = Informer(
+            client,
+            f"/apis/batch/v1/namespaces/{namespace}/jobs",
+            resource="jobs.batch",
+            selector="baton.dev/run",
+            handler=lambda _, o: seen.append(o["metadata"]["name"]),
+            transform=trim_job,
+        )
+        try:
+            task = asyncio.create_task(informer.run())
+            await asyncio.wait_for(informer.synced.wait(), 10)
+            await asyncio.sleep(0.2)  # the watch is open
+            devcluster.sync(create_many)  # the 50 events are sent now, while this loop...
+            time.sleep(0.3)  # noqa: ASYNC251 ...is busy (a long plan): blocking on purpose
+            before = len(seen)
+            await informer_module.catch_up([informer])
+            after = set(seen)
+            caught = len(seen)
+            await asyncio.sleep(0.3)
+            late = len(seen) - caught  # what catch_up had left behind
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        finally:
+            await client.close()
+        return before, after, late
+
+    before, after, late = asyncio.run(main())
+    assert before == 0  # nothing is handed on while the loop is busy
+    assert after == {f"burst-{i}" for i in range(50)} and late == 0  # all of it, before the plan
+
+
+def test_catch_up_returns_after_a_few_turns_when_nothing_comes() -> None:
+    class Idle:
+        delivered = 7
+
+    async def main() -> int:
+        turns = 0
+
+        async def count() -> None:
+            nonlocal turns
+            while True:
+                turns += 1
+                await asyncio.sleep(0)
+
+        counter = asyncio.create_task(count())
+        await asyncio.sleep(0)
+        start = turns
+        await informer_module.catch_up([Idle()])  # type: ignore[list-item]
+        counter.cancel()
+        return turns - start
+
+    assert asyncio.run(main()) <= informer_module.QUIET_TURNS + 1

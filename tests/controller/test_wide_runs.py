@@ -53,19 +53,22 @@ def instant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevClust
         yield cluster, kubeconfig
 
 
+def in_namespace(
+    instant: tuple[DevCluster, Path], monkeypatch: pytest.MonkeyPatch, namespace: str
+) -> tuple[DevCluster, Api]:
+    """The instant dev cluster with a new namespace, the operator's KUBECONFIG pointing at it."""
+    cluster, kubeconfig = instant
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    namespaces = cluster.registry.storage("", "namespaces")
+    cluster.sync(cluster.store.create, namespaces, "", {"metadata": {"name": namespace}})
+    return cluster, Api(cluster, namespace)
+
+
 def test_an_operator_stopped_in_the_middle_of_a_10000_wide_fan_out_leaves_no_duplicate(
     instant: tuple[DevCluster, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cluster, kubeconfig = instant
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    namespace = "wide"
-    cluster.sync(
-        cluster.store.create,
-        cluster.registry.storage("", "namespaces"),
-        "",
-        {"metadata": {"name": namespace}},
-    )
-    api = Api(cluster, namespace)
+    cluster, api = in_namespace(instant, monkeypatch, "wide")
+    namespace = api.namespace
     width = 10_000
     fan = sh("fan", "true", "split")
     fan["forEach"] = {"from": "$(params.items)", "maxItems": width}
@@ -111,3 +114,38 @@ def test_an_operator_stopped_in_the_middle_of_a_10000_wide_fan_out_leaves_no_dup
     ]
     assert not errors
     assert sorted(j["metadata"]["name"] for j in api.jobs()) == [f"{name}-join-1", f"{name}-split-1"]
+
+
+def test_a_wide_burst_cut_before_its_last_eighth_creates_every_job_once(
+    instant: tuple[DevCluster, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1 → 300 → 1: the 300 creates are cut (core.bursts) into two reconciles with a plan between them;
+    the second creates only what the first did not, and the join follows its last worker."""
+    cluster, api = in_namespace(instant, monkeypatch, "burst")
+    namespace = api.namespace
+    width = 300
+    workers = [sh(f"w{i:03}", "true", "split") for i in range(width)]
+    api.apply(pipeline("burst", [sh("split"), *workers, sh("join", "true", *(w["name"] for w in workers))]))
+    operator = RunningOperator(namespace).start()
+    try:
+        name = api.start_run("burst")
+        run = finished(api, name, timeout=120)
+    finally:
+        operator.stop()
+    assert phase_of(run) == "Succeeded", run["status"].get("conditions")
+    records = cluster.sync(cluster.audit.records)
+    creates = [
+        r
+        for r in records
+        if isinstance(r, RequestRecord)
+        and r.namespace == namespace
+        and r.verb == "create"
+        and r.resource == "jobs.batch"
+    ]
+    assert len(creates) == width + 2 and all(r.code == 201 for r in creates)  # none asked for twice
+    times = {
+        r.name: r.ts_ms
+        for r in records
+        if isinstance(r, TransitionRecord) and r.namespace == namespace and r.transition == "Created"
+    }
+    assert times[f"{name}-join-1"] >= max(t for n, t in times.items() if "-w" in n)

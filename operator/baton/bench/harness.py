@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from baton import GROUP
 from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
+from baton.idle_gc import collected_when_idle
 
 T = TypeVar("T")
 
@@ -256,7 +257,7 @@ def world(
     namespace = f"bench-{scenario}"
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
         cluster = DevCluster(instant=instant, hold_jobs=hold_jobs, workdir=Path(tmp) / "cluster")
-        with cluster.running():
+        with cluster.running(), collected_when_idle(lambda: cluster.store.resource_version):
             cluster.sync(install_crds, cluster)
             ns_type = cluster.registry.storage("", "namespaces")
             cluster.sync(cluster.store.create, ns_type, "", {"metadata": {"name": namespace}})

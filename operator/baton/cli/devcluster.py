@@ -14,6 +14,7 @@ from pathlib import Path
 from baton.cli.dev import install_crds
 from baton.devcluster.cluster import DevCluster
 from baton.devcluster.faults import FaultPlan, plan_of
+from baton.idle_gc import collected_when_idle
 
 
 async def _serve(args: argparse.Namespace, faults: FaultPlan | None) -> None:
@@ -24,6 +25,11 @@ async def _serve(args: argparse.Namespace, faults: FaultPlan | None) -> None:
         faults=faults,
     )
     await cluster.start()
+    with collected_when_idle(lambda: cluster.store.resource_version):
+        await _serving(cluster, args, faults)
+
+
+async def _serving(cluster: DevCluster, args: argparse.Namespace, faults: FaultPlan | None) -> None:
     operator: asyncio.Task[None] | None = None
     stop = asyncio.Event()
     try:

@@ -19,6 +19,7 @@ import kopf
 
 from baton import GROUP, VERSION
 from baton.core.api_retry import BURST, QPS
+from baton.idle_gc import collected_when_idle
 from baton.kube.labels import RUN as RUN_LABEL
 from baton.kube.trim import trim_job, trim_pod
 from baton.logs import log_context
@@ -28,7 +29,7 @@ from .cache import ClusterCache, Key, key_of
 from .client import KubeClient, connection_info
 from .crdcheck import CrdGate
 from .datasets import DatasetKeeper
-from .informer import Informer
+from .informer import Informer, catch_up
 from .leader import LeaderElection, LeaderElector, own_namespace
 from .observers import RunObserver
 from .openlineage import LineageEmitter
@@ -77,6 +78,7 @@ class Operator:
             requeue=lambda key, delay: self.queue.add_after(("run", *key), delay),
             quiet=self._quiet,
             backlog=lambda: self.queue.depth,
+            catch_up=lambda: catch_up(self.informers),
         )
         self.datasets = DatasetKeeper(
             self.cache,
@@ -369,16 +371,17 @@ async def run_operator(
     operator.register(registry, info)
     server = metrics.serve(metrics_port, metrics_host) if metrics_port is not None else None
     try:
-        await kopf.operator(
-            registry=registry,
-            settings=operator_settings(),
-            clusterwide=not namespaces,
-            namespaces=list(namespaces),
-            standalone=True,
-            liveness_endpoint=liveness_endpoint,
-            stop_flag=stop_flag,
-            ready_flag=ready_flag,
-        )
+        with collected_when_idle(lambda: operator.queue.activity):
+            await kopf.operator(
+                registry=registry,
+                settings=operator_settings(),
+                clusterwide=not namespaces,
+                namespaces=list(namespaces),
+                standalone=True,
+                liveness_endpoint=liveness_endpoint,
+                stop_flag=stop_flag,
+                ready_flag=ready_flag,
+            )
     finally:
         metrics.ACTIVE.remove(operator.observer)  # also when kopf ended without its cleanup handlers
         metrics.DATASETS.remove(operator.datasets)

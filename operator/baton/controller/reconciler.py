@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baton.api.codec import load_run_status
 from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
+from baton.core.bursts import first_slice
 from baton.core.cache import CACHED, CacheView
 from baton.core.collect import wide_tasks
 from baton.core.events import Event, EventType
@@ -32,6 +33,7 @@ from baton.core.quota import quota_delay
 from baton.core.start import RunStart, invalid_start, not_started, start_run, waiting_for_pipeline
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.status import parse_time
+from baton.core.transition_memo import TransitionMemo
 from baton.core.workspaces import claim_failed
 from baton.kube.childrun import parent_of, recursion
 from baton.kube.labels import missing_run_labels
@@ -82,6 +84,7 @@ class RunReconciler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         quiet: Callable[[Key], float] = lambda _: float("inf"),
         backlog: Callable[[], int] = lambda: 0,
+        catch_up: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.cache = cache
         self.client = client
@@ -92,6 +95,8 @@ class RunReconciler:
         """Seconds since the last event of the run's Jobs or Pods."""
         self.backlog = backlog
         """Keys waiting for a worker (the work queue's depth)."""
+        self.catch_up = catch_up
+        """Returns once the Job and Pod events already received are in the cache (see informer.catch_up)."""
         self.writer = RunStatusWriter(cache, client, recorder, requeue, clock)
         self.collector = JobCollector(client)
         self.statuses = self.writer.statuses
@@ -101,12 +106,15 @@ class RunReconciler:
         self.started_at = clock()
         """When this operator began to watch: a Job not seen yet is not lost before a while after it."""
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
+        self._memos: dict[Key, tuple[PipelineRunStatus, TransitionMemo]] = {}  # see core.transition_memo
         self._admitting: dict[Key, asyncio.Lock] = {}  # by Pipeline with maxActiveRuns
         self.reconciles = 0
         self.task_cache = TaskCache()
         """The cache of tasks with `cache`, from the finished runs (the operator feeds it from the watch)."""
 
     async def reconcile(self, key: Key) -> None:
+        if self.catch_up is not None:
+            await self.catch_up()
         run = self.cache.runs.get(key)
         limited = admission_key(self.cache, run) if run and not_started(run.get("status") or {}) else None
         if limited is None:
@@ -129,6 +137,7 @@ class RunReconciler:
         if run is None:
             self.writer.forget(key)
             self.collector.forget(key)
+            self._memos.pop(key, None)
             self._held.pop(key, None)
             self._refusals.pop(key, None)
             return
@@ -189,21 +198,22 @@ class RunReconciler:
             await self._unreadable(run, error)
             return
         observed = self._observed(key)
-        decision = plan(
-            state, observed, now, observing_since=self.started_at, cache=self._cache_view(key[0], status)
-        )
-        created, refused = await self.applier.create_jobs(decision.create_jobs)
+        memo = self._memo(key, status)
+        cache = self._cache_view(key[0], status)
+        decision = plan(state, observed, now, observing_since=self.started_at, cache=cache, memo=memo)
+        creates = decision.create_jobs
+        # A wide burst of a started run: its last part after a plan that sees what completed meanwhile.
+        cut = len(creates) if before is None else first_slice(len(creates))
+        created, refused = await self.applier.create_jobs(creates[:cut])
+        if refused and cut < len(creates):  # the quota is full: the rest would be refused too
+            refused |= {job.task: next(iter(refused.values())) for job in creates[cut:]}
+        elif created and cut < len(creates):
+            self.requeue(key, NEXT_RECONCILE)
+            return
         if created and refused:
             # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
             # were created are adopted; this plan creates nothing.
-            decision = plan(
-                state,
-                self._observed(key),
-                now,
-                refused=refused,
-                observing_since=self.started_at,
-                cache=self._cache_view(key[0], status),
-            )
+            decision = plan(state, self._observed(key), now, refused, self.started_at, cache=cache, memo=memo)
             created, _ = await self.applier.create_jobs(decision.create_jobs)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             self.requeue(key, quota_delay(self._refusals[key]))
@@ -233,6 +243,8 @@ class RunReconciler:
                     self.requeue(key, 0.0)  # its Jobs of instances now recorded may go (see collector)
         if decision.wake_at is not None:
             self.requeue(key, max(0.0, (decision.wake_at - now).total_seconds()))
+        if new_status is not None and new_status.phase is not None and new_status.phase.finished:
+            self._memos.pop(key, None)
         if new_status is not None and (ends := expiry(new_status, ttl, child)):
             self.requeue(key, max(0.0, (ends - now).total_seconds()))  # it just ended: its TTL starts
         if before is not None:  # the status as stored: only what it records may lose its Jobs
@@ -299,9 +311,17 @@ class RunReconciler:
             self.clock(),
             observing_since=self.started_at,
             cache=self._cache_view(key[0], status),
+            memo=self._memo(key, status),
         )
         if early.create_jobs:
             await self.applier.create_jobs(early.create_jobs)
+
+    def _memo(self, key: Key, status: PipelineRunStatus) -> TransitionMemo:
+        """The run's memo for plans from this stored status (a new status: a new memo)."""
+        kept = self._memos.get(key)
+        if kept is None or kept[0] is not status:
+            kept = self._memos[key] = (status, TransitionMemo())
+        return kept[1]
 
     def _cache_view(self, namespace: str, status: PipelineRunStatus) -> CacheView | None:
         return self.task_cache.view(namespace, status.pipeline, self.cache)

@@ -52,11 +52,14 @@ class WorkQueue(Generic[K]):
         self._open.set()
         self._started = False
         self._workers_running: list[asyncio.Task[None]] = []
+        self.activity = 0
+        """Counts adds and reconciles begun and ended: unchanged for a while means the queue is idle."""
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
     def add(self, key: K) -> None:
+        self.activity += 1
         if key in self._active:
             self._dirty.add(key)  # reconcile again once the running one ends, with what it missed
             return
@@ -124,6 +127,7 @@ class WorkQueue(Generic[K]):
                 await self._open.wait()  # still queued meanwhile: a new add of it coalesces
             self._queued.discard(key)
             self._active.add(key)
+            self.activity += 1
             try:
                 await self._reconcile(key)
             except asyncio.CancelledError:
@@ -138,6 +142,7 @@ class WorkQueue(Generic[K]):
             else:
                 self.failures.pop(key, None)
             finally:
+                self.activity += 1
                 self._active.discard(key)
                 if key in self._dirty:
                     self._dirty.discard(key)

@@ -53,6 +53,7 @@ from baton.core.tasks import (
     task_deadline,
     waiting_for_retry,
 )
+from baton.core.transition_memo import TransitionMemo
 from baton.core.units import aligned_tasks, newest_jobs, nodes_of, unit_changes
 from baton.core.workspaces import pinned_workspaces, record_nodes
 
@@ -97,6 +98,7 @@ def plan(
     refused: Mapping[str, str] | None = None,
     observing_since: datetime | None = None,
     cache: CacheView | None = None,
+    memo: TransitionMemo | None = None,
 ) -> Plan:
     """Decide the next actions of a started run (see ``baton.core.start.start_run``).
 
@@ -105,7 +107,8 @@ def plan(
     ``observing_since`` is when the shell began to watch (its start): a Job it has not seen yet is lost
     only a while after that, however long ago its task started (its watch may still be listing).
     ``cache`` is what the shell knows of the cache of the run's Pipeline (``baton.core.cache``); without
-    it, tasks with cache simply run.
+    it, tasks with cache simply run. ``memo`` (kept by the shell between plans of one stored status)
+    saves finding the same successes again; it never changes the plan (``baton.core.transition_memo``).
 
     Two passes over the tasks (O(V + E)): fold the observed Jobs into the running tasks, then decide
     every task that has not started (skip it, start it, or let it wait) in topological order, so that a
@@ -124,6 +127,7 @@ def plan(
     work = _Pass(
         run, dag, steering, now, list(before), refused=refused or {}, observing_since=observing_since
     )
+    work.memo = memo
     if cache is not None and run.status.pipeline:
         work.cache = cache
         work.cache_lookup = not run.control.no_cache
@@ -202,6 +206,7 @@ class _Pass:
     """Tasks the cache served since the last decision pass."""
     cache_lookup: bool = False
     """Whether a task with cache may be served from it (not with spec.cache Disabled: it runs)."""
+    memo: TransitionMemo | None = None
     finally_start_time: str | None = None
     """When the finally tasks' budget began (set in the pass that sees every other task ended)."""
 
@@ -232,7 +237,8 @@ class _Pass:
             attempts = self.attempts(i)
             if phase is pending:  # its Job was created by a plan whose status was not stored: adopt it
                 task = adopted(self, i, task)
-            new, delete = advance_task(task, job, self.now, attempts, self.observing_since)
+            advance = advance_task if self.memo is None else self.memo.advance
+            new, delete = advance(task, job, self.now, attempts, self.observing_since)
             if new.phase is TaskPhase.FAILED:
                 new = warn_instead(self.run.spec.task_at(i), new)
             if new.pokes and new.attempts > task.attempts and task.job_name and task.pokes:

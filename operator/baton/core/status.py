@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 from operator import attrgetter
 
@@ -25,8 +26,12 @@ _phase = attrgetter("phase")
 _FINISHED = (TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.SKIPPED, TaskPhase.CANCELLED)
 
 
+@lru_cache(maxsize=4096)
 def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with second precision, as Kubernetes writes times: 2025-01-31T12:00:00Z."""
+    """RFC 3339 in UTC with second precision, as Kubernetes writes times: 2025-01-31T12:00:00Z.
+
+    Cached: a plan that sees 1,000 Jobs complete formats each one's times, mostly the same few seconds
+    (strftime was a fifth of such a plan)."""
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
