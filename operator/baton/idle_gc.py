@@ -71,6 +71,8 @@ class _Collector:
         mark = self._mark()
         changed = last = time.monotonic()
         took = 0.0
+        heap = 0
+        first, second, _ = gc.get_threshold()
         while not stopping.wait(POLL_SECONDS):
             now = time.monotonic()
             if (current := self._mark()) != mark:
@@ -80,12 +82,15 @@ class _Collector:
                 quiet_for=now - changed,
                 since_last=now - last,
                 last_took=took,
+                heap_objects=heap,
+                promoted_per_young=first * second,
             )
             if not due:
                 continue
             gc.collect()
             last = time.monotonic()
             took = last - now
+            heap = len(gc.get_objects(generation=2))  # what survived (a tenth of the collection's time)
             self.collections += 1
             log.debug("full garbage collection took %.0f ms", took * 1000)
 

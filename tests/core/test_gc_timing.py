@@ -10,6 +10,29 @@ ENOUGH = YOUNG_COLLECTIONS
 
 
 @pytest.mark.parametrize(
+    ("young", "heap", "due"),
+    [
+        (ENOUGH, 100_000, True),  # a small heap: CPython's own ten
+        (ENOUGH, 1_000_000, False),  # 70,000 promoted at most: not a quarter of a million objects
+        (34, 1_000_000, False),
+        (35, 1_000_000, True),  # 35 young collections may have promoted 245,000: about a quarter
+    ],
+)
+def test_a_large_heap_waits_for_a_quarter_of_it_to_be_new(young: int, heap: int, due: bool) -> None:
+    assert (
+        full_collection_due(
+            young_collections=young,
+            quiet_for=10.0,
+            since_last=600.0,
+            last_took=0.1,
+            heap_objects=heap,
+            promoted_per_young=7_000,
+        )
+        is due
+    )
+
+
+@pytest.mark.parametrize(
     ("young", "quiet", "since", "took", "due"),
     [
         (ENOUGH, QUIET_SECONDS, 30.0, 0.1, True),  # quiet, and worth it

@@ -21,18 +21,30 @@ at least t / SHARE."""
 YOUNG_COLLECTIONS = 10
 """CPython's own third threshold: fewer young-generation collections than this since the last full one
 have promoted too little to be worth a full one."""
+GROWTH = 4
+"""As CPython: a full collection once the objects promoted since the last one could be a quarter of those
+it left (an idle process, whose heap barely grows, then collects as rarely as CPython would)."""
 
 
 def full_collection_due(
-    *, young_collections: int, quiet_for: float, since_last: float, last_took: float
+    *,
+    young_collections: int,
+    quiet_for: float,
+    since_last: float,
+    last_took: float,
+    heap_objects: int = 0,
+    promoted_per_young: int = 7_000,
 ) -> bool:
     """Whether to run a full collection now.
 
     ``young_collections``: collections of the middle generation since the last full one (what
     ``gc.get_count()[2]`` counts); ``quiet_for``: seconds since the process last did any work;
-    ``since_last``: seconds since the last full collection (or the start); ``last_took``: its duration.
+    ``since_last``: seconds since the last full collection (or the start); ``last_took``: its duration;
+    ``heap_objects``: the objects the last one left; ``promoted_per_young``: the most objects one
+    middle-generation collection can promote (CPython's first two thresholds multiplied).
     """
-    if young_collections < YOUNG_COLLECTIONS:
+    needed = max(YOUNG_COLLECTIONS, heap_objects // (GROWTH * max(1, promoted_per_young)))
+    if young_collections < needed:
         return False
     spacing = last_took / SHARE
     if since_last < spacing:
