@@ -13,7 +13,8 @@ import copy
 from typing import Any
 
 from baton.controller.cache import ClusterCache
-from baton.controller.reconciler import RunReconciler
+from baton.controller.reconciler import NEXT_RECONCILE, RunReconciler
+from baton.core.bursts import first_slice
 
 PIPELINE = {
     "taskDefaults": {"image": "x"},
@@ -125,3 +126,46 @@ async def test_a_job_the_run_needs_is_created_while_the_last_write_is_still_in_f
     assert api.created == ["r-a-1", "r-b-1", "r-c-1"]  # nothing created twice
     tasks = {t["name"]: t["phase"] for t in api.run["status"]["tasks"]}
     assert tasks == {"a": "Succeeded", "b": "Succeeded", "c": "Running"}
+
+
+async def test_a_wide_burst_is_created_in_two_slices_and_a_finished_run_keeps_no_memo() -> None:
+    workers = [{"name": f"w{i:03}", "command": ["true"], "dependsOn": ["a"]} for i in range(300)]
+    spec = {
+        "tasks": [
+            {"name": "a", "command": ["true"]},
+            *workers,
+            {"name": "join", "command": ["true"], "dependsOn": [w["name"] for w in workers]},
+        ]
+    }
+    api, cache = Api(), ClusterCache()
+    api.run["spec"] = {"pipelineSpec": {**PIPELINE, **spec}}
+    requeued: list[float] = []
+    cache.observe_run("ADDED", api.run)
+    reconciler = RunReconciler(cache, api, Quiet(), lambda _, delay: requeued.append(delay))  # type: ignore[arg-type]
+    key = ("ns", "r")
+
+    async def reconcile() -> None:
+        cache.observe_run("MODIFIED", api.run)
+        reconciler.writer.last_write.clear()
+        await reconciler.reconcile(key)
+        if (behind := reconciler.writer.in_flight(key)) is not None:
+            await behind
+
+    await reconcile()
+    complete(cache, api, "r-a-1")
+    patches = len(api.patches)
+    await reconcile()  # 300 to create: all but the last eighth, then a plan
+    assert len(api.created) == 1 + first_slice(300) and NEXT_RECONCILE in requeued
+    assert len(api.patches) == patches  # nothing written: the next plan writes
+    await reconcile()  # the rest, each once
+    assert sorted(api.created) == sorted({"r-a-1", *(f"r-{w['name']}-1" for w in workers)})
+    for worker in workers:
+        complete(cache, api, f"r-{worker['name']}-1")
+    await reconcile()
+    assert api.created[-1] == "r-join-1"
+    assert reconciler._memos  # the run is still going: its plans keep what they found
+    complete(cache, api, "r-join-1")
+    await reconcile()
+    assert api.run["status"]["phase"] == "Succeeded"
+    await reconcile()  # a finished run's reconcile keeps nothing for it
+    assert not reconciler._memos

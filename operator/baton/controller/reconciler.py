@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baton.api.codec import load_run_status
-from baton.api.run import PipelineRunStatus, RunPhase, TaskPhase
+from baton.api.run import PipelineRunStatus
 from baton.core.bursts import first_slice
-from baton.core.cache import CACHED, CacheView
+from baton.core.cache import CacheView
 from baton.core.collect import wide_tasks
 from baton.core.events import Event, EventType
 from baton.core.observed import ObservedJob
 from baton.core.plan import plan
+from baton.core.progress import progress_only
 from baton.core.queueing import cancelled_before_start
 from baton.core.quota import quota_delay
 from baton.core.start import RunStart, invalid_start, not_started, start_run, waiting_for_pipeline
@@ -67,7 +68,6 @@ NEXT_RECONCILE = 1e-6
 """A delay that only lets the reconcile already queued go first."""
 WIDE = 500
 """Tasks and instances from which a run's status counts as large (the quiet rule above applies)."""
-_PROGRESS = frozenset({TaskPhase.PENDING, TaskPhase.RUNNING, TaskPhase.SUCCEEDED})
 
 
 def _units(status: PipelineRunStatus) -> int:
@@ -235,7 +235,7 @@ class RunReconciler:
                 # Plan again when the interval ends: that plan starts from the stored status, so it
                 # writes these transitions (and their Events) together with whatever came after.
                 self.requeue(key, wait)
-            elif before is not None and self._progress_only(before, new_status, bool(decision.delete_jobs)):
+            elif before is not None and progress_only(before, new_status, bool(decision.delete_jobs)):
                 self.writer.write_behind(key, run, new_status, before, [*events, *decision.events])
             else:
                 await self.writer.write(key, run, new_status, before, [*events, *decision.events])
@@ -250,17 +250,6 @@ class RunReconciler:
         if before is not None:  # the status as stored: only what it records may lose its Jobs
             await self.collector.collect(key, before, observed)  # the Jobs it was planned with
 
-    @staticmethod
-    def _progress_only(before: PipelineRunStatus, after: PipelineRunStatus, stopping: bool) -> bool:
-        """Whether the new status records only progress: tasks started or succeeded in a running run."""
-        if stopping or before.phase is not RunPhase.RUNNING or after.phase is not RunPhase.RUNNING:
-            return False
-        # A task served from the cache has no Job from which a later plan would learn it again: not progress.
-        return all(
-            old is new or (new.phase in _PROGRESS and new.next_attempt_at is None and new.reason != CACHED)
-            for old, new in zip(before.tasks, after.tasks, strict=False)
-        )
-
     def _progress_wait(
         self, key: Key, before: PipelineRunStatus | None, after: PipelineRunStatus, stopping: bool
     ) -> float:
@@ -270,7 +259,7 @@ class RunReconciler:
         Nothing is lost by waiting: the Jobs are the record of progress, the planner adopts them after a
         restart, and the run's start, its outcome, failures, skips, retries and stops are written at once.
         """
-        if before is None or not self._progress_only(before, after, stopping):
+        if before is None or not progress_only(before, after, stopping):
             return 0.0
         last = self.writer.last_write.get(key)
         now = asyncio.get_running_loop().time()
@@ -316,8 +305,12 @@ class RunReconciler:
         if early.create_jobs:
             await self.applier.create_jobs(early.create_jobs)
 
-    def _memo(self, key: Key, status: PipelineRunStatus) -> TransitionMemo:
-        """The run's memo for plans from this stored status (a new status: a new memo)."""
+    def _memo(self, key: Key, status: PipelineRunStatus) -> TransitionMemo | None:
+        """The run's memo for plans from this stored status (a new status: a new memo; none once the
+        run has ended, so that a finished run keeps nothing here)."""
+        if status.phase is None or status.phase.finished:
+            self._memos.pop(key, None)
+            return None
         kept = self._memos.get(key)
         if kept is None or kept[0] is not status:
             kept = self._memos[key] = (status, TransitionMemo())
