@@ -42,6 +42,12 @@ def pipelines(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.integers(0, 3)) == 0:
             task["results"] = [{"name": "rows"}]
         tasks.append(task)
+    if draw(st.booleans()):  # a forEach task: its instances are planned (and remembered) one by one
+        fan: dict[str, Any] = {"name": "fan", "forEach": {"items": list(range(draw(st.integers(1, 4))))}}
+        if draw(st.booleans()):
+            fan["retries"] = {"limit": 1, "backoff": {"initialSeconds": 1}}
+        fan["dependsOn"] = [tasks[0]["name"]] if draw(st.booleans()) else []
+        tasks.append(fan)
     return {"taskDefaults": {"image": "x"}, "tasks": tasks}
 
 
@@ -70,7 +76,7 @@ def changed(job: ObservedJob, change: tuple[str, str, bool, bool, bool, bool], n
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(pipelines(), st.data())
 def test_plans_with_the_memo_equal_plans_without_it(spec: dict[str, Any], data: st.DataObject) -> None:
     started = start_run(META, {"pipelineSpec": spec}, None, T0)
@@ -88,9 +94,12 @@ def test_plans_with_the_memo_equal_plans_without_it(spec: dict[str, Any], data: 
         with_memo = plan(state, observed, now, memo=memo)
         assert with_memo == without
         for create in without.create_jobs:
+            labels = create.body["metadata"]["labels"]
+            instance = labels.get("baton.dev/instance")
             jobs[create.task] = ObservedJob(
-                create.task, create.attempt, create.name, JobState.ACTIVE, start_time=now
-            )
+                labels["baton.dev/task"], create.attempt, create.name, JobState.ACTIVE, start_time=now,
+                instance=int(instance) if instance is not None else None,
+            )  # fmt: skip
         if without.status is not None and data.draw(st.integers(0, 3), label="write lands") == 0:
             stored = without.status
         if stored.phase is not None and stored.phase.finished:

@@ -50,7 +50,8 @@ def observe_instances(
             continue
         mine = replace(attempts, seed=instance_attempts_seed(work, index, k))
         job = jobs.get(k)
-        new, delete = advance_task(instance, job, work.now, mine, work.observing_since)
+        advance = advance_task if work.memo is None else work.memo.advance
+        new, delete = advance(instance, job, work.now, mine, work.observing_since)
         if delete and new.job_name:
             work.deletes.append(new.job_name)
         if new.phase is TaskPhase.SUCCEEDED and new.results and instance.phase is not TaskPhase.SUCCEEDED:

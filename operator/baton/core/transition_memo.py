@@ -4,25 +4,28 @@ A wide run's plans start from its stored status, and that lags behind its Jobs o
 is written once its Jobs are quiet, see the reconciler). So each plan after a 1,000-wide fan-out found
 the same 1,000 successes again, at about 20 µs each: the plan that starts the join, made after the last
 worker's completion, spent 20 to 30 ms on work the plan before it had done. The shell keeps one memo per
-run and stored status and hands it to `plan`; an answer is reused only for the same task entry and the
-same observed Job (both immutable, and shared between plans: the status is decoded once per
-resourceVersion, a Job observed once per resourceVersion), and only where it does not depend on the
-clock (`outcome_fixed`). A property test proves plans with the memo equal plans without it.
+run and stored status and hands it to `plan` (for tasks and forEach instances alike); an answer is
+reused only for the same task or instance entry and the same observed Job (both immutable, and shared
+between plans: the status is decoded once per resourceVersion, a Job observed once per
+resourceVersion), and only where it does not depend on the clock (`outcome_fixed`). A property test proves plans with the memo equal plans without it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar, cast
 
-from baton.api.run import TaskPhase, TaskStatus
+from baton.api.run import InstanceStatus, TaskPhase
 from baton.core.observed import JobState, ObservedJob
 from baton.core.tasks import Attempts, advance_task
+
+T = TypeVar("T", bound=InstanceStatus)
 
 MAX_ANSWERS = 100_000
 """A memo that grows past this is emptied (it keeps about one answer per task of one run)."""
 
 
-def outcome_fixed(task: TaskStatus, job: ObservedJob, attempts: Attempts) -> bool:
+def outcome_fixed(task: InstanceStatus, job: ObservedJob, attempts: Attempts) -> bool:
     """Whether `advance_task(task, job, now, ...)` is the same at every `now`: the task follows the Job of
     its current or a newer attempt, that Job succeeded and says when it started and completed (no clock
     stands in for either), and no results are read from its Pod (a success then waits for the Pod's
@@ -43,26 +46,26 @@ class TransitionMemo:
     __slots__ = ("_answers",)
 
     def __init__(self) -> None:
-        self._answers: dict[tuple[int, int], tuple[TaskStatus, ObservedJob, TaskStatus, bool]] = {}
+        self._answers: dict[tuple[int, int], tuple[InstanceStatus, ObservedJob, InstanceStatus, bool]] = {}
 
     def __len__(self) -> int:
         return len(self._answers)
 
     def advance(
         self,
-        task: TaskStatus,
+        task: T,
         job: ObservedJob | None,
         now: datetime,
         attempts: Attempts,
         observing_since: datetime | None,
-    ) -> tuple[TaskStatus, bool]:
+    ) -> tuple[T, bool]:
         """What `advance_task` answers, from memory where that answer cannot have changed."""
         if job is None or not outcome_fixed(task, job, attempts):
             return advance_task(task, job, now, attempts, observing_since)
         key = (id(task), id(job))
         known = self._answers.get(key)
         if known is not None and known[0] is task and known[1] is job:  # ids of objects it keeps alive
-            return known[2], known[3]
+            return cast(T, known[2]), known[3]
         new, delete = advance_task(task, job, now, attempts, observing_since)
         if len(self._answers) >= MAX_ANSWERS:
             self._answers.clear()
