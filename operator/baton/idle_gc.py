@@ -90,7 +90,7 @@ class _Collector:
             gc.collect()
             last = time.monotonic()
             took = last - now
-            heap = len(gc.get_objects(generation=2))  # what survived (a tenth of the collection's time)
+            heap = len(gc.get_objects(generation=2))  # what survived: the next one waits for a quarter more
             self.collections += 1
             log.debug("full garbage collection took %.0f ms", took * 1000)
 

@@ -44,13 +44,13 @@ def observe_instances(
     instances = task.instances
     changed: list[InstanceStatus] | None = None
     budget: int | None = None
+    advance = advance_task if work.memo is None else work.memo.advance
     for k, instance in enumerate(instances):
         phase = instance.phase
         if phase is not TaskPhase.RUNNING and not (phase is TaskPhase.PENDING and k in jobs):
             continue
         mine = replace(attempts, seed=instance_attempts_seed(work, index, k))
         job = jobs.get(k)
-        advance = advance_task if work.memo is None else work.memo.advance
         new, delete = advance(instance, job, work.now, mine, work.observing_since)
         if delete and new.job_name:
             work.deletes.append(new.job_name)

@@ -7,7 +7,8 @@ worker's completion, spent 20 to 30 ms on work the plan before it had done. The 
 run and stored status and hands it to `plan` (for tasks and forEach instances alike); an answer is
 reused only for the same task or instance entry and the same observed Job (both immutable, and shared
 between plans: the status is decoded once per resourceVersion, a Job observed once per
-resourceVersion), and only where it does not depend on the clock (`outcome_fixed`). A property test proves plans with the memo equal plans without it.
+resourceVersion), and only where it does not depend on the clock (`outcome_fixed`). A property test
+proves plans with the memo equal plans without it.
 """
 
 from __future__ import annotations
