@@ -217,7 +217,7 @@ class KubeApi:
 
     def runs(self) -> list[dict[str, Any]]:
         """The namespace's runs, newest first."""
-        return sorted(self._list(RUNS), key=_created, reverse=True)
+        return newest_first(self._list(RUNS))
 
     def pipelines(self) -> list[dict[str, Any]]:
         return sorted(self._list(PIPELINES), key=lambda p: p["metadata"]["name"])
@@ -359,3 +359,25 @@ def _items(response: Any) -> list[dict[str, Any]]:
 def _created(obj: Mapping[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     return (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
+
+
+def newest_first(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs by creation time, newest first. Creation times have second precision: within one second a
+    retry comes before the run it retries (it was created after it), then names decide."""
+    retry_of = {
+        str((r.get("metadata") or {}).get("name")): (r.get("spec") or {}).get("retryOf") for r in runs
+    }
+
+    def depth(name: str) -> int:
+        hops, seen, at = 0, {name}, retry_of.get(name)
+        while isinstance(at, str) and at not in seen:
+            seen.add(at)
+            hops += 1
+            at = retry_of.get(at)
+        return hops
+
+    def key(run: Mapping[str, Any]) -> tuple[str, int, str]:
+        created, name = _created(run)
+        return created, depth(name), name
+
+    return sorted(runs, key=key, reverse=True)
