@@ -74,22 +74,30 @@ class AuditLog:
         seq, ts = self._next()
         self._records.append(TransitionRecord(seq, ts, kind, namespace, name, transition))
 
+    def _snapshot(self) -> list[Record]:
+        # Copied in one C call, which no other thread interleaves with: a test or the benchmark reads the
+        # log from its own thread while the cluster's thread appends (iterating the deque itself in
+        # Python could fail with "deque mutated during iteration").
+        return list(self._records)
+
     def records(self, since: int = 0) -> list[Record]:
         """Records with a sequence number above `since` (0: all that are retained)."""
         if since <= 0:
-            return list(self._records)
-        return [r for r in self._records if r.seq > since]
+            return self._snapshot()
+        return [r for r in self._snapshot() if r.seq > since]
 
     def requests(self, client: str | None = None) -> list[RequestRecord]:
         return [
             r
-            for r in self._records
+            for r in self._snapshot()
             if isinstance(r, RequestRecord) and (client is None or r.client == client)
         ]
 
     def transitions(self, kind: str | None = None) -> list[TransitionRecord]:
         return [
-            r for r in self._records if isinstance(r, TransitionRecord) and (kind is None or r.kind == kind)
+            r
+            for r in self._snapshot()
+            if isinstance(r, TransitionRecord) and (kind is None or r.kind == kind)
         ]
 
     @property
