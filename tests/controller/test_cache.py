@@ -89,6 +89,25 @@ def test_observations_are_made_when_a_job_or_its_pods_change_never_per_reconcile
     assert ("data", "etl-1") not in cache.observations and not cache.pods
 
 
+def test_a_pod_names_its_run_to_plan_again_only_once_its_job_has_ended() -> None:
+    cache = ClusterCache()
+    ended_pod = {
+        "metadata": {
+            "name": "extract-abc",
+            "namespace": "data",
+            "resourceVersion": "2",
+            "ownerReferences": [{"kind": "Job", "name": "extract", "controller": True}],
+        },
+        "status": {"phase": "Succeeded"},
+    }
+    assert cache.run_of_ended_job(("data", "extract")) is None  # a Job not seen
+    cache.observe_job("ADDED", job("extract", "1"))
+    cache.observe_pod("MODIFIED", ended_pod)
+    assert cache.run_of_ended_job(("data", "extract")) is None  # the Job runs: its own event follows
+    cache.observe_job("MODIFIED", job("extract", "3", succeeded=True))
+    assert cache.run_of_ended_job(("data", "extract")) == ("data", "etl-1")
+
+
 def test_a_dataset_a_user_created_under_any_name_holds_its_uri() -> None:
     from baton.kube.datasets import dataset_name
 

@@ -40,6 +40,8 @@ class Sizes:
     """Width of the fan-out on real processes (scenario 9)."""
     realjoin_chain: int = 20
     """Length of the chain it is compared with."""
+    realjoin_runs: int = 7
+    """Fan-out runs, one after another: the join latency is their median (one join is one sample)."""
     huge_tasks: int = 10
     """forEach tasks of the 100,000-instance run (scenario 10), one after another."""
     huge_items: int = 10_000
@@ -84,6 +86,7 @@ SMOKE = Sizes(
     width_max=30,
     realjoin_width=3,
     realjoin_chain=3,
+    realjoin_runs=2,
     huge_tasks=2,
     huge_items=10,
     schedules=5,

@@ -42,7 +42,7 @@ from baton.api.run import PipelineRunStatus
 from baton.core.references import graph_nodes
 from baton.core.status import parse_time
 from baton.kube import labels
-from baton.kube.observe import observe_job
+from baton.kube.observe import job_finished
 
 from . import metrics
 from .runrecords import (
@@ -432,6 +432,5 @@ class RunObserver:
         now = self._clock() if event_type is not None else None
         if key not in run.job_created:
             run.job_created[key] = now
-        observed = observe_job(obj)
-        if observed is not None and observed.finished and key not in run.job_finished:
+        if key not in run.job_finished and job_finished(obj):
             run.job_finished[key] = now

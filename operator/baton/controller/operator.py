@@ -229,10 +229,15 @@ class Operator:
         job_key = self.cache.observe_pod(event_type, obj)
         if job_key is None:
             return
-        run_key = self.cache.run_of_job(job_key)
-        if run_key is not None and (
-            (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded") or event_type == "DELETED"
-        ):
+        if event_type == "DELETED":
+            run_key = self.cache.run_of_job(job_key)
+        elif (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+            # A Pod ends just before its Job does: a plan now would find the Job still running, and the
+            # Job's own event, a moment later, would wait for it.
+            run_key = self.cache.run_of_ended_job(job_key)
+        else:
+            return
+        if run_key is not None:
             self._job_changed(run_key)
 
     def register(self, registry: kopf.OperatorRegistry, info: kopf.ConnectionInfo) -> None:

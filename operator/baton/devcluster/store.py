@@ -68,6 +68,8 @@ class Watcher:
     labels: LabelSelector | None
     fields: FieldSelector | None
     queue: asyncio.Queue[WatchEvent | None] = field(default_factory=asyncio.Queue)
+    sink: Callable[[WatchEvent], bool] | None = None
+    """Sends an event from the commit itself (True), ahead of the loop's queued work; False: it queues."""
 
     def translate(self, event: WatchEvent) -> tuple[str, Obj] | None:
         """The event as this watcher sees it, or None when it concerns nothing it selects."""
@@ -485,13 +487,14 @@ class Store:
         for watcher in self._watchers:
             seen = watcher.translate(event)
             if seen is not None:
-                watcher.queue.put_nowait(
-                    event
-                    if seen[0] == event.type
-                    else WatchEvent(
+                if seen[0] != event.type:
+                    seen_event = WatchEvent(
                         seen[0], event.group_resource, event.namespace, event.obj, event.rv, event.previous
                     )
-                )
+                else:
+                    seen_event = event
+                if watcher.sink is None or not watcher.sink(seen_event):
+                    watcher.queue.put_nowait(seen_event)
         for queue in self._subscribers:
             queue.put_nowait(event)
         for hook in self.on_commit:

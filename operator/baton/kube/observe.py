@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,42 +34,58 @@ def observe_job(job: Obj, pods: Sequence[Obj] = ()) -> ObservedJob | None:
     instance_label = job_labels.get(labels.INSTANCE)
     status = job.get("status") or {}
     state, condition = _job_state(status)
-    pod = _newest_pod(pods, metadata.get("name", ""))
+    pod = _newest_pod(pods, metadata.get("name", "")) if pods else None
     container = _main_container(pod)
     terminated = (container.get("state") or {}).get("terminated") or {}
-    seen = ObservedJob(
+    pod_status = (pod or {}).get("status") or {}
+    reason = message = completion = exit_code = None
+    pending = False
+    if state is JobState.ACTIVE:
+        reason, message = _waiting(pod, container)
+    else:
+        completion = _time(
+            status.get("completionTime")
+            or condition.get("lastTransitionTime")
+            or terminated.get("finishedAt")
+        )
+        exit_code = terminated.get("exitCode")
+    if state is JobState.SUCCEEDED:
+        # The termination message carries the task's results; a Pod not seen ended may still bring it.
+        message = terminated.get("message")
+        pending = not terminated and pod_status.get("phase") not in ("Succeeded", "Failed")
+    elif state is JobState.FAILED:
+        reason = _first_specific(pod_status.get("reason"), terminated.get("reason"), condition.get("reason"))
+        message = terminated.get("message") or pod_status.get("message") or condition.get("message")
+        # The Pod as last seen still runs (no terminated state, no verdict of its own such as Evicted):
+        # its watch event is behind the Job's, and the exit code and message it brings are worth waiting
+        # for.
+        pending = (
+            pod is not None
+            and not terminated
+            and not pod_status.get("reason")
+            and pod_status.get("phase") not in ("Succeeded", "Failed")
+        )
+    # Built once: this runs for every Job and Pod event (dataclasses.replace would build it again).
+    return ObservedJob(
         task,
         int(attempt),
         metadata["name"],
         state,
+        reason=reason,
+        exit_code=exit_code,
+        message=message,
         start_time=_time(status.get("startTime") or metadata.get("creationTimestamp")),
+        completion_time=completion,
+        pod_pending=pending,
         node=((pod or {}).get("spec") or {}).get("nodeName") or None,
-        pod_started=_time(((pod or {}).get("status") or {}).get("startTime")),
+        pod_started=_time(pod_status.get("startTime")),
         instance=int(instance_label) if instance_label and instance_label.isdigit() else None,
     )
-    if state is JobState.ACTIVE:
-        reason, message = _waiting(pod, container)
-        return replace(seen, reason=reason, message=message)
-    completion = _time(
-        status.get("completionTime") or condition.get("lastTransitionTime") or terminated.get("finishedAt")
-    )
-    seen = replace(seen, exit_code=terminated.get("exitCode"), completion_time=completion)
-    pod_status = (pod or {}).get("status") or {}
-    if state is JobState.SUCCEEDED:
-        # The termination message carries the task's results; a Pod not seen ended may still bring it.
-        pending = not terminated and pod_status.get("phase") not in ("Succeeded", "Failed")
-        return replace(seen, message=terminated.get("message"), pod_pending=pending)
-    reason = _first_specific(pod_status.get("reason"), terminated.get("reason"), condition.get("reason"))
-    message = terminated.get("message") or pod_status.get("message") or condition.get("message")
-    # The Pod as last seen still runs (no terminated state, no verdict of its own such as Evicted): its
-    # watch event is behind the Job's, and the exit code and message it brings are worth waiting for.
-    pending = (
-        pod is not None
-        and not terminated
-        and not pod_status.get("reason")
-        and pod_status.get("phase") not in ("Succeeded", "Failed")
-    )
-    return replace(seen, reason=reason, message=message, pod_pending=pending)
+
+
+def job_finished(job: Obj) -> bool:
+    """Whether the Job has ended, as `observe_job(job).finished` says, without observing all the rest."""
+    return _job_state(job.get("status") or {})[0] is not JobState.ACTIVE
 
 
 def _job_state(status: Obj) -> tuple[JobState, Obj]:
