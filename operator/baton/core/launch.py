@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from baton.api.pipeline import TaskSpec
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
 from baton.core.cache import cache_hit, cache_key, served_from_cache, with_this_run
 from baton.core.dataset_io import MAX_RESOLVED, resolved_io, with_io
@@ -200,8 +201,10 @@ def adopted(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
     """A Pending task whose Job exists already (created by a plan whose status was not stored: a write
     that went on behind, a crash): what starting it records, its datasets and its cache key, without
     creating anything."""
-    task = with_datasets(work, index, task)
     spec_task = work.run.spec.task_at(index)
+    if spec_task.cache is None and not _resolves_datasets(spec_task):
+        return task  # the common case, checked first: every plan of a wide run adopts its workers again
+    task = with_datasets(work, index, task)
     if spec_task.cache is None or work.cache is None or task.cache_key is not None:
         return task
     run = work.run
@@ -224,7 +227,7 @@ def with_datasets(work: _Pass, index: int, task: TaskStatus) -> TaskStatus:
     created by a plan whose status was not stored, is adopted), or, for a forEach task, when it expands
     (for every item at once: its instances start one by one, but their items are known)."""
     spec_task = work.run.spec.task_at(index)
-    if not (spec_task.inputs or spec_task.outputs or spec_task.check is not None):
+    if not _resolves_datasets(spec_task):
         return task
     context = _context(work, index)
     params = work.run.params
@@ -276,3 +279,7 @@ def oversized(work: _Pass, index: int, task: TaskStatus) -> TaskStatus | None:
             }
         )
     return None
+
+
+def _resolves_datasets(spec_task: TaskSpec) -> bool:
+    return bool(spec_task.inputs or spec_task.outputs or spec_task.check is not None)

@@ -45,7 +45,7 @@ from baton.core.steering import Steering
 from baton.core.tasks import (
     Attempts,
     advance_task,
-    attempts_of,
+    attempts_table,
     details_due,
     give_up,
     job_lost_at,
@@ -214,7 +214,7 @@ class _Pass:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
 
     def attempts(self, index: int) -> Attempts:
-        return attempts_of(self.run.spec, self.run.spec.task_at(index), self.run.meta.uid)
+        return attempts_table(self.run.spec, self.run.meta.uid)[index]
 
     def set(self, index: int, task: TaskStatus) -> None:
         if task is not self.tasks[index]:
@@ -225,6 +225,9 @@ class _Pass:
 
     def observe(self, jobs: dict[int, ObservedJob], instance_jobs: dict[int, dict[int, ObservedJob]]) -> None:
         running, pending = TaskPhase.RUNNING, TaskPhase.PENDING
+        # Once per pass, not per task: a wide run's plan visits every worker still running as stored.
+        advance = advance_task if self.memo is None else self.memo.advance
+        table = attempts_table(self.run.spec, self.run.meta.uid)
         for i, task in enumerate(self.tasks):
             phase = task.phase
             if phase is not running and not (phase is pending and i in jobs):
@@ -234,10 +237,9 @@ class _Pass:
                     self.set(i, observe_instances(self, i, task, instance_jobs.get(i, {})))
                 continue
             job = jobs.get(i)
-            attempts = self.attempts(i)
+            attempts = table[i]
             if phase is pending:  # its Job was created by a plan whose status was not stored: adopt it
                 task = adopted(self, i, task)
-            advance = advance_task if self.memo is None else self.memo.advance
             new, delete = advance(task, job, self.now, attempts, self.observing_since)
             if new.phase is TaskPhase.FAILED:
                 new = warn_instead(self.run.spec.task_at(i), new)

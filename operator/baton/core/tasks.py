@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from baton.api.pipeline import FailureKind, PipelineSpec, RetryPolicy, SensorSpec, TaskSpec
 from baton.api.run import InstanceStatus, TaskPhase
+from baton.api.weakcache import IdentityCache
 from baton.core.attempt_history import history_after_end, history_after_failure, with_reason, without_tails
 from baton.core.observed import JobState, ObservedJob
 from baton.core.results import INVALID_RESULTS, child_results, collect_results
@@ -59,6 +60,20 @@ class Attempts:
 
 
 NO_RETRIES = Attempts()
+
+
+_TABLES: IdentityCache[PipelineSpec, tuple[str, tuple[Attempts, ...]]] = IdentityCache()
+
+
+def attempts_table(spec: PipelineSpec, run_uid: str) -> tuple[Attempts, ...]:
+    """`attempts_of` every task of `spec` (tasks, then finally tasks), made once per spec and run: each
+    plan of a wide run asks for the attempts of all its running tasks."""
+    known = _TABLES.get(spec)
+    if known is not None and known[0] == run_uid:
+        return known[1]
+    table = tuple(attempts_of(spec, task, run_uid) for task in spec.all_tasks())
+    _TABLES.put(spec, (run_uid, table))
+    return table
 
 
 def attempts_of(spec: PipelineSpec, task: TaskSpec, run_uid: str) -> Attempts:
