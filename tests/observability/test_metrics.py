@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from obs_kit import samples, scrape
 from operator_kit import Api, RunningOperator, phase_of
 from prometheus_client import REGISTRY
@@ -94,26 +95,55 @@ def gauge(observer: RunObserver, kind: str, namespace: str) -> dict[Any, float]:
     return {key: v for key, v in values.items() if key[0] == namespace}
 
 
-def test_each_transition_is_counted_once_with_latencies_from_the_watches() -> None:
+class Feed:
+    """Hands the observer each event as it comes or, `later`, after all of them with the time each came
+    (as the operator's deferred counting does): the counts and latencies must be the same."""
+
+    def __init__(self, observer: RunObserver, clock: Clock, later: bool) -> None:
+        self.observer, self.clock, self.later = observer, clock, later
+        self.calls: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+
+    def run(self, event_type: str, obj: dict[str, Any]) -> None:
+        self._call(self.observer.run_event, event_type, obj, self.clock())
+
+    def job(self, event_type: str, obj: dict[str, Any]) -> None:
+        self._call(self.observer.job_event, event_type, obj, self.clock())
+
+    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+        if self.later:
+            self.calls.append((fn, args))
+        else:
+            fn(*args)
+
+    def counted(self) -> None:
+        self.clock.now += 30.0  # counted well after the events came
+        for fn, args in self.calls:
+            fn(*args)
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["as-they-come", "counted-later"])
+def test_each_transition_is_counted_once_with_latencies_from_the_watches(later: bool) -> None:
     clock, runs = Clock(), Runs({"a": [], "b": ["a"]})
     observer = RunObserver(clock=clock)
+    feed = Feed(observer, clock, later)
     ns, labels = runs.namespace, {"namespace": runs.namespace, "pipeline": "etl"}
-    observer.run_event("ADDED", runs.run())  # created: the root's dependencies are met now
+    feed.run("ADDED", runs.run())  # created: the root's dependencies are met now
     clock.now += 0.5
-    observer.job_event("ADDED", runs.job("a"))
-    observer.run_event("MODIFIED", runs.run("Running", a=("Running", 1), b=("Pending", 0)))
+    feed.job("ADDED", runs.job("a"))
+    feed.run("MODIFIED", runs.run("Running", a=("Running", 1), b=("Pending", 0)))
     clock.now += 2.0
-    observer.job_event("MODIFIED", runs.job("a", finished=True))
+    feed.job("MODIFIED", runs.job("a", finished=True))
     clock.now += 0.1
-    observer.job_event("ADDED", runs.job("b"))
+    feed.job("ADDED", runs.job("b"))
     running_b = runs.run("Running", a=("Succeeded", 1), b=("Running", 1))
-    observer.run_event("MODIFIED", running_b)
-    observer.run_event("MODIFIED", running_b)  # the same version again (a relist): nothing new
+    feed.run("MODIFIED", running_b)
+    feed.run("MODIFIED", running_b)  # the same version again (a relist): nothing new
     clock.now += 1.0
-    observer.job_event("MODIFIED", runs.job("b", finished=True))
+    feed.job("MODIFIED", runs.job("b", finished=True))
     done = runs.run("Succeeded", a=("Succeeded", 1), b=("Succeeded", 1))
-    observer.run_event("MODIFIED", done)
-    observer.run_event("MODIFIED", done)
+    feed.run("MODIFIED", done)
+    feed.run("MODIFIED", done)
+    feed.counted()
 
     assert value("baton_runs_started_total", **labels) == 1
     assert value("baton_runs_finished_total", **labels, phase="Succeeded") == 1

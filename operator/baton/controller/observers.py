@@ -102,19 +102,24 @@ class RunObserver:
         except Exception:
             log.exception("metrics: could not observe a Pipeline event")
 
-    def run_event(self, event_type: str | None, obj: Obj) -> None:
+    def run_event(self, event_type: str | None, obj: Obj, at: float | None = None) -> None:
+        """`at`: when the event came (by `clock`), for a caller that counts it later; default now."""
         try:
             with self._lock:
-                self._run_event(event_type, obj)
+                self._run_event(event_type, obj, self._clock() if at is None else at)
         except Exception:
             log.exception("metrics: could not observe a PipelineRun event")
 
-    def job_event(self, event_type: str | None, obj: Obj) -> None:
+    def job_event(self, event_type: str | None, obj: Obj, at: float | None = None) -> None:
         try:
             with self._lock:
-                self._job_event(event_type, obj)
+                self._job_event(event_type, obj, self._clock() if at is None else at)
         except Exception:
             log.exception("metrics: could not observe a Job event")
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
 
     # -- gauges ---------------------------------------------------------------------------------------
 
@@ -158,13 +163,12 @@ class RunObserver:
 
     # -- runs -------------------------------------------------------------------------------------------
 
-    def _run_event(self, event_type: str | None, obj: Obj) -> None:
+    def _run_event(self, event_type: str | None, obj: Obj, now: float) -> None:
         meta = obj.get("metadata") or {}
         uid = str(meta.get("uid") or "")
         if event_type == "DELETED":
             self._runs.pop(uid, None)
             return
-        now = self._clock()
         live = event_type is not None  # None: listed at start-up, so it happened before this process
         raw: Mapping[str, Any] = obj.get("status") or {}
         phase = raw.get("phase")
@@ -411,7 +415,7 @@ class RunObserver:
 
     # -- Jobs -------------------------------------------------------------------------------------------
 
-    def _job_event(self, event_type: str | None, obj: Obj) -> None:
+    def _job_event(self, event_type: str | None, obj: Obj, at: float) -> None:
         if event_type == "DELETED":
             return
         meta = obj.get("metadata") or {}
@@ -429,7 +433,7 @@ class RunObserver:
         if run is None or not run.active or not task or not attempt.isdigit():
             return
         key = (str(task), int(attempt))
-        now = self._clock() if event_type is not None else None
+        now = at if event_type is not None else None
         if key not in run.job_created:
             run.job_created[key] = now
         if key not in run.job_finished and job_finished(obj):

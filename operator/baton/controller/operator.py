@@ -29,6 +29,7 @@ from .cache import ClusterCache, Key, key_of
 from .client import KubeClient, connection_info
 from .crdcheck import CrdGate
 from .datasets import DatasetKeeper
+from .deferred import Deferred
 from .informer import Informer, catch_up
 from .leader import LeaderElection, LeaderElector, own_namespace
 from .observers import RunObserver
@@ -88,6 +89,7 @@ class Operator:
         )
         self.runs.writer.datasets = self.datasets
         self.observer = RunObserver(self.runs.statuses.get)  # run and task metrics, from the watches
+        self.counting = Deferred(lambda: self.queue.idle, self.observer.clock)  # what the observer counts
         self.informers = [
             Informer(client, path, resource=resource, selector=RUN_LABEL, handler=handler, transform=trim)
             for namespace in ([*namespaces] if namespaces else [None])
@@ -174,7 +176,7 @@ class Operator:
     # -- what the watches tell -------------------------------------------------------------------
 
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
-        self.observer.run_event(event_type, obj)
+        self.counting.add(self.observer.run_event, event_type, obj, self.observer.clock())
         key = self.cache.observe_run(event_type, obj)
         self.runs.task_cache.observe(key, None if event_type == "DELETED" else self.cache.runs.get(key))
         if event_type == "DELETED":
@@ -187,7 +189,7 @@ class Operator:
         self.enqueue_run(key)
 
     def on_pipeline(self, event_type: str | None, obj: dict[str, Any]) -> None:
-        self.observer.pipeline_event(event_type, obj)
+        self.counting.add(self.observer.pipeline_event, event_type, obj)
         edges = (self.cache.trigger_edges, self.cache.child_edges)
         before = [found.get(key_of(obj)) for found in edges]
         specs = self.cache.spec_versions.get(key_of(obj)[0])
@@ -220,7 +222,7 @@ class Operator:
                 self.queue.add(("pipeline", *pipeline))  # a dataset trigger of it may fire
 
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
-        self.observer.job_event(event_type, obj)
+        self.counting.add(self.observer.job_event, event_type, obj, self.observer.clock())
         run_key = self.cache.observe_job(event_type, obj)
         if run_key is not None:
             self._job_changed(run_key)
@@ -258,7 +260,8 @@ class Operator:
             metrics.ACTIVE.add(self.observer)
             metrics.DATASETS.add(self.datasets)
             self._informing = [
-                asyncio.create_task(i.run(), name=f"baton-watch-{i.resource}") for i in self.informers
+                *(asyncio.create_task(i.run(), name=f"baton-watch-{i.resource}") for i in self.informers),
+                asyncio.create_task(self.counting.run(), name="baton-metrics-counting"),
             ]
 
         @kopf.on.cleanup(registry=registry)
@@ -269,6 +272,7 @@ class Operator:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            self.counting.flush()
             await self.queue.stop()
             await self.runs.writer.close()
             await self.recorder.close()

@@ -82,6 +82,11 @@ class WorkQueue(Generic[K]):
     def depth(self) -> int:
         return self._ready.qsize()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, nothing reconciling (a key only waiting for its timer does not count)."""
+        return not self._queued and not self._active
+
     def pause(self, *, stop_running: bool = False) -> None:
         """Reconcile nothing more (a standby, or a leader that lost its Lease): keys keep coalescing.
         With ``stop_running``, reconciles under way are cancelled too (their keys queued again): a leader
