@@ -195,3 +195,25 @@ def test_a_memo_past_its_bound_starts_again(monkeypatch: pytest.MonkeyPatch) -> 
         memo.advance(task, done, T0, NO_RETRIES, None)
     assert len(memo) == 1
     assert MAX_ANSWERS >= 10_000  # one run's tasks fit
+
+
+def test_a_step_is_recalled_for_the_same_entry_and_job_only() -> None:
+    memo = TransitionMemo()
+    task, done, ended = (
+        task_status(TaskPhase.RUNNING),
+        job(JobState.SUCCEEDED),
+        task_status(TaskPhase.SUCCEEDED),
+    )
+    assert memo.recall(task, done) is None and memo.recall(task, None) is None
+    memo.remember(task, done, ended, ("run-t-1",))
+    assert memo.recall(task, done) == (ended, ("run-t-1",)) and len(memo) == 1
+    assert memo.recall(task.model_copy(), done) is None  # an equal entry decoded again is another entry
+    assert memo.recall(task, job(JobState.SUCCEEDED)) is None  # and an equal Job observed again
+
+
+def test_remembered_steps_past_the_bound_start_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("baton.core.transition_memo.MAX_ANSWERS", 2)
+    memo, done, ended = TransitionMemo(), job(JobState.SUCCEEDED), task_status(TaskPhase.SUCCEEDED)
+    for _ in range(3):
+        memo.remember(task_status(TaskPhase.RUNNING), done, ended, ())
+    assert len(memo) == 1

@@ -53,7 +53,7 @@ from baton.core.tasks import (
     task_deadline,
     waiting_for_retry,
 )
-from baton.core.transition_memo import TransitionMemo
+from baton.core.transition_memo import TransitionMemo, outcome_fixed
 from baton.core.units import aligned_tasks, newest_jobs, nodes_of, unit_changes
 from baton.core.workspaces import pinned_workspaces, record_nodes
 
@@ -225,9 +225,8 @@ class _Pass:
 
     def observe(self, jobs: dict[int, ObservedJob], instance_jobs: dict[int, dict[int, ObservedJob]]) -> None:
         running, pending = TaskPhase.RUNNING, TaskPhase.PENDING
-        # Once per pass, not per task: a wide run's plan visits every worker still running as stored.
-        advance = advance_task if self.memo is None else self.memo.advance
-        table = attempts_table(self.run.spec, self.run.meta.uid)
+        memo = self.memo
+        table = attempts_table(self.run.spec, self.run.meta.uid)  # once per pass, not per task
         for i, task in enumerate(self.tasks):
             phase = task.phase
             if phase is not running and not (phase is pending and i in jobs):
@@ -237,25 +236,41 @@ class _Pass:
                     self.set(i, observe_instances(self, i, task, instance_jobs.get(i, {})))
                 continue
             job = jobs.get(i)
-            attempts = table[i]
-            if phase is pending:  # its Job was created by a plan whose status was not stored: adopt it
-                task = adopted(self, i, task)
-            new, delete = advance(task, job, self.now, attempts, self.observing_since)
-            if new.phase is TaskPhase.FAILED:
-                new = warn_instead(self.run.spec.task_at(i), new)
-            if new.pokes and new.attempts > task.attempts and task.job_name and task.pokes:
-                self.deletes.append(task.job_name)  # a sensor's next poke is on: its last one said all
-            if delete and new.job_name:
-                self.deletes.append(new.job_name)
-            if new.phase is running:
-                stop = self.steering.stop(self.dag.is_finally(i))
-                if stop is not None:
-                    new = stop.end(new, self.now)
-                    if new.job_name:
-                        self.deletes.append(new.job_name)
-                else:
-                    self.watch_running(new, job, attempts)
+            # A wide run's stored status lags its Jobs: every plan meets the same finished workers again.
+            step = memo.recall(task, job) if memo is not None else None
+            if step is None:
+                step = self.observe_task(i, task, job, table[i])
+            new, deletes = step
+            if deletes:
+                self.deletes.extend(deletes)
             self.set(i, new)
+
+    def observe_task(
+        self, i: int, stored: TaskStatus, job: ObservedJob | None, attempts: Attempts
+    ) -> tuple[TaskStatus, tuple[str, ...]]:
+        """Task ``i``'s new state from its Job, and the Jobs to delete for it."""
+        # A Pending task with a Job: its Job was created by a plan whose status was not stored. Adopt it.
+        task = adopted(self, i, stored) if stored.phase is TaskPhase.PENDING else stored
+        new, delete = advance_task(task, job, self.now, attempts, self.observing_since)
+        if new.phase is TaskPhase.FAILED:
+            new = warn_instead(self.run.spec.task_at(i), new)
+        deletes: list[str] = []
+        if new.pokes and new.attempts > task.attempts and task.job_name and task.pokes:
+            deletes.append(task.job_name)  # a sensor's next poke is on: its last one said all
+        if delete and new.job_name:
+            deletes.append(new.job_name)
+        if new.phase is TaskPhase.RUNNING:
+            stop = self.steering.stop(self.dag.is_finally(i))
+            if stop is not None:
+                new = stop.end(new, self.now)
+                if new.job_name:
+                    deletes.append(new.job_name)
+            else:
+                self.watch_running(new, job, attempts)
+        elif self.memo is not None and job is not None and task is stored:
+            if outcome_fixed(task, job, attempts):  # the same at every `now`
+                self.memo.remember(stored, job, new, tuple(deletes))
+        return new, tuple(deletes)
 
     def watch_running(self, task: InstanceStatus, job: ObservedJob | None, attempts: Attempts) -> None:
         if job is None or job.attempt != task.attempts:

@@ -1,10 +1,12 @@
-"""`advance_task`'s answers remembered between the plans of one run, where they cannot change.
+"""What the plans of one run decided about its finished Jobs, remembered where it cannot change.
 
 A wide run's plans start from its stored status, and that lags behind its Jobs on purpose (a large status
 is written once its Jobs are quiet, see the reconciler). So each plan after a 1,000-wide fan-out found
 the same 1,000 successes again, at about 20 µs each: the plan that starts the join, made after the last
 worker's completion, spent 20 to 30 ms on work the plan before it had done. The shell keeps one memo per
-run and stored status and hands it to `plan` (for tasks and forEach instances alike); an answer is
+run and stored status and hands it to `plan`. For a task it remembers the task's whole step of the
+observe pass (its adoption, `advance_task`'s answer, the Jobs to delete: at 52 tasks, checking each
+again cost as much as the rest of the plan), for a forEach instance `advance_task`'s answer. An answer is
 reused only for the same task or instance entry and the same observed Job (both immutable, and shared
 between plans: the status is decoded once per resourceVersion, a Job observed once per
 resourceVersion), and only where it does not depend on the clock (`outcome_fixed`). A property test
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar, cast
 
-from baton.api.run import InstanceStatus, TaskPhase
+from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
 from baton.core.observed import JobState, ObservedJob
 from baton.core.tasks import Attempts, advance_task
 
@@ -44,13 +46,30 @@ def outcome_fixed(task: InstanceStatus, job: ObservedJob, attempts: Attempts) ->
 
 
 class TransitionMemo:
-    __slots__ = ("_answers",)
+    __slots__ = ("_answers", "_steps")
 
     def __init__(self) -> None:
         self._answers: dict[tuple[int, int], tuple[InstanceStatus, ObservedJob, InstanceStatus, bool]] = {}
+        self._steps: dict[tuple[int, int], tuple[TaskStatus, ObservedJob, TaskStatus, tuple[str, ...]]] = {}
+        """A task's whole step of the plan's observe pass (its adoption, the answer, the Jobs to delete)."""
 
     def __len__(self) -> int:
-        return len(self._answers)
+        return len(self._answers) + len(self._steps)
+
+    def recall(self, task: TaskStatus, job: ObservedJob | None) -> tuple[TaskStatus, tuple[str, ...]] | None:
+        """What the observe pass made of `task` (as stored) and `job`, if it made it once already."""
+        if job is None:
+            return None
+        known = self._steps.get((id(task), id(job)))
+        if known is not None and known[0] is task and known[1] is job:  # ids of objects it keeps alive
+            return known[2], known[3]
+        return None
+
+    def remember(self, task: TaskStatus, job: ObservedJob, new: TaskStatus, deletes: tuple[str, ...]) -> None:
+        """Only for an outcome that `outcome_fixed` says is the same at every `now`."""
+        if len(self._steps) >= MAX_ANSWERS:
+            self._steps.clear()
+        self._steps[(id(task), id(job))] = (task, job, new, deletes)
 
     def advance(
         self,
