@@ -41,7 +41,8 @@ class Sizes:
     realjoin_chain: int = 20
     """Length of the chain it is compared with."""
     realjoin_runs: int = 7
-    """Fan-out runs, one after another: the join latency is their median (one join is one sample)."""
+    """Rounds of a chain then a fan-out: the join latency is the fan-outs' median (one join is one
+    sample), the chain's overhead the median of all the chains' steps."""
     huge_tasks: int = 10
     """forEach tasks of the 100,000-instance run (scenario 10), one after another."""
     huge_items: int = 10_000
