@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from baton.devcluster.cluster import DevCluster
-from baton.devcluster.store import Watcher, WatchEvent
+from baton.devcluster.resources import Registry
+from baton.devcluster.store import Store, Watcher, WatchEvent
 from baton.devcluster.watching import DIRECT_BUFFER_LIMIT, _DirectSend
 
 
@@ -186,3 +187,27 @@ def test_an_event_that_cannot_be_rendered_is_left_to_the_task() -> None:
     direct = _DirectSend(_Transport(), True, Watcher(("", "configmaps"), None, None, None), broken)  # type: ignore[arg-type]
     direct.idle = True
     assert direct(_event("cm", 1)) is False
+
+
+def test_a_controllers_burst_goes_out_in_one_send_at_its_end() -> None:
+    registry = Registry.with_builtins()
+    store = Store(registry)
+    configmaps, namespaces = registry.storage("", "configmaps"), registry.storage("", "namespaces")
+    assert configmaps is not None and namespaces is not None
+    store.create(namespaces, "", {"metadata": {"name": "default"}})
+    transport = _Transport()
+    watcher = Watcher(("", "configmaps"), None, None, None)
+    direct = _DirectSend(transport, True, watcher, lambda obj: obj["metadata"]["name"], store)  # type: ignore[arg-type]
+    direct.idle = True
+    watcher.sink = direct
+    store._watchers.append(watcher)  # as `store.watch` registers it
+    with store.batch():
+        with store.batch():  # nested: only the outermost one's end sends
+            store.create(configmaps, "default", _configmap("first"))
+        store.create(configmaps, "default", _configmap("second"))
+        assert transport.written == b"" and direct.sent == 2  # held, in order, not queued
+    frames = b'{"type":"ADDED","object":"first"}\n{"type":"ADDED","object":"second"}\n'
+    assert transport.written == b"%x\r\n%b\r\n" % (len(frames), frames)
+    assert watcher.queue.empty()
+    store.create(configmaps, "default", _configmap("third"))  # outside a batch: sent at once
+    assert transport.written.endswith(b'{"type":"ADDED","object":"third"}\n\r\n')

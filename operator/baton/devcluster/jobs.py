@@ -112,10 +112,12 @@ class JobController:
         self._sync_dirty()
         while True:
             # Drain what has queued up, then sync each dirty Job once: a burst of Pod updates costs one sync.
-            self._handle(await self._queue.get())
-            while not self._queue.empty():
-                self._handle(self._queue.get_nowait())
-            self._sync_dirty()
+            event = await self._queue.get()
+            with self.store.batch():
+                self._handle(event)
+                while not self._queue.empty():
+                    self._handle(self._queue.get_nowait())
+                self._sync_dirty()
 
     def _handle(self, event: WatchEvent) -> None:
         try:

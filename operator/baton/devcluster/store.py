@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import copy
 import json
 import random
 import re
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +123,26 @@ class Store:
         self._subscribers: list[asyncio.Queue[WatchEvent]] = []
         # Synchronous reactions that must be visible to the very next request (CRD registration).
         self.on_commit: list[Callable[[WatchEvent], None]] = []
+        self.batching = 0
+        """Above 0 while a controller makes a burst of changes (see `batch`)."""
+        self._after_batch: list[Callable[[], None]] = []
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Changes made inside, all in one synchronous stretch, reach each watch in one send at its end (a
+        Job controller's burst: one send per change made the wide instant runs 15 % slower)."""
+        self.batching += 1
+        try:
+            yield
+        finally:
+            self.batching -= 1
+            if not self.batching:
+                flushes, self._after_batch = self._after_batch, []
+                for flush in flushes:
+                    flush()
+
+    def after_batch(self, flush: Callable[[], None]) -> None:
+        self._after_batch.append(flush)
 
     # -- reads -----------------------------------------------------------------------------------
 

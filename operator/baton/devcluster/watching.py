@@ -46,7 +46,12 @@ class _DirectSend:
     """
 
     def __init__(
-        self, transport: asyncio.Transport | None, framed: bool, watcher: Watcher, render: Render
+        self,
+        transport: asyncio.Transport | None,
+        framed: bool,
+        watcher: Watcher,
+        render: Render,
+        store: Store | None = None,
     ) -> None:
         self.transport = transport
         self.framed = framed
@@ -56,6 +61,10 @@ class _DirectSend:
         self.render = render
         self.idle = False
         """Whether the watch's task waits on an empty queue (it holds no event to write)."""
+        self.store = store
+        """Inside its `batch`, events wait in `_held` and go out in one send at the batch's end."""
+        self._held: list[bytes] = []
+        self._held_bytes = 0
         self.sent = 0
         self.last_rv = 0
 
@@ -66,17 +75,30 @@ class _DirectSend:
             or not self.watcher.queue.empty()
             or transport is None
             or transport.is_closing()
-            or transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT
+            or transport.get_write_buffer_size() + self._held_bytes > DIRECT_BUFFER_LIMIT
         ):
             return False
         try:
             data = _frame(event.type, self.render(event.obj))
         except Exception:  # the task's path meets it again and reports it; a commit must not fail
             return False
-        transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        if self.store is not None and self.store.batching:
+            if not self._held:
+                self.store.after_batch(self.flush)
+            self._held.append(data)
+            self._held_bytes += len(data)
+        else:
+            transport.write(b"%x\r\n%b\r\n" % (len(data), data))
         self.sent += 1
         self.last_rv = event.rv
         return True
+
+    def flush(self) -> None:
+        """Send what a batch held (the watch's task cannot have run meanwhile: a batch never awaits)."""
+        data, self._held, self._held_bytes = b"".join(self._held), [], 0
+        transport = self.transport
+        if data and transport is not None and not transport.is_closing():
+            transport.write(b"%x\r\n%b\r\n" % (len(data), data))
 
 
 class WatchServer:
@@ -159,7 +181,7 @@ class WatchServer:
             for event_type, obj in backlog:
                 await response.write(_frame(event_type, render(obj)))
             framed = response.headers.get("Transfer-Encoding") == "chunked" and not response.compression
-            direct = _DirectSend(request.transport, framed, watcher, render)
+            direct = _DirectSend(request.transport, framed, watcher, render, self.store)
             direct.sent, direct.last_rv = len(initial) + len(backlog), start_rv
             if self.max_events is None:  # fault injection counts every event in this loop
                 watcher.sink = direct
