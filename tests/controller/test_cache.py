@@ -30,6 +30,20 @@ def job(name: str, rv: str, *, succeeded: bool = False) -> dict[str, Any]:
     }
 
 
+def pod_of(job_name: str, rv: str, *, phase: str | None = None) -> dict[str, Any]:
+    pod: dict[str, Any] = {
+        "metadata": {
+            "name": f"{job_name}-abc",
+            "namespace": "data",
+            "resourceVersion": rv,
+            "ownerReferences": [{"kind": "Job", "name": job_name, "controller": True}],
+        }
+    }
+    if phase is not None:
+        pod["status"] = {"phase": phase}
+    return pod
+
+
 @pytest.mark.parametrize(
     ("candidate", "current", "expected"),
     [("5", "4", True), ("4", "5", False), ("5", "5", True), ("x", "5", True)],
@@ -68,14 +82,7 @@ def test_observations_are_made_when_a_job_or_its_pods_change_never_per_reconcile
     cache.observe_job("MODIFIED", job("extract", "3", succeeded=True))
     observed = {o.name: o for o in cache.observed_jobs(("data", "etl-1"))}
     assert calls == ["extract", "load", "extract"] and observed["extract"].finished
-    pod = {
-        "metadata": {
-            "name": "extract-abc",
-            "namespace": "data",
-            "resourceVersion": "4",
-            "ownerReferences": [{"kind": "Job", "name": "extract", "controller": True}],
-        }
-    }
+    pod = pod_of("extract", "4")
     cache.observe_pod("ADDED", pod)
     assert calls[-1] == "extract" and len(calls) == 4
     for _ in range(3):  # reconciles read what is observed; they observe nothing themselves
@@ -91,15 +98,7 @@ def test_observations_are_made_when_a_job_or_its_pods_change_never_per_reconcile
 
 def test_a_pod_names_its_run_to_plan_again_only_once_its_job_has_ended() -> None:
     cache = ClusterCache()
-    ended_pod = {
-        "metadata": {
-            "name": "extract-abc",
-            "namespace": "data",
-            "resourceVersion": "2",
-            "ownerReferences": [{"kind": "Job", "name": "extract", "controller": True}],
-        },
-        "status": {"phase": "Succeeded"},
-    }
+    ended_pod = pod_of("extract", "2", phase="Succeeded")
     assert cache.run_of_ended_job(("data", "extract")) is None  # a Job not seen
     cache.observe_job("ADDED", job("extract", "1"))
     cache.observe_pod("MODIFIED", ended_pod)

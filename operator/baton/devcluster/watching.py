@@ -42,7 +42,8 @@ class _DirectSend:
     processes ended together, their Pods' and Jobs' updates, and the last completion reached the operator
     milliseconds after it was stored (a real API server's watch cache sends on its own goroutines). The
     send is direct only while the task has nothing in hand (events stay in order) and the socket keeps up
-    (otherwise the task's writes wait for the client, as before); each such event is one send.
+    (otherwise the task's writes wait for the client, as before). Each such event is one send, or, inside
+    a controller's `Store.batch`, all of them one send at its end.
     """
 
     def __init__(
