@@ -62,17 +62,22 @@ class Attempts:
 NO_RETRIES = Attempts()
 
 
-_TABLES: IdentityCache[PipelineSpec, tuple[str, tuple[Attempts, ...]]] = IdentityCache()
+_TABLES: IdentityCache[PipelineSpec, dict[str, tuple[Attempts, ...]]] = IdentityCache()
+TABLES_PER_SPEC = 64
+"""Runs whose tables one spec keeps (runs started from one Pipeline version may share its parsed spec)."""
 
 
 def attempts_table(spec: PipelineSpec, run_uid: str) -> tuple[Attempts, ...]:
     """`attempts_of` every task of `spec` (tasks, then finally tasks), made once per spec and run: each
     plan of a wide run asks for the attempts of all its running tasks."""
-    known = _TABLES.get(spec)
-    if known is not None and known[0] == run_uid:
-        return known[1]
-    table = tuple(attempts_of(spec, task, run_uid) for task in spec.all_tasks())
-    _TABLES.put(spec, (run_uid, table))
+    tables = _TABLES.get(spec)
+    if tables is None:
+        tables = _TABLES.put(spec, {})
+    table = tables.get(run_uid)
+    if table is None:
+        if len(tables) >= TABLES_PER_SPEC:
+            tables.clear()
+        table = tables[run_uid] = tuple(attempts_of(spec, task, run_uid) for task in spec.all_tasks())
     return table
 
 
