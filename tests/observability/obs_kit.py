@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -54,14 +55,25 @@ def scrape(port: int) -> str:
 
 def samples(text: str, name: str, **labels: str) -> list[float]:
     """Values of `name` samples in an exposition whose labels include `labels`."""
+    return [
+        value
+        for sample_name, sample_labels, value in _parsed(text)
+        if sample_name == name and all(sample_labels.get(k) == v for k, v in labels.items())
+    ]
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str) -> tuple[tuple[str, dict[str, str], float], ...]:
+    """Every sample of an exposition, parsed once: the in-process operators of a whole test session share
+    one registry, so late in a run a scrape holds every earlier test's series, and a test that looks up
+    twenty of them parsed it twenty times (40 s)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    found = []
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                found.append(float(sample.value))
-    return found
+    return tuple(
+        (sample.name, sample.labels, float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    )
 
 
 class Prometheus:
