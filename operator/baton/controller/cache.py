@@ -278,7 +278,7 @@ class ClusterCache:
     def run_of_ended_job(self, job_key: Key) -> Key | None:
         """The run of the Job, once the Job has ended: only then may its plan wait for what a Pod brings
         (the exit code, the termination message). While the Job runs, its own events bring the run back."""
-        run_key = self.job_runs.get(job_key)
+        run_key = self.run_of_job(job_key)
         seen = self.observations.get(run_key, {}).get(job_key[1]) if run_key is not None else None
         return run_key if seen is not None and seen.finished else None
 

@@ -16,7 +16,7 @@ proves plans with the memo equal plans without it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
 from baton.core.observed import JobState, ObservedJob
@@ -58,18 +58,11 @@ class TransitionMemo:
 
     def recall(self, task: TaskStatus, job: ObservedJob | None) -> tuple[TaskStatus, tuple[str, ...]] | None:
         """What the observe pass made of `task` (as stored) and `job`, if it made it once already."""
-        if job is None:
-            return None
-        known = self._steps.get((id(task), id(job)))
-        if known is not None and known[0] is task and known[1] is job:  # ids of objects it keeps alive
-            return known[2], known[3]
-        return None
+        return None if job is None else _recalled(self._steps, task, job)
 
     def remember(self, task: TaskStatus, job: ObservedJob, new: TaskStatus, deletes: tuple[str, ...]) -> None:
         """Only for an outcome that `outcome_fixed` says is the same at every `now`."""
-        if len(self._steps) >= MAX_ANSWERS:
-            self._steps.clear()
-        self._steps[(id(task), id(job))] = (task, job, new, deletes)
+        _remember(self._steps, task, job, new, deletes)
 
     def advance(
         self,
@@ -82,12 +75,26 @@ class TransitionMemo:
         """What `advance_task` answers, from memory where that answer cannot have changed."""
         if job is None or not outcome_fixed(task, job, attempts):
             return advance_task(task, job, now, attempts, observing_since)
-        key = (id(task), id(job))
-        known = self._answers.get(key)
-        if known is not None and known[0] is task and known[1] is job:  # ids of objects it keeps alive
-            return cast(T, known[2]), known[3]
+        known = _recalled(self._answers, task, job)
+        if known is not None:
+            return cast(T, known[0]), known[1]
         new, delete = advance_task(task, job, now, attempts, observing_since)
-        if len(self._answers) >= MAX_ANSWERS:
-            self._answers.clear()
-        self._answers[key] = (task, job, new, delete)
+        _remember(self._answers, task, job, new, delete)
         return new, delete
+
+
+Memory = dict[tuple[int, int], tuple[Any, ObservedJob, Any, Any]]
+"""(id of the entry, id of the Job) → (the entry, the Job, what was made of them, what goes with it)."""
+
+
+def _recalled(memory: Memory, entry: object, job: ObservedJob) -> tuple[Any, Any] | None:
+    known = memory.get((id(entry), id(job)))
+    if known is not None and known[0] is entry and known[1] is job:  # ids of objects it keeps alive
+        return known[2], known[3]
+    return None
+
+
+def _remember(memory: Memory, entry: object, job: ObservedJob, new: object, extra: object) -> None:
+    if len(memory) >= MAX_ANSWERS:
+        memory.clear()
+    memory[(id(entry), id(job))] = (entry, job, new, extra)

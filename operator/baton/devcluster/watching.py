@@ -35,6 +35,11 @@ def _frame(event_type: str, obj: Any) -> bytes:
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
+def _chunk(data: bytes) -> bytes:
+    """`data` as one chunk of an HTTP/1.1 chunked body (aiohttp frames its own writes the same way)."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
 class _DirectSend:
     """Sends a watch event from the store's commit, as the write that made it is stored.
 
@@ -89,7 +94,7 @@ class _DirectSend:
             self._held.append(data)
             self._held_bytes += len(data)
         else:
-            transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+            transport.write(_chunk(data))
         self.sent += 1
         self.last_rv = event.rv
         return True
@@ -99,7 +104,7 @@ class _DirectSend:
         data, self._held, self._held_bytes = b"".join(self._held), [], 0
         transport = self.transport
         if data and transport is not None and not transport.is_closing():
-            transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+            transport.write(_chunk(data))
 
 
 class WatchServer:
