@@ -5,7 +5,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from baton.api.codec import COMPRESS_ABOVE, StatusCache, dump_run_status, encoded_size, load_run_status
+from baton.api.codec import (
+    COMPRESS_ABOVE,
+    StatusCache,
+    dump_run_status,
+    encoded_size,
+    load_run_status,
+    stored_tasks,
+)
 from baton.api.common import EnvVar, ResourceRequirements, to_dict
 from baton.api.pipeline import Pipeline, PipelineSpec, TaskSpec
 from baton.api.run import PipelineRunSpec, PipelineRunStatus, RunPhase, TaskPhase, TaskStatus
@@ -207,3 +214,29 @@ def test_status_cache_returns_what_we_wrote_at_that_version() -> None:
     assert cache.get("u1", "10") is None  # evicted
     cache.forget("u3")
     assert cache.get("u3", "1") is None
+
+
+def test_status_cache_keeps_a_runs_last_versions() -> None:
+    cache = StatusCache(versions=2)
+    statuses = [started_status(i) for i in (1, 2, 3)]
+    for version, status in enumerate(statuses, start=10):
+        cache.put("u1", str(version), status)
+    # The run observer counts a run's events after the next write may be done: both last are found.
+    assert cache.get("u1", "12") is statuses[2] and cache.get("u1", "11") is statuses[1]
+    assert cache.get("u1", "10") is None
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_stored_tasks_having_a_field(compressed: bool) -> None:
+    status = started_status(3)
+    keyed = status.model_copy(
+        update={"tasks": [status.tasks[0].model_copy(update={"cache_key": "k1"}), *status.tasks[1:]]}
+    )
+    threshold = 0 if compressed else COMPRESS_ABOVE
+    for current, entries in ((status, 0), (keyed, 3)):
+        body = dump_run_status(current, compress_above=threshold)
+        assert ("compressedTasks" in body) is compressed
+        assert [t["name"] for t in stored_tasks(body)] == ["task-00000", "task-00001", "task-00002"]
+        # Compressed, a status no entry of which has the field is not parsed at all.
+        expected = entries if compressed else 3
+        assert len(stored_tasks(body, having="cacheKey")) == expected

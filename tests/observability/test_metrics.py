@@ -13,6 +13,7 @@ from obs_kit import samples, scrape
 from operator_kit import Api, RunningOperator, phase_of
 from prometheus_client import REGISTRY
 
+from baton.api.codec import load_run_status
 from baton.controller import metrics
 from baton.controller.observers import RunObserver
 from support import wait_for
@@ -333,3 +334,18 @@ def test_huge_pipelines_get_no_series_per_task() -> None:
     observer.run_event("MODIFIED", runs.run("Running", **{name: ("Running", 1) for name in tasks}))
     assert value("baton_task_attempts_total", **labels, task="*") == 150
     assert REGISTRY.get_sample_value("baton_task_attempts_total", {**labels, "task": "shard-1"}) is None
+
+
+def test_a_status_handed_with_the_event_is_counted_without_parsing_the_stored_one() -> None:
+    # The operator finds its own write's status as the event comes; counted later, the status cache may
+    # have moved on, and parsing a 10,000-task status again costs tens of MB.
+    runs = Runs({"a": []})
+    observer = RunObserver(statuses=lambda uid, version: None)
+    labels = {"namespace": runs.namespace, "pipeline": "etl"}
+    observer.run_event("ADDED", runs.run())
+    done = runs.run("Succeeded", a=("Succeeded", 1))
+    parsed = load_run_status(done["status"])
+    done["status"] = {**done["status"], "tasks": "not a list: parsing it would fail"}
+    observer.run_event("MODIFIED", done, status=parsed)
+    assert value("baton_runs_finished_total", **labels, phase="Succeeded") == 1
+    assert value("baton_tasks_finished_total", **labels, task="a", phase="Succeeded") == 1

@@ -19,6 +19,8 @@ from baton.kube.datasets import dataset_name
 from baton.kube.labels import MANAGED_BY, MANAGER
 from baton.kube.observe import observe_job
 
+from .specs import ParsedSpecs
+
 Obj = Mapping[str, Any]
 Key = tuple[str, str]  # (namespace, name)
 
@@ -84,6 +86,8 @@ class ClusterCache:
     # Pipelines with a trigger on datasets: told when a Dataset of their namespace changes.
     dataset_triggered: dict[Key, list[str]] = field(default_factory=dict)
     """Pipeline → the URI patterns of its dataset triggers."""
+    specs: ParsedSpecs = field(default_factory=ParsedSpecs)
+    """Pipeline → its spec, parsed once per change of the spec."""
     on_child: Callable[[Key], None] | None = None
     """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
     on_run_moved: Callable[[Key, str], None] | None = None
@@ -157,6 +161,7 @@ class ClusterCache:
             self.spec_versions[key[0]] = self.spec_versions.get(key[0], 0) + 1
         if event_type == "DELETED":
             self.pipelines.pop(key, None)
+            self.specs.forget(key)
             self.trigger_edges.pop(key, None)
             self.child_edges.pop(key, None)
             self.dataset_triggered.pop(key, None)

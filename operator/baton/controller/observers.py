@@ -102,11 +102,18 @@ class RunObserver:
         except Exception:
             log.exception("metrics: could not observe a Pipeline event")
 
-    def run_event(self, event_type: str | None, obj: Obj, at: float | None = None) -> None:
-        """`at`: when the event came (by `clock`), for a caller that counts it later; default now."""
+    def run_event(
+        self,
+        event_type: str | None,
+        obj: Obj,
+        at: float | None = None,
+        status: PipelineRunStatus | None = None,
+    ) -> None:
+        """`at`: when the event came (by `clock`), for a caller that counts it later; default now.
+        `status`: the run's status as parsed already (the operator's own write), if the caller has it."""
         try:
             with self._lock:
-                self._run_event(event_type, obj, self._clock() if at is None else at)
+                self._run_event(event_type, obj, self._clock() if at is None else at, status)
         except Exception:
             log.exception("metrics: could not observe a PipelineRun event")
 
@@ -163,7 +170,9 @@ class RunObserver:
 
     # -- runs -------------------------------------------------------------------------------------------
 
-    def _run_event(self, event_type: str | None, obj: Obj, now: float) -> None:
+    def _run_event(
+        self, event_type: str | None, obj: Obj, now: float, known: PipelineRunStatus | None = None
+    ) -> None:
         meta = obj.get("metadata") or {}
         uid = str(meta.get("uid") or "")
         if event_type == "DELETED":
@@ -188,7 +197,7 @@ class RunObserver:
             run.phase = str(phase)  # finished before this process: nothing to count, nothing to parse
             return
         counting = live or not first
-        status = self._load(uid, str(meta.get("resourceVersion") or ""), raw)
+        status = known if known is not None else self._load(uid, str(meta.get("resourceVersion") or ""), raw)
         learned = not run.parents and status.pipeline_spec is not None
         if learned:
             self._learn_spec(run, status)

@@ -176,15 +176,18 @@ class Operator:
     # -- what the watches tell -------------------------------------------------------------------
 
     def on_run(self, event_type: str | None, obj: dict[str, Any]) -> None:
-        self.counting.add(self.observer.run_event, event_type, obj, self.observer.clock())
+        meta = obj["metadata"]
+        # The status we wrote at this version, found now: by when the observer counts the event, later
+        # writes may have pushed it out of the cache, and a 10,000-task status is costly to parse again.
+        ours = self.runs.statuses.get(meta.get("uid", ""), meta.get("resourceVersion", ""))
+        self.counting.add(self.observer.run_event, event_type, obj, self.observer.clock(), ours)
         key = self.cache.observe_run(event_type, obj)
         self.runs.task_cache.observe(key, None if event_type == "DELETED" else self.cache.runs.get(key))
         if event_type == "DELETED":
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
             self._job_events.pop(key, None)
             return
-        meta = obj["metadata"]
-        if self.runs.statuses.get(meta.get("uid", ""), meta.get("resourceVersion", "")) is not None:
+        if ours is not None:
             return  # the echo of our own status write: that reconcile already saw all it knew
         self.enqueue_run(key)
 

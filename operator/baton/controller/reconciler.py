@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baton.api.codec import load_run_status
+from baton.api.pipeline import PipelineSpec
 from baton.api.run import PipelineRunStatus
 from baton.core.bursts import first_slice
 from baton.core.cache import CacheView
@@ -338,7 +339,7 @@ class RunReconciler:
             old = await self._previous_run(meta, retry_of)
             waits = queued(self.cache, run, meta, old.pipeline if old is not None else None, now)
             return waits or start_run(meta, spec, None, now, retry_of=old)
-        pipeline_spec = None
+        pipeline_spec: Mapping[str, Any] | PipelineSpec | None = None
         ref = (spec.get("pipelineRef") or {}).get("name") if isinstance(spec, Mapping) else None
         if ref and not spec.get("pipelineSpec"):
             pipeline = self.cache.pipelines.get((meta.namespace, str(ref)))
@@ -353,7 +354,9 @@ class RunReconciler:
                 waits = queued(self.cache, run, meta, str(ref), now)
                 if waits is not None:
                     return waits
-                pipeline_spec = pipeline.get("spec") or {}
+                raw = pipeline.get("spec") or {}
+                parsed, _ = self.cache.specs.check((meta.namespace, str(ref)), raw)
+                pipeline_spec = parsed if parsed is not None else raw  # (the errors are said from raw)
         return start_run(meta, spec, pipeline_spec, now)
 
     async def _label(self, key: Key, run: Obj, pipeline: str | None) -> Obj:

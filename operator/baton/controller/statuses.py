@@ -12,7 +12,6 @@ from baton.api.pipeline import PipelineSpec, PipelineStatus
 from baton.core.events import Event, EventType
 from baton.core.pipelines import RunSeen, last_run, pipeline_status
 from baton.core.triggers import trigger_loops
-from baton.core.validation import check_pipeline_spec
 
 from .cache import ClusterCache, Key
 from .client import ApiFailure, KubeClient
@@ -71,7 +70,7 @@ class PipelineStatusWriter:
             return
         generation = int(pipeline["metadata"].get("generation") or 1)
         raw_spec = pipeline.get("spec") or {}
-        parsed, errors = check_pipeline_spec(raw_spec)
+        parsed, errors = self.cache.specs.check(key, raw_spec)
         before = current or PipelineStatus()
         beyond = self.triggers.problems(key, parsed) if parsed is not None and parsed.triggers else []
         if key in self.cache.child_edges:

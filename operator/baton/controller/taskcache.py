@@ -40,7 +40,7 @@ class TaskCache:
         if status.get("phase") not in FINISHED_PHASES or pipeline is None:
             return
         try:
-            entries = cache_entries(key[1], stored_tasks(status))
+            entries = cache_entries(key[1], stored_tasks(status, having="cacheKey"))
         except ValueError as error:
             log.warning("run %s/%s: its tasks cannot be read for the cache: %s", *key, error)
             return
