@@ -189,10 +189,20 @@ def encoded_size(body: Mapping[str, Any]) -> int:
 
 
 class _EncodedSpec:
+    """A spec's wire form, made once per spec object. The dict form is made only for a status small
+    enough to hold it plain: for a 10,000-task spec (stored compressed) it would be 10,000 dicts kept
+    for nothing (about 5 MB). It must not refer to the spec: that would keep the spec alive."""
+
     def __init__(self, spec: PipelineSpec) -> None:
-        self.plain = to_dict(spec)
-        self.json = json.dumps(self.plain, separators=(",", ":"), ensure_ascii=False).encode()
+        self.json = spec.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True).encode()
+        self._plain: dict[str, Any] | None = None
         self._compressed: str | None = None
+
+    @property
+    def plain(self) -> dict[str, Any]:
+        if self._plain is None:
+            self._plain = json.loads(self.json)
+        return self._plain
 
     @property
     def compressed(self) -> str:

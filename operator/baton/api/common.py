@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+from .fieldsets import SharedFieldsSet
+
 # A DNS-1123 label: the shape of Task names and of every name Baton derives (Job names, label values).
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_LABEL_MAX = 63
@@ -46,7 +48,7 @@ LIST_SET: dict[str, Any] = {"x-kubernetes-list-type": "set"}
 LIST_ATOMIC: dict[str, Any] = {"x-kubernetes-list-type": "atomic"}
 
 
-class SpecModel(BaseModel):
+class SpecModel(SharedFieldsSet):
     """Base of everything users write: unknown fields are errors, camelCase on the wire."""
 
     model_config = ConfigDict(
@@ -60,7 +62,7 @@ class SpecModel(BaseModel):
     )
 
 
-class StatusModel(BaseModel):
+class StatusModel(SharedFieldsSet):
     """Base of everything Baton writes: tolerant of fields a newer operator version may have added."""
 
     model_config = ConfigDict(

@@ -16,9 +16,18 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that knows its cache key: one callback for the whole cache instead of a closure
+    per entry (a function and a cell each, about 180 bytes, for every one of 10,000 entries)."""
+
+    __slots__ = ("key",)
+    key: int
+
+
 class IdentityCache(Generic[K, V]):
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref[K], V]] = {}
+        self._entries: dict[int, tuple[_Ref, V]] = {}
+        self._callback = self._gone  # one bound method for all entries
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -27,16 +36,15 @@ class IdentityCache(Generic[K, V]):
         entry = self._entries.get(id(obj))
         return entry[1] if entry is not None and entry[0]() is obj else None
 
+    def _gone(self, ref: _Ref) -> None:
+        current = self._entries.get(ref.key)
+        if current is not None and current[0]() is None:
+            del self._entries[ref.key]
+
     def put(self, obj: K, value: V) -> V:
-        key = id(obj)
-        entries = self._entries
-
-        def gone(_: weakref.ref[K]) -> None:
-            current = entries.get(key)
-            if current is not None and current[0]() is None:
-                del entries[key]
-
-        entries[key] = (weakref.ref(obj, gone), value)
+        ref = _Ref(obj, self._callback)
+        ref.key = id(obj)
+        self._entries[ref.key] = (ref, value)
         return value
 
     def get_or_make(self, obj: K, make: Callable[[K], V]) -> V:

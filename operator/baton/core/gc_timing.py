@@ -40,8 +40,10 @@ def full_collection_due(
     ``young_collections``: collections of the middle generation since the last full one (what
     ``gc.get_count()[2]`` counts); ``quiet_for``: seconds since the process last did any work;
     ``since_last``: seconds since the last full collection (or the start); ``last_took``: its duration;
-    ``heap_objects``: the objects the last one left; ``promoted_per_young``: the most objects one
-    middle-generation collection can promote (CPython's first two thresholds multiplied).
+    ``heap_objects``: the objects the last one left (the shell counts Python's allocated blocks, which
+    include objects the collector does not track, so the next full collection waits somewhat longer);
+    ``promoted_per_young``: the most objects one middle-generation collection can promote (CPython's
+    first two thresholds multiplied).
     """
     needed = max(YOUNG_COLLECTIONS, heap_objects // (GROWTH * max(1, promoted_per_young)))
     if young_collections < needed:
