@@ -57,7 +57,10 @@ def time_or_none(stamp: object) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def parse_time(text: str) -> datetime:
+    # Cached: the Jobs of a wide run share a few timestamps (second precision), and each observation
+    # then holds one shared datetime instead of its own (immutable, so sharing is safe).
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
