@@ -90,6 +90,8 @@ class ClusterCache:
     """Pipeline → its spec, parsed once per change of the spec."""
     on_child: Callable[[Key], None] | None = None
     """Told (the parent run) when the child run of one of its sub-pipeline tasks changed."""
+    moved: bool = False
+    """Whether the last Job or Pod observed changed what the planner sees of its Job."""
     on_run_moved: Callable[[Key, str], None] | None = None
     """Told (namespace and Pipeline, run) when a run of a Pipeline starts, changes phase, ends or goes,
     however the cache learnt it (a watch event, or the response to the operator's own write, which comes
@@ -231,6 +233,7 @@ class ClusterCache:
         return [key for key, edges in self.trigger_edges.items() if upstream in edges]
 
     def observe_job(self, event_type: str | None, obj: Obj) -> Key | None:
+        self.moved = False
         run = owner_name(obj, "PipelineRun")
         if run is None:
             return None
@@ -241,7 +244,7 @@ class ClusterCache:
             jobs.pop(name, None)
             self.pods.pop((namespace, name), None)
             self.job_runs.pop((namespace, name), None)
-            self.observations.get(run_key, {}).pop(name, None)
+            self.moved = self.observations.get(run_key, {}).pop(name, None) is not None
         elif _same_version(obj, jobs.get(name)):
             pass  # the create's response and then its watch event: nothing new to observe
         elif newer(obj, jobs.get(name)):
@@ -251,6 +254,7 @@ class ClusterCache:
         return run_key
 
     def observe_pod(self, event_type: str | None, obj: Obj) -> Key | None:
+        self.moved = False
         job = owner_name(obj, "Job")
         if job is None:
             return None
@@ -272,6 +276,7 @@ class ClusterCache:
         job = self.jobs.get(run_key, {}).get(job_name)
         observed = self.observations.setdefault(run_key, {})
         seen = observe_job(job, list(self.pods.get((run_key[0], job_name), {}).values())) if job else None
+        self.moved = seen != observed.get(job_name)
         if seen is None:
             observed.pop(job_name, None)
         else:

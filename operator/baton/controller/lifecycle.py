@@ -1,4 +1,5 @@
-"""Before a run starts and after it ends: the Pipeline's queue (maxActiveRuns) and the run's TTL.
+"""Before a run starts and after it ends: the Pipeline's queue (maxActiveRuns), the labels a run lacks, the
+run a retry names, and the run's TTL.
 
 The decisions are the core's (`baton.core.queueing`, `baton.core.history`); this reads what they need
 from the cache.
@@ -6,16 +7,23 @@ from the cache.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from baton.api.codec import load_run_status
 from baton.api.run import FINISHED_PHASES, PipelineRunStatus
 from baton.core.history import expires_at
 from baton.core.queueing import QueuedRun, queue_position, queued_status
 from baton.core.start import RunStart, not_started
 from baton.core.state import RunMeta
 from baton.core.status import parse_time
+from baton.kube.labels import missing_run_labels
 
-from .cache import ClusterCache, Obj
+from .cache import ClusterCache, Key, Obj
+from .client import ApiFailure, KubeClient
+from .paths import runs_path
+
+log = logging.getLogger(__name__)
 
 
 def _queued_run(run: Obj) -> QueuedRun:
@@ -86,3 +94,38 @@ def expiry(status: PipelineRunStatus, run_ttl: object, child: bool = False) -> d
     own = run_ttl if isinstance(run_ttl, int) and not isinstance(run_ttl, bool) else None
     default = status.pipeline_spec.ttl_seconds_after_finished if status.pipeline_spec else None
     return expires_at(parse_time(status.completion_time), own, default)
+
+
+async def label_run(client: KubeClient, cache: ClusterCache, key: Key, run: Obj, pipeline: str | None) -> Obj:
+    """The run with the labels it lacks (one patch, once: a run created by hand or by a tool that did not
+    set them); as it was when the patch cannot be made (labels are a convenience)."""
+    labels = missing_run_labels(run, pipeline)
+    if not labels:
+        return run
+    patch = {"metadata": {"labels": labels}}
+    try:
+        labelled = await client.merge_patch(runs_path(*key), patch, resource="pipelineruns.baton.dev")
+    except ApiFailure as failure:
+        log.warning("could not label run %s/%s: %s", key[0], key[1], failure)
+        return run
+    cache.observe_run("MODIFIED", labelled)
+    return labelled
+
+
+async def previous_run(
+    client: KubeClient, cache: ClusterCache, meta: RunMeta, name: str
+) -> PipelineRunStatus | None:
+    """The status of the run a retry names: from the cache, else read (None when there is none)."""
+    old = cache.runs.get((meta.namespace, name))
+    if old is None:
+        try:
+            old = await client.get(runs_path(meta.namespace, name), resource="pipelineruns.baton.dev")
+        except ApiFailure as failure:
+            if failure.code == 404:
+                return None
+            raise
+    try:  # not through the status cache: that holds only statuses this operator wrote
+        return load_run_status(old.get("status") or {})
+    except ValueError as error:  # a status someone else broke: nothing that can be reused
+        log.warning("the status of run %s/%s cannot be read: %s", meta.namespace, name, error)
+        return None

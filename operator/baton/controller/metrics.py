@@ -104,6 +104,10 @@ RECONCILE_SECONDS = Histogram(
     ["kind"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+PREPARED_STARTS = Counter(
+    "baton_prepared_starts_total",
+    "Jobs created the moment the last parent their task waited for succeeded, ahead of the run's next plan.",
+)
 RECONCILE_ERRORS = Counter(
     "baton_reconcile_errors_total",
     "Reconciles that failed with an error, by kind (retried later).",

@@ -31,10 +31,12 @@ from .crdcheck import CrdGate
 from .datasets import DatasetKeeper
 from .deferred import Deferred
 from .informer import Informer, catch_up
+from .kopfsettings import operator_settings
 from .leader import LeaderElection, LeaderElector, own_namespace
 from .observers import RunObserver
 from .openlineage import LineageEmitter
 from .paths import jobs_path
+from .prepared import DEFER
 from .reconciler import RunReconciler
 from .recorder import EventRecorder
 from .scheduler import queued_runs
@@ -59,7 +61,7 @@ class Operator:
         # A run of a Pipeline started, ended or went: its schedule (Forbid), its history and its queue
         # (maxActiveRuns, the queued runs' places) move on.
         self.cache.on_run_moved = lambda pipeline, _: self._run_moved(pipeline)
-        self.cache.on_child = lambda parent: self._job_changed(parent)  # a sub-pipeline task's attempt
+        self.cache.on_child = self._child_changed  # a sub-pipeline task's attempt
         self.client = client
         self.recorder = EventRecorder(client)
         self.pipelines = PipelineStatusWriter(
@@ -88,6 +90,7 @@ class Operator:
             requeue=lambda key, delay: self.queue.add_after(("dataset", *key), delay),
         )
         self.runs.writer.datasets = self.datasets
+        self.runs.prepared.acting = lambda: not self._holds
         self.observer = RunObserver(self.runs.statuses.get)  # run and task metrics, from the watches
         self.counting = Deferred(lambda: self.queue.idle, self.observer.clock)  # what the observer counts
         self.informers = [
@@ -147,6 +150,7 @@ class Operator:
         if not self._holds:
             self.queue.pause(stop_running=True)
             self.runs.writer.abandon()
+            self.runs.prepared.clear()
         self._holds.add(reason)
 
     def release(self, reason: str) -> None:
@@ -169,6 +173,19 @@ class Operator:
         self._job_events[run_key] = asyncio.get_running_loop().time()
         self.enqueue_run(run_key)
 
+    def _child_changed(self, parent: Key) -> None:
+        self.runs.prepared.drop(parent)  # a sub-pipeline task moved: only a plan may say what follows
+        self._job_changed(parent)
+
+    def _prepared(self, run_key: Key, job_name: str) -> bool:
+        """Tell the run's prepared starts that one of its Jobs moved; True when its plan waits."""
+        if not self.runs.prepared.moved(run_key, job_name):
+            return False
+        self._job_events[run_key] = asyncio.get_running_loop().time()
+        if self.runs.prepared.defer(run_key):
+            self.queue.add_after(("run", *run_key), DEFER)
+        return True
+
     def _quiet(self, key: Key) -> float:
         last = self._job_events.get(key)
         return float("inf") if last is None else asyncio.get_running_loop().time() - last
@@ -189,6 +206,7 @@ class Operator:
             return
         if ours is not None:
             return  # the echo of our own status write: that reconcile already saw all it knew
+        self.runs.prepared.drop(key)  # changed by someone else: only a plan may say what follows
         self.enqueue_run(key)
 
     def on_pipeline(self, event_type: str | None, obj: dict[str, Any]) -> None:
@@ -227,13 +245,17 @@ class Operator:
     def on_job(self, event_type: str | None, obj: dict[str, Any]) -> None:
         self.counting.add(self.observer.job_event, event_type, obj, self.observer.clock())
         run_key = self.cache.observe_job(event_type, obj)
-        if run_key is not None:
+        name = obj["metadata"]["name"]
+        if run_key is not None and not (self.cache.moved and self._prepared(run_key, name)):
             self._job_changed(run_key)
 
     def on_pod(self, event_type: str | None, obj: dict[str, Any]) -> None:
         job_key = self.cache.observe_pod(event_type, obj)
         if job_key is None:
             return
+        if self.cache.moved and self.runs.prepared and (owner := self.cache.run_of_job(job_key)):
+            if self._prepared(owner, job_key[1]):
+                return
         if event_type == "DELETED":
             run_key = self.cache.run_of_job(job_key)
         elif (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
@@ -312,30 +334,6 @@ def _event_type(event: kopf.RawEvent) -> str | None:
 
 def _object(event: kopf.RawEvent) -> dict[str, Any]:
     return cast(dict[str, Any], event["object"])
-
-
-class _NoDiffBase(kopf.DiffBaseStorage):
-    """Baton has no kopf create/update handlers, so kopf's "last handled state" is never read; skipping it
-    saves a deep copy of every object on every event (large runs make that the biggest kopf cost)."""
-
-    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
-        return cast(kopf.BodyEssence, {})
-
-    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
-        return None
-
-    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
-        return None
-
-
-def operator_settings() -> kopf.OperatorSettings:
-    settings = kopf.OperatorSettings()
-    settings.persistence.diffbase_storage = _NoDiffBase()
-    settings.posting.enabled = False  # Baton posts its own few Events; kopf's would be per-handler chatter
-    settings.watching.server_timeout = 300
-    settings.watching.client_timeout = 330
-    settings.networking.error_backoffs = [1, 2, 5, 10]
-    return settings
 
 
 async def run_operator(

@@ -38,15 +38,14 @@ from baton.core.status import parse_time
 from baton.core.transition_memo import TransitionMemo
 from baton.core.workspaces import claim_failed
 from baton.kube.childrun import parent_of, recursion
-from baton.kube.labels import missing_run_labels
 
 from .applying import RunApplier
 from .cache import ClusterCache, Key, Obj
 from .claims import apply_claims
-from .client import ApiFailure, KubeClient
+from .client import KubeClient
 from .collector import JobCollector
-from .lifecycle import admission_key, expiry, queued, worth_writing
-from .paths import runs_path
+from .lifecycle import admission_key, expiry, label_run, previous_run, queued, worth_writing
+from .prepared import PreparedStarts
 from .recorder import EventRecorder
 from .runwriter import RunStatusWriter
 from .taskcache import TaskCache
@@ -106,6 +105,8 @@ class RunReconciler:
         self.applier = RunApplier(cache, client)
         self.started_at = clock()
         """When this operator began to watch: a Job not seen yet is not lost before a while after it."""
+        self.prepared = PreparedStarts(cache, self.applier.create_jobs, clock, self.started_at)
+        """What each run's last plan prepared to create the moment its running parents succeed."""
         self._refusals: dict[Key, int] = {}  # quota refusals in a row, by run (they set the delay)
         self._memos: dict[Key, tuple[PipelineRunStatus, TransitionMemo]] = {}  # see core.transition_memo
         self._admitting: dict[Key, asyncio.Lock] = {}  # by Pipeline with maxActiveRuns
@@ -129,6 +130,7 @@ class RunReconciler:
             await self._reconcile(key)
 
     async def _reconcile(self, key: Key) -> None:
+        await self.prepared.settled(key)  # a Job created ahead is then in the cache: adopted, not created
         if self.writer.in_flight(key) is not None:
             # The last reconcile's write still goes on: start what the run needs now; the writer brings
             # the run back once the write is stored, to plan again from it.
@@ -136,6 +138,7 @@ class RunReconciler:
             return
         run = self.cache.runs.get(key)
         if run is None:
+            self.prepared.forget(key)
             self.writer.forget(key)
             self.collector.forget(key)
             self._memos.pop(key, None)
@@ -156,7 +159,7 @@ class RunReconciler:
                 if worth_writing(raw_status, start):  # say it once; the requeue brings the run back
                     await self.writer.write(key, run, start.status, None, [])
                 return
-            run = await self._label(key, run, start.status.pipeline)
+            run = await label_run(self.client, self.cache, key, run, start.status.pipeline)
             status, events = start.status, list(start.events)
             if start.started and start.claims:
                 retried = (run.get("spec") or {}).get("retryOf")
@@ -202,6 +205,7 @@ class RunReconciler:
         memo = self._memo(key, status)
         cache = self._cache_view(key[0], status)
         decision = plan(state, observed, now, observing_since=self.started_at, cache=cache, memo=memo)
+        self.prepared.install(key, decision.prepared, decision.wake_at)
         creates = decision.create_jobs
         # A wide burst of a started run: its last part after a plan that sees what completed meanwhile.
         cut = len(creates) if before is None else first_slice(len(creates))
@@ -209,18 +213,21 @@ class RunReconciler:
         if refused and cut < len(creates):  # the quota is full: the rest would be refused too
             refused |= {job.task: next(iter(refused.values())) for job in creates[cut:]}
         elif created and cut < len(creates):
+            self.prepared.drop(key)  # planned with the whole burst started: the next plan prepares
             self.requeue(key, NEXT_RECONCILE)
             return
         if created and refused:
             # Plan again knowing what the quota refused: those units wait (and say so), the Jobs that
             # were created are adopted; this plan creates nothing.
             decision = plan(state, self._observed(key), now, refused, self.started_at, cache=cache, memo=memo)
+            self.prepared.drop(key)  # the quota decides what starts next
             created, _ = await self.applier.create_jobs(decision.create_jobs)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             self.requeue(key, quota_delay(self._refusals[key]))
         elif created:
             self._refusals.pop(key, None)
         if not created:
+            self.prepared.drop(key)
             self.requeue(key, 2.0)  # a create failed: write nothing that claims its Job, plan again soon
             return
         if decision.delete_jobs:
@@ -336,7 +343,7 @@ class RunReconciler:
             return cancelled_before_start(meta, waited_for, cancel.get("message"), now)
         retry_of = spec.get("retryOf") if isinstance(spec, Mapping) else None
         if isinstance(retry_of, str) and retry_of:
-            old = await self._previous_run(meta, retry_of)
+            old = await previous_run(self.client, self.cache, meta, retry_of)
             waits = queued(self.cache, run, meta, old.pipeline if old is not None else None, now)
             return waits or start_run(meta, spec, None, now, retry_of=old)
         pipeline_spec: Mapping[str, Any] | PipelineSpec | None = None
@@ -358,41 +365,6 @@ class RunReconciler:
                 parsed, _ = self.cache.specs.check((meta.namespace, str(ref)), raw)
                 pipeline_spec = parsed if parsed is not None else raw  # (the errors are said from raw)
         return start_run(meta, spec, pipeline_spec, now)
-
-    async def _label(self, key: Key, run: Obj, pipeline: str | None) -> Obj:
-        """The run with the labels it lacks (one patch, once: a run created by hand or by a tool that did
-        not set them); as it was when the patch cannot be made (labels are a convenience)."""
-        labels = missing_run_labels(run, pipeline)
-        if not labels:
-            return run
-        patch = {"metadata": {"labels": labels}}
-        try:
-            labelled = await self.client.merge_patch(
-                runs_path(*key), patch, resource="pipelineruns.baton.dev"
-            )
-        except ApiFailure as failure:
-            log.warning("could not label run %s/%s: %s", key[0], key[1], failure)
-            return run
-        self.cache.observe_run("MODIFIED", labelled)
-        return labelled
-
-    async def _previous_run(self, meta: RunMeta, name: str) -> PipelineRunStatus | None:
-        """The status of the run a retry names: from the cache, else read (None when there is none)."""
-        old = self.cache.runs.get((meta.namespace, name))
-        if old is None:
-            try:
-                old = await self.client.get(
-                    runs_path(meta.namespace, name), resource="pipelineruns.baton.dev"
-                )
-            except ApiFailure as failure:
-                if failure.code == 404:
-                    return None
-                raise
-        try:  # not through the status cache: that holds only statuses this operator wrote
-            return load_run_status(old.get("status") or {})
-        except ValueError as error:  # a status someone else broke: nothing that can be reused
-            log.warning("the status of run %s/%s cannot be read: %s", meta.namespace, name, error)
-            return None
 
     async def _unreadable(self, run: Obj, error: ValueError) -> None:
         """A status someone else broke: say so once per change of the run, and wait for the next change

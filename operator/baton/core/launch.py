@@ -136,19 +136,7 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
                 timeout_seconds=attempts.timeout_seconds,
             )
         else:
-            body = render_job(
-                run.meta,
-                run.pipeline,
-                spec_task,
-                spec.task_defaults,
-                run.params,
-                attempt,
-                context=_context(work, i),
-                timeout_seconds=attempts.timeout_seconds,
-                claims=claims(work) if spec_task.workspaces else None,
-                node=node,
-                instance=instance,
-            )
+            body = _render(work, i, attempt, attempts.timeout_seconds, node, instance)
         name = job_name(run.meta.name, unit, attempt)
         if k < 0 and spec_task.cache is not None and work.cache is not None:
             assert isinstance(current, TaskStatus)
@@ -180,6 +168,39 @@ def start_ready(work: _Pass) -> list[JobToCreate]:
     for i in started_in:  # only where an instance started or waits: an untouched copy is no change
         work.set(i, summarize_instances(work.tasks[i], instances[i]))
     return creates
+
+
+def _render(
+    work: _Pass,
+    i: int,
+    attempt: int,
+    timeout_seconds: int | None,
+    node: str | None = None,
+    instance: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    run, spec_task = work.run, work.run.spec.task_at(i)
+    return render_job(
+        run.meta,
+        run.pipeline,
+        spec_task,
+        run.spec.task_defaults,
+        run.params,
+        attempt,
+        context=_context(work, i),
+        timeout_seconds=timeout_seconds,
+        claims=claims(work) if spec_task.workspaces else None,
+        node=node,
+        instance=instance,
+    )
+
+
+def plain_job(work: _Pass, i: int, current: TaskStatus) -> JobToCreate:
+    """The Job ``start_ready`` creates for task ``i`` (``current`` its state) when the task is plain: not
+    a forEach instance or a sub-pipeline, no cache, no ReadWriteOnce placement (see ``core.prepared``)."""
+    attempt = current.attempts + 1
+    body = _render(work, i, attempt, work.attempts(i).timeout_seconds)
+    unit = work.run.spec.task_at(i).name
+    return JobToCreate(unit, attempt, job_name(work.run.meta.name, unit, attempt), body)
 
 
 def _context(work: _Pass, index: int) -> dict[str, str]:

@@ -35,6 +35,7 @@ from baton.core.gates import (
 from baton.core.launch import JobToCreate, adopted, oversized, start_ready, with_datasets
 from baton.core.observed import ObservedJob
 from baton.core.pass_summary import summarize_pass
+from baton.core.prepared import NOTHING, Preparation, prepare_starts
 from baton.core.quota import quota_event
 from baton.core.references import result_readers
 from baton.core.results import RESULT_UNAVAILABLE, unavailable_result
@@ -69,6 +70,9 @@ class Plan:
     events: tuple[Event, ...] = ()
     wake_at: datetime | None = None
     """Plan again at this time even if nothing is observed to change."""
+    prepared: Preparation = field(default=NOTHING, compare=False)
+    """Jobs to create the moment the running parents they wait for succeed (``baton.core.prepared``): a
+    way to act sooner, not an action, so two plans that act alike are equal whatever they prepared."""
 
     @property
     def idle(self) -> bool:
@@ -148,13 +152,14 @@ def plan(
         work.wake(steering.deadline)
     begin_finally(work)
     new_status = summarize_pass(work, status)
+    prepared = prepare_starts(work, new_status.phase)
     tasks_changed = bool(work.changed) or before is not status.tasks
     if (
         not tasks_changed
         and not work.deletes
         and all(getattr(new_status, f) == getattr(status, f) for f in _SCALAR_FIELDS)
     ):
-        return Plan(wake_at=work.wake_at)
+        return Plan(wake_at=work.wake_at, prepared=prepared)
     changes = [pair for i in sorted(set(work.changed)) for pair in unit_changes(before[i], work.tasks[i])]
     events = transition_events(changes, status, new_status)
     if work.held:
@@ -165,6 +170,7 @@ def plan(
         status=new_status,
         events=tuple(events),
         wake_at=work.wake_at,
+        prepared=prepared,
     )
 
 

@@ -157,7 +157,7 @@ def result_reads(task: TaskSpec) -> list[tuple[str, str]]:
 _INDICES: IdentityCache[PipelineSpec, dict[str, frozenset[int]]] = IdentityCache()
 
 
-def _indices(spec: PipelineSpec, what: str, keep: Callable[[TaskSpec], object]) -> frozenset[int]:
+def indices_where(spec: PipelineSpec, what: str, keep: Callable[[TaskSpec], object]) -> frozenset[int]:
     """Indices (in ``all_tasks`` order) of the tasks ``keep`` holds for, computed once per spec object:
     the planner asks on every reconcile, and specs are frozen (see ``baton.core.dag.dag_of``)."""
     known = _INDICES.get_or_make(spec, lambda _: {})
@@ -169,12 +169,12 @@ def _indices(spec: PipelineSpec, what: str, keep: Callable[[TaskSpec], object]) 
 
 def result_readers(spec: PipelineSpec) -> frozenset[int]:
     """Indices of the tasks that read results."""
-    return _indices(spec, "readers", result_reads)
+    return indices_where(spec, "readers", result_reads)
 
 
 def for_each_indices(spec: PipelineSpec) -> frozenset[int]:
     """Indices of the forEach tasks."""
-    return _indices(spec, "forEach", lambda task: task.for_each is not None)
+    return indices_where(spec, "forEach", lambda task: task.for_each is not None)
 
 
 def dependencies(task: TaskSpec, known: dict[str, bool], implied: Sequence[str] = ()) -> list[str]:

@@ -26,6 +26,7 @@ With `hold` set, instant Jobs start (`active: 1`) but do not finish until `relea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -112,8 +113,11 @@ class JobController:
         self._sync_dirty()
         while True:
             # Drain what has queued up, then sync each dirty Job once: a burst of Pod updates costs one sync.
+            # Instant Jobs' changes reach the watches in one send at the burst's end (thousands at once);
+            # real processes' go out as each is stored, as kube-apiserver sends each write's event: held
+            # to the end of a burst, the first completions of a fan-out's workers came with the last.
             event = await self._queue.get()
-            with self.store.batch():
+            with self.store.batch() if self.instant else contextlib.nullcontext():
                 self._handle(event)
                 while not self._queue.empty():
                     self._handle(self._queue.get_nowait())
