@@ -16,7 +16,6 @@ from baton.core.prepared import MAX_AWAITED, MAX_PREPARED, Awaited, awaited_outc
 from baton.core.start import start_run
 from baton.core.state import RunControl, RunMeta, RunState
 from baton.core.tasks import NO_RETRIES, attempts_table
-from baton.core.transition_memo import TransitionMemo
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 META = RunMeta(namespace="ns", name="r", uid="uid", generation=1)
@@ -38,19 +37,21 @@ def done(task: str, **extra: Any) -> ObservedJob:
     return job(task, JobState.SUCCEEDED, **{"completion_time": NOW + timedelta(seconds=1), **extra})
 
 
-def planned(raw: dict[str, Any], jobs: list[ObservedJob], control: RunControl | None = None) -> Plan:
-    """The plan made once `jobs` are observed, from the status the run started with (as a lagging
-    stored status is)."""
+def stored(raw: dict[str, Any]) -> PipelineRunStatus:
+    """The status after the run's first plan (its roots started), as stored."""
     started = start_run(META, {"pipelineSpec": raw}, None, NOW)
     assert started.started, started.status
-    status: PipelineRunStatus = started.status
-    first = plan(RunState(META, status), [], NOW)
-    status = first.status or status
-    return plan(RunState(META, status, control or RunControl()), jobs, NOW + timedelta(seconds=2))
+    return plan(RunState(META, started.status), [], NOW).status or started.status
+
+
+def planned(raw: dict[str, Any], jobs: list[ObservedJob], control: RunControl | None = None) -> Plan:
+    """The plan made once `jobs` are observed, from the status stored after the first plan (as a
+    lagging stored status is)."""
+    return plan(RunState(META, stored(raw), control or RunControl()), jobs, NOW + timedelta(seconds=2))
 
 
 def prepared(p: Plan) -> dict[str, list[str]]:
-    return {s.job.task: sorted(a.job_name for a in s.awaits) for s in p.prepared.starts}
+    return {s.task: sorted(a.job_name for a in s.awaits) for s in p.prepared.starts}
 
 
 CHAIN = spec(t("a"), t("b", "a"), t("c", "b"))
@@ -121,7 +122,7 @@ def test_at_most_so_many_starts_are_prepared_and_only_covered_parents_are_quiet(
     width = MAX_PREPARED + 2
     raw = spec(t("a"), *(t(f"c{i:02}", "a") for i in range(width)))
     p = planned(raw, [job("a")])
-    assert [s.job.task for s in p.prepared.starts] == [f"c{i:02}" for i in range(MAX_PREPARED)]
+    assert [s.task for s in p.prepared.starts] == [f"c{i:02}" for i in range(MAX_PREPARED)]
     assert p.prepared.quiet == frozenset()  # a's success makes ready two children nobody prepared
     p = planned(JOIN, [done("split"), job("w1"), job("w2"), job("w3")])
     assert p.prepared.quiet == {"r-w1-1", "r-w2-1", "r-w3-1"}
@@ -132,17 +133,7 @@ def test_a_prepared_job_is_the_one_the_plan_after_the_success_creates() -> None:
     (start,) = p.prepared.starts
     assert p.status is not None
     after = plan(RunState(META, p.status), [done("split"), done("w1"), done("w2"), done("w3")], NOW)
-    assert after.create_jobs == (start.job,)
-
-
-def test_the_memo_renders_a_prepared_job_once_per_stored_status() -> None:
-    status = start_run(META, {"pipelineSpec": CHAIN}, None, NOW).status
-    status = plan(RunState(META, status), [], NOW).status or status
-    memo = TransitionMemo()
-    first = plan(RunState(META, status), [job("a")], NOW, memo=memo).prepared.starts[0].job
-    again = plan(RunState(META, status), [job("a")], NOW, memo=memo).prepared.starts[0].job
-    fresh = plan(RunState(META, status), [job("a")], NOW).prepared.starts[0].job
-    assert first is again and first == fresh
+    assert after.create_jobs == (start.job(),)
 
 
 RUNNING = (
@@ -183,3 +174,27 @@ def test_a_parent_past_its_timeout_is_no_success() -> None:
     awaited = Awaited("r-a-1", RUNNING, attempts)
     assert awaited_outcome(awaited, job("a", pod_started=NOW), NOW + timedelta(seconds=60)) is False
     assert awaited_outcome(awaited, done("a"), NOW + timedelta(seconds=60)) is True
+
+
+def test_a_child_that_mounts_a_shared_workspace_is_prepared_with_its_claims() -> None:
+    shared = {"spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}}
+    raw = spec(
+        t("a", workspaces=[{"name": "shared"}]), t("b", "a", workspaces=[{"name": "shared"}, {"name": "ref"}])
+    )
+    raw["workspaces"] = [
+        {"name": "shared", "volumeClaimTemplate": shared},
+        {"name": "ref", "persistentVolumeClaim": {"claimName": "reference"}},
+    ]
+    p = planned(raw, [job("a")])
+    (start,) = p.prepared.starts
+    after = plan(RunState(META, stored(raw)), [done("a")], NOW + timedelta(seconds=3))
+    assert after.create_jobs == (start.job(),)
+    volumes = start.job().body["spec"]["template"]["spec"]["volumes"]
+    assert {v["persistentVolumeClaim"]["claimName"] for v in volumes} == {"r-shared", "reference"}
+
+
+def test_a_readwriteonce_workspace_prepares_nothing() -> None:
+    once = {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    raw = spec(t("a", workspaces=[{"name": "data"}]), t("b", "a", workspaces=[{"name": "data"}]))
+    raw["workspaces"] = [{"name": "data", "volumeClaimTemplate": once}]
+    assert prepared(planned(raw, [job("a")])) == {}  # b must run where a's Pod put the claim

@@ -168,7 +168,7 @@ class PreparedStarts:
         for index in run.waiting_on.pop(job_name, ()):
             run.left[index] -= 1
             if run.left[index] == 0:
-                due.append(run.starts[index].job)
+                due.append(run.starts[index].job())
         run.quiet_so_far = run.quiet_so_far and not due and job_name in run.quiet
         return Verdict(tuple(due), run.quiet_so_far)
 

@@ -38,6 +38,7 @@ from baton.kube.render import render_job
 
 if TYPE_CHECKING:
     from baton.core.plan import _Pass
+    from baton.core.state import RunState
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,29 +179,36 @@ def _render(
     node: str | None = None,
     instance: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    run, spec_task = work.run, work.run.spec.task_at(i)
+    spec_task = work.run.spec.task_at(i)
+    mounts = claims(work) if spec_task.workspaces else None
+    return render_body(work.run, i, attempt, timeout_seconds, _context(work, i), mounts, node, instance)
+
+
+def render_body(
+    run: RunState,
+    i: int,
+    attempt: int,
+    timeout_seconds: int | None,
+    context: dict[str, str],
+    mounts: dict[str, Claim] | None,
+    node: str | None = None,
+    instance: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    """Task ``i``'s Job for ``attempt``, from what ``start_ready`` knows of it (``core.prepared`` renders
+    a prepared start's Job with it too, when the start fires)."""
     return render_job(
         run.meta,
         run.pipeline,
-        spec_task,
+        run.spec.task_at(i),
         run.spec.task_defaults,
         run.params,
         attempt,
-        context=_context(work, i),
+        context=context,
         timeout_seconds=timeout_seconds,
-        claims=claims(work) if spec_task.workspaces else None,
+        claims=mounts,
         node=node,
         instance=instance,
     )
-
-
-def plain_job(work: _Pass, i: int, current: TaskStatus) -> JobToCreate:
-    """The Job ``start_ready`` creates for task ``i`` (``current`` its state) when the task is plain: not
-    a forEach instance or a sub-pipeline, no cache, no ReadWriteOnce placement (see ``core.prepared``)."""
-    attempt = current.attempts + 1
-    body = _render(work, i, attempt, work.attempts(i).timeout_seconds)
-    unit = work.run.spec.task_at(i).name
-    return JobToCreate(unit, attempt, job_name(work.run.meta.name, unit, attempt), body)
 
 
 def _context(work: _Pass, index: int) -> dict[str, str]:

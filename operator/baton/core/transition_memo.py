@@ -15,16 +15,12 @@ proves plans with the memo equal plans without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from baton.api.run import InstanceStatus, TaskPhase, TaskStatus
 from baton.core.observed import JobState, ObservedJob
 from baton.core.tasks import Attempts, advance_task
-
-if TYPE_CHECKING:
-    from baton.core.launch import JobToCreate
 
 T = TypeVar("T", bound=InstanceStatus)
 
@@ -50,14 +46,12 @@ def outcome_fixed(task: InstanceStatus, job: ObservedJob, attempts: Attempts) ->
 
 
 class TransitionMemo:
-    __slots__ = ("_answers", "_jobs", "_steps")
+    __slots__ = ("_answers", "_steps")
 
     def __init__(self) -> None:
         self._answers: dict[tuple[int, int], tuple[InstanceStatus, ObservedJob, InstanceStatus, bool]] = {}
         self._steps: dict[tuple[int, int], tuple[TaskStatus, ObservedJob, TaskStatus, tuple[str, ...]]] = {}
         """A task's whole step of the plan's observe pass (its adoption, the answer, the Jobs to delete)."""
-        self._jobs: dict[tuple[int, int], JobToCreate] = {}
-        """Prepared starts' Jobs by task and attempt (`core.prepared`: their body depends on nothing else)."""
 
     def __len__(self) -> int:
         return len(self._answers) + len(self._steps)
@@ -69,14 +63,6 @@ class TransitionMemo:
     def remember(self, task: TaskStatus, job: ObservedJob, new: TaskStatus, deletes: tuple[str, ...]) -> None:
         """Only for an outcome that `outcome_fixed` says is the same at every `now`."""
         _remember(self._steps, task, job, new, deletes)
-
-    def prepared_job(self, index: int, task: TaskStatus, make: Callable[[], JobToCreate]) -> JobToCreate:
-        """The Job prepared for task `index`'s next attempt, rendered once per stored status."""
-        key = (index, task.attempts)
-        job = self._jobs.get(key)
-        if job is None:
-            job = self._jobs[key] = make()
-        return job
 
     def advance(
         self,
