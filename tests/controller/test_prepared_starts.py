@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from baton.api.run import PipelineRunStatus
 from baton.controller.cache import ClusterCache
-from baton.controller.prepared import PreparedStarts
+from baton.controller.prepared import MAX_IN_FLIGHT, PreparedStarts
 from baton.core.launch import JobToCreate
 from baton.core.observed import JobState, ObservedJob
 from baton.core.plan import Plan, plan
@@ -206,3 +206,23 @@ def test_a_fired_start_is_what_the_full_plan_creates(raw: dict[str, Any], data: 
                     assert full.create_jobs == () and full.delete_jobs == (), (name, full)
             for job in verdict.due:
                 jobs[job.name] = active(job.name, job.task, now)
+
+
+def test_a_burst_of_due_starts_goes_through_the_plans() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        cache = ClusterCache()
+
+        async def create(jobs: Sequence[JobToCreate]) -> tuple[bool, dict[str, str]]:
+            return True, {}
+
+        prepared = PreparedStarts(cache, create, lambda: T0)
+        p = plan(RunState(META, started(JOIN)), [], T0)
+        prepared.install(KEY, p.prepared, p.wake_at)
+        w1, w2 = (succeeded(active(c.name, c.task, T0)) for c in p.create_jobs[:2])
+        cache.observations[KEY] = {w1.name: w1, w2.name: w2}
+        prepared.moved(KEY, w1.name)
+        prepared.in_flight = MAX_IN_FLIGHT  # as many creates fired and not answered yet
+        waits = prepared.moved(KEY, w2.name)
+        return waits or prepared.in_flight > MAX_IN_FLIGHT, KEY in prepared
+
+    assert asyncio.run(scenario()) == (False, False)  # nothing fired, and the run's plan decides

@@ -179,7 +179,12 @@ class Operator:
 
     def _prepared(self, run_key: Key, job_name: str) -> bool:
         """Tell the run's prepared starts that one of its Jobs moved; True when its plan waits."""
-        if not self.runs.prepared.moved(run_key, job_name):
+        try:
+            if not self.runs.prepared.moved(run_key, job_name):
+                return False
+        except Exception:  # a shortcut must never cost the run its reconcile: plan as without it
+            log.exception("judging what run %s/%s prepared failed", *run_key)
+            self.runs.prepared.drop(run_key)
             return False
         self._job_events[run_key] = asyncio.get_running_loop().time()
         if self.runs.prepared.defer(run_key):
