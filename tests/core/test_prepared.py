@@ -198,3 +198,14 @@ def test_a_readwriteonce_workspace_prepares_nothing() -> None:
     raw = spec(t("a", workspaces=[{"name": "data"}]), t("b", "a", workspaces=[{"name": "data"}]))
     raw["workspaces"] = [{"name": "data", "volumeClaimTemplate": once}]
     assert prepared(planned(raw, [job("a")])) == {}  # b must run where a's Pod put the claim
+
+
+def test_a_run_waiting_for_quota_prepares_nothing() -> None:
+    raw = spec(t("a"), t("x", "a"), t("y", "a"), t("b", "x"))
+    status = stored(raw)
+    jobs = [done("a")]
+    refused = {"y": 'jobs "r-y-1" is forbidden: exceeded quota: jobs, requested: count/jobs.batch=1'}
+    held = plan(RunState(META, status), jobs, NOW + timedelta(seconds=2), refused)
+    assert held.prepared.starts == () and [c.task for c in held.create_jobs] == []
+    free = plan(RunState(META, status), [*jobs, job("x")], NOW + timedelta(seconds=2))
+    assert prepared(free) == {"b": ["r-x-1"]}

@@ -193,6 +193,9 @@ class _Pass:
     instance_jobs: dict[int, dict[int, ObservedJob]] = field(default_factory=dict)
     """The newest observed Job of each instance, by task index and instance index."""
     deletes: list[str] = field(default_factory=list)
+    running: list[int] = field(default_factory=list)
+    """Indices of the tasks that ran (or had a Job) before this pass: with those it started (``changed``),
+    every task that may run after it (what ``core.prepared`` looks at, not all tasks)."""
     wake_at: datetime | None = None
     any_waiting: bool = False
     failed_for_good: str | None = None
@@ -237,6 +240,7 @@ class _Pass:
             phase = task.phase
             if phase is not running and not (phase is pending and i in jobs):
                 continue
+            self.running.append(i)
             if task.items is not None:  # an expanded forEach task: its instances have the Jobs
                 if phase is running:
                     self.set(i, observe_instances(self, i, task, instance_jobs.get(i, {})))

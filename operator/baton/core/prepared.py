@@ -27,7 +27,6 @@ from baton.api.pipeline import PipelineSpec, TaskSpec
 from baton.api.run import RunPhase, TaskPhase, TaskStatus
 from baton.core.launch import JobToCreate, claims, render_body
 from baton.core.observed import JobState, ObservedJob
-from baton.core.quota import EXCEEDED_QUOTA
 from baton.core.references import indices_where, task_refs
 from baton.core.state import RunState
 from baton.core.tasks import Attempts, advance_task, attempts_table
@@ -116,7 +115,7 @@ def prepare_starts(work: _Pass, phase: RunPhase | None) -> Preparation:
         or steering.suspend
         or work.failed_for_good
         or work.refused
-        or work.held
+        or work.held  # (a unit the quota held in an earlier pass is ready again, so it is tried again)
         or work.pinned
     ):
         return NOTHING
@@ -125,11 +124,9 @@ def prepare_starts(work: _Pass, phase: RunPhase | None) -> Preparation:
     running, pending = TaskPhase.RUNNING, TaskPhase.PENDING
     candidates: set[int] = set()
     children = dag.children
-    for p, parent in enumerate(tasks[: dag.finally_from] if dag.finally_from >= 0 else tasks):
-        if parent.phase is running:
+    for p in {*work.running, *work.changed}:
+        if tasks[p].phase is running:
             candidates.update(children[p])
-        elif parent.phase is pending and parent.reason == EXCEEDED_QUOTA:
-            return NOTHING  # the quota decides what starts next, in spec order
     prepared: list[PreparedStart] = []
     children_of: dict[str, int] = {}  # awaited Job → its task
     for c in sorted(candidates & plain):
