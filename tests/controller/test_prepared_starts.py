@@ -5,17 +5,19 @@ and any other change drops what was prepared."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from baton.api.run import PipelineRunStatus
 from baton.controller.cache import ClusterCache
-from baton.controller.prepared import MAX_IN_FLIGHT, PreparedStarts
+from baton.controller.prepared import DEFER, MAX_IN_FLIGHT, PreparedStarts
 from baton.core.launch import JobToCreate
 from baton.core.observed import JobState, ObservedJob
 from baton.core.plan import Plan, plan
@@ -86,10 +88,14 @@ def test_anything_else_drops_what_was_prepared() -> None:
     assert prepared.judge(KEY, w1.name, succeeded(w1), late).due == () and KEY not in prepared
 
 
-def test_a_deferred_plan_is_scheduled_once_until_the_next_plan() -> None:
+def test_a_deferred_plan_is_scheduled_once_until_it_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     prepared, p = join_prepared()
     assert prepared.defer(KEY) and not prepared.defer(KEY)
-    prepared.install(KEY, p.prepared, p.wake_at)
+    prepared.install(KEY, p.prepared, p.wake_at)  # a plan meanwhile: the wake-up to come still serves
+    assert not prepared.defer(KEY)
+    clock[0] += DEFER
     assert prepared.defer(KEY)
     prepared.forget(KEY)
     assert KEY not in prepared and prepared.defer(KEY)

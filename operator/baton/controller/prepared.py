@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,7 +85,7 @@ class PreparedStarts:
         """Whether this operator may act now (not while another replica leads)."""
         self._runs: dict[Key, _Run] = {}
         self._firing: dict[Key, set[asyncio.Task[None]]] = {}
-        self._deferred: set[Key] = set()
+        self._deferred: dict[Key, float] = {}  # run → when (monotonic) its deferred plan is due
         self.in_flight = 0
         """Fired creates not answered yet."""
 
@@ -98,7 +99,6 @@ class PreparedStarts:
 
     def install(self, key: Key, preparation: Preparation, wake_at: datetime | None) -> None:
         """What the plan just made of the run prepared (it replaces the last plan's)."""
-        self._deferred.discard(key)  # this plan saw all that was deferred
         if not preparation.starts:
             self._runs.pop(key, None)
             return
@@ -115,7 +115,7 @@ class PreparedStarts:
     def forget(self, key: Key) -> None:
         """The run is gone."""
         self._runs.pop(key, None)
-        self._deferred.discard(key)
+        self._deferred.pop(key, None)
 
     def clear(self) -> None:
         self._runs.clear()
@@ -151,10 +151,12 @@ class PreparedStarts:
         return verdict.quiet
 
     def defer(self, key: Key) -> bool:
-        """The run's next plan waits: whether its wake-up is still to be scheduled (once, until a plan)."""
-        if key in self._deferred:
+        """The run's next plan waits: whether a wake-up is to be scheduled, DEFER from now (not while one
+        is still to come: that plan sees this success too)."""
+        now = time.monotonic()
+        if self._deferred.get(key, 0.0) > now:
             return False
-        self._deferred.add(key)
+        self._deferred[key] = now + DEFER
         return True
 
     def judge(self, key: Key, job_name: str, seen: ObservedJob | None, now: datetime) -> Verdict:
