@@ -21,6 +21,7 @@ from baton.controller.prepared import DEFER, MAX_IN_FLIGHT, PreparedStarts
 from baton.core.launch import JobToCreate
 from baton.core.observed import JobState, ObservedJob
 from baton.core.plan import Plan, plan
+from baton.core.progress import progress_only
 from baton.core.start import start_run
 from baton.core.state import RunMeta, RunState
 
@@ -111,6 +112,7 @@ def test_moved_creates_the_due_jobs_and_settled_waits_for_them() -> None:
             created.extend(j.name for j in jobs)
             return True, {}
 
+        cache.runs[KEY] = {"metadata": {"name": "r", "namespace": "ns", "generation": 1}}
         prepared = PreparedStarts(cache, create, lambda: T0)
         p = plan(RunState(META, started(JOIN)), [], T0)
         prepared.install(KEY, p.prepared, p.wake_at)
@@ -123,6 +125,25 @@ def test_moved_creates_the_due_jobs_and_settled_waits_for_them() -> None:
         return created
 
     assert asyncio.run(scenario()) == ["r-join-1"]
+
+
+def test_nothing_fires_for_a_run_changed_or_gone_without_the_watch_telling() -> None:
+    for run in (None, {"generation": 2}, {"generation": 1, "deletionTimestamp": "2026-12-07T08:00:00Z"}):
+        cache = ClusterCache()
+        if run is not None:
+            cache.runs[KEY] = {"metadata": {"name": "r", "namespace": "ns", **run}}
+        prepared = tracker(cache)
+        p = plan(RunState(META, started(JOIN)), [], T0)
+        prepared.install(KEY, p.prepared, p.wake_at)
+        w1, w2 = (succeeded(active(c.name, c.task, T0)) for c in p.create_jobs[:2])
+        cache.observations[KEY] = {w1.name: w1, w2.name: w2}
+        assert not prepared.moved(KEY, w1.name) and KEY not in prepared, run
+
+
+def test_a_run_with_finally_tasks_defers_no_plan() -> None:
+    raw = {**JOIN, "finally": [{"name": "notify", "when": "allFailed"}]}
+    p = plan(RunState(META, started(raw)), [], T0)
+    assert [s.task for s in p.prepared.starts] == ["join"] and p.prepared.quiet == frozenset()
 
 
 def test_nothing_fires_while_the_operator_does_not_act() -> None:
@@ -160,7 +181,7 @@ def pipelines(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 2)):
         raw["failurePolicy"] = "FailFast"
     if draw(st.integers(0, 4)) == 0:
-        raw["finally"] = [{"name": "last"}]
+        raw["finally"] = [{"name": "last", **({"when": "allFailed"} if draw(st.booleans()) else {})}]
     return raw
 
 
@@ -210,6 +231,8 @@ def test_a_fired_start_is_what_the_full_plan_creates(raw: dict[str, Any], data: 
                     assert all(job in full.create_jobs for job in verdict.due), (verdict, full)
                 else:
                     assert full.create_jobs == () and full.delete_jobs == (), (name, full)
+                    if status is p.status and full.status is not None:  # what this success adds
+                        assert progress_only(status, full.status, False), (name, full.status)
             for job in verdict.due:
                 jobs[job.name] = active(job.name, job.task, now)
 
@@ -221,12 +244,13 @@ def test_a_burst_of_due_starts_goes_through_the_plans() -> None:
         async def create(jobs: Sequence[JobToCreate]) -> tuple[bool, dict[str, str]]:
             return True, {}
 
+        cache.runs[KEY] = {"metadata": {"name": "r", "namespace": "ns"}}
         prepared = PreparedStarts(cache, create, lambda: T0)
         p = plan(RunState(META, started(JOIN)), [], T0)
         prepared.install(KEY, p.prepared, p.wake_at)
         w1, w2 = (succeeded(active(c.name, c.task, T0)) for c in p.create_jobs[:2])
         cache.observations[KEY] = {w1.name: w1, w2.name: w2}
-        prepared.moved(KEY, w1.name)
+        assert prepared.moved(KEY, w1.name)
         prepared.in_flight = MAX_IN_FLIGHT  # as many creates fired and not answered yet
         waits = prepared.moved(KEY, w2.name)
         return waits or prepared.in_flight > MAX_IN_FLIGHT, KEY in prepared

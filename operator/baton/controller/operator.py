@@ -206,6 +206,7 @@ class Operator:
         key = self.cache.observe_run(event_type, obj)
         self.runs.task_cache.observe(key, None if event_type == "DELETED" else self.cache.runs.get(key))
         if event_type == "DELETED":
+            self.runs.prepared.forget(key)
             self.runs.statuses.forget(obj["metadata"].get("uid", ""))
             self._job_events.pop(key, None)
             return

@@ -132,10 +132,14 @@ class PreparedStarts:
     def moved(self, key: Key, job_name: str) -> bool:
         """The observation of one of the run's Jobs changed: create at once what that makes due. True
         when the run's next plan may wait (see ``defer``)."""
-        if key not in self._runs:
+        held = self._runs.get(key)
+        if held is None:
             return False
         if not self.acting():
             self._runs.clear()
+            return False
+        if not self._as_planned(key, held):
+            self._runs.pop(key, None)  # the run changed under it (or went) by a way the watch did not tell
             return False
         seen = self.cache.observations.get(key, {}).get(job_name)
         verdict = self.judge(key, job_name, seen, self.clock())
@@ -149,6 +153,17 @@ class PreparedStarts:
             task.add_done_callback(lambda done: self._settle(key, done))
             return False
         return verdict.quiet
+
+    def _as_planned(self, key: Key, held: _Run) -> bool:
+        """Whether the run in the cache is still the one planned: there, not being deleted, and its spec
+        (cancel, suspend, timeoutSeconds) unchanged. A 409 on a status write brings the newest run into
+        the cache directly, not through the watch; a deletion may reach the Jobs' watch first."""
+        run = self.cache.runs.get(key)
+        if run is None:
+            return False
+        meta = run.get("metadata") or {}
+        generation = meta.get("generation") or 1
+        return not meta.get("deletionTimestamp") and generation == held.starts[0].run.meta.generation
 
     def defer(self, key: Key) -> bool:
         """The run's next plan waits: whether a wake-up is to be scheduled, DEFER from now (not while one

@@ -141,6 +141,10 @@ def prepare_starts(work: _Pass, phase: RunPhase | None) -> Preparation:
     if not prepared:
         return NOTHING
     ready = {start.index for start in prepared}
+    if dag.finally_from < len(dag):
+        # A finally task without dependsOn is judged against every other task: one success may skip it
+        # (allFailed), which is written at once, not held like progress. No success is quiet then.
+        return Preparation(tuple(prepared))
     quiet = frozenset(name for name, p in children_of.items() if ready.issuperset(children[p]))
     return Preparation(tuple(prepared), quiet)
 
