@@ -157,7 +157,18 @@ def test_max_active_runs_queues_runs_in_creation_order(
     others = [name for name in names if name != first]
     waiting = sorted(others, key=lambda name: (api.run(name)["metadata"]["creationTimestamp"], name))
     wait_for(lambda: reason(others[0]) == reason(others[1]) == "Queued", message="the others to be queued")
-    second, third = (api.run(name)["status"]["conditions"][0]["message"] for name in waiting)
+
+    def messages() -> tuple[str, str]:
+        second, third = (api.run(name)["status"]["conditions"][0]["message"] for name in waiting)
+        return second, third
+
+    # Both are Queued before both say their final place: a run's message is written by its own reconcile,
+    # and the last one's may be written before the one ahead of it was queued (seen once in CI). Level-
+    # triggered, it is rewritten when that one moves; wait for it rather than read one moment.
+    second, third = wait_for(
+        lambda: when(messages(), lambda m: m[1].endswith("it starts in creation order")),
+        message="the last run to say it waits for the one before it",
+    )
     assert second.endswith("allows 1 active run at once (maxActiveRuns); this run starts next")
     assert third.endswith("it starts in creation order")
     assert "pipelineSpec" not in api.run(waiting[1])["status"]  # nothing frozen before its turn
